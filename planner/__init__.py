@@ -1,0 +1,33 @@
+"""batchplan: plan LLM batch jobs before you send them.
+
+The Python API beneath the `batchplan` CLI. Imports are lazy so `batchplan --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from planner.estimate import Estimate, ModelEstimate, estimate
+    from planner.pricing import PriceBook, PriceTable, load_pricebook
+
+__all__ = ["Estimate", "ModelEstimate", "PriceBook", "PriceTable", "estimate", "load_pricebook"]
+
+_LAZY = {
+    "estimate": "planner.estimate",
+    "Estimate": "planner.estimate",
+    "ModelEstimate": "planner.estimate",
+    "load_pricebook": "planner.pricing",
+    "PriceBook": "planner.pricing",
+    "PriceTable": "planner.pricing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'planner' has no attribute {name!r}")

@@ -1,0 +1,24 @@
+"""The `batchplan` command line: parses options, calls the Python API, renders. Nothing else.
+
+Each command group lives in its own `planner/commands/*.py` module and registers itself on `app`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from planner.commands import register_all
+
+app = typer.Typer(
+    name="batchplan",
+    help="Plan LLM batch jobs: realtime vs batch cost, turnaround and model eligibility from a sample.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+register_all(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,120 @@
+"""`batchplan estimate DATA --model M …`: realtime vs batch cost, savings and eligibility per model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.commands._common import (
+    AsOfOption,
+    JsonOption,
+    PricesOption,
+    handle_errors,
+    parse_date,
+    print_json,
+    progress_reporter,
+)
+from planner.datasets import FORMATS
+
+DataArgument = Annotated[str, typer.Argument(help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")]
+ModelOption = Annotated[
+    list[str],
+    typer.Option("--model", "-m", help="Model to price (repeatable). Pin a provider with provider/model."),
+]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help=f"Input format, overriding detection: {', '.join(FORMATS)}.")
+]
+TextColumnOption = Annotated[str | None, typer.Option("--text-column", help="CSV/TSV column holding the prompt.")]
+SystemOption = Annotated[
+    str | None, typer.Option("--system", help="System prompt added to every request (CSV, TSV, text, chat).")
+]
+OutputTokensOption = Annotated[
+    int | None, typer.Option("--output-tokens", help="Assume this many output tokens per request.")
+]
+OutputRatioOption = Annotated[
+    float | None, typer.Option("--output-ratio", help="Assume output = R × each request's input tokens.")
+]
+OutputColumnOption = Annotated[
+    str | None, typer.Option("--output-column", help="CSV/TSV column with real sample outputs to count.")
+]
+RowsOption = Annotated[
+    int | None, typer.Option("--rows", help="The full job has N requests: scale the sample to N, with a 95% CI.")
+]
+SkipBadOption = Annotated[
+    bool, typer.Option("--skip-bad", help="Skip malformed lines (reported) instead of stopping at the first.")
+]
+
+
+def estimate_command(
+    data: DataArgument,
+    model: ModelOption,
+    output_tokens: OutputTokensOption = None,
+    output_ratio: OutputRatioOption = None,
+    output_column: OutputColumnOption = None,
+    rows: RowsOption = None,
+    as_of: AsOfOption = None,
+    prices: PricesOption = None,
+    format: FormatOption = None,
+    text_column: TextColumnOption = None,
+    system: SystemOption = None,
+    skip_bad: SkipBadOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch."""
+    _run(**locals())
+
+
+@handle_errors
+def _run(
+    data: str,
+    model: list[str],
+    output_tokens: int | None,
+    output_ratio: float | None,
+    output_column: str | None,
+    rows: int | None,
+    as_of: str | None,
+    prices: list[Path] | None,
+    format: str | None,
+    text_column: str | None,
+    system: str | None,
+    skip_bad: bool,
+    json_output: bool,
+) -> None:
+    from planner.estimate import estimate
+
+    with progress_reporter("Counting tokens", enabled=not json_output) as progress:
+        result = estimate(
+            data,
+            model,
+            output_tokens=output_tokens,
+            output_ratio=output_ratio,
+            output_column=output_column,
+            as_of=parse_date(as_of),
+            format=format,
+            text_column=text_column,
+            system=system,
+            skip_bad=skip_bad,
+            prices=prices or [],
+            rows=rows,
+            progress=progress,
+        )
+    if json_output:
+        print_json(result.model_dump(mode="json"))
+    else:
+        from planner.render.terminal import render_estimate
+
+        render_estimate(result)
+    if result.dataset.skipped.count:
+        lines = ", ".join(str(n) for n in result.dataset.skipped.first_lines)
+        print(
+            f"batchplan: skipped {result.dataset.skipped.count} bad line(s) (first: {lines}); "
+            f"first problem: {result.dataset.skipped.first_reasons[0]}",
+            file=sys.stderr,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("estimate")(estimate_command)

@@ -1,0 +1,418 @@
+"""Dataset readers: turn a user's file into a stream of `Request` records, one per API call.
+
+Formats are detected from the extension and the first record, and can be forced with `--format`.
+Readers stream (a 500 MB file is never held in memory), read `.gz` transparently, and `-` reads
+standard input. A bad line raises `InputError` naming file and line, unless the caller passes a
+`SkipLog`, which records it and moves on.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from planner.errors import InputError, UsageError
+
+Api = Literal["chat", "responses", "embeddings", "completions", "anthropic"]
+FORMATS = ("chat", "openai-batch", "anthropic-batch", "csv", "tsv", "text")
+TEXT_EXTENSIONS = {".txt": "text", ".csv": "csv", ".tsv": "tsv"}
+JSON_EXTENSIONS = {".jsonl", ".json", ".ndjson"}
+OPENAI_URL_API: dict[str, Api] = {
+    "/v1/chat/completions": "chat",
+    "/v1/responses": "responses",
+    "/v1/embeddings": "embeddings",
+    "/v1/completions": "completions",
+}
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass(slots=True)
+class Request:
+    """One API call as the vendor would receive it: which API, its body, and where it came from."""
+
+    line: int
+    id: str
+    api: Api
+    body: dict[str, Any]
+    model: str | None = None
+    max_tokens: int | None = None
+    url: str | None = None
+    output_text: str | None = None
+
+
+@dataclass
+class SkipLog:
+    """Bad lines passed over under `--skip-bad`: how many, and the first few with their reason."""
+
+    count: int = 0
+    first: list[tuple[int, str]] = field(default_factory=list)
+    keep: int = 5
+
+    def add(self, line: int, reason: str) -> None:
+        self.count += 1
+        if len(self.first) < self.keep:
+            self.first.append((line, reason))
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    format: str | None = None
+    text_column: str | None = None
+    system: str | None = None
+    output_column: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening
+
+
+def _display(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def open_text(path: str) -> TextIO:
+    """Open a dataset as UTF-8 text (BOM stripped), transparently gunzipping `.gz`; `-` is stdin."""
+    if path == "-":
+        raw: io.BufferedIOBase = sys.stdin.buffer  # type: ignore[assignment]
+    else:
+        p = Path(path)
+        if p.is_dir():
+            raise InputError("is a directory, not a dataset file", path=path)
+        try:
+            raw = open(p, "rb")  # noqa: SIM115 - handed to the caller to close
+        except FileNotFoundError:
+            raise InputError("no such file", path=path) from None
+        except PermissionError:
+            raise InputError("permission denied", path=path) from None
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", path=path) from None
+        if path.endswith(".gz"):
+            raw = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _base_suffix(path: str) -> str:
+    name = path[:-3] if path.endswith(".gz") else path
+    return Path(name).suffix.lower()
+
+
+def detect_format(path: str, first_line: str) -> str:
+    """Pick a reader from the extension, then from the shape of the first record."""
+    suffix = _base_suffix(path) if path != "-" else ""
+    if suffix in TEXT_EXTENSIONS:
+        return TEXT_EXTENSIONS[suffix]
+    stripped = first_line.strip()
+    if suffix in JSON_EXTENSIONS or stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped) if stripped else None
+        except json.JSONDecodeError:
+            return "chat"  # the reader will report the line properly
+        if isinstance(obj, dict):
+            if "custom_id" in obj and "params" in obj:
+                return "anthropic-batch"
+            if "custom_id" in obj and "body" in obj:
+                return "openai-batch"
+        return "chat"
+    return "text"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_requests(
+    path: str,
+    options: ReadOptions | None = None,
+    skip: SkipLog | None = None,
+) -> tuple[str, Iterator[Request]]:
+    """The detected format and a lazy stream of requests. The file closes when the stream ends."""
+    options = options or ReadOptions()
+    if options.format is not None and options.format not in FORMATS:
+        raise UsageError(f"unknown --format '{options.format}'; choose one of {', '.join(FORMATS)}")
+    handle = open_text(path)
+    try:
+        first = handle.readline()
+    except UnicodeDecodeError:
+        handle.close()
+        raise InputError("not UTF-8 text (is it a binary file?)", path=_display(path), line=1) from None
+    except (OSError, EOFError) as exc:
+        handle.close()
+        raise InputError(f"cannot read: {exc}", path=_display(path)) from None
+    fmt = options.format or detect_format(path, first)
+    if fmt in ("csv", "tsv") and not options.text_column:
+        handle.close()
+        raise UsageError(f"{fmt.upper()} input needs --text-column NAME (the column holding each prompt)")
+    return fmt, _stream(path, fmt, handle, first, options, skip)
+
+
+def _stream(
+    path: str, fmt: str, handle: TextIO, first: str, options: ReadOptions, skip: SkipLog | None
+) -> Iterator[Request]:
+    name = _display(path)
+    count = 0
+    try:
+        lines = _lines(name, handle, first)
+        if fmt in ("csv", "tsv"):
+            records = _csv_requests(name, lines, "\t" if fmt == "tsv" else ",", options, skip)
+        elif fmt == "text":
+            records = _text_requests(name, lines, options)
+        else:
+            records = _json_requests(name, lines, fmt, options, skip)
+        for req in records:
+            count += 1
+            yield req
+    finally:
+        handle.close()
+    if count == 0:
+        raise InputError("no requests found (the file is empty or every line was skipped)", path=name)
+
+
+def _lines(name: str, handle: TextIO, first: str) -> Iterator[tuple[int, str]]:
+    """Numbered lines, with invalid UTF-8 reported at the line it occurs on."""
+    if first == "":
+        return
+    yield 1, first
+    number = 1
+    while True:
+        try:
+            line = handle.readline()
+        except UnicodeDecodeError:
+            raise InputError("not valid UTF-8", path=name, line=number + 1) from None
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read: {exc}", path=name, line=number + 1) from None
+        if not line:
+            return
+        number += 1
+        yield number, line
+
+
+def _json_requests(
+    name: str, lines: Iterator[tuple[int, str]], fmt: str, options: ReadOptions, skip: SkipLog | None
+) -> Iterator[Request]:
+    parse = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}[
+        fmt
+    ]
+    for number, line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=name, line=number) from None
+            except RecursionError:
+                raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
+            if not isinstance(obj, dict):
+                raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
+            req = parse(obj, number)
+            if options.system and req.api == "chat":
+                req.body["messages"] = [{"role": "system", "content": options.system}, *req.body["messages"]]
+            yield req
+        except _Shape as exc:
+            _fail_or_skip(InputError(str(exc), path=name, line=number), skip)
+        except InputError as exc:
+            _fail_or_skip(exc, skip)
+
+
+def _fail_or_skip(exc: InputError, skip: SkipLog | None) -> None:
+    if skip is None:
+        raise exc
+    skip.add(exc.line or 0, exc.message)
+
+
+class _Shape(Exception):
+    """A record that parsed as JSON but is not the shape its format needs."""
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _check_messages(messages: Any, where: str = "messages") -> list[dict[str, Any]]:
+    if not isinstance(messages, list):
+        raise _Shape(f"'{where}' must be a list, got {_kind(messages)}")
+    if not messages:
+        raise _Shape(f"'{where}' is empty")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise _Shape(f"{where}[{i}] must be an object, got {_kind(m)}")
+        if not isinstance(m.get("role"), str):
+            raise _Shape(f"{where}[{i}] has no 'role' string")
+        content = m.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise _Shape(f"{where}[{i}].content must be a string or a list of parts, got {_kind(content)}")
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                if not isinstance(part, (dict, str)):
+                    raise _Shape(f"{where}[{i}].content[{j}] must be an object, got {_kind(part)}")
+        if "name" in m and not isinstance(m["name"], str):
+            raise _Shape(f"{where}[{i}].name must be a string")
+    return messages
+
+
+def _max_tokens(body: dict[str, Any], *keys: str) -> int | None:
+    for key in keys:
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _Shape(f"'{key}' must be a non-negative integer, got {json.dumps(value)}")
+        return value
+    return None
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise _Shape(f"'{key}' must be a string")
+    return str(value)
+
+
+def _from_chat(obj: dict[str, Any], number: int) -> Request:
+    if "messages" not in obj:
+        raise _Shape("no 'messages' field (expected a chat request: {\"messages\": [...]})")
+    _check_messages(obj["messages"])
+    body = {k: v for k, v in obj.items() if k not in ("id", "custom_id")}
+    body["messages"] = list(obj["messages"])
+    return Request(
+        line=number,
+        id=_optional_str(obj, "id") or _optional_str(obj, "custom_id") or f"line-{number}",
+        api="chat",
+        body=body,
+        model=_optional_str(obj, "model"),
+        max_tokens=_max_tokens(obj, "max_completion_tokens", "max_tokens"),
+    )
+
+
+def _from_openai_batch(obj: dict[str, Any], number: int) -> Request:
+    custom_id = _optional_str(obj, "custom_id")
+    if not custom_id:
+        raise _Shape("no 'custom_id'")
+    body = obj.get("body")
+    if not isinstance(body, dict):
+        raise _Shape(f"'body' must be an object, got {_kind(body)}")
+    url = obj.get("url", "/v1/chat/completions")
+    if not isinstance(url, str):
+        raise _Shape("'url' must be a string")
+    api = OPENAI_URL_API.get(url)
+    if api is None:
+        raise _Shape(f"unsupported url '{url}'; supported: {', '.join(OPENAI_URL_API)}")
+    if api == "chat":
+        _check_messages(body.get("messages"), "body.messages")
+    elif api == "responses" and not isinstance(body.get("input"), (str, list)):
+        raise _Shape("body.input must be a string or a list")
+    elif api == "embeddings" and not isinstance(body.get("input"), (str, list)):
+        raise _Shape("body.input must be a string or a list")
+    elif api == "completions" and not isinstance(body.get("prompt"), (str, list)):
+        raise _Shape("body.prompt must be a string or a list")
+    return Request(
+        line=number,
+        id=custom_id,
+        api=api,
+        body=dict(body),
+        model=_optional_str(body, "model"),
+        max_tokens=_max_tokens(body, "max_completion_tokens", "max_output_tokens", "max_tokens"),
+        url=url,
+    )
+
+
+def _from_anthropic_batch(obj: dict[str, Any], number: int) -> Request:
+    custom_id = _optional_str(obj, "custom_id")
+    if not custom_id:
+        raise _Shape("no 'custom_id'")
+    params = obj.get("params")
+    if not isinstance(params, dict):
+        raise _Shape(f"'params' must be an object, got {_kind(params)}")
+    _check_messages(params.get("messages"), "params.messages")
+    system = params.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        raise _Shape("params.system must be a string or a list of blocks")
+    return Request(
+        line=number,
+        id=custom_id,
+        api="anthropic",
+        body=dict(params),
+        model=_optional_str(params, "model"),
+        max_tokens=_max_tokens(params, "max_tokens"),
+    )
+
+
+def _chat_body(text: str, system: str | None) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": text})
+    return {"messages": messages}
+
+
+def _text_requests(name: str, lines: Iterator[tuple[int, str]], options: ReadOptions) -> Iterator[Request]:
+    for number, line in lines:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        yield Request(line=number, id=f"line-{number}", api="chat", body=_chat_body(text, options.system))
+
+
+def _csv_requests(
+    name: str,
+    lines: Iterator[tuple[int, str]],
+    delimiter: str,
+    options: ReadOptions,
+    skip: SkipLog | None,
+) -> Iterator[Request]:
+    # csv needs the raw line stream; line numbers come from the reader (a quoted field may span lines).
+    reader = csv.reader((line for _, line in lines), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise InputError(f"malformed header: {exc}", path=name, line=1) from None
+    column = options.text_column or ""
+    if column not in header:
+        raise InputError(f"no column '{column}'; columns are: {', '.join(header)}", path=name, line=1)
+    text_at = header.index(column)
+    id_at = header.index("id") if "id" in header else None
+    out_at = None
+    if options.output_column:
+        if options.output_column not in header:
+            raise InputError(
+                f"no column '{options.output_column}'; columns are: {', '.join(header)}", path=name, line=1
+            )
+        out_at = header.index(options.output_column)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            _fail_or_skip(InputError(f"malformed CSV: {exc}", path=name, line=reader.line_num), skip)
+            continue
+        number = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            _fail_or_skip(
+                InputError(f"expected {len(header)} columns, found {len(row)}", path=name, line=number), skip
+            )
+            continue
+        text = row[text_at]
+        yield Request(
+            line=number,
+            id=row[id_at] if id_at is not None and row[id_at] else f"row-{number}",
+            api="chat",
+            body=_chat_body(text, options.system),
+            output_text=row[out_at] if out_at is not None else None,
+        )

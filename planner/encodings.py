@@ -1,0 +1,74 @@
+"""The tiktoken encodings, loaded offline from the copies shipped inside the package.
+
+tiktoken would download its BPE files on first use; we ship verified copies instead and hand them to
+tiktoken's own loader together with the sha256 that tiktoken itself expects, so a corrupted or swapped
+file fails loudly instead of miscounting.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import tiktoken
+
+ENCODINGS_DIR = Path(__file__).resolve().parent / "_encodings"
+
+# The sha256 tiktoken's own constructors (tiktoken_ext.openai_public) pass as expected_hash.
+EXPECTED_SHA256 = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
+
+_cache: dict[str, tiktoken.Encoding] = {}
+_lock = threading.Lock()
+
+
+def _build(name: str) -> tiktoken.Encoding:
+    import tiktoken
+    from tiktoken import load as tiktoken_load
+    from tiktoken_ext import openai_public
+
+    local = ENCODINGS_DIR / f"{name}.tiktoken"
+
+    def load_local(blobpath: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        # tiktoken asks for its public URL; answer with the bundled copy, checked against the same hash.
+        if expected_hash != EXPECTED_SHA256[name]:
+            raise RuntimeError(f"tiktoken expects a different {name} file than the one bundled")
+        data = tiktoken_load.read_file(str(local))
+        if not tiktoken_load.check_hash(data, expected_hash):
+            raise RuntimeError(f"bundled {local.name} does not match its sha256; reinstall batchplan")
+        return _parse_bpe(data)
+
+    original = openai_public.load_tiktoken_bpe
+    openai_public.load_tiktoken_bpe = load_local
+    try:
+        params: dict[str, Any] = getattr(openai_public, name)()
+    finally:
+        openai_public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(**params)
+
+
+def _parse_bpe(contents: bytes) -> dict[bytes, int]:
+    """The .tiktoken format: one `base64(token) rank` pair per line (as tiktoken.load parses it)."""
+    import base64
+
+    return {
+        base64.b64decode(token): int(rank)
+        for token, rank in (line.split() for line in contents.splitlines() if line)
+    }
+
+
+def get_encoding(name: str) -> tiktoken.Encoding:
+    """A shared, lazily built encoding; safe to call from threads."""
+    enc = _cache.get(name)
+    if enc is None:
+        if name not in EXPECTED_SHA256:
+            raise ValueError(f"encoding '{name}' is not bundled; bundled: {', '.join(EXPECTED_SHA256)}")
+        with _lock:
+            enc = _cache.get(name)
+            if enc is None:
+                enc = _cache[name] = _build(name)
+    return enc

@@ -1,0 +1,55 @@
+"""Errors a user can act on: one line, naming the file and line, with a documented exit code.
+
+Exit codes: 0 ok, 1 a check failed (e.g. a model does not qualify), 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class BatchplanError(Exception):
+    """Base class: everything the CLI turns into one line on stderr instead of a traceback."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
+        return f"{where}{self.message}"
+
+
+class InputError(BatchplanError):
+    """The dataset (or another user file) cannot be read as asked."""
+
+
+class PricingError(BatchplanError):
+    """A price table is missing, malformed, or has no version in force on the requested date."""
+
+
+class UsageError(BatchplanError):
+    """The options given do not make sense together."""
+
+
+class UnknownModelError(BatchplanError):
+    """A model name matches nothing in the price tables; carries the nearest known names."""
+
+    def __init__(self, name: str, suggestions: Sequence[str], *, as_of: str | None = None) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        when = f" on {as_of}" if as_of else ""
+        super().__init__(f"unknown model '{name}'{when}{hint}")
+        self.name = name
+        self.suggestions = list(suggestions)

@@ -1,0 +1,93 @@
+"""The human view of an estimate: one Rich table, then every assumption behind its numbers."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from planner.estimate import Estimate, ModelEstimate
+from planner.money import usd_display
+
+
+def _tokens(n: int, ci: tuple[int, int]) -> str:
+    if ci[0] == ci[1]:
+        return f"{n:,}"
+    return f"{n:,}\n±{(ci[1] - ci[0]) // 2:,}"
+
+
+def _batch_cell(e: ModelEstimate) -> str:
+    if e.batch_cost_usd is None:
+        return "—"
+    cell = usd_display(e.batch_cost_usd)
+    if e.batch_price_basis != "explicit":
+        cell += " *"
+    return cell
+
+
+def _qualifies(e: ModelEstimate) -> Text:
+    if e.batch_eligible:
+        return Text("yes", style="green")
+    return Text("no", style="bold red")
+
+
+def estimate_table(result: Estimate) -> Table:
+    table = Table(title=f"batchplan estimate: {result.dataset.path}", title_justify="left")
+    for name, justify in (
+        ("Model", "left"),
+        ("Requests", "right"),
+        ("Input tok", "right"),
+        ("Output tok", "right"),
+        ("Realtime", "right"),
+        ("Batch", "right"),
+        ("Savings", "right"),
+        ("Batch OK", "center"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for e in result.estimates:
+        savings = "—"
+        if e.savings_usd is not None:
+            savings = f"{usd_display(e.savings_usd)}\n{e.savings_pct:.0f}%"
+        name = f"{e.provider}/{e.resolved_model}"
+        if e.model not in (e.resolved_model, name):
+            name = f"{e.model}\n→ {name}"
+        table.add_row(
+            name,
+            f"{e.requests:,}",
+            _tokens(e.input_tokens, e.input_tokens_ci95),
+            _tokens(e.output_tokens, e.output_tokens_ci95),
+            usd_display(e.realtime_cost_usd),
+            _batch_cell(e),
+            savings,
+            _qualifies(e),
+        )
+    return table
+
+
+def render_estimate(result: Estimate, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(estimate_table(result))
+    ds = result.dataset
+    lines = [
+        f"Dataset: {ds.path} ({ds.format}), {ds.counted_requests:,} requests counted; {result.scaling}.",
+        f"Output tokens: {result.output_assumption.description}.",
+        f"Prices: tables in force on {result.as_of}; USD per the tables' sources.",
+    ]
+    if any(e.batch_price_basis == "default multiplier" for e in result.estimates):
+        lines.append("* batch price derived from the provider's default batch discount (no explicit batch price).")
+    for e in result.estimates:
+        lines.append(
+            f"{e.provider}/{e.resolved_model}: tokens {e.token_method_label}; "
+            f"prices {e.price_table} (verified {e.price_table_verified}, {e.price_source})"
+        )
+    for e in result.estimates:
+        for reason in e.reasons:
+            lines.append(f"[red]✗[/red] {e.model}: {reason}")
+        if e.token_method == "approximate":
+            lines.append(
+                f"{e.model}: no public tokenizer; tokens approximated ({e.token_method_label}); "
+                f"cost range {usd_display(e.realtime_cost_range.low)}–{usd_display(e.realtime_cost_range.high)} realtime."
+            )
+    lines.extend(f"[dim]{note}[/dim]" for note in result.notes)
+    for line in lines:
+        console.print(line, highlight=False)
