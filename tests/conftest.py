@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from planner.pricing import PriceBook, load_pricebook
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_PRICING = FIXTURES / "pricing"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def book() -> PriceBook:
+    """Fictional tables with round prices (tests/fixtures/pricing) in force on 2026-03-01."""
+    return load_pricebook(date(2026, 3, 1), root=FIXTURE_PRICING)
+
+
+@pytest.fixture
+def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
+    def write(rows: list[object], name: str = "data.jsonl") -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return path
+
+    return write
