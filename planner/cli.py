@@ -17,6 +17,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from planner import __version__
+
+        print(f"batchplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Plan LLM batch jobs: realtime vs batch cost, turnaround and model eligibility from a sample."""
+
+
 register_all(app)
 
 

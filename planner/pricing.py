@@ -481,6 +481,8 @@ def load_pricebook(
         tables[provider] = read_table(chosen.path)
     for path in user_tables:
         overlay = read_table(path)
+        if overlay.version > as_of:
+            raise PricingError(f"this table takes effect on {overlay.version}, after {as_of}", path=path)
         tables[overlay.provider] = merge_tables(tables.get(overlay.provider), overlay)
         missing.pop(overlay.provider, None)
     return PriceBook(as_of=as_of, tables=tables, missing=missing)
