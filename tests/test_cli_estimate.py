@@ -62,7 +62,7 @@ def test_human_table_names_assumptions(write_jsonl: Callable[..., Path]) -> None
         (["MISSING.jsonl", "-m", "acme-small"], "MISSING.jsonl: no such file"),
         (["{data}", "-m", "acme-smal"], "unknown model 'acme-smal'"),
         (["{data}", "-m", "acme-small", "--as-of", "2026-13-45"], "--as-of '2026-13-45' is not a date"),
-        (["{data}", "-m", "acme-small", "--as-of", "1999-01-01"], "no acme price table in force"),
+        (["{data}", "-m", "acme-small", "--as-of", "1999-01-01"], "takes effect on 2026-01-01, after 1999-01-01"),
         (["{bad}", "-m", "acme-small"], ":2: malformed JSON"),
         (["{data}", "-m", "acme-small", "--format", "xml"], "unknown --format 'xml'"),
     ],
