@@ -134,6 +134,12 @@ def read_requests(
 ) -> tuple[str, Iterator[Request]]:
     """The detected format and a lazy stream of requests. The file closes when the stream ends."""
     options = options or ReadOptions()
+    fmt, handle, first = _open_detected(path, options)
+    return fmt, _stream(path, fmt, handle, first, options, skip)
+
+
+def _open_detected(path: str, options: ReadOptions) -> tuple[str, TextIO, str]:
+    """Open the file, read its first line and settle its format (checked against the options)."""
     if options.format is not None and options.format not in FORMATS:
         raise UsageError(f"unknown --format '{options.format}'; choose one of {', '.join(FORMATS)}")
     handle = open_text(path)
@@ -149,16 +155,24 @@ def read_requests(
     if fmt in ("csv", "tsv") and not options.text_column:
         handle.close()
         raise UsageError(f"{fmt.upper()} input needs --text-column NAME (the column holding each prompt)")
-    return fmt, _stream(path, fmt, handle, first, options, skip)
+    return fmt, handle, first
 
 
 def _stream(
-    path: str, fmt: str, handle: TextIO, first: str, options: ReadOptions, skip: SkipLog | None
+    path: str,
+    fmt: str,
+    handle: TextIO,
+    first: str,
+    options: ReadOptions,
+    skip: SkipLog | None,
+    only_lines: frozenset[int] | None = None,
 ) -> Iterator[Request]:
     name = _display(path)
     count = 0
     try:
         lines = _lines(name, handle, first)
+        if only_lines is not None:
+            lines = ((n, line) for n, line in lines if n in only_lines)
         if fmt in ("csv", "tsv"):
             records = _csv_requests(name, lines, "\t" if fmt == "tsv" else ",", options, skip)
         elif fmt == "text":
@@ -416,3 +430,77 @@ def _csv_requests(
             body=_chat_body(text, options.system),
             output_text=row[out_at] if out_at is not None else None,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling a large file without reading all of it into requests
+
+
+def count_lines(path: str) -> int:
+    """Lines in a file by counting newline bytes in large binary blocks (no decoding, no parsing)."""
+    if path == "-":
+        raise UsageError("--sample needs a file it can read twice, not standard input")
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a directory, not a dataset file", path=path)
+    try:
+        raw = gzip.open(p, "rb") if path.endswith(".gz") else open(p, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+    lines = 0
+    last = b"\n"
+    try:
+        with raw:
+            while block := raw.read(1 << 22):
+                lines += block.count(b"\n")
+                last = block[-1:]
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read: {exc}", path=path) from None
+    return lines + (0 if last == b"\n" else 1)
+
+
+def sample_requests(
+    path: str,
+    k: int,
+    *,
+    seed: int = 0,
+    options: ReadOptions | None = None,
+    skip: SkipLog | None = None,
+) -> tuple[str, int, Iterator[Request]]:
+    """A seeded uniform sample of `k` rows: (format, rows in the file, the sampled requests).
+
+    Line formats (JSONL, text) pick `k` line numbers after a fast line count and parse only those.
+    CSV/TSV records may span lines, so they are reservoir-sampled record by record (still untokenized).
+    """
+    import random
+
+    if k < 1:
+        raise UsageError("--sample must be 1 or more")
+    options = options or ReadOptions()
+    if path == "-":
+        raise UsageError("--sample needs a file it can read twice, not standard input")
+    fmt, handle, first = _open_detected(path, options)
+    if fmt in ("csv", "tsv"):
+        stream = _stream(path, fmt, handle, first, options, skip)
+        rng = random.Random(seed)
+        reservoir: list[Request] = []
+        seen = 0
+        for req in stream:
+            seen += 1
+            if len(reservoir) < k:
+                reservoir.append(req)
+            else:
+                j = rng.randrange(seen)
+                if j < k:
+                    reservoir[j] = req
+        reservoir.sort(key=lambda r: r.line)
+        return fmt, seen, iter(reservoir)
+    try:
+        total = count_lines(path)
+    except BaseException:
+        handle.close()
+        raise
+    chosen = frozenset(random.Random(seed).sample(range(1, total + 1), min(k, total)))
+    return fmt, total, _stream(path, fmt, handle, first, options, skip, chosen)

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from planner.costs import cost_of, split_by_tier
-from planner.datasets import ReadOptions, Request, SkipLog, read_requests
+from planner.datasets import ReadOptions, Request, SkipLog, read_requests, sample_requests
 from planner.errors import InputError, UsageError
 from planner.money import usd
 from planner.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
@@ -274,6 +274,8 @@ def estimate(
     skip_bad: bool = False,
     prices: Sequence[Path] = (),
     rows: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
     pricebook: PriceBook | None = None,
     progress: ProgressFn | None = None,
 ) -> Estimate:
@@ -290,10 +292,17 @@ def estimate(
 
     skip = SkipLog() if skip_bad else None
     options = ReadOptions(format=format, text_column=text_column, system=system, output_column=output_column)
-    fmt, stream = read_requests(path, options, skip)
+    if sample is not None:
+        fmt, file_rows, stream = sample_requests(path, sample, seed=seed, options=options, skip=skip)
+    else:
+        fmt, stream = read_requests(path, options, skip)
     counts, ids = count_dataset(stream, tokenizers, assumption, path if path != "-" else "<stdin>", progress)
     counted = len(ids)
-    scaling = Scaling(job_requests=rows or counted, sampled=counted)
+    if sample is not None and rows is None:
+        # The file is the whole job: a random sample of it, with the finite-population correction.
+        scaling = Scaling(job_requests=max(file_rows, counted), sampled=counted, finite_population=True)
+    else:
+        scaling = Scaling(job_requests=rows or counted, sampled=counted)
 
     results = [_estimate_one(r, counts[_tokenizer_key(r.tokenizer)], ids, scaling, book.as_of) for r in resolved]
     skipped = skip or SkipLog()

@@ -43,6 +43,11 @@ OutputColumnOption = Annotated[
 RowsOption = Annotated[
     int | None, typer.Option("--rows", help="The full job has N requests: scale the sample to N, with a 95% CI.")
 ]
+SampleOption = Annotated[
+    int | None,
+    typer.Option("--sample", help="Count a seeded random sample of K rows and estimate the whole file (95% CI)."),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for --sample (same seed, same sample).")]
 SkipBadOption = Annotated[
     bool, typer.Option("--skip-bad", help="Skip malformed lines (reported) instead of stopping at the first.")
 ]
@@ -55,6 +60,8 @@ def estimate_command(
     output_ratio: OutputRatioOption = None,
     output_column: OutputColumnOption = None,
     rows: RowsOption = None,
+    sample: SampleOption = None,
+    seed: SeedOption = 0,
     as_of: AsOfOption = None,
     prices: PricesOption = None,
     format: FormatOption = None,
@@ -75,6 +82,8 @@ def _run(
     output_ratio: float | None,
     output_column: str | None,
     rows: int | None,
+    sample: int | None,
+    seed: int,
     as_of: str | None,
     prices: list[Path] | None,
     format: str | None,
@@ -99,6 +108,8 @@ def _run(
             skip_bad=skip_bad,
             prices=prices or [],
             rows=rows,
+            sample=sample,
+            seed=seed,
             progress=progress,
         )
     if json_output:
