@@ -203,6 +203,7 @@ class ModelEntry(Strict):
     realtime: PriceSet
     batch: ModelBatch = Field(default_factory=ModelBatch)
     rate_limits: dict[str, RateLimits] | None = None
+    cache_min_tokens: int | None = Field(default=None, gt=0)
     notes: str | None = None
     source: str = Field(min_length=1)
     verified: date
@@ -225,6 +226,14 @@ class Turnaround(Strict):
     p50_hours: Decimal
     p90_hours: Decimal
     source: str
+
+
+class CacheRules(Strict):
+    """Prompt caching: the shortest cacheable prefix, and whether cached reads also get the batch discount."""
+
+    min_tokens: int = Field(gt=0)
+    stacks_with_batch: bool = True
+    source: str | None = None
 
 
 class ProviderBatch(Strict):
@@ -258,6 +267,7 @@ class PriceTable(Strict):
     default_tier: str | None = None
     rate_limits: dict[str, RateLimits] = Field(default_factory=dict)
     rate_limits_source: str | None = None
+    cache: CacheRules | None = None
     tokenizers: dict[str, Tokenizer]
     models: list[ModelEntry]
 
