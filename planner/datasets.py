@@ -210,9 +210,7 @@ def _lines(name: str, handle: TextIO, first: str) -> Iterator[tuple[int, str]]:
 def _json_requests(
     name: str, lines: Iterator[tuple[int, str]], fmt: str, options: ReadOptions, skip: SkipLog | None
 ) -> Iterator[Request]:
-    parse = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}[
-        fmt
-    ]
+    parse = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}[fmt]
     for number, line in lines:
         text = line.strip()
         if not text:
@@ -325,9 +323,9 @@ def _from_openai_batch(obj: dict[str, Any], number: int) -> Request:
         raise _Shape(f"unsupported url '{url}'; supported: {', '.join(OPENAI_URL_API)}")
     if api == "chat":
         _check_messages(body.get("messages"), "body.messages")
-    elif api == "responses" and not isinstance(body.get("input"), (str, list)):
-        raise _Shape("body.input must be a string or a list")
-    elif api == "embeddings" and not isinstance(body.get("input"), (str, list)):
+    elif (api == "responses" and not isinstance(body.get("input"), (str, list))) or (
+        api == "embeddings" and not isinstance(body.get("input"), (str, list))
+    ):
         raise _Shape("body.input must be a string or a list")
     elif api == "completions" and not isinstance(body.get("prompt"), (str, list)):
         raise _Shape("body.prompt must be a string or a list")
@@ -418,9 +416,7 @@ def _csv_requests(
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            _fail_or_skip(
-                InputError(f"expected {len(header)} columns, found {len(row)}", path=name, line=number), skip
-            )
+            _fail_or_skip(InputError(f"expected {len(header)} columns, found {len(row)}", path=name, line=number), skip)
             continue
         text = row[text_at]
         yield Request(

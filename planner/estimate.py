@@ -5,9 +5,11 @@ This is the Python API beneath `batchplan estimate`. It returns Pydantic models;
 
 from __future__ import annotations
 
+import json
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -66,6 +68,16 @@ class OverLimit(Model):
     first_ids: list[str]
 
 
+class CacheAssumption(Model):
+    """How much of each request's input is assumed to be read from the vendor's prompt cache."""
+
+    prefix_tokens: int
+    hit_rate: float
+    applied: bool
+    stacks_with_batch: bool | None
+    description: str
+
+
 class ModelEstimate(Model):
     model: str
     resolved_model: str
@@ -97,6 +109,7 @@ class ModelEstimate(Model):
     reasons: list[str]
     over_context_window: OverLimit
     over_max_output: OverLimit
+    cache: CacheAssumption | None = None
 
 
 class Estimate(Model):
@@ -114,9 +127,9 @@ class Estimate(Model):
 ProgressFn = Callable[[int], None]
 
 
-def _output_assumption(output_tokens: int | None, output_ratio: float | None, output_column: str | None) -> (
-    OutputAssumption
-):
+def _output_assumption(
+    output_tokens: int | None, output_ratio: float | None, output_column: str | None
+) -> OutputAssumption:
     given = [x is not None for x in (output_tokens, output_ratio, output_column)]
     if sum(given) > 1:
         raise UsageError("use only one of --output-tokens, --output-ratio and --output-column")
@@ -177,14 +190,56 @@ class _Counts:
     def __init__(self) -> None:
         self.inputs: array[int] = array("q")
         self.outputs: array[int] = array("q")
+        self.prefix_tokens = 0
 
 
 def _tokenizer_key(tok: Tokenizer) -> str:
     return tok.model_dump_json()
 
 
+def _leading_prefix(req: Request) -> tuple[str, Request] | None:
+    """The request's first system/developer message (or Anthropic system prompt), as a signature and a
+    one-message request whose tokens are the cacheable prefix."""
+    if req.api == "anthropic":
+        system = req.body.get("system")
+        if system is None:
+            return None
+        body = {"system": system, "messages": []}
+        return json.dumps(system, sort_keys=True), Request(0, "prefix", "anthropic", body)
+    messages = req.body.get("messages")
+    if req.api != "chat" or not messages or messages[0].get("role") not in ("system", "developer"):
+        return None
+    first = messages[0]
+    return json.dumps(first, sort_keys=True), Request(0, "prefix", "chat", {"messages": [first]})
+
+
+class _PrefixWatch:
+    """Tracks whether every request starts with the same system prompt (a cacheable shared prefix)."""
+
+    def __init__(self) -> None:
+        self.signature: str | None = None
+        self.sample: Request | None = None
+        self.shared = True
+
+    def see(self, req: Request) -> None:
+        if not self.shared:
+            return
+        found = _leading_prefix(req)
+        if found is None:
+            self.shared = False
+        elif self.signature is None:
+            self.signature, self.sample = found
+        elif found[0] != self.signature:
+            self.shared = False
+
+    def tokens(self, tok: Tokenizer) -> int:
+        if not self.shared or self.sample is None:
+            return 0
+        return max(0, count_requests([self.sample], tok)[0] - tok.reply_priming)
+
+
 def count_dataset(
-    stream: object,
+    stream: Iterable[Request],
     tokenizers: dict[str, Tokenizer],
     assumption: OutputAssumption,
     path: str,
@@ -194,6 +249,7 @@ def count_dataset(
     counts = {key: _Counts() for key in tokenizers}
     ids: list[str] = []
     chunk: list[Request] = []
+    prefix = _PrefixWatch()
     done = 0
 
     def flush() -> None:
@@ -202,18 +258,22 @@ def count_dataset(
             ins = count_requests(chunk, tok)
             counts[key].inputs.extend(ins)
             counts[key].outputs.extend(_outputs_for(chunk, ins, assumption, tok, path))
+        for r in chunk:
+            prefix.see(r)
         ids.extend(r.id for r in chunk)
         done += len(chunk)
         chunk.clear()
         if progress is not None:
             progress(done)
 
-    for req in stream:  # type: ignore[attr-defined]
+    for req in stream:
         chunk.append(req)
         if len(chunk) >= CHUNK:
             flush()
     if chunk:
         flush()
+    for key, tok in tokenizers.items():
+        counts[key].prefix_tokens = prefix.tokens(tok)
     return counts, ids
 
 
@@ -224,34 +284,128 @@ def _over(values: Sequence[int], limit: int | None, ids: Sequence[str]) -> OverL
     return OverLimit(count=len(hits), first_ids=hits[:5])
 
 
-def _scaled_cost(
-    workload: Workload, prices: PriceSet, band: Decimal
-) -> tuple[Decimal, tuple[Decimal, Decimal], CostRange]:
-    """Job cost at these prices: expected value, 95% interval from sampling, and the tokenizer band."""
+@dataclass(frozen=True)
+class _CacheSplit:
+    """Per-request cache reads and writes at one hit rate (the first request writes the prefix)."""
+
+    cached: list[int]
+    written: list[int]
+
+    @classmethod
+    def of(cls, inputs: Sequence[int], prefix: int, hit_rate: float) -> _CacheSplit:
+        n = len(inputs)
+        reads = round(prefix * hit_rate)
+        cached = [0] + [min(reads, i) for i in inputs[1:]] if n else []
+        written = [min(prefix, inputs[0])] + [0] * (n - 1) if n and prefix else [0] * n
+        return cls(cached, written)
+
+
+def _job_cost(
+    workload: Workload,
+    prices: PriceSet,
+    cache_prices: PriceSet | None,
+    split: _CacheSplit | None,
+    outputs: Sequence[int] | None = None,
+) -> tuple[Decimal, tuple[Decimal, Decimal]]:
+    """Cost of the job at these prices, scaled from the counted requests, with its 95% interval."""
     thresholds = prices.thresholds()
-    counted = cost_of(split_by_tier(workload.inputs, workload.outputs, thresholds), prices)
+    outs = workload.outputs if outputs is None else outputs
+    cached = split.cached if split else None
+    written = split.written if split else None
+    counted = cost_of(split_by_tier(workload.inputs, outs, thresholds, cached, written), prices, cache_prices)
     scaling = workload.scaling
     if scaling.is_exact:
-        expected = counted
-        ci = (counted, counted)
-    else:
-        factor = Decimal(scaling.job_requests) / Decimal(scaling.sampled)
-        expected = counted * factor
-        per_request = [
-            float(cost_of(split_by_tier([i], [o], thresholds), prices))
-            for i, o in zip(workload.inputs, workload.outputs, strict=True)
-        ]
-        m = Decimal(repr(scaling.margin(per_request)))
-        ci = (max(Decimal(0), expected - m), expected + m)
-    # The band applies to input tokens only; output tokens are assumed or bounded separately.
-    input_share = _input_cost(workload, prices) * (expected / counted if counted else Decimal(0))
-    spread = input_share * band
-    return expected, ci, CostRange(low=max(Decimal(0), expected - spread), expected=expected, high=expected + spread)
+        return counted, (counted, counted)
+    expected = counted * Decimal(scaling.job_requests) / Decimal(scaling.sampled)
+    per_request = [
+        float(
+            cost_of(
+                split_by_tier([i], [o], thresholds, [cached[k]] if cached else None, [written[k]] if written else None),
+                prices,
+                cache_prices,
+            )
+        )
+        for k, (i, o) in enumerate(zip(workload.inputs, outs, strict=True))
+    ]
+    m = Decimal(repr(scaling.margin(per_request)))
+    return expected, (max(Decimal(0), expected - m), expected + m)
 
 
-def _input_cost(workload: Workload, prices: PriceSet) -> Decimal:
+def _costs(
+    workload: Workload,
+    prices: PriceSet,
+    band: Decimal,
+    cache: CacheAssumption | None,
+    cache_prices: PriceSet | None = None,
+) -> tuple[Decimal, tuple[Decimal, Decimal], CostRange]:
+    """Expected cost, its sampling interval, and a low/high range: the tokenizer band on input tokens,
+    and (when a cached prefix is assumed) every request hitting the cache vs none."""
+    split = _CacheSplit.of(workload.inputs, cache.prefix_tokens, cache.hit_rate) if cache and cache.applied else None
+    expected, ci = _job_cost(workload, prices, cache_prices, split)
     zeros = [0] * len(workload.inputs)
-    return cost_of(split_by_tier(workload.inputs, zeros, prices.thresholds()), prices) if zeros else Decimal(0)
+    input_part, _ = _job_cost(workload, prices, cache_prices, split, zeros)
+    spread = input_part * band
+    low = high = expected
+    if cache and cache.applied:
+        low, _ = _job_cost(workload, prices, cache_prices, _CacheSplit.of(workload.inputs, cache.prefix_tokens, 1.0))
+        high, _ = _job_cost(workload, prices, cache_prices, None)
+    return expected, ci, CostRange(low=max(Decimal(0), low - spread), expected=expected, high=high + spread)
+
+
+def _cache_assumption(
+    r: ResolvedModel, counts: _Counts, cache_prefix: str | None, hit_rate: float
+) -> CacheAssumption | None:
+    if cache_prefix in (None, "none"):
+        return None
+    if cache_prefix == "auto":
+        prefix = counts.prefix_tokens
+        found = "the system prompt shared by every request"
+    else:
+        prefix = int(cache_prefix)
+        found = "--cache-prefix"
+    rules = r.table.cache
+    minimum = r.model.cache_min_tokens or (rules.min_tokens if rules else None)
+    stacks = rules.stacks_with_batch if rules else None
+    if rules is None or minimum is None:
+        why = f"{r.table.name} publishes no prompt-caching rules in this table; no cache discount assumed"
+        return CacheAssumption(
+            prefix_tokens=prefix, hit_rate=hit_rate, applied=False, stacks_with_batch=None, description=why
+        )
+    if r.model.realtime.cached_input is None:
+        why = f"{r.model.id} has no cached-input price; no cache discount assumed"
+        return CacheAssumption(
+            prefix_tokens=prefix, hit_rate=hit_rate, applied=False, stacks_with_batch=stacks, description=why
+        )
+    if prefix < minimum:
+        why = (
+            f"shared prefix of {prefix:,} tokens ({found}) is below {r.table.name}'s {minimum:,}-token minimum "
+            "for caching; no cache discount assumed"
+        )
+        return CacheAssumption(
+            prefix_tokens=prefix, hit_rate=hit_rate, applied=False, stacks_with_batch=stacks, description=why
+        )
+    stacking = (
+        "cache reads also get the batch discount" if stacks else "batch does not discount cache reads (cache rate wins)"
+    )
+    why = (
+        f"{prefix:,}-token prefix ({found}) read from cache by {hit_rate:.0%} of requests after the first, "
+        f"which writes it; {stacking}; vendors' cache hits are best-effort"
+    )
+    return CacheAssumption(
+        prefix_tokens=prefix, hit_rate=hit_rate, applied=True, stacks_with_batch=stacks, description=why
+    )
+
+
+def _batch_cache_prices(r: ResolvedModel, batch: PriceSet, cache: CacheAssumption | None) -> PriceSet | None:
+    """Prices for cache reads inside a batch: batch's own cached rate when discounts stack, else realtime's."""
+    if not cache or not cache.applied:
+        return None
+    if not cache.stacks_with_batch:
+        return r.model.realtime
+    if batch.cached_input is None and r.model.realtime.cached_input is not None and r.model.realtime.input:
+        ratio = batch.input / r.model.realtime.input
+        return batch.model_copy(update={"cached_input": r.model.realtime.cached_input * ratio})
+    return None
 
 
 def _model_reasons(resolved: ResolvedModel, as_of: date) -> list[str]:
@@ -276,6 +430,8 @@ def estimate(
     rows: int | None = None,
     sample: int | None = None,
     seed: int = 0,
+    cache_prefix: str | None = None,
+    cache_hit_rate: float = 1.0,
     pricebook: PriceBook | None = None,
     progress: ProgressFn | None = None,
 ) -> Estimate:
@@ -284,6 +440,10 @@ def estimate(
         raise UsageError("name at least one model with --model")
     if rows is not None and rows < 1:
         raise UsageError("--rows must be 1 or more")
+    if cache_prefix not in (None, "none", "auto") and not (cache_prefix.isdigit()):
+        raise UsageError(f"--cache-prefix '{cache_prefix}' must be auto, none, or a number of tokens")
+    if not 0 <= cache_hit_rate <= 1:
+        raise UsageError("--cache-hit-rate must be between 0 and 1")
     path = str(path)
     book = pricebook or load_pricebook(as_of, user_tables=prices)
     resolved = [book.resolve(m) for m in models]
@@ -304,7 +464,10 @@ def estimate(
     else:
         scaling = Scaling(job_requests=rows or counted, sampled=counted)
 
-    results = [_estimate_one(r, counts[_tokenizer_key(r.tokenizer)], ids, scaling, book.as_of) for r in resolved]
+    results = [
+        _estimate_one(r, counts[_tokenizer_key(r.tokenizer)], ids, scaling, book.as_of, cache_prefix, cache_hit_rate)
+        for r in resolved
+    ]
     skipped = skip or SkipLog()
     dataset = DatasetInfo(
         path=path,
@@ -333,7 +496,13 @@ def estimate(
 
 
 def _estimate_one(
-    r: ResolvedModel, counts: _Counts, ids: Sequence[str], scaling: Scaling, as_of: date
+    r: ResolvedModel,
+    counts: _Counts,
+    ids: Sequence[str],
+    scaling: Scaling,
+    as_of: date,
+    cache_prefix: str | None = None,
+    cache_hit_rate: float = 1.0,
 ) -> ModelEstimate:
     tok = r.tokenizer
     workload = Workload(inputs=counts.inputs, outputs=counts.outputs, scaling=scaling)
@@ -342,7 +511,8 @@ def _estimate_one(
     in_stats = TokenStats.of(workload.inputs)
     out_stats = TokenStats.of(workload.outputs)
 
-    rt_cost, rt_ci, rt_range = _scaled_cost(workload, r.model.realtime, tok.band)
+    cache = _cache_assumption(r, counts, cache_prefix, cache_hit_rate)
+    rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, tok.band, cache)
     batch_prices, basis = r.table.batch_prices(r.model)
     reasons = _model_reasons(r, as_of)
     over_ctx = _over(
@@ -363,7 +533,9 @@ def _estimate_one(
         reasons.insert(0, basis)
     b_cost = b_ci = b_range = savings = pct = None
     if batch_prices is not None:
-        b_cost, b_ci, b_range = _scaled_cost(workload, batch_prices, tok.band)
+        b_cost, b_ci, b_range = _costs(
+            workload, batch_prices, tok.band, cache, _batch_cache_prices(r, batch_prices, cache)
+        )
         savings = rt_cost - b_cost
         pct = float(savings / rt_cost * 100) if rt_cost else 0.0
     return ModelEstimate(
@@ -397,4 +569,5 @@ def _estimate_one(
         reasons=reasons,
         over_context_window=over_ctx,
         over_max_output=over_out,
+        cache=cache,
     )

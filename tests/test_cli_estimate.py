@@ -26,14 +26,36 @@ def chat(content: str, **extra: object) -> dict[str, object]:
 
 def test_json_contract(write_jsonl: Callable[..., Path]) -> None:
     path = write_jsonl([chat("hello", max_tokens=20, id="r1"), chat("bye", max_tokens=20, id="r2")])
-    code, out, err = run("estimate", str(path), "-m", "acme-small", "-m", "acme-live", "--prices", ACME,
-                         "--as-of", "2026-03-01", "--json")
+    code, out, err = run(
+        "estimate",
+        str(path),
+        "-m",
+        "acme-small",
+        "-m",
+        "acme-live",
+        "--prices",
+        ACME,
+        "--as-of",
+        "2026-03-01",
+        "--json",
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["dataset"] == doc["dataset"] | {"path": str(path), "format": "chat", "requests": 2}
     first, second = doc["estimates"]
-    for key in ("model", "provider", "price_table", "input_tokens", "output_tokens", "token_method",
-                "realtime_cost_usd", "batch_cost_usd", "savings_usd", "batch_eligible", "reasons"):
+    for key in (
+        "model",
+        "provider",
+        "price_table",
+        "input_tokens",
+        "output_tokens",
+        "token_method",
+        "realtime_cost_usd",
+        "batch_cost_usd",
+        "savings_usd",
+        "batch_eligible",
+        "reasons",
+    ):
         assert key in first
     assert first["model"] == "acme-small" and first["provider"] == "acme"
     assert first["price_table"] == "acme@2026-01-01"
@@ -84,8 +106,9 @@ def test_bad_input_is_one_line_exit_2(
 
 
 def test_unknown_model_suggests(write_jsonl: Callable[..., Path]) -> None:
-    code, _, err = run("estimate", str(write_jsonl([chat("x")])), "-m", "acme-smal", "--output-tokens", "1",
-                       "--prices", ACME)
+    code, _, err = run(
+        "estimate", str(write_jsonl([chat("x")])), "-m", "acme-smal", "--output-tokens", "1", "--prices", ACME
+    )
     assert code == 2 and "did you mean acme-small" in err
 
 
@@ -93,8 +116,9 @@ def test_skip_bad_continues_and_reports(tmp_path: Path) -> None:
     p = tmp_path / "d.jsonl"
     good = json.dumps(chat("x"))
     p.write_text("\n".join([good, "{bad", good, "[1]", good]) + "\n")
-    code, out, err = run("estimate", str(p), "-m", "acme-small", "--output-tokens", "5", "--prices", ACME,
-                         "--skip-bad", "--json")
+    code, out, err = run(
+        "estimate", str(p), "-m", "acme-small", "--output-tokens", "5", "--prices", ACME, "--skip-bad", "--json"
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["dataset"]["requests"] == 3

@@ -47,8 +47,12 @@ def test_openai_batch_lines(write_jsonl: Callable[..., Path]) -> None:
 def test_anthropic_batch_lines(write_jsonl: Callable[..., Path]) -> None:
     line = {
         "custom_id": "c-1",
-        "params": {"model": "claude-haiku-4-5", "max_tokens": 64, "system": "be brief",
-                   "messages": [{"role": "user", "content": "x"}]},
+        "params": {
+            "model": "claude-haiku-4-5",
+            "max_tokens": 64,
+            "system": "be brief",
+            "messages": [{"role": "user", "content": "x"}],
+        },
     }
     fmt, reqs = read(write_jsonl([line]))
     assert fmt == "anthropic-batch"

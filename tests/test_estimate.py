@@ -131,9 +131,14 @@ def test_as_of_picks_the_version_in_force(write_jsonl: Callable[..., Path]) -> N
     from datetime import date
 
     from planner.pricing import load_pricebook
+
     path = write_jsonl([chat("x")])
-    old = estimate(path, ["acme-small"], output_tokens=0, pricebook=load_pricebook(date(2026, 5, 31), root=FIXTURE_PRICING))
-    new = estimate(path, ["acme-small"], output_tokens=0, pricebook=load_pricebook(date(2026, 6, 1), root=FIXTURE_PRICING))
+    old = estimate(
+        path, ["acme-small"], output_tokens=0, pricebook=load_pricebook(date(2026, 5, 31), root=FIXTURE_PRICING)
+    )
+    new = estimate(
+        path, ["acme-small"], output_tokens=0, pricebook=load_pricebook(date(2026, 6, 1), root=FIXTURE_PRICING)
+    )
     assert old.estimates[0].price_table == "acme@2026-01-01"
     assert new.estimates[0].price_table == "acme@2026-06-01"
     assert new.estimates[0].realtime_cost_usd * 2 == old.estimates[0].realtime_cost_usd
@@ -154,3 +159,33 @@ def test_alias_and_prefix_resolution(book: PriceBook) -> None:
 def test_conflicting_output_options(book: PriceBook, write_jsonl: Callable[..., Path]) -> None:
     with pytest.raises(UsageError):
         estimate(write_jsonl([chat("x")]), ["acme-small"], output_tokens=1, output_ratio=0.5, pricebook=book)
+
+
+def test_shared_system_prompt_is_priced_as_cache_reads(book: PriceBook, write_jsonl: Callable[..., Path]) -> None:
+    system = "You are a careful support-ticket classifier. " * 12
+    rows = [
+        {"messages": [{"role": "system", "content": system}, {"role": "user", "content": f"ticket {i}"}]}
+        for i in range(10)
+    ]
+    path = write_jsonl(rows)
+    plain = estimate(path, ["acme-small"], output_tokens=0, pricebook=book).estimates[0]
+    cached = estimate(path, ["acme-small"], output_tokens=0, cache_prefix="auto", pricebook=book).estimates[0]
+    assert cached.cache is not None and cached.cache.applied
+    prefix = cached.cache.prefix_tokens
+    enc = get_encoding("o200k_base")
+    assert prefix == 3 + len(enc.encode("system")) + len(enc.encode(system))
+    # 9 of 10 requests read the prefix at $0.10 instead of $1.00 per 1M tokens; the first writes it
+    saved = Decimal(9 * prefix) * (Decimal("1.00") - Decimal("0.10")) / 10**6
+    assert plain.realtime_cost_usd - cached.realtime_cost_usd == saved
+    # batch: cache reads stack with the batch discount (cached rate derived as 0.10 × 0.5)
+    batch_saved = Decimal(9 * prefix) * (Decimal("0.50") - Decimal("0.05")) / 10**6
+    assert plain.batch_cost_usd is not None and cached.batch_cost_usd is not None
+    assert plain.batch_cost_usd - cached.batch_cost_usd == batch_saved
+    # the range spans every request hitting the cache (low) to none (high)
+    assert cached.realtime_cost_range.high == plain.realtime_cost_usd
+
+
+def test_prefix_below_vendor_minimum_gets_no_discount(book: PriceBook, write_jsonl: Callable[..., Path]) -> None:
+    rows = [{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "x"}]}] * 3
+    e = estimate(write_jsonl(rows), ["acme-small"], output_tokens=0, cache_prefix="auto", pricebook=book).estimates[0]
+    assert e.cache is not None and not e.cache.applied and "below" in e.cache.description

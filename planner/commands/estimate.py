@@ -19,7 +19,9 @@ from planner.commands._common import (
 )
 from planner.datasets import FORMATS
 
-DataArgument = Annotated[str, typer.Argument(help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")]
+DataArgument = Annotated[
+    str, typer.Argument(help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")
+]
 ModelOption = Annotated[
     list[str],
     typer.Option("--model", "-m", help="Model to price (repeatable). Pin a provider with provider/model."),
@@ -48,6 +50,16 @@ SampleOption = Annotated[
     typer.Option("--sample", help="Count a seeded random sample of K rows and estimate the whole file (95% CI)."),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for --sample (same seed, same sample).")]
+CachePrefixOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cache-prefix",
+        help="Price a cached prompt prefix: 'auto' (a system prompt shared by every request) or N tokens.",
+    ),
+]
+CacheHitRateOption = Annotated[
+    float, typer.Option("--cache-hit-rate", help="Share of requests after the first that hit the cache (0-1).")
+]
 SkipBadOption = Annotated[
     bool, typer.Option("--skip-bad", help="Skip malformed lines (reported) instead of stopping at the first.")
 ]
@@ -62,6 +74,8 @@ def estimate_command(
     rows: RowsOption = None,
     sample: SampleOption = None,
     seed: SeedOption = 0,
+    cache_prefix: CachePrefixOption = None,
+    cache_hit_rate: CacheHitRateOption = 1.0,
     as_of: AsOfOption = None,
     prices: PricesOption = None,
     format: FormatOption = None,
@@ -84,6 +98,8 @@ def _run(
     rows: int | None,
     sample: int | None,
     seed: int,
+    cache_prefix: str | None,
+    cache_hit_rate: float,
     as_of: str | None,
     prices: list[Path] | None,
     format: str | None,
@@ -110,6 +126,8 @@ def _run(
             rows=rows,
             sample=sample,
             seed=seed,
+            cache_prefix=cache_prefix,
+            cache_hit_rate=cache_hit_rate,
             progress=progress,
         )
     if json_output:

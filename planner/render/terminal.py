@@ -81,12 +81,16 @@ def render_estimate(result: Estimate, console: Console | None = None) -> None:
             f"prices {e.price_table} (verified {e.price_table_verified}, {e.price_source})"
         )
     for e in result.estimates:
+        if e.cache is not None:
+            lines.append(f"{e.model}: prompt cache: {e.cache.description}.")
+    for e in result.estimates:
         for reason in e.reasons:
             lines.append(f"[red]✗[/red] {e.model}: {reason}")
         if e.token_method == "approximate":
+            low, high = usd_display(e.realtime_cost_range.low), usd_display(e.realtime_cost_range.high)
             lines.append(
                 f"{e.model}: no public tokenizer; tokens approximated ({e.token_method_label}); "
-                f"cost range {usd_display(e.realtime_cost_range.low)}–{usd_display(e.realtime_cost_range.high)} realtime."
+                f"cost range {low}–{high} realtime."
             )
     lines.extend(f"[dim]{note}[/dim]" for note in result.notes)
     for line in lines:
