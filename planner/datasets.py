@@ -225,6 +225,11 @@ def _json_requests(
             if not isinstance(obj, dict):
                 raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
             req = parse(obj, number)
+            if options.output_column:
+                output = obj.get(options.output_column)
+                if not isinstance(output, str):
+                    raise _Shape(f"no '{options.output_column}' string field (the --output-column)")
+                req.output_text = output
             if options.system and req.api == "chat":
                 req.body["messages"] = [{"role": "system", "content": options.system}, *req.body["messages"]]
             yield req

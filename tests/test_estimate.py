@@ -189,3 +189,16 @@ def test_prefix_below_vendor_minimum_gets_no_discount(book: PriceBook, write_jso
     rows = [{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "x"}]}] * 3
     e = estimate(write_jsonl(rows), ["acme-small"], output_tokens=0, cache_prefix="auto", pricebook=book).estimates[0]
     assert e.cache is not None and not e.cache.applied and "below" in e.cache.description
+
+
+def test_output_column_counts_real_outputs(book: PriceBook, write_jsonl: Callable[..., Path]) -> None:
+    rows = [{"messages": [{"role": "user", "content": "q"}], "answer": "a real answer of some words"}] * 4
+    result = estimate(write_jsonl(rows), ["acme-small"], output_column="answer", pricebook=book)
+    enc = get_encoding("o200k_base")
+    assert result.estimates[0].output_tokens == 4 * len(enc.encode("a real answer of some words"))
+    assert result.output_assumption.mode == "column"
+
+
+def test_output_ratio(book: PriceBook, write_jsonl: Callable[..., Path]) -> None:
+    e = estimate(write_jsonl([chat("word " * 50)]), ["acme-small"], output_ratio=0.5, pricebook=book).estimates[0]
+    assert e.output_tokens == -(-e.input_tokens // 2)
