@@ -112,7 +112,7 @@ def detect_format(path: str, first_line: str) -> str:
     if suffix in JSON_EXTENSIONS or stripped.startswith("{"):
         try:
             obj = json.loads(stripped) if stripped else None
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             return "chat"  # the reader will report the line properly
         if isinstance(obj, dict):
             if "custom_id" in obj and "params" in obj:
