@@ -3,8 +3,11 @@
 A request becomes a fixed number of formatting tokens plus a list of texts to encode (`Pieces`), so
 that many requests can be encoded in one batched tiktoken call. OpenAI models are exact: the encoding
 of their family and the chat accounting of the openai-cookbook recipe ("How to count tokens with
-tiktoken": per-message overhead, `name`, reply priming). Vendors without a public tokenizer are
-counted with the encoding their table names, times the table's calibration factor, with its band.
+tiktoken": per-message overhead, `name`, reply priming), tool definitions by the cookbook's
+`num_tokens_for_tools` (planner.tool_tokens) and images by the published formulas (planner.images).
+Vendors without a public tokenizer are counted with the encoding their table names, times the table's
+calibration factor, with its band; image tokens and published fixed overheads (Anthropic's tool-use
+system prompt) are added after calibration, since they are vendor numbers, not tiktoken counts.
 """
 
 from __future__ import annotations
@@ -18,34 +21,103 @@ from typing import Any
 
 from planner.datasets import Request
 from planner.encodings import get_encoding
-from planner.pricing import Tokenizer
+from planner.images import count_base64_image, count_image
+from planner.pricing import ImageRule, Tokenizer
+from planner.tool_tokens import anthropic_system_prompt, openai_tools, tools_json
 
 
 @dataclass(slots=True)
 class Pieces:
-    """Formatting tokens that need no encoding, plus the texts whose encodings are counted."""
+    """Formatting tokens that need no encoding, plus the texts whose encodings are counted.
+
+    `exact` holds vendor-formula tokens (images, published overheads) that are not calibrated;
+    `images` / `assumed_images` count the images seen and those billed at an assumed size."""
 
     fixed: int = 0
     texts: list[str] = field(default_factory=list)
+    exact: int = 0
+    images: int = 0
+    assumed_images: int = 0
+    image_tokens: int = 0
 
 
-def _text_of_part(part: Any, pieces: Pieces) -> None:
-    """One element of a multi-part `content` list. Text parts are counted; other parts by their JSON."""
+@dataclass(frozen=True, slots=True)
+class Count:
+    """One request's input tokens, with what the estimate should state about its images."""
+
+    tokens: int
+    images: int = 0
+    assumed_images: int = 0
+    image_tokens: int = 0
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _add_image(pieces: Pieces, rule: ImageRule, url: Any, detail: Any) -> None:
+    found = count_image(
+        url if isinstance(url, str) else None, rule, detail if isinstance(detail, str) else None
+    )
+    pieces.exact += found.tokens
+    pieces.image_tokens += found.tokens
+    pieces.images += 1
+    pieces.assumed_images += found.assumed
+
+
+def _image_part(part: dict[str, Any], kind: Any, pieces: Pieces, rule: ImageRule) -> bool:
+    """Bill an image part by the model's rule; False if the part is not an image this knows."""
+    if kind == "image_url":  # chat: {"image_url": {"url": ..., "detail": ...}} (or a bare string)
+        spec = part.get("image_url")
+        if isinstance(spec, dict):
+            _add_image(pieces, rule, spec.get("url"), spec.get("detail"))
+        else:
+            _add_image(pieces, rule, spec, part.get("detail"))
+        return True
+    if kind == "input_image":  # responses: {"image_url": "...", "detail": ...} or {"file_id": ...}
+        _add_image(pieces, rule, part.get("image_url"), part.get("detail"))
+        return True
+    if kind == "image":  # anthropic: {"source": {"type": "base64"|"url"|"file", ...}}
+        source = part.get("source")
+        source = source if isinstance(source, dict) else {}
+        if source.get("type") == "base64" and isinstance(source.get("data"), str):
+            found = count_base64_image(source["data"], rule)
+            pieces.exact += found.tokens
+            pieces.image_tokens += found.tokens
+            pieces.images += 1
+            pieces.assumed_images += found.assumed
+        else:
+            _add_image(pieces, rule, source.get("url"), None)
+        return True
+    return False
+
+
+def _text_of_part(part: Any, pieces: Pieces, tok: Tokenizer | None = None) -> None:
+    """One element of a multi-part `content` list. Text parts are counted, images by the model's image
+    rule when it has one; other parts by their JSON, so nothing is silently free."""
     if isinstance(part, str):
         pieces.texts.append(part)
+        return
+    if not isinstance(part, dict):
+        pieces.texts.append(_dumps(part))
         return
     kind = part.get("type")
     if kind in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
         pieces.texts.append(part["text"])
     elif kind == "refusal" and isinstance(part.get("refusal"), str):
         pieces.texts.append(part["refusal"])
+    elif tok is not None and tok.images is not None and _image_part(part, kind, pieces, tok.images):
+        return
+    elif kind == "tool_use":  # anthropic assistant tool call: name + input JSON
+        pieces.texts.append(str(part.get("name", "")))
+        pieces.texts.append(json.dumps(part.get("input", {}), ensure_ascii=False))
+    elif kind == "tool_result":  # anthropic tool output: its content, string or blocks
+        _content(part.get("content"), pieces, tok)
     else:
-        # Images, audio and files are billed by their own rules (see planner.images when present);
-        # until a rule applies, the part's JSON is counted so it is never silently free.
-        pieces.texts.append(json.dumps(part, ensure_ascii=False, sort_keys=True))
+        pieces.texts.append(_dumps(part))
 
 
-def _content(content: Any, pieces: Pieces) -> None:
+def _content(content: Any, pieces: Pieces, tok: Tokenizer | None = None) -> None:
     if content is None:
         return
     if isinstance(content, str):
@@ -53,9 +125,9 @@ def _content(content: Any, pieces: Pieces) -> None:
         return
     if isinstance(content, list):
         for part in content:
-            _text_of_part(part, pieces)
+            _text_of_part(part, pieces, tok)
         return
-    pieces.texts.append(json.dumps(content, ensure_ascii=False, sort_keys=True))
+    pieces.texts.append(_dumps(content))
 
 
 def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
@@ -65,12 +137,16 @@ def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
         pieces.fixed += tok.message_overhead
         for key, value in message.items():
             if key == "content":
-                _content(value, pieces)
+                _content(value, pieces, tok)
             elif key == "tool_calls" and isinstance(value, list):
                 for call in value:
                     fn = call.get("function", {}) if isinstance(call, dict) else {}
+                    fn = fn if isinstance(fn, dict) else {}
                     pieces.texts.append(str(fn.get("name", "")))
                     pieces.texts.append(str(fn.get("arguments", "")))
+            elif key == "function_call" and isinstance(value, dict):  # legacy functions API
+                pieces.texts.append(str(value.get("name", "")))
+                pieces.texts.append(str(value.get("arguments", "")))
             elif isinstance(value, str):
                 pieces.texts.append(value)
                 if key == "name":
@@ -79,18 +155,68 @@ def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
     return pieces
 
 
+def _openai_tool_pieces(tools: Any, tok: Tokenizer, pieces: Pieces) -> None:
+    if not isinstance(tools, list) or not tools:
+        return
+    if tok.tools is None:
+        pieces.texts.extend(tools_json(tools))
+        return
+    fixed, texts = openai_tools(tools, tok.tools)
+    pieces.fixed += fixed
+    pieces.texts.extend(texts)
+
+
 def anthropic_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
-    """Messages API body: system prompt, then messages with the table's per-message overhead."""
+    """Messages API body: system prompt, then messages with the table's per-message overhead; with
+    tools, the tool-use system prompt plus each tool's JSON. Thinking blocks of earlier turns are not
+    input (Anthropic's token-counting doc)."""
     pieces = Pieces()
     system = body.get("system")
     if system is not None:
         pieces.fixed += tok.message_overhead
-        _content(system, pieces)
-    for message in body.get("messages", []):
+        _content(system, pieces, tok)
+    messages = body.get("messages", [])
+    last = len(messages) - 1
+    for i, message in enumerate(messages):
         pieces.fixed += tok.message_overhead
-        _content(message.get("content"), pieces)
+        content = message.get("content")
+        if i < last and isinstance(content, list):
+            content = [
+                p
+                for p in content
+                if not (isinstance(p, dict) and p.get("type") in ("thinking", "redacted_thinking"))
+            ]
+        _content(content, pieces, tok)
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools:
+        pieces.exact += anthropic_system_prompt(body.get("tool_choice"), tok.tools)
+        pieces.texts.extend(tools_json(tools))
     pieces.fixed += tok.reply_priming
     return pieces
+
+
+def _responses_item(item: Any) -> dict[str, Any]:
+    """A Responses `input` item as a chat-style message."""
+    if isinstance(item, str):
+        return {"role": "user", "content": item}
+    if not isinstance(item, dict):
+        return {"role": "user", "content": [item]}
+    if "role" in item:
+        return {"role": item["role"], "content": item.get("content")}
+    kind = item.get("type")
+    if kind in ("function_call", "custom_tool_call"):
+        args = item.get("arguments", item.get("input", ""))
+        return {
+            "role": "assistant",
+            "tool_calls": [{"function": {"name": item.get("name", ""), "arguments": args}}],
+        }
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        output = item.get("output")
+        return {"role": "tool", "content": output if isinstance(output, (str, list)) else _dumps(output)}
+    if kind == "reasoning":  # encrypted reasoning cannot be counted offline; its summary text can
+        summary = item.get("summary")
+        return {"role": "assistant", "content": summary if isinstance(summary, list) else None}
+    return {"role": "user", "content": [item]}
 
 
 def responses_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
@@ -102,23 +228,22 @@ def responses_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
     if isinstance(given, str):
         messages.append({"role": "user", "content": given})
     elif isinstance(given, list):
-        for item in given:
-            if isinstance(item, dict) and "role" in item:
-                messages.append({"role": item["role"], "content": item.get("content")})
-            else:
-                messages.append({"role": "user", "content": item if isinstance(item, str) else [item]})
-    return chat_pieces(messages, tok)
+        messages.extend(_responses_item(item) for item in given)
+    pieces = chat_pieces(messages, tok)
+    _openai_tool_pieces(body.get("tools"), tok, pieces)
+    return pieces
 
 
 def plain_pieces(value: Any) -> Pieces:
     """Embeddings `input` / completions `prompt`: the text alone, no formatting tokens."""
     pieces = Pieces()
     items = value if isinstance(value, list) else [value]
+    if items and all(isinstance(t, int) for t in items):
+        pieces.fixed += len(items)  # one pre-tokenized prompt: each integer is a token
+        return pieces
     for item in items:
         if isinstance(item, str):
             pieces.texts.append(item)
-        elif isinstance(item, int):
-            pieces.fixed += 1  # a pre-tokenized prompt: each integer is a token
         elif isinstance(item, list):
             pieces.fixed += sum(1 for t in item if isinstance(t, int))
     return pieces
@@ -126,7 +251,9 @@ def plain_pieces(value: Any) -> Pieces:
 
 def request_pieces(req: Request, tok: Tokenizer) -> Pieces:
     if req.api == "chat":
-        return chat_pieces(req.body["messages"], tok)
+        pieces = chat_pieces(req.body["messages"], tok)
+        _openai_tool_pieces(req.body.get("tools") or req.body.get("functions"), tok, pieces)
+        return pieces
     if req.api == "anthropic":
         return anthropic_pieces(req.body, tok)
     if req.api == "responses":
@@ -143,22 +270,40 @@ def calibrate(raw: int, tok: Tokenizer) -> int:
     return int((Decimal(raw) * tok.factor).to_integral_value(rounding=ROUND_CEILING))
 
 
-def count_requests(requests: Sequence[Request], tok: Tokenizer, *, threads: int = 1) -> list[int]:
-    """Input tokens of each request. Texts of all requests are encoded in one batch call."""
+def encode_lengths(texts: Sequence[str], tok: Tokenizer, *, threads: int = 1) -> list[int]:
+    """Token count of each text under the tokenizer's encoding (special-token strings count as text)."""
     enc = get_encoding(tok.encoding)
-    all_pieces = [request_pieces(r, tok) for r in requests]
+    if threads > 1 and len(texts) > 64:
+        return [len(ids) for ids in enc.encode_ordinary_batch(list(texts), num_threads=threads)]
+    encode = enc.encode_ordinary
+    return [len(encode(t)) for t in texts]
+
+
+def total(pieces: Pieces, lengths: Sequence[int], tok: Tokenizer) -> int:
+    """A request's tokens from its pieces and the encoded lengths of its texts."""
+    return calibrate(pieces.fixed + sum(lengths), tok) + pieces.exact
+
+
+def count_pieces(all_pieces: Sequence[Pieces], tok: Tokenizer, *, threads: int = 1) -> list[Count]:
     flat = [t for p in all_pieces for t in p.texts]
-    if threads > 1 and len(flat) > 64:
-        lengths = [len(ids) for ids in enc.encode_ordinary_batch(flat, num_threads=threads)]
-    else:
-        lengths = [len(enc.encode_ordinary(t)) for t in flat]
-    out: list[int] = []
+    lengths = encode_lengths(flat, tok, threads=threads)
+    out: list[Count] = []
     at = 0
     for p in all_pieces:
         n = len(p.texts)
-        out.append(calibrate(p.fixed + sum(lengths[at : at + n]), tok))
+        out.append(Count(total(p, lengths[at : at + n], tok), p.images, p.assumed_images, p.image_tokens))
         at += n
     return out
+
+
+def count_requests_detailed(requests: Sequence[Request], tok: Tokenizer, *, threads: int = 1) -> list[Count]:
+    """Each request's `Count`: tokens, images, and images whose size was assumed (to state in reports)."""
+    return count_pieces([request_pieces(r, tok) for r in requests], tok, threads=threads)
+
+
+def count_requests(requests: Sequence[Request], tok: Tokenizer, *, threads: int = 1) -> list[int]:
+    """Input tokens of each request. Texts of all requests are encoded in one batch call."""
+    return [c.tokens for c in count_requests_detailed(requests, tok, threads=threads)]
 
 
 def count_text(text: str, tok: Tokenizer) -> int:
