@@ -21,8 +21,10 @@ from planner.costs import cost_of, split_by_tier
 from planner.datasets import ReadOptions, Request, SkipLog, read_requests, sample_requests
 from planner.errors import InputError, UsageError
 from planner.money import usd
+from planner.plan import Deadline, PayloadMeter, Plan, parse_budget, parse_deadline, timing
 from planner.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
 from planner.tokens import band_label, count_requests, count_text
+from planner.turnaround import Turnaround
 from planner.workload import Scaling, TokenStats, Workload
 
 USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
@@ -110,6 +112,8 @@ class ModelEstimate(Model):
     over_context_window: OverLimit
     over_max_output: OverLimit
     cache: CacheAssumption | None = None
+    turnaround: Turnaround | None = None
+    plan: Plan | None = None
 
 
 class Estimate(Model):
@@ -434,8 +438,24 @@ def estimate(
     cache_hit_rate: float = 1.0,
     pricebook: PriceBook | None = None,
     progress: ProgressFn | None = None,
+    tier: str | Sequence[str] | None = None,
+    concurrency: int | None = None,
+    latency_s: float | None = None,
+    deadline: str | Deadline | None = None,
+    budget: str | Decimal | None = None,
+    use_history: bool = True,
 ) -> Estimate:
-    """Estimate realtime vs batch cost and batch eligibility of a dataset for each model."""
+    """Estimate realtime vs batch cost and batch eligibility of a dataset for each model.
+
+    Timing (planner.turnaround, planner.plan): `tier` is the usage tier (`TIER` or `PROVIDER=TIER`,
+    repeatable; default each table's default tier), `concurrency`/`latency_s` bound realtime from the
+    client side, `deadline` (`12h`, `2d`, ISO date-time) and `budget` (USD) add a `plan` per model,
+    and `use_history` lets observed turnaround from `batchplan history import` replace published figures.
+    """
+    deadline_at = parse_deadline(deadline) if isinstance(deadline, str) else deadline
+    budget_usd = parse_budget(budget)
+    if concurrency is not None and concurrency < 1:
+        raise UsageError("--concurrency must be 1 or more")
     if not models:
         raise UsageError("name at least one model with --model")
     if rows is not None and rows < 1:
@@ -456,7 +476,8 @@ def estimate(
         fmt, file_rows, stream = sample_requests(path, sample, seed=seed, options=options, skip=skip)
     else:
         fmt, stream = read_requests(path, options, skip)
-    counts, ids = count_dataset(stream, tokenizers, assumption, path if path != "-" else "<stdin>", progress)
+    meter = PayloadMeter(stream)
+    counts, ids = count_dataset(meter, tokenizers, assumption, path if path != "-" else "<stdin>", progress)
     counted = len(ids)
     if sample is not None and rows is None:
         # The file is the whole job: a random sample of it, with the finite-population correction.
@@ -467,6 +488,16 @@ def estimate(
     results = [
         _estimate_one(r, counts[_tokenizer_key(r.tokenizer)], ids, scaling, book.as_of, cache_prefix, cache_hit_rate)
         for r in resolved
+    ]
+    results = [
+        e.model_copy(update=dict(zip(("turnaround", "plan"), timing(
+            r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
+            realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
+            meter=meter, tier=tier,
+            concurrency=concurrency, latency_s=latency_s, deadline=deadline_at, budget=budget_usd,
+            use_history=use_history,
+        ), strict=True)))
+        for r, e in zip(resolved, results, strict=True)
     ]
     skipped = skip or SkipLog()
     dataset = DatasetInfo(

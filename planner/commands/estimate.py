@@ -60,6 +60,21 @@ CachePrefixOption = Annotated[
 CacheHitRateOption = Annotated[
     float, typer.Option("--cache-hit-rate", help="Share of requests after the first that hit the cache (0-1).")
 ]
+TierOption = Annotated[
+    list[str] | None,
+    typer.Option("--tier", help="Your usage tier (rate and batch-queue limits): TIER or PROVIDER=TIER. Repeatable."),
+]
+ConcurrencyOption = Annotated[
+    int | None, typer.Option("--concurrency", help="Parallel requests you would run realtime (bounds its duration).")
+]
+DeadlineOption = Annotated[
+    str | None,
+    typer.Option("--deadline", help="Must finish within 12h / 90m / 2d, or by an ISO date-time: plan per model."),
+]
+BudgetOption = Annotated[str | None, typer.Option("--budget", help="Budget in USD: which models and plans fit.")]
+HistoryOption = Annotated[
+    bool, typer.Option("--history/--no-history", help="Use observed turnaround from `batchplan history import`.")
+]
 SkipBadOption = Annotated[
     bool, typer.Option("--skip-bad", help="Skip malformed lines (reported) instead of stopping at the first.")
 ]
@@ -82,6 +97,11 @@ def estimate_command(
     text_column: TextColumnOption = None,
     system: SystemOption = None,
     skip_bad: SkipBadOption = False,
+    tier: TierOption = None,
+    concurrency: ConcurrencyOption = None,
+    deadline: DeadlineOption = None,
+    budget: BudgetOption = None,
+    history: HistoryOption = True,
     json_output: JsonOption = False,
 ) -> None:
     """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch."""
@@ -106,6 +126,11 @@ def _run(
     text_column: str | None,
     system: str | None,
     skip_bad: bool,
+    tier: list[str] | None,
+    concurrency: int | None,
+    deadline: str | None,
+    budget: str | None,
+    history: bool,
     json_output: bool,
 ) -> None:
     from planner.estimate import estimate
@@ -129,6 +154,11 @@ def _run(
             cache_prefix=cache_prefix,
             cache_hit_rate=cache_hit_rate,
             progress=progress,
+            tier=tier or None,
+            concurrency=concurrency,
+            deadline=deadline,
+            budget=budget,
+            use_history=history,
         )
     if json_output:
         print_json(result.model_dump(mode="json"))

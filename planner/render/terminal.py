@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -92,6 +93,40 @@ def render_estimate(result: Estimate, console: Console | None = None) -> None:
                 f"{e.model}: no public tokenizer; tokens approximated ({e.token_method_label}); "
                 f"cost range {low}–{high} realtime."
             )
+    for e in result.estimates:
+        lines.extend(timing_lines(e))
     lines.extend(f"[dim]{note}[/dim]" for note in result.notes)
     for line in lines:
         console.print(line, highlight=False)
+
+
+def _h(hours: float | None) -> str:
+    if hours is None:
+        return "unknown"
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:,.1f} h"
+
+
+def timing_lines(e: ModelEstimate) -> list[str]:
+    """Turnaround and plan under the table: batch files/waves/p50/p90/worst, realtime and its binding limit."""
+    t = e.turnaround
+    if t is None:
+        return []
+    name = f"{e.provider}/{e.resolved_model}"
+    tier = f" at tier {t.tier}" if t.tier else ""
+    out: list[str] = []
+    b = t.batch
+    if b.supported:
+        worst = _h(b.worst_hours) if b.worst_hours is not None else "no expiry (the vendor never expires a job)"
+        src = "observed in your history" if b.observed else (b.figures_source or "no source")
+        out.append(
+            f"{name}{tier}: batch {b.files:,} file(s), {b.waves:,} wave(s) ({b.bound_by}): "
+            f"p50 {_h(b.p50_hours)}, p90 {_h(b.p90_hours)}, worst {worst} (figures: {escape(src)})"
+        )
+    rt = t.realtime
+    bound = f"bound by {rt.bound_by}" if rt.hours is not None else "tier limits unknown"
+    out.append(f"{name}: realtime {_h(rt.hours)} ({bound})")
+    out.extend(f"[yellow]![/yellow] {name}: {escape(n)}" for n in t.notes)
+    out.extend(f"[dim]{name}: {escape(n)}[/dim]" for n in (*b.notes, *rt.notes) if n)
+    if e.plan is not None:
+        out.append(f"[bold]{name} plan:[/bold] {escape(e.plan.summary)}")
+    return out

@@ -1,0 +1,415 @@
+"""The user's own batch history: import vendor batch objects, learn observed turnaround from them.
+
+Store: an embedded SQLite file at `$BATCHPLAN_HOME/history.sqlite3` (default: the platform's user
+data directory, e.g. `~/.local/share/batchplan` on Linux). Import reads the objects the vendors
+return, as JSON (one object, a list, or a `{"data": [...]}` list page) or JSONL:
+
+* OpenAI (and Azure OpenAI) batch objects: `{"object": "batch", "id", "status", "created_at",
+  "completed_at", "request_counts": {"total", "completed", "failed"}, "model"?, ...}`;
+* Anthropic message batches: `{"type": "message_batch", "id", "processing_status", "created_at",
+  "ended_at", "request_counts": {"processing", "succeeded", "errored", "canceled", "expired"}}`.
+
+One transaction per file: every good object goes in, bad or foreign ones are reported and skipped,
+never half-imported; an id already stored is not counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from planner.errors import InputError
+from planner.turnaround import Observed
+
+DB_NAME = "history.sqlite3"
+#: Fewest completed batches before observed figures replace the published ones.
+MIN_OBSERVATIONS = 3
+#: A past batch is "the same size" as a planned file when its request count is within this factor.
+SIZE_FACTOR = 4.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    provider TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    model TEXT,
+    endpoint TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    ended_at TEXT,
+    hours REAL,
+    requests INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    expired INTEGER NOT NULL,
+    completed INTEGER NOT NULL,
+    source_file TEXT,
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (provider, id)
+)
+"""
+
+
+def home() -> Path:
+    """Where batchplan keeps user data: `$BATCHPLAN_HOME`, else the platform's user data directory."""
+    env = os.environ.get("BATCHPLAN_HOME")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "batchplan"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "batchplan"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "batchplan"
+
+
+def db_path() -> Path:
+    return home() / DB_NAME
+
+
+def _connect(create: bool) -> sqlite3.Connection | None:
+    path = db_path()
+    if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path)
+        conn.execute(_SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
+    return conn
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing vendor objects
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _OpenAICounts(_Loose):
+    total: int = Field(ge=0)
+    completed: int = Field(ge=0)
+    failed: int = Field(ge=0)
+
+
+class _OpenAIBatch(_Loose):
+    id: str = Field(min_length=1)
+    object: str
+    status: str
+    created_at: int
+    endpoint: str | None = None
+    model: str | None = None
+    completed_at: int | None = None
+    expired_at: int | None = None
+    failed_at: int | None = None
+    cancelled_at: int | None = None
+    request_counts: _OpenAICounts | None = None
+
+
+class _AnthropicCounts(_Loose):
+    processing: int = Field(ge=0)
+    succeeded: int = Field(ge=0)
+    errored: int = Field(ge=0)
+    canceled: int = Field(ge=0)
+    expired: int = Field(ge=0)
+
+
+class _AnthropicBatch(_Loose):
+    id: str = Field(min_length=1)
+    type: str
+    processing_status: str
+    created_at: datetime
+    ended_at: datetime | None = None
+    request_counts: _AnthropicCounts
+
+
+OPENAI_STATUSES = {"validating", "failed", "in_progress", "finalizing", "completed", "expired",
+                   "cancelling", "cancelled"}
+ANTHROPIC_STATUSES = {"in_progress", "canceling", "ended"}
+
+
+class Record(BaseModel):
+    """One past batch, normalised across vendors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    id: str
+    kind: str
+    model: str | None
+    endpoint: str | None
+    status: str
+    created_at: datetime
+    ended_at: datetime | None
+    hours: float | None
+    requests: int
+    succeeded: int
+    failed: int
+    expired: int
+    completed: bool
+
+
+def _ts(value: int) -> datetime:
+    return datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]
+
+
+def parse_object(obj: Any, *, provider: str | None = None, model: str | None = None) -> Record:
+    """Normalise one vendor batch object; raises ValueError with a one-line reason for bad or foreign ones."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    if obj.get("object") == "batch":
+        try:
+            b = _OpenAIBatch.model_validate(obj)
+        except ValidationError as exc:
+            raise ValueError(f"bad OpenAI batch object: {_first_error(exc)}") from None
+        if b.status not in OPENAI_STATUSES:
+            raise ValueError(f"bad OpenAI batch object: unknown status '{b.status}'")
+        counts = b.request_counts or _OpenAICounts(total=0, completed=0, failed=0)
+        created = _ts(b.created_at)
+        end_ts = b.completed_at or b.expired_at or b.failed_at or b.cancelled_at
+        ended = _ts(end_ts) if end_ts else None
+        if ended is not None and ended < created:
+            raise ValueError("bad OpenAI batch object: it ends before it was created")
+        expired = counts.total - counts.completed - counts.failed if b.status == "expired" else 0
+        return Record(
+            provider=provider or "openai", id=b.id, kind="openai", model=model or b.model, endpoint=b.endpoint,
+            status=b.status, created_at=created, ended_at=ended,
+            hours=(ended - created).total_seconds() / 3600 if ended else None,
+            requests=counts.total, succeeded=counts.completed, failed=counts.failed, expired=max(expired, 0),
+            completed=b.status == "completed" and b.completed_at is not None,
+        )
+    if obj.get("type") == "message_batch":
+        try:
+            a = _AnthropicBatch.model_validate(obj)
+        except ValidationError as exc:
+            raise ValueError(f"bad Anthropic message batch: {_first_error(exc)}") from None
+        if a.processing_status not in ANTHROPIC_STATUSES:
+            raise ValueError(f"bad Anthropic message batch: unknown processing_status '{a.processing_status}'")
+        c = a.request_counts
+        created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=timezone.utc)
+        ended = a.ended_at
+        if ended is not None and ended.tzinfo is None:
+            ended = ended.replace(tzinfo=timezone.utc)
+        if ended is not None and ended < created:
+            raise ValueError("bad Anthropic message batch: it ends before it was created")
+        total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
+        done = a.processing_status == "ended" and ended is not None and c.expired == 0 and c.canceled == 0
+        return Record(
+            provider=provider or "anthropic", id=a.id, kind="anthropic", model=model, endpoint=None,
+            status="expired" if c.expired else a.processing_status, created_at=created, ended_at=ended,
+            hours=(ended - created).total_seconds() / 3600 if ended else None,
+            requests=total, succeeded=c.succeeded, failed=c.errored, expired=c.expired, completed=done,
+        )
+    kind = obj.get("object") or obj.get("type")
+    what = f" (object/type '{kind}')" if kind else ""
+    raise ValueError(f"not an OpenAI batch or Anthropic message batch object{what}")
+
+
+def _objects(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, object-or-error) from a JSON or JSONL file; a JSONL line that is not JSON yields an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc.__class__.__name__}", path=path) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        doc = None
+        lines = True
+    else:
+        lines = False
+    if not lines:
+        if isinstance(doc, dict) and isinstance(doc.get("data"), list) and "id" not in doc:
+            doc = doc["data"]
+        items = doc if isinstance(doc, list) else [doc]
+        for i, item in enumerate(items, 1):
+            yield (f"{path}: item {i}" if isinstance(doc, list) else str(path)), item
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{path}:{number}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield f"{path}:{number}", ValueError(f"not JSON: {exc.msg}")
+
+
+class Skipped(BaseModel):
+    where: str
+    reason: str
+
+
+class ImportReport(BaseModel):
+    file: str
+    added: int = 0
+    duplicates: int = 0
+    skipped: list[Skipped] = Field(default_factory=list)
+
+
+def import_file(path: str | Path, *, provider: str | None = None, model: str | None = None) -> ImportReport:
+    """Import one file of batch objects in one transaction; bad ones are reported in the report, not stored."""
+    path = Path(path)
+    report = ImportReport(file=str(path))
+    records: list[Record] = []
+    for where, obj in _objects(path):
+        if isinstance(obj, ValueError):
+            report.skipped.append(Skipped(where=where, reason=str(obj)))
+            continue
+        try:
+            records.append(parse_object(obj, provider=provider, model=model))
+        except ValueError as exc:
+            report.skipped.append(Skipped(where=where, reason=str(exc)))
+    conn = _connect(create=True)
+    assert conn is not None
+    now = datetime.now(timezone.utc).isoformat()
+    try:
+        with conn:  # one transaction: all good objects, or (on any database error) none
+            for r in records:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (r.provider, r.id, r.kind, r.model, r.endpoint, r.status, r.created_at.isoformat(),
+                     r.ended_at.isoformat() if r.ended_at else None, r.hours, r.requests, r.succeeded,
+                     r.failed, r.expired, int(r.completed), str(path), now),
+                )
+                if cur.rowcount:
+                    report.added += 1
+                else:
+                    report.duplicates += 1
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"nothing imported: the history store failed: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def records() -> list[Record]:
+    conn = _connect(create=False)
+    if conn is None:
+        return []
+    try:
+        rows = conn.execute(
+            "SELECT provider, id, kind, model, endpoint, status, created_at, ended_at, hours, requests, "
+            "succeeded, failed, expired, completed FROM batches ORDER BY created_at"
+        ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"the history store cannot be read: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+    keys = ("provider", "id", "kind", "model", "endpoint", "status", "created_at", "ended_at", "hours",
+            "requests", "succeeded", "failed", "expired", "completed")
+    return [Record.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated quantile of a non-empty sample (q in 0..1)."""
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _model_matches(stored: str | None, names: Sequence[str]) -> bool:
+    if stored is None:
+        return False
+    s = stored.lower()
+    return any(s == n.lower() or s.startswith(n.lower() + "-") for n in names)
+
+
+def _observed(rows: list[Record], provider: str, model: str | None, what: str) -> Observed | None:
+    done = [r for r in rows if r.completed and r.hours is not None]
+    if len(done) < MIN_OBSERVATIONS:
+        return None
+    hours = [r.hours for r in done if r.hours is not None]
+    sizes = [r.requests for r in done]
+    return Observed(
+        provider=provider, model=model, batches=len(done),
+        p50_hours=round(quantile(hours, 0.5), 3), p90_hours=round(quantile(hours, 0.9), 3),
+        max_hours=round(max(hours), 3), expired=sum(1 for r in rows if r.status == "expired"),
+        min_requests=min(sizes), max_requests=max(sizes),
+        source=f"your history: {len(done)} completed {what} batch(es) of {min(sizes):,}–{max(sizes):,} requests",
+    )
+
+
+def observed_for(provider: str, model_names: Sequence[str], requests_per_file: int | None) -> Observed | None:
+    """Observed per-batch p50/p90 for this vendor, model and size, or None when history is too thin.
+
+    Tries, in order: same model and size; same model; same vendor and size (only batches whose model
+    is unknown, as Anthropic objects carry none). Each needs MIN_OBSERVATIONS completed batches.
+    """
+    rows = [r for r in records() if r.provider == provider]
+    if not rows:
+        return None
+
+    def sized(rs: list[Record]) -> list[Record]:
+        if not requests_per_file:
+            return rs
+        return [r for r in rs if requests_per_file / SIZE_FACTOR <= r.requests <= requests_per_file * SIZE_FACTOR]
+
+    same_model = [r for r in rows if _model_matches(r.model, model_names)]
+    name = model_names[0] if model_names else None
+    unknown_model = [r for r in rows if r.model is None]
+    for candidates, model, what in (
+        (sized(same_model), name, f"{provider}/{name} similar-size"),
+        (same_model, name, f"{provider}/{name}"),
+        (sized(unknown_model), None, f"{provider} similar-size"),
+    ):
+        found = _observed(candidates, provider, model, what)
+        if found is not None:
+            return found
+    return None
+
+
+class Summary(BaseModel):
+    provider: str
+    model: str | None
+    batches: int
+    completed: int
+    expired: int
+    requests: int
+    p50_hours: float | None
+    p90_hours: float | None
+    max_hours: float | None
+    first: datetime
+    last: datetime
+
+
+def summary() -> list[Summary]:
+    """Per vendor and model: how many batches, how many expired, and the observed turnaround."""
+    groups: dict[tuple[str, str | None], list[Record]] = {}
+    for r in records():
+        groups.setdefault((r.provider, r.model), []).append(r)
+    out = []
+    for (provider, model), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        hours = [r.hours for r in rows if r.completed and r.hours is not None]
+        out.append(Summary(
+            provider=provider, model=model, batches=len(rows), completed=len(hours),
+            expired=sum(1 for r in rows if r.status == "expired"), requests=sum(r.requests for r in rows),
+            p50_hours=round(quantile(hours, 0.5), 3) if hours else None,
+            p90_hours=round(quantile(hours, 0.9), 3) if hours else None,
+            max_hours=round(max(hours), 3) if hours else None,
+            first=min(r.created_at for r in rows), last=max(r.created_at for r in rows),
+        ))
+    return out

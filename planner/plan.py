@@ -1,0 +1,308 @@
+"""Deadlines and budgets: does batch fit, does realtime fit, and the cheapest plan that meets them.
+
+A plan sends a share of the requests through batch and the rest realtime, both at once (batch has
+its own quota). Batch time is judged on its p90 (waves × per-wave p90): a deadline plan should hold
+on a bad day, not only on a typical one. Money stays Decimal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from planner.datasets import Request
+from planner.errors import UsageError
+from planner.money import usd, usd_display
+from planner.pricing import ResolvedModel
+from planner.turnaround import ENVELOPE_BYTES, Turnaround, estimate_turnaround
+
+USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?)\s*$", re.I)
+_UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
+
+PlanChoice = Literal["batch", "realtime", "split", "none", "unknown"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Deadline(_Model):
+    text: str
+    at: datetime
+    hours: float
+
+
+def parse_deadline(value: str, *, now: datetime | None = None) -> Deadline:
+    """`12h`, `90m`, `2d`, `1w` from now, or an ISO date-time (`2026-12-01T09:00`, `…Z`, `…+01:00`).
+
+    A date-time without an offset is local time; a bare date means its midnight (local).
+    """
+    now = now or datetime.now(timezone.utc).astimezone()
+    text = value.strip()
+    m = _DURATION.match(text)
+    if m:
+        hours = float(m.group(1)) * _UNIT_HOURS[m.group(2)[0].lower()]
+        if hours <= 0:
+            raise UsageError(f"--deadline '{value}' must be in the future")
+        return Deadline(text=text, at=now + timedelta(hours=hours), hours=round(hours, 4))
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        try:
+            at = datetime.combine(date.fromisoformat(iso), datetime.min.time())
+        except ValueError:
+            raise UsageError(
+                f"--deadline '{value}' is neither a duration (e.g. 12h, 90m, 2d) "
+                "nor an ISO date-time (e.g. 2026-12-01T09:00Z)"
+            ) from None
+    if at.tzinfo is None:
+        at = at.astimezone()  # local time
+    hours = (at - now).total_seconds() / 3600
+    if hours <= 0:
+        raise UsageError(f"--deadline '{value}' is in the past (now is {now.isoformat(timespec='minutes')})")
+    return Deadline(text=text, at=at, hours=round(hours, 4))
+
+
+def parse_budget(value: str | Decimal | int | None) -> Decimal | None:
+    """A budget in USD, e.g. `250`, `99.50` or `$1,200`; must be more than zero."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value).strip().lstrip("$").replace(",", ""))
+    except InvalidOperation:
+        raise UsageError(f"--budget '{value}' is not an amount in USD (e.g. 250 or 99.50)") from None
+    if not amount.is_finite() or amount <= 0:
+        raise UsageError(f"--budget '{value}' must be an amount above zero")
+    return amount
+
+
+class PlanOption(_Model):
+    plan: Literal["batch", "realtime", "split"]
+    batch_share: float
+    cost_usd: USD
+    hours: float | None
+    fits_deadline: bool | None
+    fits_budget: bool | None
+
+
+class Plan(_Model):
+    deadline: datetime | None = None
+    deadline_hours: float | None = None
+    budget_usd: USD | None = None
+    batch_fits: bool | None = None
+    realtime_fits: bool | None = None
+    choice: PlanChoice
+    batch_share: float | None = None
+    cost_usd: USD | None = None
+    hours: float | None = None
+    within_budget: bool | None = None
+    options: list[PlanOption] = Field(default_factory=list)
+    summary: str
+
+
+def _fits(hours: float | None, limit: float | None) -> bool | None:
+    if limit is None:
+        return None
+    if hours is None:
+        return None
+    return hours <= limit
+
+
+def _budget_ok(cost: Decimal, budget: Decimal | None) -> bool | None:
+    return None if budget is None else cost <= budget
+
+
+def _hrs(h: float | None) -> str:
+    if h is None:
+        return "unknown time"
+    return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"
+
+
+def plan_for(
+    turnaround: Turnaround,
+    *,
+    realtime_cost: Decimal,
+    batch_cost: Decimal | None,
+    deadline: Deadline | None = None,
+    budget: Decimal | None = None,
+) -> Plan:
+    """The cheapest plan meeting the deadline (all batch, all realtime, or a split), checked against the budget."""
+    limit = deadline.hours if deadline else None
+    b = turnaround.batch
+    rt_hours = turnaround.realtime.hours
+    batch_ok = batch_cost is not None and b.supported
+    batch_hours = b.p90_hours if batch_ok else None
+
+    options: list[PlanOption] = [
+        PlanOption(plan="realtime", batch_share=0.0, cost_usd=realtime_cost, hours=rt_hours,
+                   fits_deadline=_fits(rt_hours, limit), fits_budget=_budget_ok(realtime_cost, budget))
+    ]
+    if batch_ok and batch_cost is not None:
+        options.insert(0, PlanOption(plan="batch", batch_share=1.0, cost_usd=batch_cost, hours=batch_hours,
+                                     fits_deadline=_fits(batch_hours, limit) if limit is not None else None,
+                                     fits_budget=_budget_ok(batch_cost, budget)))
+    split = _split(turnaround, realtime_cost, batch_cost, limit, budget) if batch_ok else None
+    if split is not None:
+        options.append(split)
+
+    batch_fits = False if (limit is not None and not batch_ok) else _fits(batch_hours, limit)
+    realtime_fits = _fits(rt_hours, limit)
+    base = Plan(deadline=deadline.at if deadline else None, deadline_hours=limit, budget_usd=budget,
+                batch_fits=batch_fits, realtime_fits=realtime_fits, choice="none", options=options, summary="")
+
+    if limit is None:
+        best = min(options, key=lambda o: o.cost_usd)
+    else:
+        meeting = [o for o in options if o.fits_deadline]
+        if not meeting:
+            unknown = any(o.fits_deadline is None for o in options)
+            choice: PlanChoice = "unknown" if unknown else "none"
+            why = ("the limits or turnaround figures needed to judge it are unknown" if unknown
+                   else f"batch p90 {_hrs(batch_hours)}, realtime {_hrs(rt_hours)}")
+            return base.model_copy(update={
+                "choice": choice,
+                "summary": f"nothing is known to finish within {_hrs(limit)} ({why})",
+            })
+        best = min(meeting, key=lambda o: o.cost_usd)
+    within = _budget_ok(best.cost_usd, budget)
+    what = {
+        "batch": "all batch",
+        "realtime": "all realtime",
+        "split": f"split: {best.batch_share:.0%} batch, {1 - best.batch_share:.0%} realtime",
+    }[best.plan]
+    summary = f"{what}, {usd_display(best.cost_usd)}, about {_hrs(best.hours)}"
+    if limit is not None:
+        summary += f" (deadline {_hrs(limit)}; batch judged on p90)"
+    if budget is not None:
+        summary += (f"; within the {usd_display(budget)} budget" if within
+                    else f"; over the {usd_display(budget)} budget")
+    return base.model_copy(update={
+        "choice": best.plan, "batch_share": best.batch_share, "cost_usd": best.cost_usd,
+        "hours": best.hours, "within_budget": within, "summary": summary,
+    })
+
+
+def _split(
+    t: Turnaround, realtime_cost: Decimal, batch_cost: Decimal | None, limit: float | None, budget: Decimal | None
+) -> PlanOption | None:
+    """The largest batch share whose waves finish (p90) by the deadline, the rest realtime in parallel."""
+    b, rt = t.batch, t.realtime.hours
+    if (limit is None or batch_cost is None or rt is None or b.waves is None
+            or b.per_wave_p90_hours is None or b.per_wave_p90_hours <= 0):
+        return None
+    usable = limit - (b.creation_hours or 0.0)
+    waves_fit = max(0, math.floor(usable / b.per_wave_p90_hours + 1e-9))
+    if waves_fit == 0 or waves_fit >= b.waves:
+        return None  # no batch fits at all, or all of it does: not a split
+    share = Decimal(waves_fit) / Decimal(b.waves)
+    rt_hours = float(1 - share) * rt
+    if rt_hours > limit:
+        return None
+    cost = share * batch_cost + (1 - share) * realtime_cost
+    hours = round(max(rt_hours, waves_fit * b.per_wave_p90_hours + (b.creation_hours or 0.0)), 2)
+    return PlanOption(plan="split", batch_share=round(float(share), 4), cost_usd=cost, hours=hours,
+                      fits_deadline=True, fits_budget=_budget_ok(cost, budget))
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring for `estimate()`: one call per model, kept here so estimate.py only adds a line or two.
+
+
+def tier_for(provider: str, tiers: str | Sequence[str] | None) -> str | None:
+    """`--tier` values are `TIER` (every provider) or `PROVIDER=TIER`; the provider-specific one wins."""
+    if tiers is None:
+        return None
+    values = [tiers] if isinstance(tiers, str) else list(tiers)
+    general: str | None = None
+    for v in values:
+        head, sep, rest = v.partition("=")
+        if sep and head.strip() == provider:
+            return rest.strip()
+        if not sep:
+            general = v.strip()
+    return general
+
+
+class PayloadMeter:
+    """Wraps the request stream: sums each request's batch-line bytes (body + envelope) and max_tokens."""
+
+    def __init__(self, stream: Iterable[Request]) -> None:
+        self._stream = stream
+        self.requests = 0
+        self.bytes = 0
+        self.max_tokens = 0
+        self.with_max_tokens = 0
+
+    def __iter__(self) -> Iterator[Request]:
+        for req in self._stream:
+            self.requests += 1
+            self.bytes += len(json.dumps(req.body, ensure_ascii=False).encode("utf-8")) + ENVELOPE_BYTES
+            if req.max_tokens is not None:
+                self.max_tokens += req.max_tokens
+                self.with_max_tokens += 1
+            yield req
+
+    def scaled_bytes(self, job_requests: int) -> int | None:
+        if not self.requests:
+            return None
+        return math.ceil(self.bytes * job_requests / self.requests)
+
+    def scaled_max_tokens(self, job_requests: int) -> int | None:
+        """The max_tokens the limiter reserves, when every counted request sets one."""
+        if not self.requests or self.with_max_tokens < self.requests:
+            return None
+        return math.ceil(self.max_tokens * job_requests / self.requests)
+
+
+def timing(
+    resolved: ResolvedModel,
+    *,
+    requests: int,
+    input_tokens: int,
+    output_tokens: int,
+    realtime_cost: Decimal,
+    batch_cost: Decimal | None,
+    meter: PayloadMeter | None = None,
+    tier: str | Sequence[str] | None = None,
+    concurrency: int | None = None,
+    latency_s: float | None = None,
+    deadline: Deadline | None = None,
+    budget: Decimal | None = None,
+    use_history: bool = True,
+) -> tuple[Turnaround, Plan | None]:
+    """Turnaround of one model's job (observed history figures when there are enough), and its plan."""
+    table, model = resolved.table, resolved.model
+    kwargs: dict[str, Any] = {
+        "requests": requests,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "payload_bytes": meter.scaled_bytes(requests) if meter else None,
+        "reserved_output_tokens": meter.scaled_max_tokens(requests) if meter else None,
+        "tier": tier_for(table.provider, tier),
+        "concurrency": concurrency,
+        "latency_s": latency_s,
+    }
+    result = estimate_turnaround(table, model, **kwargs)
+    if use_history and result.batch.supported:
+        from planner.history import observed_for
+
+        observed = observed_for(table.provider, [model.id, *model.aliases], result.batch.requests_per_file)
+        if observed is not None:
+            result = estimate_turnaround(table, model, observed=observed, **kwargs)
+            batch = result.batch.model_copy(
+                update={"notes": [f"per-wave p50/p90 observed: {observed.source}", *result.batch.notes]}
+            )
+            result = result.model_copy(update={"batch": batch})
+    plan = None
+    if deadline is not None or budget is not None:
+        plan = plan_for(result, realtime_cost=realtime_cost, batch_cost=batch_cost, deadline=deadline, budget=budget)
+    return result, plan
