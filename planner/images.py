@@ -100,9 +100,7 @@ def patch_tokens(width: int, height: int, rule: ImageRule, detail: str = "auto")
     return int((Decimal(patches) * rule.multiplier).to_integral_value(rounding=ROUND_CEILING))
 
 
-def anthropic_resized(
-    width: int, height: int, patch: int, max_side: int | None, budget: int | None
-) -> tuple[int, int]:
+def anthropic_resized(width: int, height: int, patch: int, max_side: int | None, budget: int | None) -> tuple[int, int]:
     """Anthropic's resize: the largest aspect-preserving size with long edge <= max_side (on the padded
     size) and at most `budget` patches, found by binary search along the long edge."""
 
@@ -205,15 +203,15 @@ def image_size(data: bytes) -> tuple[int, int] | None:
         return (w, h) if w and h else None
     if data[:2] == b"\xff\xd8":
         return _jpeg_size(data)
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         chunk = data[12:16]
-        if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
             w, h = struct.unpack("<HH", data[26:30])
             return (w & 0x3FFF, h & 0x3FFF)
-        if chunk == b"VP8L" and data[20] == 0x2F:
+        if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
             b0, b1, b2, b3 = data[21:25]
             return 1 + (((b1 & 0x3F) << 8) | b0), 1 + (((b3 & 0x0F) << 10) | (b2 << 2) | ((b1 & 0xC0) >> 6))
-        if chunk == b"VP8X":
+        if chunk == b"VP8X" and len(data) >= 30:
             w = int.from_bytes(data[24:27], "little") + 1
             h = int.from_bytes(data[27:30], "little") + 1
             return w, h

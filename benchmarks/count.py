@@ -1,0 +1,139 @@
+"""Benchmark batchplan's exact token counting against a plain single-process tiktoken loop.
+
+    .venv/bin/python benchmarks/count.py                 # generates ~50 MB of chat JSONL (seeded)
+    .venv/bin/python benchmarks/count.py --size-mb 200 --workers 2
+    .venv/bin/python benchmarks/count.py --file my.jsonl
+
+Both sides do the full job on the same file: read it, parse every line, count each chat request with
+the openai-cookbook accounting (3 per message + role + content [+ name + 1], + 3 priming) using
+o200k_base `encode_ordinary`. The baseline is the obvious loop (json.loads + encode per text); batchplan
+goes through `planner.datasets.read_requests` -> `Request` -> `planner.counting.count_stream`. Each side
+runs in a fresh child process so its peak RSS (ru_maxrss, including worker processes) is its own.
+The two totals must agree exactly, or the benchmark fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / ".data"
+
+
+def run_baseline(path: str) -> tuple[int, int]:
+    from planner.encodings import get_encoding
+
+    encode = get_encoding("o200k_base").encode_ordinary
+    rows = tokens = 0
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            body = obj.get("body", obj)
+            n = 3
+            for message in body["messages"]:
+                n += 3
+                for key, value in message.items():
+                    if isinstance(value, str):
+                        n += len(encode(value))
+                        if key == "name":
+                            n += 1
+            rows += 1
+            tokens += n
+    return rows, tokens
+
+
+def run_batchplan(path: str, workers: int | None) -> tuple[int, int]:
+    from planner.counting import count_stream
+    from planner.datasets import read_requests
+    from planner.pricing import Tokenizer
+
+    tok = Tokenizer(encoding="o200k_base", method="exact")
+    _, requests = read_requests(path)
+    rows = tokens = 0
+    for n in count_stream(requests, tok, workers=workers):
+        rows += 1
+        tokens += n
+    return rows, tokens
+
+
+def child(which: str, path: str, workers: int | None) -> None:
+    """Run one side and print its numbers as JSON (called in a fresh process)."""
+    sys.path.insert(0, str(ROOT))
+    from planner.encodings import get_encoding
+
+    get_encoding("o200k_base")  # loading the BPE table is start-up, not counting
+    start = time.perf_counter()
+    rows, tokens = run_baseline(path) if which == "baseline" else run_batchplan(path, workers)
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"rows": rows, "tokens": tokens, "seconds": seconds, "rss_kb": own, "child_rss_kb": kids}))
+
+
+def measure(which: str, path: str, workers: int | None) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", which, "--file", path]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mb", type=float, default=50.0, help="size of the generated dataset")
+    parser.add_argument("--file", help="count this JSONL file (chat bodies or OpenAI batch lines)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per side; the best is reported")
+    parser.add_argument("--child", choices=["baseline", "batchplan"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        child(args.child, args.file, args.workers)
+        return
+    if args.file:
+        path = args.file
+    else:
+        sys.path.insert(0, str(HERE))
+        from _gen import generate
+
+        target = DATA / f"chat-{args.size_mb:g}mb-seed{args.seed}.jsonl"
+        if not target.exists():
+            print(f"generating {target} ...", flush=True)
+            generate(target, args.size_mb, args.seed)
+        path = str(target)
+    size = Path(path).stat().st_size
+    print(f"file: {path} ({size / 1e6:.1f} MB)")
+
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(args.repeat):
+        for which in ("baseline", "batchplan"):
+            r = measure(which, path, args.workers)
+            if which not in best or r["seconds"] < best[which]["seconds"]:
+                best[which] = r
+    base, ours = best["baseline"], best["batchplan"]
+    if (base["rows"], base["tokens"]) != (ours["rows"], ours["tokens"]):
+        sys.exit(f"MISMATCH: baseline {base['rows']} rows/{base['tokens']} tokens, batchplan {ours}")
+    print(f"{'':10} {'seconds':>8} {'rows/s':>10} {'tokens/s':>12} {'MB/s':>7} {'peak RSS MB':>12}")
+    for name, r in (("baseline", base), ("batchplan", ours)):
+        peak = (r["rss_kb"] + r["child_rss_kb"]) / 1024
+        print(
+            f"{name:10} {r['seconds']:8.2f} {r['rows'] / r['seconds']:10,.0f} "
+            f"{r['tokens'] / r['seconds']:12,.0f} {size / 1e6 / r['seconds']:7.1f} {peak:12.0f}"
+        )
+    print(f"rows {int(ours['rows']):,}, tokens {int(ours['tokens']):,} (identical on both sides)")
+    print(f"speed-up: {base['seconds'] / ours['seconds']:.2f}x (best of {args.repeat})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The parallel streaming engine gives exactly the in-process counts, in order; no timing here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _tok import CLAUDE, GPT_4O, req
+
+from planner.counting import (
+    count_chunks,
+    count_request,
+    count_request_json,
+    count_stream,
+    default_workers,
+    request_from_json,
+)
+from planner.datasets import Request, read_requests
+from planner.tokens import count_requests, count_requests_detailed
+
+
+def make_requests(n: int) -> list[Request]:
+    out = []
+    for i in range(n):
+        messages = [
+            {"role": "system", "content": "You are terse."},  # repeats: served by the repeat cache
+            {"role": "user", "content": f"request {i}: " + "lorem ipsum dolor " * (i % 13)},
+        ]
+        if i % 5 == 0:
+            messages[1]["name"] = "alice"
+        out.append(Request(line=i + 1, id=f"r{i}", api="chat", body={"messages": messages}))
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_stream_matches_in_process_counts_in_order(workers: int) -> None:
+    requests = make_requests(257)
+    expected = count_requests(requests, GPT_4O)
+    assert list(count_stream(iter(requests), GPT_4O, workers=workers, chunk_size=16)) == expected
+
+
+def test_stream_with_calibrated_tokenizer_and_images() -> None:
+    image = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    requests = [
+        Request(
+            line=i, id=str(i), api="anthropic", body={"messages": [{"role": "user", "content": [image, "hi " * i]}]}
+        )
+        for i in range(40)
+    ]
+    chunks = list(count_chunks(requests, CLAUDE, workers=2, chunk_size=7))
+    flat = [c for chunk in chunks for c in chunk]
+    assert flat == count_requests_detailed(requests, CLAUDE)
+    assert all(c.assumed_images == 1 for c in flat)
+    assert [len(c) for c in chunks] == [7, 7, 7, 7, 7, 5]
+
+
+def test_progress_reports_running_totals() -> None:
+    seen: list[int] = []
+    list(count_stream(make_requests(50), GPT_4O, workers=2, chunk_size=20, on_progress=seen.append))
+    assert seen == [20, 40, 50]
+
+
+def test_small_input_counts_in_process_and_empty_input() -> None:
+    assert list(count_stream([], GPT_4O, workers=4)) == []
+    requests = make_requests(3)
+    assert list(count_stream(requests, GPT_4O, workers=4)) == count_requests(requests, GPT_4O)
+
+
+def test_stream_is_lazy_and_can_be_abandoned() -> None:
+    pulled = 0
+
+    def source() -> Iterator[Request]:
+        nonlocal pulled
+        for r in make_requests(10_000):
+            pulled += 1
+            yield r
+
+    stream = count_stream(source(), GPT_4O, workers=2, chunk_size=100)
+    first = [next(stream) for _ in range(5)]
+    assert first == count_requests(make_requests(5), GPT_4O)
+    assert pulled <= 100 * (2 * 2 + 1)  # only a bounded number of chunks read ahead
+    stream.close()  # workers are shut down
+
+
+def test_default_workers_positive() -> None:
+    assert default_workers() >= 1
+
+
+def test_request_from_json_shapes() -> None:
+    chat = {"messages": [{"role": "user", "content": "hi"}]}
+    assert request_from_json(chat).api == "chat"
+    batch = {"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"input": "hi"}}
+    assert request_from_json(batch).api == "embeddings"
+    anthropic = {"custom_id": "a", "params": {"messages": [{"role": "user", "content": "hi"}]}}
+    assert request_from_json(anthropic).api == "anthropic"
+    with pytest.raises(ValueError):
+        request_from_json({"custom_id": "a", "url": "/v1/nope", "body": {}})
+    with pytest.raises(ValueError):
+        request_from_json({"hello": 1})
+
+
+def test_count_request_json_matches_reader(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "custom_id": f"r{i}",
+                "url": "/v1/chat/completions",
+                "body": {"messages": [{"role": "user", "content": "x" * i}]},
+            }
+        )
+        for i in range(1, 6)
+    ]
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    _, requests = read_requests(str(path))
+    assert [count_request_json(line, GPT_4O) for line in lines] == count_requests(list(requests), GPT_4O)
+    assert count_request(req({"messages": [{"role": "user", "content": "hi"}]}), GPT_4O) == 8
