@@ -1,0 +1,198 @@
+"""`batchplan history`: importing vendor batch objects, transaction semantics, show --json, observed ETAs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner import history
+from planner.cli import app
+from tests.test_turnaround import make_table
+
+runner = CliRunner()
+T0 = 1_780_000_000
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BATCHPLAN_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def openai_batch(i: int, hours: float, *, status: str = "completed", model: str | None = "acme-small",
+                 total: int = 100) -> dict[str, Any]:
+    end = T0 + int(hours * 3600)
+    obj: dict[str, Any] = {
+        "id": f"batch_{i}", "object": "batch", "endpoint": "/v1/chat/completions", "completion_window": "24h",
+        "input_file_id": "file-x", "status": status, "created_at": T0, "in_progress_at": T0 + 10,
+        "request_counts": {"total": total, "completed": total if status == "completed" else total // 2,
+                           "failed": 0},
+    }
+    if model:
+        obj["model"] = model
+    if status == "completed":
+        obj["completed_at"] = end
+    elif status == "expired":
+        obj["expired_at"] = end
+    return obj
+
+
+def anthropic_batch(i: int, created: str, ended: str | None, *, expired: int = 0) -> dict[str, Any]:
+    return {
+        "id": f"msgbatch_{i}", "type": "message_batch", "processing_status": "ended" if ended else "in_progress",
+        "created_at": created, "ended_at": ended, "expires_at": "2026-11-02T00:00:00Z",
+        "request_counts": {"processing": 0, "succeeded": 50 - expired, "errored": 0, "canceled": 0,
+                           "expired": expired},
+    }
+
+
+def write(path: Path, objs: list[Any], *, jsonl: bool = False) -> Path:
+    if jsonl:
+        path.write_text("".join(json.dumps(o) + "\n" for o in objs), encoding="utf-8")
+    else:
+        path.write_text(json.dumps(objs), encoding="utf-8")
+    return path
+
+
+def test_objects_are_valid_per_the_vendor_sdks() -> None:
+    openai_types = pytest.importorskip("openai.types")
+    anthropic_types = pytest.importorskip("anthropic.types.messages")
+    openai_types.Batch.model_validate(openai_batch(1, 1.0))
+    anthropic_types.MessageBatch.model_validate(anthropic_batch(1, "2026-11-01T00:00:00Z", "2026-11-01T02:00:00Z"))
+
+
+def test_import_openai_jsonl_good_bad_foreign(tmp_path: Path, home: Path) -> None:
+    path = tmp_path / "batches.jsonl"
+    lines = [json.dumps(openai_batch(1, 1.0)), "{not json", json.dumps({"object": "file", "id": "file-1"}),
+             json.dumps({**openai_batch(2, 2.0), "created_at": "yesterday"}), json.dumps(openai_batch(3, 3.0))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["history", "import", str(path)])
+    assert res.exit_code == 1
+    assert "2 imported, 0 already known, 3 skipped" in res.stdout
+    assert f"{path}:2: not JSON" in res.stderr
+    assert "not an OpenAI batch or Anthropic message batch object (object/type 'file')" in res.stderr
+    assert "bad OpenAI batch object: created_at" in res.stderr
+    assert (home / "history.sqlite3").exists()
+    assert [r.id for r in history.records()] == ["batch_1", "batch_3"]
+
+
+def test_reimport_is_idempotent(tmp_path: Path) -> None:
+    path = write(tmp_path / "b.json", [openai_batch(i, 1.0 + i) for i in range(3)])
+    assert runner.invoke(app, ["history", "import", str(path)]).exit_code == 0
+    res = runner.invoke(app, ["history", "import", str(path), "--json"])
+    assert res.exit_code == 0
+    report = json.loads(res.stdout)["files"][0]
+    assert (report["added"], report["duplicates"], report["skipped"]) == (0, 3, [])
+    assert len(history.records()) == 3
+
+
+def test_list_page_and_anthropic_objects(tmp_path: Path) -> None:
+    page = {"data": [anthropic_batch(1, "2026-11-01T00:00:00Z", "2026-11-01T02:00:00Z"),
+                     anthropic_batch(2, "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", expired=5),
+                     anthropic_batch(3, "2026-11-01T00:00:00Z", None)],
+            "has_more": False, "first_id": "msgbatch_1", "last_id": "msgbatch_3"}
+    path = tmp_path / "anthropic.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    res = runner.invoke(app, ["history", "import", str(path), "--model", "claude-x"])
+    assert res.exit_code == 0, res.stderr
+    recs = {r.id: r for r in history.records()}
+    assert recs["msgbatch_1"].hours == pytest.approx(2.0) and recs["msgbatch_1"].completed
+    assert recs["msgbatch_2"].status == "expired" and not recs["msgbatch_2"].completed
+    assert recs["msgbatch_3"].hours is None and recs["msgbatch_1"].provider == "anthropic"
+    assert recs["msgbatch_1"].model == "claude-x"
+
+
+def test_nothing_half_imported_when_the_store_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = write(tmp_path / "b.json", [openai_batch(i, 1.0) for i in range(5)])
+    calls = {"n": 0}
+    original = history._connect
+
+    def flaky(create: bool) -> Any:
+        conn = original(create)
+
+        class Wrapped:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(conn, name)
+
+            def __enter__(self) -> Any:
+                return conn.__enter__()
+
+            def __exit__(self, *exc: Any) -> Any:
+                return conn.__exit__(*exc)
+
+            def execute(self, sql: str, params: Any = ()) -> Any:
+                if sql.startswith("INSERT"):
+                    calls["n"] += 1
+                    if calls["n"] == 3:
+                        raise history.sqlite3.OperationalError("disk I/O error")
+                return conn.execute(sql, params)
+
+        return Wrapped()
+
+    monkeypatch.setattr(history, "_connect", flaky)
+    res = runner.invoke(app, ["history", "import", str(good)])
+    assert res.exit_code == 2 and "nothing imported" in res.stderr
+    monkeypatch.setattr(history, "_connect", original)
+    assert history.records() == []
+
+
+def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["history", "import", str(tmp_path / "nope.json")])
+    assert res.exit_code == 2 and "no such file" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_show_json_and_table(tmp_path: Path) -> None:
+    empty = runner.invoke(app, ["history", "show"])
+    assert empty.exit_code == 0 and "No batches imported yet" in empty.stdout
+    objs = [openai_batch(i, h) for i, h in enumerate([1.0, 2.0, 3.0, 4.0])]
+    objs.append(openai_batch(9, 24.0, status="expired"))
+    write(tmp_path / "b.json", objs)
+    assert runner.invoke(app, ["history", "import", str(tmp_path / "b.json")]).exit_code == 0
+    res = runner.invoke(app, ["history", "show", "--json"])
+    assert res.exit_code == 0
+    (group,) = json.loads(res.stdout)["groups"]
+    assert group["provider"] == "openai" and group["model"] == "acme-small"
+    assert (group["batches"], group["completed"], group["expired"]) == (5, 4, 1)
+    assert group["p50_hours"] == pytest.approx(2.5) and group["p90_hours"] == pytest.approx(3.7)
+    table = runner.invoke(app, ["history", "show"], env={"COLUMNS": "200"})
+    assert "acme-small" in table.stdout and "2.50" in table.stdout
+
+
+def test_observed_for_matches_vendor_model_and_size(tmp_path: Path) -> None:
+    objs = [openai_batch(i, 0.5 * (i + 1), total=100) for i in range(4)]
+    objs += [openai_batch(10 + i, 20.0, total=50_000) for i in range(3)]
+    write(tmp_path / "b.json", objs)
+    history.import_file(tmp_path / "b.json", provider="acme")
+    small = history.observed_for("acme", ["acme-small"], 120)
+    assert small is not None and small.batches == 4 and small.p50_hours == pytest.approx(1.25)
+    big = history.observed_for("acme", ["acme-small"], 40_000)
+    assert big is not None and big.p50_hours == pytest.approx(20.0)
+    assert history.observed_for("other", ["acme-small"], 120) is None
+    assert history.observed_for("acme", ["acme-large"], 120) is None
+
+
+def test_estimate_says_it_used_observed_figures(tmp_path: Path, write_jsonl: Callable[..., Path]) -> None:
+    data = make_table("acme").model_dump(mode="json", exclude_none=True)
+    data["models"][0]["id"] = "acme-small"
+    table = tmp_path / "acme.yaml"
+    table.write_text(yaml.safe_dump(data), encoding="utf-8")
+    write(tmp_path / "b.json", [openai_batch(i, 0.2 * (i + 1), total=100) for i in range(3)])
+    assert runner.invoke(app, ["history", "import", str(tmp_path / "b.json"), "--provider", "acme"]).exit_code == 0
+    dataset = write_jsonl([{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 10}] * 5)
+    args = ["estimate", str(dataset), "-m", "acme-small", "--prices", str(table), "--as-of", "2026-03-01",
+            "--rows", "100", "--tier", "tier-3"]
+    res = runner.invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.stderr
+    batch = json.loads(res.stdout)["estimates"][0]["turnaround"]["batch"]
+    assert batch["observed"] is True and batch["p50_hours"] == pytest.approx(0.4, abs=0.01)
+    assert "your history" in batch["figures_source"]
+    human = runner.invoke(app, args)
+    assert "observed in your history" in human.stdout
+    off = runner.invoke(app, [*args, "--no-history", "--json"])
+    assert json.loads(off.stdout)["estimates"][0]["turnaround"]["batch"]["observed"] is False
