@@ -51,7 +51,7 @@ def run_baseline(path: str) -> tuple[int, int]:
     return rows, tokens
 
 
-def run_batchplan(path: str, workers: int | None) -> tuple[int, int]:
+def run_batchplan(path: str, workers: int | None, chunk: int) -> tuple[int, int]:
     from planner.counting import count_stream
     from planner.datasets import read_requests
     from planner.pricing import Tokenizer
@@ -59,28 +59,28 @@ def run_batchplan(path: str, workers: int | None) -> tuple[int, int]:
     tok = Tokenizer(encoding="o200k_base", method="exact")
     _, requests = read_requests(path)
     rows = tokens = 0
-    for n in count_stream(requests, tok, workers=workers):
+    for n in count_stream(requests, tok, workers=workers, chunk_size=chunk):
         rows += 1
         tokens += n
     return rows, tokens
 
 
-def child(which: str, path: str, workers: int | None) -> None:
+def child(which: str, path: str, workers: int | None, chunk: int) -> None:
     """Run one side and print its numbers as JSON (called in a fresh process)."""
     sys.path.insert(0, str(ROOT))
     from planner.encodings import get_encoding
 
     get_encoding("o200k_base")  # loading the BPE table is start-up, not counting
     start = time.perf_counter()
-    rows, tokens = run_baseline(path) if which == "baseline" else run_batchplan(path, workers)
+    rows, tokens = run_baseline(path) if which == "baseline" else run_batchplan(path, workers, chunk)
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"rows": rows, "tokens": tokens, "seconds": seconds, "rss_kb": own, "child_rss_kb": kids}))
 
 
-def measure(which: str, path: str, workers: int | None) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", which, "--file", path]
+def measure(which: str, path: str, workers: int | None, chunk: int) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", which, "--file", path, "--chunk", str(chunk)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
@@ -94,12 +94,13 @@ def main() -> None:
     parser.add_argument("--file", help="count this JSONL file (chat bodies or OpenAI batch lines)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--chunk", type=int, default=2000, help="requests per chunk sent to a worker")
     parser.add_argument("--repeat", type=int, default=3, help="runs per side; the best is reported")
     parser.add_argument("--child", choices=["baseline", "batchplan"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        child(args.child, args.file, args.workers)
+        child(args.child, args.file, args.workers, args.chunk)
         return
     if args.file:
         path = args.file
@@ -118,7 +119,7 @@ def main() -> None:
     best: dict[str, dict[str, float]] = {}
     for _ in range(args.repeat):
         for which in ("baseline", "batchplan"):
-            r = measure(which, path, args.workers)
+            r = measure(which, path, args.workers, args.chunk)
             if which not in best or r["seconds"] < best[which]["seconds"]:
                 best[which] = r
     base, ours = best["baseline"], best["batchplan"]
