@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, BinaryIO, Literal, TextIO
 
 from planner.errors import InputError, UsageError
 
@@ -79,8 +79,9 @@ def _display(path: str) -> str:
 
 def open_text(path: str) -> TextIO:
     """Open a dataset as UTF-8 text (BOM stripped), transparently gunzipping `.gz`; `-` is stdin."""
+    raw: BinaryIO
     if path == "-":
-        raw: io.BufferedIOBase = sys.stdin.buffer  # type: ignore[assignment]
+        raw = sys.stdin.buffer
     else:
         p = Path(path)
         if p.is_dir():
