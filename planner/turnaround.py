@@ -75,6 +75,7 @@ class BatchTurnaround(_Model):
     bound_by: str
     figures_source: str | None = None
     observed: bool = False
+    never_expires: bool = False
     notes: list[str] = Field(default_factory=list)
 
 
@@ -223,6 +224,7 @@ def batch_turnaround(
         p50_hours=_hours(waves * p50 + extra) if p50 is not None else None,
         p90_hours=_hours(waves * p90 + extra) if p90 is not None else None,
         worst_hours=_hours(waves * worst + extra) if worst is not None else None,
+        never_expires=published is not None and published.expiry_hours is None,
         per_wave_p50_hours=_hours(p50),
         per_wave_p90_hours=_hours(p90),
         per_wave_worst_hours=_hours(worst),

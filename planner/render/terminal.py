@@ -116,7 +116,7 @@ def timing_lines(e: ModelEstimate) -> list[str]:
     out: list[str] = []
     b = t.batch
     if b.supported:
-        worst = _h(b.worst_hours) if b.worst_hours is not None else "no expiry (the vendor never expires a job)"
+        worst = "none (the vendor never expires a job)" if b.never_expires else _h(b.worst_hours)
         src = "observed in your history" if b.observed else (b.figures_source or "no source")
         out.append(
             f"{name}{tier}: batch {b.files:,} file(s), {b.waves:,} wave(s) ({b.bound_by}): "
