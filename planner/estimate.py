@@ -80,6 +80,26 @@ class CacheAssumption(Model):
     description: str
 
 
+class TokenHistogram(Model):
+    """Input tokens per counted request (the sample, not scaled): `counts[i]` requests had between
+    `edges[i]` (inclusive) and `edges[i + 1]` (exclusive) tokens; buckets have equal integer widths."""
+
+    edges: list[int]
+    counts: list[int]
+
+    @classmethod
+    def of(cls, values: Sequence[int], buckets: int = 12) -> TokenHistogram:
+        if not values:
+            return cls(edges=[0, 1], counts=[0])
+        lo, hi = min(values), max(values)
+        width = max(1, math.ceil((hi - lo + 1) / buckets))
+        n = max(1, math.ceil((hi - lo + 1) / width))
+        counts = [0] * n
+        for v in values:
+            counts[min(n - 1, (v - lo) // width)] += 1
+        return cls(edges=[lo + k * width for k in range(n + 1)], counts=counts)
+
+
 class ModelEstimate(Model):
     model: str
     resolved_model: str
@@ -114,6 +134,7 @@ class ModelEstimate(Model):
     cache: CacheAssumption | None = None
     turnaround: Turnaround | None = None
     plan: Plan | None = None
+    input_tokens_histogram: TokenHistogram | None = None
 
 
 class Estimate(Model):
@@ -601,4 +622,5 @@ def _estimate_one(
         over_context_window=over_ctx,
         over_max_output=over_out,
         cache=cache,
+        input_tokens_histogram=TokenHistogram.of(workload.inputs),
     )
