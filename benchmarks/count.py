@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -71,12 +72,26 @@ def child(which: str, path: str, workers: int | None, chunk: int) -> None:
     from planner.encodings import get_encoding
 
     get_encoding("o200k_base")  # loading the BPE table is start-up, not counting
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     rows, tokens = run_baseline(path) if which == "baseline" else run_batchplan(path, workers, chunk)
     seconds = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"rows": rows, "tokens": tokens, "seconds": seconds, "rss_kb": own, "child_rss_kb": kids}))
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime - cpu0
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "tokens": tokens,
+                "seconds": seconds,
+                "cpu": cpu,
+                "rss_kb": own.ru_maxrss,
+                "child_rss_kb": kids.ru_maxrss,
+            }
+        )
+    )
 
 
 def measure(which: str, path: str, workers: int | None, chunk: int) -> dict[str, float]:
@@ -125,15 +140,20 @@ def main() -> None:
     base, ours = best["baseline"], best["batchplan"]
     if (base["rows"], base["tokens"]) != (ours["rows"], ours["tokens"]):
         sys.exit(f"MISMATCH: baseline {base['rows']} rows/{base['tokens']} tokens, batchplan {ours}")
-    print(f"{'':10} {'seconds':>8} {'rows/s':>10} {'tokens/s':>12} {'MB/s':>7} {'peak RSS MB':>12}")
+    print(f"{'':10} {'seconds':>8} {'CPU s':>6} {'rows/s':>10} {'tokens/s':>12} {'MB/s':>7} {'peak RSS MB':>12}")
     for name, r in (("baseline", base), ("batchplan", ours)):
         peak = (r["rss_kb"] + r["child_rss_kb"]) / 1024
         print(
-            f"{name:10} {r['seconds']:8.2f} {r['rows'] / r['seconds']:10,.0f} "
+            f"{name:10} {r['seconds']:8.2f} {r['cpu']:6.2f} {r['rows'] / r['seconds']:10,.0f} "
             f"{r['tokens'] / r['seconds']:12,.0f} {size / 1e6 / r['seconds']:7.1f} {peak:12.0f}"
         )
+    print("peak RSS = the counting process + its largest worker (ru_maxrss); CPU s includes workers")
     print(f"rows {int(ours['rows']):,}, tokens {int(ours['tokens']):,} (identical on both sides)")
     print(f"speed-up: {base['seconds'] / ours['seconds']:.2f}x (best of {args.repeat})")
+    with open("/proc/loadavg") if Path("/proc/loadavg").exists() else open(os.devnull) as handle:
+        load = handle.read().split()[:3]
+    if load:
+        print(f"load average after the runs: {' '.join(load)} (other processes on the cores skew the ratio)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ need nothing but the tokenizer rule (see docs/spark.md).
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -92,6 +93,7 @@ def _raw_sums(encode: Callable[[str], list[int]], texts: Sequence[str], sizes: S
 
 def _worker(conn: Connection, encoding: str) -> None:
     """Worker process loop: receive (texts, sizes), send back per-request sums; None stops it."""
+    gc.disable()  # workers build no reference cycles; collections would only copy forked pages
     try:
         encode = get_encoding(encoding).encode_ordinary
         while True:
@@ -106,6 +108,9 @@ def _worker(conn: Connection, encoding: str) -> None:
         return
     finally:
         conn.close()
+        # Skip the interpreter's exit path (stdio flush): a forked child may have inherited a stdout
+        # lock held by a parent thread (e.g. a progress bar refreshing), and would hang on it.
+        os._exit(0)
 
 
 class _Pool:

