@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +19,9 @@ from planner.commands._common import (
     progress_reporter,
 )
 from planner.datasets import FORMATS
+
+if TYPE_CHECKING:
+    from planner.estimate import Estimate
 
 DataArgument = Annotated[
     str, typer.Argument(help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")
@@ -108,6 +112,38 @@ def estimate_command(
     _run(**locals())
 
 
+def estimate_from_options(options: Mapping[str, Any], *, show_progress: bool = True) -> Estimate:
+    """Run the estimate API on the command's option values (by parameter name); shared with `report`."""
+    from planner.estimate import estimate
+
+    o = options
+    with progress_reporter("Counting tokens", enabled=show_progress) as progress:
+        return estimate(
+            o["data"],
+            o["model"],
+            output_tokens=o["output_tokens"],
+            output_ratio=o["output_ratio"],
+            output_column=o["output_column"],
+            as_of=parse_date(o["as_of"]),
+            format=o["format"],
+            text_column=o["text_column"],
+            system=o["system"],
+            skip_bad=o["skip_bad"],
+            prices=o["prices"] or [],
+            rows=o["rows"],
+            sample=o["sample"],
+            seed=o["seed"],
+            cache_prefix=o["cache_prefix"],
+            cache_hit_rate=o["cache_hit_rate"],
+            progress=progress,
+            tier=o["tier"] or None,
+            concurrency=o["concurrency"],
+            deadline=o["deadline"],
+            budget=o["budget"],
+            use_history=o["history"],
+        )
+
+
 @handle_errors
 def _run(
     data: str,
@@ -133,33 +169,7 @@ def _run(
     history: bool,
     json_output: bool,
 ) -> None:
-    from planner.estimate import estimate
-
-    with progress_reporter("Counting tokens", enabled=not json_output) as progress:
-        result = estimate(
-            data,
-            model,
-            output_tokens=output_tokens,
-            output_ratio=output_ratio,
-            output_column=output_column,
-            as_of=parse_date(as_of),
-            format=format,
-            text_column=text_column,
-            system=system,
-            skip_bad=skip_bad,
-            prices=prices or [],
-            rows=rows,
-            sample=sample,
-            seed=seed,
-            cache_prefix=cache_prefix,
-            cache_hit_rate=cache_hit_rate,
-            progress=progress,
-            tier=tier or None,
-            concurrency=concurrency,
-            deadline=deadline,
-            budget=budget,
-            use_history=history,
-        )
+    result = estimate_from_options(locals(), show_progress=not json_output)
     if json_output:
         print_json(result.model_dump(mode="json"))
     else:
