@@ -75,8 +75,12 @@ def record(rng: random.Random, i: int) -> dict[str, object]:
         messages.append({"role": "user", "content": _paragraph(rng, size)})
     if rng.random() < 0.1:
         messages[1]["name"] = "example_user"
-    return {"custom_id": f"req-{i}", "method": "POST", "url": "/v1/chat/completions",
-            "body": {"model": "gpt-4o-mini", "messages": messages, "max_tokens": 256}}
+    return {
+        "custom_id": f"req-{i}",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": "gpt-4o-mini", "messages": messages, "max_tokens": 256},
+    }
 
 
 def generate(path: Path, size_mb: float, seed: int = 7) -> Path:

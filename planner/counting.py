@@ -71,8 +71,12 @@ def count_request(req: Request, tok: Tokenizer) -> int:
 
 
 def count_request_json(line: str, tok: Tokenizer) -> int:
-    """Input tokens of one JSONL line (any format `request_from_json` accepts). Pure and picklable."""
-    return count_request(request_from_json(json.loads(line)), tok)
+    """Input tokens of one JSONL line (any format `request_from_json` accepts). Pure and picklable.
+    Raises ValueError (json.JSONDecodeError is one) on a line that is not such a record."""
+    obj = json.loads(line)
+    if not isinstance(obj, dict):
+        raise ValueError("a JSONL record must be a JSON object")
+    return count_request(request_from_json(obj), tok)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -117,3 +117,10 @@ def test_count_request_json_matches_reader(tmp_path: Path) -> None:
     _, requests = read_requests(str(path))
     assert [count_request_json(line, GPT_4O) for line in lines] == count_requests(list(requests), GPT_4O)
     assert count_request(req({"messages": [{"role": "user", "content": "hi"}]}), GPT_4O) == 8
+
+
+def test_count_request_json_rejects_non_objects() -> None:
+    with pytest.raises(ValueError):
+        count_request_json("[1, 2]", GPT_4O)
+    with pytest.raises(ValueError):
+        count_request_json("{not json", GPT_4O)
