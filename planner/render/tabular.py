@@ -1,0 +1,338 @@
+"""The estimate as data (JSON, CSV) and the plain-text pieces every report form shares.
+
+JSON is `Estimate.model_dump(mode="json")`: money as decimal strings (micro-dollars), dates ISO.
+CSV is one row per model with the columns in `CSV_COLUMNS` (documented in docs/report.md); money is a
+decimal string in USD, empty cells mean "not applicable / unknown". Column names and order are stable:
+new columns are only ever appended.
+
+`summary()`, `table()` and `assumptions()` hold the words of the HTML and Markdown reports, so the two
+say the same things.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from planner.estimate import Estimate, ModelEstimate
+from planner.money import usd, usd_display
+
+#: (column, meaning). Stable order; append only.
+CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("model", "model name as asked for"),
+    ("provider", "provider of the price table"),
+    ("resolved_model", "model id in the price table"),
+    ("requests", "requests in the job (scaled from the sample when --rows/--sample)"),
+    ("counted_requests", "requests actually counted"),
+    ("input_tokens", "input tokens for the job"),
+    ("input_tokens_ci95_low", "95% interval of input tokens, low"),
+    ("input_tokens_ci95_high", "95% interval of input tokens, high"),
+    ("output_tokens", "output tokens for the job, per the output assumption"),
+    ("output_tokens_ci95_low", "95% interval of output tokens, low"),
+    ("output_tokens_ci95_high", "95% interval of output tokens, high"),
+    ("input_tokens_per_request", "mean input tokens per counted request"),
+    ("output_tokens_per_request", "mean output tokens per counted request"),
+    ("max_input_tokens", "largest input of a counted request"),
+    ("realtime_cost_usd", "expected realtime cost, USD"),
+    ("realtime_cost_low_usd", "realtime cost range, low (tokenizer band, cache hits)"),
+    ("realtime_cost_high_usd", "realtime cost range, high"),
+    ("realtime_cost_ci95_low_usd", "95% sampling interval of realtime cost, low"),
+    ("realtime_cost_ci95_high_usd", "95% sampling interval of realtime cost, high"),
+    ("batch_cost_usd", "expected batch cost, USD (empty: no batch price)"),
+    ("batch_cost_low_usd", "batch cost range, low"),
+    ("batch_cost_high_usd", "batch cost range, high"),
+    ("batch_cost_ci95_low_usd", "95% sampling interval of batch cost, low"),
+    ("batch_cost_ci95_high_usd", "95% sampling interval of batch cost, high"),
+    ("savings_usd", "realtime minus batch, USD"),
+    ("savings_pct", "savings as a percentage of realtime"),
+    ("batch_eligible", "true when the job may run as a batch"),
+    ("batch_price_basis", "explicit, default multiplier, or why there is no batch price"),
+    ("reasons", "why not eligible; '; '-separated"),
+    ("token_method", "exact or approximate"),
+    ("token_band", "relative uncertainty of approximate token counts (0.1 = ±10%)"),
+    ("price_table", "price table label, provider@version"),
+    ("price_table_verified", "date the model's prices were last verified"),
+    ("price_source", "URL of the published prices"),
+    ("tier", "usage tier used for turnaround"),
+    ("batch_p50_hours", "typical batch turnaround for the whole job, hours"),
+    ("batch_p90_hours", "90th-percentile batch turnaround, hours"),
+    ("batch_worst_hours", "worst case before expiry, hours (empty: unknown or never expires)"),
+    ("realtime_hours", "realtime duration under the tier's limits, hours"),
+    ("plan_choice", "batch / realtime / split / none / unknown (with --deadline or --budget)"),
+    ("plan_cost_usd", "cost of the chosen plan, USD"),
+    ("plan_hours", "duration of the chosen plan, hours"),
+    ("plan_summary", "the plan in words"),
+)
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else usd(value)
+
+
+def _num(value: float | int | None) -> str:
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
+    t = e.turnaround
+    b = t.batch if t is not None else None
+    p = e.plan
+    row = {
+        "model": e.model,
+        "provider": e.provider,
+        "resolved_model": e.resolved_model,
+        "requests": str(e.requests),
+        "counted_requests": str(result.dataset.counted_requests),
+        "input_tokens": str(e.input_tokens),
+        "input_tokens_ci95_low": str(e.input_tokens_ci95[0]),
+        "input_tokens_ci95_high": str(e.input_tokens_ci95[1]),
+        "output_tokens": str(e.output_tokens),
+        "output_tokens_ci95_low": str(e.output_tokens_ci95[0]),
+        "output_tokens_ci95_high": str(e.output_tokens_ci95[1]),
+        "input_tokens_per_request": _num(e.input_tokens_per_request),
+        "output_tokens_per_request": _num(e.output_tokens_per_request),
+        "max_input_tokens": str(e.max_input_tokens),
+        "realtime_cost_usd": _money(e.realtime_cost_usd),
+        "realtime_cost_low_usd": _money(e.realtime_cost_range.low),
+        "realtime_cost_high_usd": _money(e.realtime_cost_range.high),
+        "realtime_cost_ci95_low_usd": _money(e.realtime_cost_ci95[0]),
+        "realtime_cost_ci95_high_usd": _money(e.realtime_cost_ci95[1]),
+        "batch_cost_usd": _money(e.batch_cost_usd),
+        "batch_cost_low_usd": _money(e.batch_cost_range.low if e.batch_cost_range else None),
+        "batch_cost_high_usd": _money(e.batch_cost_range.high if e.batch_cost_range else None),
+        "batch_cost_ci95_low_usd": _money(e.batch_cost_ci95[0] if e.batch_cost_ci95 else None),
+        "batch_cost_ci95_high_usd": _money(e.batch_cost_ci95[1] if e.batch_cost_ci95 else None),
+        "savings_usd": _money(e.savings_usd),
+        "savings_pct": _num(e.savings_pct),
+        "batch_eligible": "true" if e.batch_eligible else "false",
+        "batch_price_basis": e.batch_price_basis,
+        "reasons": "; ".join(e.reasons),
+        "token_method": e.token_method,
+        "token_band": str(e.token_band),
+        "price_table": e.price_table,
+        "price_table_verified": e.price_table_verified.isoformat(),
+        "price_source": e.price_source,
+        "tier": (t.tier or "") if t is not None else "",
+        "batch_p50_hours": _num(b.p50_hours) if b is not None and b.supported else "",
+        "batch_p90_hours": _num(b.p90_hours) if b is not None and b.supported else "",
+        "batch_worst_hours": _num(b.worst_hours) if b is not None and b.supported else "",
+        "realtime_hours": _num(t.realtime.hours) if t is not None else "",
+        "plan_choice": p.choice if p is not None else "",
+        "plan_cost_usd": _money(p.cost_usd) if p is not None else "",
+        "plan_hours": _num(p.hours) if p is not None else "",
+        "plan_summary": p.summary if p is not None else "",
+    }
+    assert list(row) == [c for c, _ in CSV_COLUMNS]
+    return row
+
+
+def to_csv(result: Estimate) -> str:
+    """One row per model, a header of `CSV_COLUMNS`, RFC 4180 quoting, CRLF line ends."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=[c for c, _ in CSV_COLUMNS], lineterminator="\r\n")
+    writer.writeheader()
+    for e in result.estimates:
+        writer.writerow(csv_row(result, e))
+    return buf.getvalue()
+
+
+def to_json(result: Estimate) -> str:
+    return json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- words shared by the HTML and Markdown reports ------------------------------------------------
+
+
+def model_name(e: ModelEstimate) -> str:
+    name = f"{e.provider}/{e.resolved_model}"
+    return name if e.model in (e.resolved_model, name) else f"{e.model} → {name}"
+
+
+def hours(h: float | None) -> str:
+    if h is None:
+        return "unknown"
+    return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"
+
+
+@dataclass
+class Summary:
+    headline: str
+    saving: str
+    details: list[str] = field(default_factory=list)
+
+
+def _planned(e: ModelEstimate) -> bool:
+    return e.plan is not None and e.plan.choice in ("batch", "realtime", "split") and e.plan.cost_usd is not None
+
+
+def summary(result: Estimate) -> Summary:
+    """The recommendation and the saving, in a sentence each, then one line per model."""
+    details = []
+    for e in result.estimates:
+        if e.batch_cost_usd is not None and e.savings_usd is not None and e.batch_eligible:
+            line = (
+                f"{model_name(e)}: batch {usd_display(e.batch_cost_usd)} vs realtime "
+                f"{usd_display(e.realtime_cost_usd)}, saves {usd_display(e.savings_usd)} ({e.savings_pct:.0f}%)"
+            )
+        else:
+            why = "; ".join(e.reasons) or "no batch price"
+            line = f"{model_name(e)}: realtime only, {usd_display(e.realtime_cost_usd)} ({why})"
+        if e.plan is not None:
+            line += f". Plan: {e.plan.summary}"
+        details.append(line)
+
+    planned = [e for e in result.estimates if _planned(e)]
+    if planned:
+        in_budget = [e for e in planned if e.plan is not None and e.plan.within_budget is not False] or planned
+        best = min(in_budget, key=lambda e: e.plan.cost_usd if e.plan and e.plan.cost_usd is not None else 0)
+        assert best.plan is not None and best.plan.cost_usd is not None
+        saved = best.realtime_cost_usd - best.plan.cost_usd
+        headline = f"Recommended: {model_name(best)}, {best.plan.summary}."
+        if saved > 0:
+            pct = float(saved / best.realtime_cost_usd * 100) if best.realtime_cost_usd else 0.0
+            saving = f"Saving {usd_display(saved)} ({pct:.0f}%) against running {model_name(best)} realtime."
+        elif best.batch_cost_usd is None or not best.batch_eligible:
+            why = "; ".join(best.reasons) or "no batch price"
+            saving = f"No batch saving: {model_name(best)} cannot run as a batch ({why}), yet is the cheapest plan."
+        else:
+            saving = "No saving against realtime: the deadline rules batch out for this model."
+        return Summary(headline, saving, details)
+
+    eligible = [e for e in result.estimates if e.batch_eligible and e.batch_cost_usd is not None]
+    if eligible:
+        best = min(eligible, key=lambda e: e.batch_cost_usd if e.batch_cost_usd is not None else Decimal(0))
+        assert best.batch_cost_usd is not None and best.savings_usd is not None
+        headline = (
+            f"Recommended: run {model_name(best)} as a batch job, "
+            f"{usd_display(best.batch_cost_usd)} for {best.requests:,} requests."
+        )
+        saving = (
+            f"Saving {usd_display(best.savings_usd)} ({best.savings_pct:.0f}%) against "
+            f"{usd_display(best.realtime_cost_usd)} realtime."
+        )
+        return Summary(headline, saving, details)
+
+    cheapest = min(result.estimates, key=lambda e: e.realtime_cost_usd)
+    headline = (
+        f"No model asked about can run this job as a batch; the cheapest is {model_name(cheapest)} "
+        f"realtime at {usd_display(cheapest.realtime_cost_usd)}."
+    )
+    return Summary(headline, "No batch saving available.", details)
+
+
+TABLE_HEADERS = (
+    "Model",
+    "Requests",
+    "Input tokens",
+    "Output tokens",
+    "Realtime",
+    "Batch",
+    "Savings",
+    "Batch OK",
+    "Batch p50 / p90",
+    "Realtime time",
+)
+
+
+def _tokens(n: int, ci: tuple[int, int]) -> str:
+    return f"{n:,}" if ci[0] == ci[1] else f"{n:,} ±{(ci[1] - ci[0]) // 2:,}"
+
+
+def table(result: Estimate) -> list[list[str]]:
+    """The estimate table, as text cells in the order of TABLE_HEADERS."""
+    rows = []
+    for e in result.estimates:
+        batch = "—" if e.batch_cost_usd is None else usd_display(e.batch_cost_usd)
+        if e.batch_cost_usd is not None and e.batch_price_basis != "explicit":
+            batch += " *"
+        savings = "—" if e.savings_usd is None else f"{usd_display(e.savings_usd)} ({e.savings_pct:.0f}%)"
+        t = e.turnaround
+        b_time = rt_time = "—"
+        if t is not None:
+            if t.batch.supported:
+                b_time = f"{hours(t.batch.p50_hours)} / {hours(t.batch.p90_hours)}"
+            rt_time = hours(t.realtime.hours)
+        rows.append(
+            [
+                model_name(e),
+                f"{e.requests:,}",
+                _tokens(e.input_tokens, e.input_tokens_ci95),
+                _tokens(e.output_tokens, e.output_tokens_ci95),
+                usd_display(e.realtime_cost_usd),
+                batch,
+                savings,
+                "yes" if e.batch_eligible else "no",
+                b_time,
+                rt_time,
+            ]
+        )
+    return rows
+
+
+def assumptions(result: Estimate) -> list[tuple[str, list[str]]]:
+    """Every assumption behind the numbers, grouped under a heading, in plain text (URLs as text)."""
+    ds = result.dataset
+    sample = [
+        f"Dataset {ds.path} ({ds.format}): {ds.counted_requests:,} requests counted, job of {ds.requests:,}.",
+        f"Scaling and interval: {result.scaling}.",
+    ]
+    if ds.skipped.count:
+        sample.append(
+            f"{ds.skipped.count:,} malformed line(s) skipped (first: "
+            f"{', '.join(str(n) for n in ds.skipped.first_lines)}): {ds.skipped.first_reasons[0]}"
+        )
+    prices = [f"Price tables in force on {result.as_of.isoformat()}; all amounts in USD."]
+    for e in result.estimates:
+        prices.append(
+            f"{model_name(e)}: table {e.price_table}, prices verified {e.price_table_verified.isoformat()}, "
+            f"source {e.price_source}; batch price basis: {e.batch_price_basis}."
+        )
+    if any(e.batch_price_basis == "default multiplier" for e in result.estimates):
+        prices.append("* batch price derived from the provider's default batch discount (no explicit batch price).")
+    tokens = []
+    for e in result.estimates:
+        rng = e.realtime_cost_range
+        tokens.append(
+            f"{model_name(e)}: tokens {e.token_method_label}; realtime cost range "
+            f"{usd_display(rng.low)} – {usd_display(rng.expected)} – {usd_display(rng.high)} (low – expected – high)."
+        )
+    output = [f"{result.output_assumption.description}."]
+    caching = [f"{model_name(e)}: {e.cache.description}." for e in result.estimates if e.cache is not None]
+    timing: list[str] = []
+    for e in result.estimates:
+        t = e.turnaround
+        if t is None:
+            continue
+        tier = t.tier or "none (no tier given and no default in the table)"
+        src = ""
+        if t.batch.supported:
+            src = "; batch figures " + (
+                "observed in your history" if t.batch.observed else (t.batch.figures_source or "unknown")
+            )
+        timing.append(f"{model_name(e)}: tier {tier}{src}; realtime bound by {t.realtime.bound_by}.")
+        timing.extend(f"{model_name(e)}: {n}" for n in (*t.notes, *t.batch.notes, *t.realtime.notes) if n)
+        if e.plan is not None:
+            p = e.plan
+            limits = []
+            if p.deadline_hours is not None:
+                when = f" ({p.deadline.isoformat(timespec='minutes')})" if p.deadline is not None else ""
+                limits.append(f"deadline {hours(p.deadline_hours)}{when}")
+            if p.budget_usd is not None:
+                limits.append(f"budget {usd_display(p.budget_usd)}")
+            if limits:
+                timing.append(f"{model_name(e)}: plan against {', '.join(limits)}.")
+    eligibility = [f"{model_name(e)} does not qualify for batch: {r}" for e in result.estimates for r in e.reasons]
+    groups = [
+        ("Sample and interval", sample),
+        ("Prices", prices),
+        ("Token counting", tokens),
+        ("Output tokens", output),
+        ("Prompt cache", caching),
+        ("Tier and turnaround", timing),
+        ("Batch eligibility", eligibility or ["Every model asked about qualifies for batch."]),
+        ("Notes", list(result.notes)),
+    ]
+    return [(title, lines) for title, lines in groups if lines]
