@@ -1,0 +1,1366 @@
+"""Vendor batch input files: build each vendor's exact JSONL line, split under its limits, validate.
+
+`prepare()` turns a dataset into upload-ready files plus `manifest.json` (per file: requests, bytes,
+tokens, realtime and batch cost, ETA; and totals equal to `estimate()` on the prepared lines).
+`validate()` checks an existing batch file against a vendor's rules and estimates its valid lines.
+
+Line formats (providers.md §1.5–§11):
+
+- openai / azure / groq: `{custom_id, method: "POST", url, body}` (Azure's `body.model` is the deployment)
+- anthropic: `{custom_id, params}` — one element of the `requests` array of `POST /v1/messages/batches`
+- gemini: `{key, request: {contents, system_instruction?, generation_config?}}`
+- vertex: `{request: {contents, systemInstruction?, generationConfig?}}`
+- bedrock: `{recordId, modelInput}` with an Anthropic-on-Bedrock body (`anthropic_version`)
+- mistral / fireworks: `{custom_id, body}` without `model` (set on the job); together: with `model`
+- xai: `{batch_request_id, batch_request: {chat_get_completion: {...}}}`
+
+Every line is counted the way `estimate()` counts it: chat-shaped vendors as the chat body, Anthropic
+and Bedrock as a Messages body, Gemini/Vertex converted back to chat messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.datasets import Request, SkipLog, open_text, read_requests
+from planner.errors import InputError, UsageError
+from planner.pricing import BatchLimits, PriceBook, ResolvedModel, load_pricebook
+
+VENDORS = (
+    "openai", "azure", "anthropic", "gemini", "vertex", "bedrock", "mistral", "groq", "together", "fireworks", "xai",
+)
+ENDPOINTS = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "embeddings": "/v1/embeddings"}
+BATCH_FILE = re.compile(r"^batch-\d{4,}\.jsonl$")
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+SAFE_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+#: Anthropic sends the lines as one JSON body `{"requests": [l1,l2,…]}`: that many bytes beyond the lines.
+ANTHROPIC_BODY_OVERHEAD = 16
+BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One vendor's batch line rules."""
+
+    name: str
+    id_field: str | None  # None: the vendor has no id field (Vertex): lines are matched by position
+    family: Literal["openai", "anthropic", "gemini", "bedrock", "plain", "xai"]
+    endpoints: tuple[str, ...]  # allowed `url`s (when the line has one) or the request kinds allowed
+    url_in_line: bool = False
+    model_in_line: bool = True
+    one_model_per_file: bool = True
+    id_pattern: re.Pattern[str] | None = None
+    max_tokens_key: str = "max_tokens"
+    #: Defaults from providers.md, used only where the price table has no `batch.limits` value.
+    default_limits: dict[str, int] = field(default_factory=dict)
+
+
+_CHAT = (ENDPOINTS["chat"],)
+VENDOR_RULES: dict[str, Vendor] = {
+    "openai": Vendor(
+        "openai", "custom_id", "openai", tuple(ENDPOINTS.values()), url_in_line=True,
+        max_tokens_key="max_completion_tokens", default_limits={"max_requests": 50_000, "max_bytes": 200 * MiB},
+    ),
+    "azure": Vendor(
+        "azure", "custom_id", "openai", (ENDPOINTS["chat"], ENDPOINTS["responses"]), url_in_line=True,
+        max_tokens_key="max_completion_tokens", default_limits={"max_requests": 100_000, "max_bytes": 200 * MiB},
+    ),
+    "groq": Vendor(
+        "groq", "custom_id", "openai", _CHAT, url_in_line=True,
+        default_limits={"max_requests": 50_000, "max_bytes": 100 * MiB},
+    ),
+    "anthropic": Vendor(
+        "anthropic", "custom_id", "anthropic", _CHAT, id_pattern=SAFE_ID,
+        default_limits={"max_requests": 100_000, "max_bytes": 256 * MiB},
+    ),
+    "gemini": Vendor(
+        "gemini", "key", "gemini", _CHAT, model_in_line=False, max_tokens_key="max_output_tokens",
+        default_limits={"max_bytes": 2048 * MiB},
+    ),
+    "vertex": Vendor(
+        "vertex", None, "gemini", _CHAT, model_in_line=False, max_tokens_key="maxOutputTokens",
+        default_limits={"max_requests": 200_000, "max_bytes": 1024 * MiB},
+    ),
+    "bedrock": Vendor(
+        "bedrock", "recordId", "bedrock", _CHAT, model_in_line=False,
+        default_limits={"max_requests": 50_000, "max_bytes": 1024 * MiB, "min_requests": 100},
+    ),
+    "mistral": Vendor(
+        "mistral", "custom_id", "plain", _CHAT, model_in_line=False,
+        default_limits={"max_requests": 100_000, "max_bytes": 512 * MiB},
+    ),
+    "fireworks": Vendor(
+        "fireworks", "custom_id", "plain", _CHAT, model_in_line=False, default_limits={"max_bytes": 500 * MiB - 1},
+    ),
+    "together": Vendor(
+        "together", "custom_id", "plain", _CHAT,
+        default_limits={"max_requests": 50_000, "max_bytes": 100 * MiB, "max_line_bytes": 10 * MiB},
+    ),
+    "xai": Vendor("xai", "batch_request_id", "xai", _CHAT),
+}
+LIMIT_FIELDS = ("max_requests", "max_bytes", "max_line_bytes", "min_requests")
+
+
+def vendor_rules(name: str) -> Vendor:
+    try:
+        return VENDOR_RULES[name.lower()]
+    except KeyError:
+        raise UsageError(f"unknown --vendor '{name}'; choose one of {', '.join(VENDORS)}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Models of the output
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Limits(_Frozen):
+    """The per-file limits a split used, and where each came from ('table', 'providers.md', 'option')."""
+
+    max_requests: int | None
+    max_bytes: int | None
+    max_line_bytes: int | None
+    min_requests: int | None
+    sources: dict[str, str]
+
+
+class Eta(_Frozen):
+    p50_hours: float | None
+    p90_hours: float | None
+    worst_hours: float | None
+    waves: int | None = None
+
+
+class FileEntry(_Frozen):
+    name: str
+    requests: int
+    bytes: int
+    sha256: str
+    first_id: str | None
+    last_id: str | None
+    input_tokens: int
+    output_tokens: int
+    realtime_cost_usd: str
+    batch_cost_usd: str | None
+    eta: Eta | None
+
+
+class Totals(_Frozen):
+    files: int
+    requests: int
+    bytes: int
+    input_tokens: int
+    output_tokens: int
+    realtime_cost_usd: str
+    batch_cost_usd: str | None
+    savings_usd: str | None
+    eta: Eta | None
+
+
+class Manifest(_Frozen):
+    """manifest.json. Stable: no timestamps, keys in this order; same inputs give the same bytes."""
+
+    manifest_version: int = MANIFEST_VERSION
+    vendor: str
+    line_format: str
+    model: str
+    resolved_model: str
+    provider: str
+    price_table: str
+    as_of: date
+    endpoint: str | None
+    deployment: str | None
+    source: dict[str, Any]
+    output_assumption: dict[str, Any]
+    limits: Limits
+    batch_eligible: bool
+    reasons: list[str]
+    files: list[FileEntry]
+    totals: Totals
+    notes: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom ids
+
+
+class IdMaker:
+    """Stable ids valid everywhere (`^[a-zA-Z0-9_-]{1,64}$`): from the row's id, deduplicated in order."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    @staticmethod
+    def sanitize(raw: str, fallback: str) -> str:
+        clean = re.sub(r"[^a-zA-Z0-9_-]", "_", raw.strip())
+        if not clean.strip("_"):
+            clean = fallback
+        if len(clean) > 64:
+            digest = hashlib.sha1(raw.encode("utf-8")).hexdigest()[:10]
+            clean = f"{clean[:53]}-{digest}"
+        return clean
+
+    def make(self, raw: str, line: int) -> str:
+        base = self.sanitize(raw, f"row-{line}")
+        candidate, n = base, 1
+        while candidate in self.used:
+            n += 1
+            suffix = f"-{n}"
+            candidate = base[: 64 - len(suffix)] + suffix
+        self.used.add(candidate)
+        return candidate
+
+
+# ---------------------------------------------------------------------------------------------
+# Building lines
+
+
+@dataclass(frozen=True)
+class LineOptions:
+    vendor: Vendor
+    model: str
+    endpoint: str = ENDPOINTS["chat"]
+    deployment: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+_PORTABLE = {"temperature", "top_p", "stop", "max_tokens", "max_completion_tokens", "max_output_tokens"}
+
+
+def _split_system(messages: Sequence[dict[str, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Leading system/developer messages apart from the conversation."""
+    system: list[Any] = []
+    rest: list[dict[str, Any]] = []
+    for m in messages:
+        if m.get("role") in ("system", "developer") and not rest:
+            system.append(m.get("content"))
+        else:
+            rest.append(m)
+    return system, rest
+
+
+def _text_of(content: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and part.get("type") in ("text", "input_text") and "text" in part:
+                texts.append(str(part["text"]))
+            else:
+                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+                raise _Unconvertible(f"{where}: a '{kind}' part cannot be converted to this vendor's format")
+        return "\n".join(texts)
+    if content is None:
+        return ""
+    raise _Unconvertible(f"{where}: content must be a string or a list of parts")
+
+
+class _Unconvertible(Exception):
+    pass
+
+
+def _source_max_tokens(req: Request, opts: LineOptions) -> int | None:
+    return opts.max_tokens if opts.max_tokens is not None else req.max_tokens
+
+
+def _chat_body(req: Request, opts: LineOptions, *, with_model: bool, model: str | None = None) -> dict[str, Any]:
+    """An OpenAI-compatible chat body from a chat request (other fields pass through)."""
+    if req.api != "chat":
+        raise _Unconvertible(f"a '{req.api}' request cannot be sent to {opts.vendor.name}'s chat endpoint")
+    body: dict[str, Any] = {}
+    if with_model:
+        body["model"] = model or opts.model
+    body["messages"] = req.body["messages"]
+    for k, v in req.body.items():
+        if k not in ("messages", "model", "max_tokens", "max_completion_tokens"):
+            body[k] = v
+    mt = _source_max_tokens(req, opts)
+    if mt is not None:
+        body[opts.vendor.max_tokens_key] = mt
+    if opts.temperature is not None:
+        body["temperature"] = opts.temperature
+    body.update(opts.extra_body)
+    return body
+
+
+def _openai_body(req: Request, opts: LineOptions) -> dict[str, Any]:
+    model = opts.deployment if opts.vendor.name == "azure" and opts.deployment else opts.model
+    if opts.endpoint == ENDPOINTS["chat"]:
+        return _chat_body(req, opts, with_model=True, model=model)
+    if opts.endpoint == ENDPOINTS["responses"]:
+        if req.api == "responses":
+            body = {"model": model, **{k: v for k, v in req.body.items() if k != "model"}}
+        elif req.api == "chat":
+            system, rest = _split_system(req.body["messages"])
+            body = {"model": model}
+            if system:
+                body["instructions"] = "\n\n".join(_text_of(s, "system") for s in system)
+            body["input"] = [{"role": m["role"], "content": m.get("content")} for m in rest]
+            for k, v in req.body.items():
+                if k in ("temperature", "top_p"):
+                    body[k] = v
+        else:
+            raise _Unconvertible(f"a '{req.api}' request cannot be sent to /v1/responses")
+        mt = _source_max_tokens(req, opts)
+        if mt is not None:
+            body["max_output_tokens"] = mt
+        if opts.temperature is not None:
+            body["temperature"] = opts.temperature
+        body.update(opts.extra_body)
+        return body
+    # embeddings: the text of the request is the input
+    if req.api == "embeddings":
+        text: Any = req.body.get("input")
+    elif req.api == "chat":
+        _, rest = _split_system(req.body["messages"])
+        text = "\n\n".join(_text_of(m.get("content"), "message") for m in rest)
+    else:
+        raise _Unconvertible(f"a '{req.api}' request cannot be sent to /v1/embeddings")
+    return {"model": model, "input": text, **opts.extra_body}
+
+
+def _messages_body(req: Request, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+    """An Anthropic Messages body (params) from a chat or Anthropic request; also the fields dropped."""
+    dropped: list[str] = []
+    if req.api == "anthropic":
+        body = {k: v for k, v in req.body.items() if k != "model"}
+    elif req.api == "chat":
+        system, rest = _split_system(req.body["messages"])
+        body = {}
+        if system:
+            body["system"] = "\n\n".join(_text_of(s, "system message") for s in system)
+        messages = []
+        for i, m in enumerate(rest):
+            role = m.get("role")
+            if role not in ("user", "assistant"):
+                raise _Unconvertible(f"messages[{i}]: role '{role}' has no Anthropic equivalent")
+            content = m.get("content")
+            text = content if isinstance(content, str) else _text_of(content, f"messages[{i}]")
+            messages.append({"role": role, "content": text})
+        body["messages"] = messages
+        for k, v in req.body.items():
+            if k in ("temperature", "top_p"):
+                body[k] = v
+            elif k == "stop":
+                body["stop_sequences"] = [v] if isinstance(v, str) else v
+            elif k not in _PORTABLE and k not in ("messages", "model"):
+                dropped.append(k)
+    else:
+        raise _Unconvertible(f"a '{req.api}' request cannot be sent to the Messages API")
+    body.pop("max_tokens", None)
+    mt = _source_max_tokens(req, opts)
+    if mt is None:
+        raise _Unconvertible(f"{opts.vendor.name} requires max_tokens on every request: pass --max-tokens N")
+    ordered: dict[str, Any] = {"max_tokens": mt, **body}
+    if opts.temperature is not None:
+        ordered["temperature"] = opts.temperature
+    ordered.update(opts.extra_body)
+    return ordered, dropped
+
+
+def _gemini_request(req: Request, opts: LineOptions, camel: bool) -> tuple[dict[str, Any], list[str]]:
+    if req.api != "chat":
+        raise _Unconvertible(f"a '{req.api}' request cannot be converted to a Gemini request")
+    system, rest = _split_system(req.body["messages"])
+    contents = []
+    for i, m in enumerate(rest):
+        role = m.get("role")
+        if role not in ("user", "assistant"):
+            raise _Unconvertible(f"messages[{i}]: role '{role}' has no Gemini equivalent")
+        contents.append(
+            {"role": "model" if role == "assistant" else "user",
+             "parts": [{"text": _text_of(m.get("content"), f"messages[{i}]")}]}
+        )
+    out: dict[str, Any] = {"contents": contents}
+    if system:
+        key = "systemInstruction" if camel else "system_instruction"
+        out[key] = {"parts": [{"text": "\n\n".join(_text_of(s, "system message") for s in system)}]}
+    config: dict[str, Any] = {}
+    dropped: list[str] = []
+    mt = _source_max_tokens(req, opts)
+    if mt is not None:
+        config["maxOutputTokens" if camel else "max_output_tokens"] = mt
+    temperature = opts.temperature if opts.temperature is not None else req.body.get("temperature")
+    if temperature is not None:
+        config["temperature"] = temperature
+    if req.body.get("top_p") is not None:
+        config["topP" if camel else "top_p"] = req.body["top_p"]
+    dropped = [k for k in req.body if k not in _PORTABLE and k not in ("messages", "model")]
+    if config:
+        out["generationConfig" if camel else "generation_config"] = config
+    out.update(opts.extra_body)
+    return out, dropped
+
+
+def build_line(req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+    """One vendor line for one request, and the source fields that could not be carried over."""
+    v = opts.vendor
+    if v.family == "openai":
+        return {"custom_id": custom_id, "method": "POST", "url": opts.endpoint, "body": _openai_body(req, opts)}, []
+    if v.family == "anthropic":
+        params, dropped = _messages_body(req, opts)
+        return {"custom_id": custom_id, "params": {"model": opts.model, **params}}, dropped
+    if v.family == "bedrock":
+        params, dropped = _messages_body(req, opts)
+        model_input = {"anthropic_version": BEDROCK_ANTHROPIC_VERSION, **params}
+        return {"recordId": custom_id, "modelInput": model_input}, dropped
+    if v.family == "gemini":
+        request, dropped = _gemini_request(req, opts, camel=v.name == "vertex")
+        if v.name == "vertex":
+            return {"request": request}, dropped
+        return {"key": custom_id, "request": request}, dropped
+    if v.family == "plain":
+        return {"custom_id": custom_id, "body": _chat_body(req, opts, with_model=v.model_in_line)}, []
+    body = _chat_body(req, opts, with_model=True)
+    return {"batch_request_id": custom_id, "batch_request": {"chat_get_completion": body}}, []
+
+
+def encode_line(obj: dict[str, Any]) -> bytes:
+    """The exact bytes written: compact UTF-8 JSON and a newline."""
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a vendor line back as a Request (what `estimate()` would count), with its problems
+
+
+@dataclass
+class Parsed:
+    request: Request | None
+    problems: list[str]
+    custom_id: str | None = None
+    model: str | None = None
+    url: str | None = None
+
+
+def _messages_problems(messages: Any, where: str) -> list[str]:
+    if not isinstance(messages, list) or not messages:
+        return [f"{where} must be a non-empty list"]
+    problems = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            problems.append(f"{where}[{i}] needs a 'role' string")
+        elif "content" in m and not isinstance(m["content"], (str, list, type(None))):
+            problems.append(f"{where}[{i}].content must be a string or a list of parts")
+    return problems
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _max_tokens_of(body: dict[str, Any], *keys: str) -> int | None:
+    for k in keys:
+        value = body.get(k)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
+def _gemini_to_chat(request: dict[str, Any], camel: bool) -> tuple[dict[str, Any] | None, list[str], int | None]:
+    problems: list[str] = []
+    messages: list[dict[str, Any]] = []
+    sys_key = "systemInstruction" if camel else "system_instruction"
+    system = request.get(sys_key, request.get("systemInstruction" if not camel else "system_instruction"))
+    if system is not None:
+        parts = system.get("parts") if isinstance(system, dict) else None
+        if not isinstance(parts, list):
+            problems.append(f"request.{sys_key}.parts must be a list")
+        else:
+            messages.append({"role": "system", "content": "\n".join(str(p.get("text", "")) for p in parts
+                                                                    if isinstance(p, dict))})
+    contents = request.get("contents")
+    if not isinstance(contents, list) or not contents:
+        problems.append("request.contents must be a non-empty list")
+    else:
+        for i, c in enumerate(contents):
+            if not isinstance(c, dict) or not isinstance(c.get("parts"), list) or not c["parts"]:
+                problems.append(f"request.contents[{i}].parts must be a non-empty list")
+                continue
+            role = c.get("role", "user")
+            if role not in ("user", "model"):
+                problems.append(f"request.contents[{i}].role must be 'user' or 'model', got {json.dumps(role)}")
+            texts = []
+            for j, p in enumerate(c["parts"]):
+                if not isinstance(p, dict):
+                    problems.append(f"request.contents[{i}].parts[{j}] must be an object")
+                elif "text" in p:
+                    texts.append(str(p["text"]))
+                else:
+                    texts.append(json.dumps(p, ensure_ascii=False))
+            messages.append({"role": "assistant" if role == "model" else "user", "content": "\n".join(texts)})
+    config = request.get("generationConfig" if camel else "generation_config")
+    other = request.get("generation_config" if camel else "generationConfig")
+    config = config if config is not None else other
+    max_tokens = None
+    if config is not None:
+        if not isinstance(config, dict):
+            problems.append("request generation config must be an object")
+        else:
+            max_tokens = _max_tokens_of(config, "maxOutputTokens", "max_output_tokens")
+    if problems:
+        return None, problems, None
+    return {"messages": messages}, [], max_tokens
+
+
+def parse_line(obj: Any, number: int, vendor: Vendor) -> Parsed:
+    """Shape checks of one line for `vendor`, and the Request to count when it is well formed."""
+    if not isinstance(obj, dict):
+        return Parsed(None, ["expected a JSON object"])
+    problems: list[str] = []
+    custom_id: str | None = None
+    if vendor.id_field is not None:
+        raw_id = obj.get(vendor.id_field)
+        if raw_id is None:
+            if vendor.name != "bedrock":  # recordId is optional on Bedrock
+                problems.append(f"no '{vendor.id_field}'")
+        elif not isinstance(raw_id, str) or not raw_id:
+            problems.append(f"'{vendor.id_field}' must be a non-empty string")
+        else:
+            custom_id = raw_id
+            if vendor.id_pattern is not None and not vendor.id_pattern.match(raw_id):
+                problems.append(f"{vendor.id_field} {json.dumps(raw_id)} does not match {vendor.id_pattern.pattern}")
+    rid = custom_id or f"line-{number}"
+    fam = vendor.family
+
+    if fam == "openai":
+        allowed = {"custom_id", "method", "url", "body"}
+        if obj.get("method") != "POST":
+            problems.append(f"'method' must be \"POST\", got {json.dumps(obj.get('method'))}")
+        url = obj.get("url")
+        body = obj.get("body")
+        if not isinstance(url, str):
+            problems.append("no 'url' string")
+            url = None
+        if not isinstance(body, dict):
+            return Parsed(None, [*problems, "'body' must be an object"], custom_id)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            problems.append("body.model is required (one model per file)")
+            model = None
+        api = {ENDPOINTS["chat"]: "chat", ENDPOINTS["responses"]: "responses", ENDPOINTS["embeddings"]: "embeddings"}
+        kind = api.get(url or "")
+        if kind == "chat":
+            problems += _messages_problems(body.get("messages"), "body.messages")
+        elif kind in ("responses", "embeddings") and not isinstance(body.get("input"), (str, list)):
+            problems.append("body.input must be a string or a list")
+        if body.get("stream") is True:
+            problems.append("body.stream is not allowed in a batch")
+        problems += [f"unexpected top-level field '{k}'" for k in obj if k not in allowed]
+        if problems or kind is None:
+            return Parsed(None, problems, custom_id, model, url)
+        max_tokens = _max_tokens_of(body, "max_completion_tokens", "max_output_tokens", "max_tokens")
+        req = Request(number, rid, kind, dict(body), model=model, max_tokens=max_tokens, url=url)  # type: ignore[arg-type]
+        return Parsed(req, [], custom_id, model, url)
+
+    if fam in ("anthropic", "bedrock"):
+        key = "params" if fam == "anthropic" else "modelInput"
+        params = obj.get(key)
+        if not isinstance(params, dict):
+            return Parsed(None, [*problems, f"'{key}' must be an object"], custom_id)
+        model = params.get("model") if fam == "anthropic" else None
+        if fam == "anthropic" and (not isinstance(model, str) or not model):
+            problems.append("params.model is required")
+            model = None
+        if fam == "bedrock" and params.get("anthropic_version") != BEDROCK_ANTHROPIC_VERSION:
+            problems.append(f"modelInput.anthropic_version must be \"{BEDROCK_ANTHROPIC_VERSION}\"")
+        if not _positive_int(params.get("max_tokens")):
+            problems.append(f"{key}.max_tokens is required (an integer of 1 or more)")
+        problems += _messages_problems(params.get("messages"), f"{key}.messages")
+        system = params.get("system")
+        if system is not None and not isinstance(system, (str, list)):
+            problems.append(f"{key}.system must be a string or a list of blocks")
+        if isinstance(params.get("messages"), list):
+            for i, m in enumerate(params["messages"]):
+                if isinstance(m, dict) and m.get("role") not in ("user", "assistant", None):
+                    problems.append(f"{key}.messages[{i}].role must be 'user' or 'assistant' (system goes in "
+                                    f"{key}.system)")
+        for banned in ("stream", "speed"):
+            if params.get(banned) not in (None, False):
+                problems.append(f"{key}.{banned} is not supported in a batch")
+        allowed = {"custom_id", "params"} if fam == "anthropic" else {"recordId", "modelInput"}
+        problems += [f"unexpected top-level field '{k}'" for k in obj if k not in allowed]
+        if problems:
+            return Parsed(None, problems, custom_id, model)
+        body = {k: v for k, v in params.items() if k != "anthropic_version"}
+        req = Request(number, rid, "anthropic", body, model=model, max_tokens=params["max_tokens"])
+        return Parsed(req, [], custom_id, model)
+
+    if fam == "gemini":
+        request = obj.get("request")
+        if not isinstance(request, dict):
+            return Parsed(None, [*problems, "'request' must be an object"], custom_id)
+        camel = vendor.name == "vertex"
+        chat, shape, max_tokens = _gemini_to_chat(request, camel)
+        problems += shape
+        if vendor.name == "gemini":
+            problems += [f"unexpected top-level field '{k}'" for k in obj if k not in ("key", "request")]
+        if problems or chat is None:
+            return Parsed(None, problems, custom_id)
+        model = request.get("model") if isinstance(request.get("model"), str) else None
+        return Parsed(Request(number, rid, "chat", chat, model=model, max_tokens=max_tokens), [], custom_id, model)
+
+    # plain (mistral, fireworks, together) and xai: a chat body
+    if fam == "xai":
+        outer = obj.get("batch_request")
+        body = outer.get("chat_get_completion") if isinstance(outer, dict) else None
+        where = "batch_request.chat_get_completion"
+        allowed = {"batch_request_id", "batch_request"}
+    else:
+        body = obj.get("body")
+        where = "body"
+        allowed = {"custom_id", "body"}
+    if not isinstance(body, dict):
+        return Parsed(None, [*problems, f"'{where}' must be an object"], custom_id)
+    model = body.get("model")
+    if vendor.model_in_line and (not isinstance(model, str) or not model):
+        problems.append(f"{where}.model is required")
+    if not vendor.model_in_line and model is not None:
+        problems.append(f"{where}.model must not be set: {vendor.name} sets the model on the job")
+    problems += _messages_problems(body.get("messages"), f"{where}.messages")
+    if body.get("stream") is True:
+        problems.append(f"{where}.stream is not allowed in a batch")
+    problems += [f"unexpected top-level field '{k}'" for k in obj if k not in allowed]
+    model = model if isinstance(model, str) and model else None
+    if problems:
+        return Parsed(None, problems, custom_id, model)
+    max_tokens = _max_tokens_of(body, "max_completion_tokens", "max_tokens")
+    return Parsed(Request(number, rid, "chat", dict(body), model=model, max_tokens=max_tokens), [], custom_id, model)
+
+
+def detect_vendor(obj: Any) -> str | None:
+    """Guess the vendor from one line's shape (OpenAI for the shape OpenAI, Azure and Groq share)."""
+    if not isinstance(obj, dict):
+        return None
+    if "params" in obj and "custom_id" in obj:
+        return "anthropic"
+    if "url" in obj or "method" in obj:
+        return "openai"
+    if "modelInput" in obj:
+        return "bedrock"
+    if "batch_request" in obj:
+        return "xai"
+    if "key" in obj and "request" in obj:
+        return "gemini"
+    if "request" in obj:
+        return "vertex"
+    if "body" in obj:
+        body = obj["body"]
+        return "together" if isinstance(body, dict) and "model" in body else "mistral"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits and pricing helpers
+
+
+def resolve_limits(
+    vendor: Vendor, resolved: ResolvedModel | None, *, max_requests: int | None = None, max_bytes: int | None = None
+) -> Limits:
+    """Per-file limits: the vendor's price table first, providers.md defaults where the table is silent,
+    then the user's smaller `--max-requests`/`--max-bytes` (never above the vendor's)."""
+    table_limits = resolved.table.batch.limits if resolved is not None else BatchLimits()
+    values: dict[str, int | None] = {}
+    sources: dict[str, str] = {}
+    for name in LIMIT_FIELDS:
+        table_value = getattr(table_limits, name)
+        if table_value is not None:
+            values[name], sources[name] = table_value, "table"
+        elif name in vendor.default_limits:
+            values[name], sources[name] = vendor.default_limits[name], "providers.md default"
+        else:
+            values[name] = None
+    for name, wanted in (("max_requests", max_requests), ("max_bytes", max_bytes)):
+        if wanted is None:
+            continue
+        if wanted < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be 1 or more")
+        limit = values[name]
+        if limit is not None and wanted > limit:
+            raise UsageError(f"--{name.replace('_', '-')} {wanted:,} is above {vendor.name}'s limit of {limit:,}")
+        values[name], sources[name] = wanted, "option"
+    return Limits(sources=sources, **values)
+
+
+def resolve_model(book: PriceBook, model: str, vendor: Vendor) -> tuple[ResolvedModel, list[str]]:
+    """Price with the vendor's own table when it is loaded, else wherever the model name resolves."""
+    if "/" not in model and vendor.name in book.tables:
+        return book.resolve(model, provider=vendor.name), []
+    resolved = book.resolve(model)
+    notes = []
+    if resolved.table.provider != vendor.name:
+        notes.append(
+            f"priced with the {resolved.table.label} table ({vendor.name} has no price table of its own loaded)"
+        )
+    return resolved, notes
+
+
+def _bare_model(model: str, book: PriceBook) -> str:
+    head, sep, rest = model.partition("/")
+    return rest if sep and (head in book.tables or head in book.missing) else model
+
+
+@dataclass
+class Priced:
+    """Counts and costs of a group of requests, the way `estimate()` computes them."""
+
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    realtime_cost: Decimal
+    batch_cost: Decimal | None
+    inputs: list[int]
+    outputs: list[int]
+    ids: list[str]
+    reasons: list[str]
+
+
+def price_requests(
+    requests: Sequence[Request], resolved: ResolvedModel, assumption: Any, as_of: date, path: str
+) -> Priced:
+    """Count and price requests with estimate()'s own pieces (same tokenizer, same output assumption)."""
+    from planner.estimate import _estimate_one, _tokenizer_key, count_dataset
+    from planner.workload import Scaling
+
+    tok = resolved.tokenizer
+    key = _tokenizer_key(tok)
+    counts, ids = count_dataset(requests, {key: tok}, assumption, path)
+    n = len(ids)
+    one = _estimate_one(resolved, counts[key], ids, Scaling(job_requests=n, sampled=n), as_of)
+    return Priced(
+        requests=n,
+        input_tokens=one.input_tokens,
+        output_tokens=one.output_tokens,
+        realtime_cost=one.realtime_cost_usd,
+        batch_cost=one.batch_cost_usd,
+        inputs=list(counts[key].inputs),
+        outputs=list(counts[key].outputs),
+        ids=ids,
+        reasons=one.reasons,
+    )
+
+
+def _eta(resolved: ResolvedModel, *, requests: int, input_tokens: int, output_tokens: int, payload_bytes: int,
+         tier: str | None) -> Eta | None:
+    try:
+        from planner.turnaround import estimate_turnaround
+    except ImportError:  # pragma: no cover - turnaround ships with the package
+        return None
+    t = estimate_turnaround(
+        resolved.table, resolved.model, requests=requests, input_tokens=input_tokens, output_tokens=output_tokens,
+        payload_bytes=payload_bytes, tier=tier,
+    )
+    if not t.batch.supported:
+        return None
+    return Eta(p50_hours=t.batch.p50_hours, p90_hours=t.batch.p90_hours, worst_hours=t.batch.worst_hours,
+               waves=t.batch.waves)
+
+
+def _usd(value: Decimal | None) -> str | None:
+    from planner.money import usd
+
+    return None if value is None else usd(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates
+
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
+
+
+def fill_template(template: str, columns: dict[str, Any], *, path: str, line: int) -> str:
+    """`{column}` replaced by the row's value; `{{` and `}}` are literal braces."""
+
+    def sub(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        name = m.group(1).strip()
+        if name not in columns:
+            raise InputError(f"template placeholder {{{name}}} has no column; columns are: "
+                             f"{', '.join(columns)}", path=path, line=line)
+        value = columns[name]
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def template_requests(
+    path: str, template: str, *, format: str | None, system: str | None, skip: SkipLog | None
+) -> tuple[str, Iterator[Request]]:
+    """Rows as column mappings (CSV/TSV header, JSONL object keys, text as `{text}`), each rendered."""
+    from planner.datasets import TEXT_EXTENSIONS, _base_suffix
+
+    fmt = format or TEXT_EXTENSIONS.get(_base_suffix(path) if path != "-" else "", "jsonl")
+    if fmt in ("chat", "openai-batch", "anthropic-batch"):
+        fmt = "jsonl"
+    name = "<stdin>" if path == "-" else path
+
+    def body(text: str) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = []
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": text})
+        return {"messages": messages}
+
+    def rows() -> Iterator[Request]:
+        with open_text(path) as handle:
+            if fmt in ("csv", "tsv"):
+                reader = csv.DictReader(handle, delimiter="\t" if fmt == "tsv" else ",")
+                for row in reader:
+                    number = reader.line_num
+                    if not any((v or "").strip() for v in row.values()):
+                        continue
+                    fields = {k: v for k, v in row.items() if k is not None}
+                    rid = str(fields.get("id") or f"row-{number}")
+                    yield Request(number, rid, "chat", body(fill_template(template, fields, path=name, line=number)))
+                return
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                if fmt == "text":
+                    cols: dict[str, Any] = {"text": line.rstrip("\r\n")}
+                    rid = f"line-{number}"
+                else:
+                    try:
+                        obj = json.loads(line)
+                    except ValueError as exc:
+                        err = InputError(f"malformed JSON: {exc}", path=name, line=number)
+                        if skip is None:
+                            raise err from None
+                        skip.add(number, err.message)
+                        continue
+                    if not isinstance(obj, dict):
+                        err = InputError("expected a JSON object", path=name, line=number)
+                        if skip is None:
+                            raise err
+                        skip.add(number, err.message)
+                        continue
+                    cols = obj
+                    raw = obj.get("id", obj.get("custom_id"))
+                    rid = str(raw) if raw is not None else f"line-{number}"
+                yield Request(number, rid, "chat", body(fill_template(template, cols, path=name, line=number)))
+
+    return f"{fmt}+template", rows()
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic output
+
+
+def existing_outputs(outdir: Path) -> list[Path]:
+    if not outdir.is_dir():
+        return []
+    return sorted(p for p in outdir.iterdir() if p.name == MANIFEST or BATCH_FILE.match(p.name))
+
+
+class _Staging:
+    """Temporary files in OUTDIR renamed into place only when everything succeeded."""
+
+    def __init__(self, outdir: Path) -> None:
+        self.outdir = outdir
+        self.temps: list[tuple[Path, Path]] = []  # (temp, final)
+
+    def open(self, name: str) -> tuple[Any, Path]:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.outdir)
+        self.temps.append((Path(tmp), self.outdir / name))
+        return os.fdopen(fd, "wb"), Path(tmp)
+
+    def commit(self, force: bool) -> None:
+        finals = {final.name for _, final in self.temps}
+        if not force:
+            clash = [p.name for p in existing_outputs(self.outdir)]
+            if clash:
+                raise UsageError(f"{self.outdir} already holds {', '.join(clash[:3])}; pass --force to replace")
+        for tmp, final in self.temps:
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, 0o644)
+            os.replace(tmp, final)
+        self.temps = []
+        for stale in existing_outputs(self.outdir):
+            if stale.name not in finals:
+                stale.unlink()
+
+    def discard(self) -> None:
+        for tmp, _ in self.temps:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self.temps = []
+
+
+# ---------------------------------------------------------------------------------------------
+# prepare
+
+
+@dataclass
+class _OpenFile:
+    name: str
+    handle: Any
+    digest: Any
+    requests: list[Request] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+
+def prepare(
+    data: str | Path,
+    model: str,
+    outdir: str | Path,
+    *,
+    vendor: str | None = None,
+    endpoint: str | None = None,
+    deployment: str | None = None,
+    system: str | None = None,
+    template: str | None = None,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    extra_body: dict[str, Any] | None = None,
+    format: str | None = None,
+    text_column: str | None = None,
+    output_tokens: int | None = None,
+    output_ratio: float | None = None,
+    as_of: date | None = None,
+    prices: Sequence[Path] = (),
+    pricebook: PriceBook | None = None,
+    tier: str | None = None,
+    max_requests: int | None = None,
+    max_bytes: int | None = None,
+    skip_bad: bool = False,
+    force: bool = False,
+) -> Manifest:
+    """Write DATA as `vendor` batch files under OUTDIR (atomically) and return the manifest written."""
+    from planner.datasets import ReadOptions
+    from planner.estimate import _output_assumption
+
+    data = str(data)
+    out = Path(outdir)
+    if max_tokens is not None and max_tokens < 1:
+        raise UsageError("--max-tokens must be 1 or more")
+    book = pricebook or load_pricebook(as_of, user_tables=prices)
+    if vendor is None:
+        guess = book.resolve(model).table.provider
+        if guess not in VENDOR_RULES:
+            raise UsageError(f"say which vendor's format to write: --vendor {'|'.join(VENDORS)}")
+        vendor = guess
+    rules = vendor_rules(vendor)
+    resolved, notes = resolve_model(book, model, rules)
+    line_model = _bare_model(model, book)
+    url = _endpoint(rules, endpoint)
+    if rules.name == "azure" and not deployment:
+        deployment = line_model
+        notes.append("Azure lines carry your Global-Batch deployment name as body.model; none given "
+                     "(--deployment), so the model name is used")
+    elif deployment and rules.name != "azure":
+        raise UsageError("--deployment applies to --vendor azure only")
+    if rules.family in ("anthropic", "bedrock") and max_tokens is None:
+        notes.append(f"{rules.name} requires max_tokens: rows without one fail (pass --max-tokens N)")
+    if not rules.model_in_line:
+        notes.append(f"{rules.name} lines carry no model: choose '{line_model}' when you create the job")
+    if rules.family == "anthropic":
+        notes.append("Anthropic's batch is an API body, not an uploaded file: send these lines as the "
+                     "`requests` list of POST /v1/messages/batches (see docs/batchfiles.md)")
+    limits = resolve_limits(rules, resolved, max_requests=max_requests, max_bytes=max_bytes)
+    if limits.max_requests is None:
+        notes.append(f"{rules.name} publishes no request limit per file; files are split by bytes only")
+    if limits.max_bytes is None:
+        notes.append(f"{rules.name} publishes no file-size limit; files are split by requests only")
+    assumption = _output_assumption(output_tokens, output_ratio, None)
+    byte_cap = limits.max_bytes
+    if byte_cap is not None and rules.family == "anthropic":
+        byte_cap -= ANTHROPIC_BODY_OVERHEAD
+    line_cap = min(x for x in (byte_cap, limits.max_line_bytes) if x is not None) if (
+        byte_cap is not None or limits.max_line_bytes is not None) else None
+
+    existing = existing_outputs(out)
+    if existing and not force:
+        raise UsageError(f"{out} already holds {', '.join(p.name for p in existing[:3])}; pass --force to replace")
+    out.mkdir(parents=True, exist_ok=True)
+
+    skip = SkipLog() if skip_bad else None
+    if template is not None:
+        src_format, stream = template_requests(data, template, format=format, system=system, skip=skip)
+    else:
+        options = ReadOptions(format=format, text_column=text_column, system=system)
+        src_format, stream = read_requests(data, options, skip)
+    opts = LineOptions(
+        vendor=rules, model=line_model, endpoint=url or ENDPOINTS["chat"], deployment=deployment,
+        max_tokens=max_tokens, temperature=temperature, extra_body=dict(extra_body or {}),
+    )
+    ids = IdMaker()
+    name = "<stdin>" if data == "-" else data
+    staging = _Staging(out)
+    files: list[FileEntry] = []
+    all_inputs: list[int] = []
+    all_outputs: list[int] = []
+    all_ids: list[str] = []
+    dropped: set[str] = set()
+    current: _OpenFile | None = None
+
+    def close(f: _OpenFile) -> None:
+        f.handle.close()
+        priced = price_requests(f.requests, resolved, assumption, book.as_of, name)
+        all_inputs.extend(priced.inputs)
+        all_outputs.extend(priced.outputs)
+        all_ids.extend(priced.ids)
+        files.append(FileEntry(
+            name=f.name, requests=len(f.requests), bytes=f.bytes, sha256=f.digest.hexdigest(),
+            first_id=f.ids[0] if f.ids else None, last_id=f.ids[-1] if f.ids else None,
+            input_tokens=priced.input_tokens, output_tokens=priced.output_tokens,
+            realtime_cost_usd=_usd(priced.realtime_cost) or "0", batch_cost_usd=_usd(priced.batch_cost),
+            eta=_eta(resolved, requests=len(f.requests), input_tokens=priced.input_tokens,
+                     output_tokens=priced.output_tokens, payload_bytes=f.bytes, tier=tier),
+        ))
+
+    try:
+        for req in stream:
+            cid = ids.make(req.id, req.line)
+            try:
+                obj, lost = build_line(req, cid, opts)
+            except _Unconvertible as exc:
+                raise InputError(f"row '{req.id}': {exc}", path=name, line=req.line) from None
+            dropped.update(lost)
+            encoded = encode_line(obj)
+            size = len(encoded)
+            if line_cap is not None and size > line_cap:
+                raise InputError(
+                    f"row '{req.id}' makes a {size:,}-byte line, over {rules.name}'s {line_cap:,}-byte limit "
+                    "for one line/file; shorten it or drop the row", path=name, line=req.line)
+            parsed = parse_line(json.loads(encoded), req.line, rules)
+            if parsed.request is None:
+                raise InputError(f"row '{req.id}': {'; '.join(parsed.problems)}", path=name, line=req.line)
+            counted = parsed.request
+            counted.id = cid
+            if current is not None and (
+                (limits.max_requests is not None and len(current.requests) >= limits.max_requests)
+                or (byte_cap is not None and current.bytes + size > byte_cap)
+            ):
+                close(current)
+                current = None
+            if current is None:
+                fname = f"batch-{len(files) + 1:04d}.jsonl"
+                handle, _ = staging.open(fname)
+                current = _OpenFile(fname, handle, hashlib.sha256())
+            current.handle.write(encoded)
+            current.digest.update(encoded)
+            current.bytes += size
+            current.requests.append(counted)
+            current.ids.append(cid)
+        if current is not None:
+            close(current)
+            current = None
+        if not files:
+            raise InputError("no requests found", path=name)
+
+        from planner.estimate import _Counts, _estimate_one
+        from planner.workload import Scaling
+
+        counts = _Counts()
+        counts.inputs.extend(all_inputs)
+        counts.outputs.extend(all_outputs)
+        n = len(all_ids)
+        whole = _estimate_one(resolved, counts, all_ids, Scaling(job_requests=n, sampled=n), book.as_of)
+        total_bytes = sum(f.bytes for f in files)
+        if limits.min_requests is not None and n < limits.min_requests:
+            notes.append(f"{rules.name} needs at least {limits.min_requests:,} records per job; this has {n:,}")
+        if dropped:
+            notes.append(f"fields not carried over to {rules.name}'s format: {', '.join(sorted(dropped))}")
+        if skip is not None and skip.count:
+            notes.append(f"skipped {skip.count:,} bad row(s) (first at line {skip.first[0][0]}: {skip.first[0][1]})")
+        manifest = Manifest(
+            vendor=rules.name,
+            line_format=_line_format(rules),
+            model=line_model,
+            resolved_model=resolved.model.id,
+            provider=resolved.table.provider,
+            price_table=resolved.table.label,
+            as_of=book.as_of,
+            endpoint=opts.endpoint if rules.url_in_line else None,
+            deployment=deployment,
+            source={"path": data, "format": src_format, "requests": n,
+                    "skipped": skip.count if skip is not None else 0, "template": template is not None},
+            output_assumption=assumption.model_dump(mode="json"),
+            limits=limits,
+            batch_eligible=whole.batch_eligible,
+            reasons=whole.reasons,
+            files=files,
+            totals=Totals(
+                files=len(files), requests=n, bytes=total_bytes,
+                input_tokens=whole.input_tokens, output_tokens=whole.output_tokens,
+                realtime_cost_usd=_usd(whole.realtime_cost_usd) or "0",
+                batch_cost_usd=_usd(whole.batch_cost_usd), savings_usd=_usd(whole.savings_usd),
+                eta=_eta(resolved, requests=n, input_tokens=whole.input_tokens, output_tokens=whole.output_tokens,
+                         payload_bytes=total_bytes, tier=tier),
+            ),
+            notes=notes,
+        )
+        handle, _ = staging.open(MANIFEST)
+        with handle:
+            handle.write((json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode())
+        staging.commit(force)
+    except BaseException:
+        if current is not None:
+            with contextlib.suppress(OSError):
+                current.handle.close()
+        staging.discard()
+        raise
+    return manifest
+
+
+def _endpoint(rules: Vendor, endpoint: str | None) -> str | None:
+    """`chat` / `responses` / `embeddings` (or the URL itself), checked against the vendor's endpoints."""
+    if endpoint is None:
+        return ENDPOINTS["chat"]
+    key = endpoint.strip().lower().replace("_", "-")
+    aliases = {"chat": "chat", "chat-completions": "chat", "chat.completions": "chat", "responses": "responses",
+               "embeddings": "embeddings"}
+    url = ENDPOINTS[aliases[key]] if key in aliases else endpoint.strip()
+    if url not in rules.endpoints:
+        kinds = [k for k, v in ENDPOINTS.items() if v in rules.endpoints]
+        raise UsageError(f"{rules.name} batches accept --endpoint {', '.join(kinds)}, not '{endpoint}'")
+    return url
+
+
+def _line_format(rules: Vendor) -> str:
+    return {
+        "openai": "openai-batch", "anthropic": "anthropic-batch", "bedrock": "bedrock-batch",
+        "plain": "openai-batch" if rules.model_in_line else "custom-id-body",
+        "xai": "xai-batch",
+    }.get(rules.family, f"{rules.name}-batch")
+
+
+# ---------------------------------------------------------------------------------------------
+# validate
+
+
+class Problem(_Frozen):
+    line: int | None
+    message: str
+
+
+class Validation(_Frozen):
+    path: str
+    vendor: str
+    vendor_detected: bool
+    lines: int
+    requests: int
+    valid_requests: int
+    bytes: int
+    model: str | None
+    problems: list[Problem]
+    estimate: dict[str, Any] | None
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _read_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a directory, not a batch file", path=path)
+    try:
+        handle = open(p, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", path=path) from None
+    with handle:
+        yield from enumerate(handle, 1)
+
+
+def validate(
+    path: str | Path,
+    *,
+    vendor: str | None = None,
+    model: str | None = None,
+    output_tokens: int | None = None,
+    output_ratio: float | None = None,
+    as_of: date | None = None,
+    prices: Sequence[Path] = (),
+    pricebook: PriceBook | None = None,
+    max_problems: int | None = None,
+) -> Validation:
+    """Every problem of a batch file (with line numbers), then the estimate of its valid lines."""
+    from planner.eligibility import model_reasons
+    from planner.errors import BatchplanError
+    from planner.estimate import _output_assumption
+
+    path = str(path)
+    rules = vendor_rules(vendor) if vendor else None
+    problems: list[Problem] = []
+    notes: list[str] = []
+    requests: list[Request] = []
+    seen_ids: dict[str, int] = {}
+    models: dict[str, int] = {}
+    urls: dict[str, int] = {}
+    total_bytes = 0
+    count = 0
+    lines = 0
+    line_cap_checks: list[tuple[int, int]] = []
+
+    for number, raw in _read_lines(path):
+        lines = number
+        total_bytes += len(raw)
+        line_cap_checks.append((number, len(raw)))
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            problems.append(Problem(line=1, message="file starts with a UTF-8 byte-order mark; save it without one"))
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(line=number, message="not valid UTF-8"))
+            count += 1
+            continue
+        if not text.strip():
+            problems.append(Problem(line=number, message="blank line (every line must be one request)"))
+            continue
+        count += 1
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            msg = f"{exc.msg} (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            problems.append(Problem(line=number, message=f"malformed JSON: {msg}"))
+            continue
+        if rules is None:
+            guess = detect_vendor(obj)
+            if guess is None:
+                problems.append(Problem(line=number, message="not a batch line of any known vendor"))
+                continue
+            rules = VENDOR_RULES[guess]
+            notes.append(f"vendor detected from line {number}: {guess}"
+                         + (" (OpenAI, Azure and Groq share this shape; use --vendor)" if guess == "openai" else ""))
+        parsed = parse_line(obj, number, rules)
+        problems += [Problem(line=number, message=m) for m in parsed.problems]
+        if parsed.custom_id is not None:
+            if parsed.custom_id in seen_ids:
+                problems.append(Problem(line=number, message=f"duplicate {rules.id_field} "
+                                        f"{json.dumps(parsed.custom_id)} (first on line {seen_ids[parsed.custom_id]})"))
+            else:
+                seen_ids[parsed.custom_id] = number
+        if parsed.model is not None:
+            models.setdefault(parsed.model, number)
+            if len(models) > 1 and models[parsed.model] == number and rules.one_model_per_file:
+                first = next(iter(models))
+                problems.append(Problem(line=number, message=f"model '{parsed.model}' differs from '{first}' "
+                                        f"(line {models[first]}): {rules.name} needs one model per file"))
+        if parsed.url is not None:
+            urls.setdefault(parsed.url, number)
+            if parsed.url not in rules.endpoints:
+                problems.append(Problem(line=number, message=f"url '{parsed.url}' is not a {rules.name} batch endpoint "
+                                        f"({', '.join(rules.endpoints)})"))
+            elif len(urls) > 1 and urls[parsed.url] == number:
+                first_url = next(iter(urls))
+                problems.append(Problem(line=number, message=f"url '{parsed.url}' differs from '{first_url}' "
+                                        f"(line {urls[first_url]}): every line must use the batch's one endpoint"))
+        if parsed.request is not None and not any(p.line == number for p in problems):
+            requests.append(parsed.request)
+
+    if rules is None:
+        if lines == 0:
+            raise InputError("empty file: no requests", path=path)
+        rules = VENDOR_RULES["openai"]
+
+    # Model: the option, else the one in the lines.
+    model_name = model or (next(iter(models)) if models else None)
+    resolved: ResolvedModel | None = None
+    book: PriceBook | None = None
+    if model_name is not None:
+        book = pricebook or load_pricebook(as_of, user_tables=prices)
+        try:
+            resolved, more = resolve_model(book, model_name, rules)
+            notes += more
+        except BatchplanError as exc:
+            notes.append(f"cannot price '{model_name}': {exc.message}")
+    else:
+        notes.append(f"{rules.name} lines carry no model: pass --model to check eligibility and estimate")
+
+    limits = resolve_limits(rules, resolved)
+    cap = limits.max_line_bytes
+    if cap is not None:
+        for number, size in line_cap_checks:
+            if size > cap:
+                problems.append(Problem(line=number, message=f"line is {size:,} bytes, over the {cap:,}-byte limit"))
+    byte_cap = limits.max_bytes
+    if byte_cap is not None and rules.family == "anthropic":
+        byte_cap -= ANTHROPIC_BODY_OVERHEAD
+    if byte_cap is not None and total_bytes > byte_cap:
+        problems.append(Problem(line=None, message=f"file is {total_bytes:,} bytes, over {rules.name}'s "
+                                f"{byte_cap:,}-byte limit: split it (batchplan prepare does)"))
+    if limits.max_requests is not None and count > limits.max_requests:
+        problems.append(Problem(line=None, message=f"{count:,} requests, over {rules.name}'s limit of "
+                                f"{limits.max_requests:,} per file: split it"))
+    if limits.min_requests is not None and count < limits.min_requests:
+        problems.append(Problem(line=None, message=f"{count:,} requests; {rules.name} needs at least "
+                                f"{limits.min_requests:,} per job"))
+    if resolved is not None and book is not None:
+        reasons = model_reasons(resolved, book.as_of, next(iter(urls), None))
+        allowed = resolved.table.batch.endpoints if resolved.table.provider == rules.name else []
+        model_allowed = resolved.model.batch.endpoints or []
+        for url, first_line in urls.items():
+            for scope, allowed_urls in (("price table", allowed), (resolved.model.id, model_allowed)):
+                if allowed_urls and url not in allowed_urls:
+                    reasons.append(f"endpoint '{url}' is not in the {scope}'s batch endpoints "
+                                   f"({', '.join(allowed_urls)}) (line {first_line})")
+        at = models.get(model_name or "") if model is None else None
+        problems += [Problem(line=at, message=f"model '{model_name}': {r}") for r in reasons]
+
+    estimate_json: dict[str, Any] | None = None
+    if resolved is not None and book is not None and requests:
+        try:
+            assumption = _output_assumption(output_tokens, output_ratio, None)
+            priced = price_requests(requests, resolved, assumption, book.as_of, path)
+            estimate_json = {
+                "model": model_name,
+                "resolved_model": resolved.model.id,
+                "price_table": resolved.table.label,
+                "as_of": book.as_of.isoformat(),
+                "output_assumption": assumption.model_dump(mode="json"),
+                "requests": priced.requests,
+                "input_tokens": priced.input_tokens,
+                "output_tokens": priced.output_tokens,
+                "realtime_cost_usd": _usd(priced.realtime_cost),
+                "batch_cost_usd": _usd(priced.batch_cost),
+            }
+        except BatchplanError as exc:
+            notes.append(f"no estimate: {exc.message}")
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    if max_problems is not None:
+        problems = problems[:max_problems]
+    return Validation(
+        path=path, vendor=rules.name, vendor_detected=vendor is None, lines=lines, requests=count,
+        valid_requests=len(requests), bytes=total_bytes, model=model_name, problems=problems,
+        estimate=estimate_json, notes=notes,
+    )
+
+
+def iter_batch_files(outdir: Path) -> Iterable[Path]:
+    return sorted(p for p in outdir.iterdir() if BATCH_FILE.match(p.name))
