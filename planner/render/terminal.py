@@ -65,9 +65,33 @@ def estimate_table(result: Estimate) -> Table:
     return table
 
 
+def savings_chart(result: Estimate, width: int = 30) -> list[Text]:
+    """A small bar per model: its batch saving in dollars, scaled to the largest; '—' without batch."""
+    if not any(e.savings_usd is not None for e in result.estimates):
+        return []
+    top = max((e.savings_usd for e in result.estimates if e.savings_usd is not None and e.savings_usd > 0), default=0)
+    names = [f"{e.provider}/{e.resolved_model}" for e in result.estimates]
+    pad = min(32, max(len(n) for n in names))
+    lines = [Text("Savings with batch", style="bold")]
+    for e, name in zip(result.estimates, names, strict=True):
+        line = Text(f"  {name[:pad]:<{pad}} ")
+        if e.savings_usd is None:
+            line.append("— no batch", style="dim")
+        else:
+            n = round(width * float(e.savings_usd / top)) if top and e.savings_usd > 0 else 0
+            line.append("█" * n or "▏", style="green" if e.batch_eligible else "dim")
+            line.append(f" {usd_display(e.savings_usd)} ({e.savings_pct:.0f}%)")
+            if not e.batch_eligible:
+                line.append(" (not eligible)", style="red")
+        lines.append(line)
+    return lines
+
+
 def render_estimate(result: Estimate, console: Console | None = None) -> None:
     console = console or Console()
     console.print(estimate_table(result))
+    for bar in savings_chart(result):
+        console.print(bar, highlight=False)
     ds = result.dataset
     lines = [
         f"Dataset: {ds.path} ({ds.format}), {ds.counted_requests:,} requests counted; {result.scaling}.",
