@@ -188,6 +188,23 @@ class ModelBatch(Strict):
         return self
 
 
+class PriceDisagreement(Strict):
+    """Our price differs from genai-prices' on purpose: the vendor source that says otherwise."""
+
+    source: str = Field(min_length=1)
+    note: str = Field(min_length=1)
+
+
+class TimeWindow(Strict):
+    """Time-of-day pricing (DeepSeek): these rates apply to requests started in [start_utc, end_utc)."""
+
+    start_utc: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end_utc: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    label: str
+    prices: Rates
+    source: str | None = None
+
+
 class ModelEntry(Strict):
     id: str = Field(min_length=1)
     name: str | None = None
@@ -204,6 +221,8 @@ class ModelEntry(Strict):
     batch: ModelBatch = Field(default_factory=ModelBatch)
     rate_limits: dict[str, RateLimits] | None = None
     cache_min_tokens: int | None = Field(default=None, gt=0)
+    time_of_day: list[TimeWindow] = Field(default_factory=list)
+    price_disagreement: PriceDisagreement | None = None
     notes: str | None = None
     source: str = Field(min_length=1)
     verified: date
@@ -263,6 +282,7 @@ class PriceTable(Strict):
     priority: int = 100
     sources: list[str] = Field(min_length=1)
     generated_by: str | None = None
+    notes: str | None = None
     batch: ProviderBatch
     default_tier: str | None = None
     rate_limits: dict[str, RateLimits] = Field(default_factory=dict)

@@ -1,9 +1,183 @@
-"""`batchplan prices …`: list, show, diff, validate and sync the price tables (filled in by issue 3)."""
+"""`batchplan prices …`: list, show, diff, validate and sync the versioned price tables."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from planner.commands._common import AsOfOption, JsonOption, handle_errors, parse_date, print_json
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option("--root", help="Folder of price tables (default: the shipped pricing/ folder)."),
+]
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def rates_json(ps: Any) -> dict[str, Any] | None:
+    """A PriceSet as JSON: decimal strings, tiers included."""
+    if ps is None:
+        return None
+    out: dict[str, Any] = {
+        k: _money(getattr(ps, k)) for k in ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+    }
+    out["tiers"] = [
+        {"above_input_tokens": t.above_input_tokens, **{k: _money(getattr(t, k)) for k in out if k != "tiers"}}
+        for t in ps.tiers
+    ]
+    return out
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    prices = typer.Typer(help="Versioned price tables: list, show, diff, validate, sync from genai-prices.")
+    app.add_typer(prices, name="prices")
+
+    @prices.command("list")
+    @handle_errors
+    def list_cmd(root: RootOption = None, json_out: JsonOption = False) -> None:
+        """Every provider and its table versions (effective dates)."""
+        from planner.pricing import list_versions
+
+        versions = list_versions(root)
+        if json_out:
+            print_json({p: [v.version.isoformat() for v in vs] for p, vs in versions.items()})
+            return
+        from rich.table import Table
+
+        from planner.commands._common import stdout_console
+
+        t = Table("provider", "versions (in force from)", "newest file")
+        for p, vs in versions.items():
+            t.add_row(p, ", ".join(v.version.isoformat() for v in vs), str(vs[-1].path))
+        stdout_console().print(t)
+
+    @prices.command("show")
+    @handle_errors
+    def show_cmd(
+        provider: Annotated[str, typer.Argument(help="Provider id, e.g. openai.")],
+        as_of: AsOfOption = None,
+        root: RootOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """The table for PROVIDER in force on --as-of: prices per 1M tokens, batch basis, limits."""
+        from planner.pricing import load_pricebook
+
+        book = load_pricebook(parse_date(as_of), root=root)
+        table = _table(book, provider)
+        if json_out:
+            print_json(table.model_dump(mode="json", exclude_none=True))
+            return
+        from rich.table import Table
+
+        from planner.commands._common import stdout_console
+
+        con = stdout_console()
+        b = table.batch
+        con.print(f"[bold]{table.name}[/] {table.label} (verified {table.verified})")
+        if b.supported:
+            lim = b.limits
+            con.print(
+                f"batch: default discount x{b.default_multiplier} | max {lim.max_requests or '?'} requests, "
+                f"{(lim.max_bytes or 0) // 1_048_576 or '?'} MB per batch | window "
+                f"{b.turnaround.completion_window_hours if b.turnaround else '?'} h"
+            )
+        else:
+            con.print(f"batch: not offered ({b.reason})")
+        t = Table("model", "input", "cached", "output", "batch in", "batch out", "batch basis", "tiers")
+        for m in table.models:
+            bp, basis = table.batch_prices(m)
+            t.add_row(
+                m.id,
+                str(m.realtime.input),
+                _money(m.realtime.cached_input) or "-",
+                str(m.realtime.output),
+                str(bp.input) if bp else "-",
+                str(bp.output) if bp else "-",
+                basis,
+                ", ".join(f">{x:,}" for x in m.realtime.thresholds()) or "-",
+            )
+        con.print(t)
+        con.print("Prices in USD per 1M tokens. 'default multiplier' = derived from the provider's default discount.")
+
+    @prices.command("diff")
+    @handle_errors
+    def diff_cmd(
+        provider: Annotated[str, typer.Argument(help="Provider id.")],
+        a: Annotated[str, typer.Argument(help="Older version date (YYYY-MM-DD).")],
+        b: Annotated[str, typer.Argument(help="Newer version date (YYYY-MM-DD).")],
+        root: RootOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """What changed for PROVIDER between the versions in force on dates A and B."""
+        from planner.pricing import load_pricebook
+        from planner.sync import diff_tables
+
+        ta = _table(load_pricebook(parse_date(a, option="A"), root=root), provider)
+        tb = _table(load_pricebook(parse_date(b, option="B"), root=root), provider)
+        lines = diff_tables(ta, tb)
+        if json_out:
+            print_json({"provider": provider, "from": ta.label, "to": tb.label, "changes": lines})
+            return
+        print(f"{ta.label} -> {tb.label}")
+        print("\n".join(lines) if lines else "no changes")
+
+    @prices.command("validate")
+    @handle_errors
+    def validate_cmd(
+        files: Annotated[list[Path], typer.Argument(help="Price table YAML files.")],
+    ) -> None:
+        """Check tables against the schema and the semantic rules; exit 2 on the first bad one."""
+        from planner.pricing import read_table
+
+        for f in files:
+            table = read_table(f)
+            print(f"{f}: ok ({table.label}, {len(table.models)} models)")
+
+    @prices.command("sync")
+    @handle_errors
+    def sync_cmd(
+        provider: Annotated[str, typer.Argument(help="Provider id (a base must exist in pricing/_base/).")],
+        on: Annotated[
+            str | None, typer.Option("--date", help="Effective date of the new version (default: today).")
+        ] = None,
+        verified: Annotated[str | None, typer.Option("--verified", help="Verification date (default: today).")] = None,
+        allow_older: Annotated[
+            bool, typer.Option("--allow-older", help="Allow adding a version older than the newest one.")
+        ] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff, write nothing.")] = False,
+        root: RootOption = None,
+    ) -> None:
+        """Write a new dated table from the installed genai-prices package, carrying our facts over."""
+        from datetime import date
+
+        from planner.sync import build_table, diff_tables, load_base, previous_version, write_version
+
+        version = parse_date(on, option="--date") or date.today()
+        base = load_base(provider, root)
+        previous = previous_version(provider, version, root)
+        result = build_table(base, version, previous=previous, verified=parse_date(verified, option="--verified"))
+        print(f"{result.table.label} (from {previous.label if previous else 'the base only'}):")
+        for line in diff_tables(previous, result.table) or ["no changes"]:
+            print(f"  {line}")
+        for w in result.warnings:
+            print(f"  warning: {w}")
+        if dry_run:
+            print("dry run: nothing written")
+            return
+        path = write_version(result.table, root, allow_older=allow_older)
+        print(f"wrote {path}")
+
+
+def _table(book: Any, provider: str) -> Any:
+    from planner.errors import PricingError
+
+    if provider in book.tables:
+        return book.tables[provider]
+    if provider in book.missing:
+        raise PricingError(book.missing[provider])
+    raise PricingError(f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}")
