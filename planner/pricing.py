@@ -267,6 +267,8 @@ class ProviderBatch(Strict):
     limits: BatchLimits = Field(default_factory=BatchLimits)
     turnaround: Turnaround | None = None
     expired_requests_billed: bool = False
+    fine_tuned_supported: bool = True
+    fine_tuned_source: str | None = None
     source: str | None = None
 
 
@@ -453,8 +455,21 @@ class PriceBook:
     def known_names(self) -> list[str]:
         return [n for t in self.providers() for m in t.models for n in (m.id, *m.aliases)]
 
-    def resolve(self, name: str, provider: str | None = None) -> ResolvedModel:
-        """Find a model by id, alias, dated snapshot or fine-tuned name; `provider/model` pins the provider."""
+    def resolve(self, name: str, provider: str | None = None, *, ft_base: bool = False) -> ResolvedModel:
+        """Find a model by id, alias, dated snapshot or fine-tuned name; `provider/model` pins the provider.
+
+        With `ft_base`, a fine-tuned name no table lists (`ft:gpt-4.1-mini:org::id`) resolves to its base
+        model (for eligibility checks; its prices are the base model's, not the fine-tune's)."""
+        try:
+            return self._resolve(name, provider)
+        except UnknownModelError:
+            if ft_base and name.strip().lower().startswith("ft:"):
+                base = name.strip()[3:].split(":", 1)[0]
+                found = self._resolve(base, provider)
+                return ResolvedModel(found.table, found.model, name)
+            raise
+
+    def _resolve(self, name: str, provider: str | None = None) -> ResolvedModel:
         wanted = name.strip()
         if provider is None and "/" in wanted:
             head, _, rest = wanted.partition("/")

@@ -1,9 +1,93 @@
-"""`batchplan prices …`: list, show, diff, validate and sync the price tables (filled in by issue 3)."""
+"""`batchplan models`: the models the price tables know on a date, with prices and batch support."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+from planner.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
+
+
+def model_json(table: Any, model: Any) -> dict[str, Any]:
+    """One model as documented in docs/prices.md: money as decimal strings, tiers included."""
+    from planner.commands.prices import rates_json
+
+    bp, basis = table.batch_prices(model)
+    return {
+        "provider": table.provider,
+        "model": model.id,
+        "name": model.name,
+        "aliases": model.aliases,
+        "context_window": model.context_window,
+        "max_output": model.max_output,
+        "batch_supported": table.batch.supported and model.batch.supported,
+        "batch_basis": basis,
+        "realtime": rates_json(model.realtime),
+        "batch": rates_json(bp),
+        "retired": model.retired.isoformat() if model.retired else None,
+        "fine_tuned": model.fine_tuned,
+        "table_version": table.version.isoformat(),
+    }
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    """Registers `models` and `check` (planner.commands.check)."""
+    from planner.commands import check
+
+    _register_models(app)
+    check.register(app)
+
+
+def _register_models(app: typer.Typer) -> None:
+    @app.command("models")
+    @handle_errors
+    def models_cmd(
+        provider: Annotated[str | None, typer.Option("--provider", help="Only this provider (e.g. openai).")] = None,
+        batch_only: Annotated[bool, typer.Option("--batch-only", help="Only models that can run as a batch.")] = False,
+        as_of: AsOfOption = None,
+        prices: PricesOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """List models with realtime and batch prices (USD per 1M tokens) from the tables in force on --as-of."""
+        from planner.errors import PricingError
+        from planner.pricing import load_pricebook
+
+        book = load_pricebook(parse_date(as_of), user_tables=prices or [])
+        if provider is not None and provider not in book.tables:
+            raise PricingError(
+                book.missing.get(provider) or f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}"
+            )
+        rows = [
+            model_json(t, m)
+            for t in book.providers()
+            if provider is None or t.provider == provider
+            for m in t.models
+        ]
+        if batch_only:
+            rows = [r for r in rows if r["batch_supported"] and r["batch"] is not None]
+        if json_out:
+            print_json({"as_of": book.as_of.isoformat(), "models": rows})
+            return
+        from rich.table import Table
+
+        from planner.commands._common import stdout_console
+
+        t = Table("provider", "model", "context", "input", "output", "batch in", "batch out", "batch")
+        for r in rows:
+            rt, bt = r["realtime"], r["batch"]
+            t.add_row(
+                r["provider"],
+                r["model"],
+                f"{r['context_window']:,}" if r["context_window"] else "?",
+                rt["input"],
+                rt["output"],
+                bt["input"] if bt else "-",
+                bt["output"] if bt else "-",
+                ("yes" if r["batch_basis"] == "explicit" else "yes (default discount)")
+                if r["batch_supported"] and bt
+                else "no",
+            )
+        con = stdout_console()
+        con.print(t)
+        con.print(f"{len(rows)} models, tables in force on {book.as_of}. Prices in USD per 1M tokens.")

@@ -1,0 +1,65 @@
+"""`batchplan check MODEL`: does it qualify for batch on a date, and every reason why not (exit 0/1)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from planner.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    @handle_errors
+    def check_cmd(
+        model: Annotated[str, typer.Argument(help="Model id, alias, dated snapshot, ft: name or provider/model.")],
+        as_of: AsOfOption = None,
+        endpoint: Annotated[str | None, typer.Option("--endpoint", help="Batch endpoint, e.g. /v1/responses.")] = None,
+        prices: PricesOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Exit 0 when MODEL qualifies for its provider's batch API, 1 when it does not, 2 when unknown."""
+        from planner.commands.models import model_json
+        from planner.eligibility import is_fine_tuned, model_reasons
+        from planner.errors import EXIT_CHECK_FAILED
+        from planner.pricing import load_pricebook
+
+        book = load_pricebook(parse_date(as_of), user_tables=prices or [])
+        resolved = book.resolve(model, ft_base=True)
+        reasons = model_reasons(resolved, book.as_of, endpoint)
+        info = model_json(resolved.table, resolved.model)
+        notes = []
+        asked = resolved.requested.strip().lower().removeprefix(f"{resolved.table.provider}/")
+        if asked != resolved.model.id.lower():
+            notes.append(f"'{resolved.requested}' resolves to {resolved.table.provider}/{resolved.model.id}")
+        if is_fine_tuned(resolved) and not resolved.model.fine_tuned:
+            notes.append("fine-tuned name: priced and checked as its base model")
+        if info["batch_basis"] == "default multiplier":
+            notes.append(f"batch price derived from {resolved.table.name}'s default discount (no published batch price)")
+        if json_out:
+            print_json(
+                {
+                    "requested": model,
+                    "as_of": book.as_of.isoformat(),
+                    "qualifies": not reasons,
+                    "reasons": reasons,
+                    "notes": notes,
+                    "endpoint": endpoint,
+                    **info,
+                }
+            )
+        else:
+            head = f"{resolved.table.provider}/{resolved.model.id} ({resolved.table.label})"
+            if reasons:
+                print(f"{head}: does NOT qualify for batch on {book.as_of}")
+                for r in reasons:
+                    print(f"  - {r}")
+            else:
+                bt = info["batch"]
+                print(f"{head}: qualifies for batch on {book.as_of}")
+                print(f"  batch ${bt['input']} in / ${bt['output']} out per 1M tokens ({info['batch_basis']})")
+            for n in notes:
+                print(f"  note: {n}")
+        if reasons:
+            raise typer.Exit(EXIT_CHECK_FAILED)
