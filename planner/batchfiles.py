@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.datasets import Request, SkipLog, open_text, read_requests
-from planner.errors import InputError, UsageError
+from planner.errors import InputError, UnknownModelError, UsageError
 from planner.pricing import BatchLimits, PriceBook, ResolvedModel, load_pricebook
 
 VENDORS = (
@@ -707,14 +707,17 @@ def resolve_limits(
 
 def resolve_model(book: PriceBook, model: str, vendor: Vendor) -> tuple[ResolvedModel, list[str]]:
     """Price with the vendor's own table when it is loaded, else wherever the model name resolves."""
-    if "/" not in model and vendor.name in book.tables:
-        return book.resolve(model, provider=vendor.name), []
+    own_table = "/" not in model and vendor.name in book.tables
+    if own_table:
+        try:
+            return book.resolve(model, provider=vendor.name), []
+        except UnknownModelError:
+            pass
     resolved = book.resolve(model)
     notes = []
     if resolved.table.provider != vendor.name:
-        notes.append(
-            f"priced with the {resolved.table.label} table ({vendor.name} has no price table of its own loaded)"
-        )
+        why = f"{vendor.name}'s table has no '{model}'" if own_table else f"{vendor.name} has no price table loaded"
+        notes.append(f"priced with the {resolved.table.label} table ({why})")
     return resolved, notes
 
 

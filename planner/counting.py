@@ -297,3 +297,73 @@ def count_stream(
     for counts in count_chunks(requests, tok, workers=workers, on_progress=on_progress, chunk_size=chunk_size):
         for c in counts:
             yield c.tokens
+
+
+def count_chunks_multi(
+    requests: Iterable[Request],
+    toks: Sequence[Tokenizer],
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+    mode: Mode = "process",
+) -> Iterator[tuple[list[Request], list[list[Count]]]]:
+    """Like `count_chunks`, for several tokenizers at once over one pass of the stream.
+
+    Yields each chunk's requests with their counts per tokenizer (`counts[j][i]` is request i under
+    `toks[j]`), in input order. One worker pool per distinct encoding; texts repeated across requests
+    are encoded once per tokenizer in the calling process."""
+    n_workers = workers if workers is not None else default_workers()
+    for tok in toks:
+        get_encoding(tok.encoding)
+    iterator = iter(requests)
+    caches = [_RepeatCache(tok.encoding) for tok in toks]
+    done = 0
+
+    def next_chunk() -> tuple[list[Request], list[list[Pieces]]]:
+        reqs: list[Request] = []
+        pieces: list[list[Pieces]] = [[] for _ in toks]
+        for req in iterator:
+            reqs.append(req)
+            for j, tok in enumerate(toks):
+                p = request_pieces(req, tok)
+                caches[j].take_known(p)
+                pieces[j].append(p)
+            if len(reqs) >= chunk_size:
+                break
+        return reqs, pieces
+
+    def report(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress is not None:
+            on_progress(done)
+
+    reqs, pieces = next_chunk()
+    if mode == "serial" or n_workers <= 1 or len(reqs) < chunk_size:
+        while reqs:
+            counts = [count_pieces(pieces[j], tok) for j, tok in enumerate(toks)]
+            report(len(reqs))
+            yield reqs, counts
+            reqs, pieces = next_chunk()
+        return
+
+    pools = {enc: _Pool(n_workers, enc) for enc in {tok.encoding for tok in toks}}
+    pending: deque[tuple[list[Request], list[list[Pieces]]]] = deque()
+    try:
+        while reqs or pending:
+            while reqs and len(pending) < 2 * n_workers:
+                for j, tok in enumerate(toks):
+                    chunk = pieces[j]
+                    pools[tok.encoding].send([t for p in chunk for t in p.texts], [len(p.texts) for p in chunk])
+                    for p in chunk:
+                        p.texts = []
+                pending.append((reqs, pieces))
+                reqs, pieces = next_chunk()
+            done_reqs, done_pieces = pending.popleft()
+            counts = [_finish(done_pieces[j], pools[tok.encoding].receive(), tok) for j, tok in enumerate(toks)]
+            report(len(done_reqs))
+            yield done_reqs, counts
+    finally:
+        for pool in pools.values():
+            pool.close()

@@ -216,6 +216,7 @@ class _Counts:
         self.inputs: array[int] = array("q")
         self.outputs: array[int] = array("q")
         self.prefix_tokens = 0
+        self.assumed_images = 0
 
 
 def _tokenizer_key(tok: Tokenizer) -> str:
@@ -269,34 +270,26 @@ def count_dataset(
     assumption: OutputAssumption,
     path: str,
     progress: ProgressFn | None = None,
+    workers: int | None = None,
 ) -> tuple[dict[str, _Counts], list[str]]:
-    """Read the stream once in chunks; count each chunk with every distinct tokenizer."""
-    counts = {key: _Counts() for key in tokenizers}
-    ids: list[str] = []
-    chunk: list[Request] = []
-    prefix = _PrefixWatch()
-    done = 0
+    """Read the stream once; count it with every distinct tokenizer, on all cores for large inputs."""
+    from planner.counting import count_chunks_multi
 
-    def flush() -> None:
-        nonlocal done
-        for key, tok in tokenizers.items():
-            ins = count_requests(chunk, tok)
-            counts[key].inputs.extend(ins)
-            counts[key].outputs.extend(_outputs_for(chunk, ins, assumption, tok, path))
+    keys = list(tokenizers)
+    toks = [tokenizers[k] for k in keys]
+    counts = {key: _Counts() for key in keys}
+    ids: list[str] = []
+    prefix = _PrefixWatch()
+    for chunk, per_tok in count_chunks_multi(stream, toks, workers=workers, chunk_size=CHUNK, on_progress=progress):
+        for key, tok, chunk_counts in zip(keys, toks, per_tok, strict=True):
+            ins = [c.tokens for c in chunk_counts]
+            target = counts[key]
+            target.inputs.extend(ins)
+            target.outputs.extend(_outputs_for(chunk, ins, assumption, tok, path))
+            target.assumed_images += sum(c.assumed_images for c in chunk_counts)
         for r in chunk:
             prefix.see(r)
         ids.extend(r.id for r in chunk)
-        done += len(chunk)
-        chunk.clear()
-        if progress is not None:
-            progress(done)
-
-    for req in stream:
-        chunk.append(req)
-        if len(chunk) >= CHUNK:
-            flush()
-    if chunk:
-        flush()
     for key, tok in tokenizers.items():
         counts[key].prefix_tokens = prefix.tokens(tok)
     return counts, ids
@@ -581,7 +574,7 @@ def _estimate_one(
             f"{over_out.count:,} request(s) ask for more than the {r.model.max_output:,}-token output limit, "
             f"e.g. {', '.join(over_out.first_ids)}"
         )
-    if batch_prices is None and basis not in reasons:
+    if batch_prices is None and not reasons:
         reasons.insert(0, basis)
     b_cost = b_ci = b_range = savings = pct = None
     if batch_prices is not None:
