@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         if is_fine_tuned(resolved) and not resolved.model.fine_tuned:
             notes.append("fine-tuned name: priced and checked as its base model")
         if info["batch_basis"] == "default multiplier":
-            notes.append(f"batch price derived from {resolved.table.name}'s default discount (no published batch price)")
+            notes.append(f"batch price derived from {resolved.table.name}'s default discount (none published)")
         if json_out:
             print_json(
                 {
