@@ -149,6 +149,7 @@ class Tokenizer(Strict):
     message_overhead: int = 3
     name_overhead: int = 1
     reply_priming: int = 3
+    chat_format: Literal["openai", "anthropic"] = "openai"
     images: ImageRule | None = None
     tools: ToolRule | None = None
     source: str | None = None

@@ -245,7 +245,28 @@ def plain_pieces(value: Any) -> Pieces:
     return pieces
 
 
+def chat_as_anthropic(body: dict[str, Any]) -> dict[str, Any]:
+    """A chat-completions body as the Messages API body it becomes for a Claude model: system and
+    developer messages move to `system`, the other turns keep their role and content."""
+    system: list[Any] = []
+    messages: list[dict[str, Any]] = []
+    for m in body.get("messages", []):
+        if m.get("role") in ("system", "developer"):
+            content = m.get("content")
+            system.extend(content if isinstance(content, list) else [{"type": "text", "text": content or ""}])
+        else:
+            messages.append({"role": m.get("role"), "content": m.get("content")})
+    out: dict[str, Any] = {"messages": messages}
+    if system:
+        out["system"] = system
+    if body.get("tools"):
+        out["tools"] = body["tools"]
+    return out
+
+
 def request_pieces(req: Request, tok: Tokenizer) -> Pieces:
+    if req.api == "chat" and tok.chat_format == "anthropic":
+        return anthropic_pieces(chat_as_anthropic(req.body), tok)
     if req.api == "chat":
         pieces = chat_pieces(req.body["messages"], tok)
         _openai_tool_pieces(req.body.get("tools") or req.body.get("functions"), tok, pieces)

@@ -263,3 +263,20 @@ def test_counting_works_with_sockets_disabled(monkeypatch: pytest.MonkeyPatch, t
     assert count_requests([req({"messages": COOKBOOK_MESSAGES})], GPT_4O) == [124]
     assert count_requests([req({"messages": COOKBOOK_MESSAGES})], GPT_4) == [129]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chat_request_for_a_claude_model_is_counted_as_its_messages_body() -> None:
+    chat_body = {
+        "messages": [
+            {"role": "system", "content": "You are a scientist"},
+            {"role": "user", "content": "Hello, Claude"},
+        ]
+    }
+    anthropic_body = {"system": "You are a scientist", "messages": [{"role": "user", "content": "Hello, Claude"}]}
+    claude_chat = CLAUDE.model_copy(update={"chat_format": "anthropic"})
+    as_chat = count_requests([req(chat_body, "chat")], claude_chat)
+    as_lines = count_requests([req(anthropic_body, "anthropic")], claude_chat)
+    # the same conversation costs the same whichever format it arrives in
+    assert as_chat == as_lines
+    # and without the flag, chat accounting (with role tokens) would count more
+    assert count_requests([req(chat_body, "chat")], CLAUDE)[0] > as_chat[0]
