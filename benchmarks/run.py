@@ -1,0 +1,150 @@
+"""Run every batchplan benchmark and print one table of ratios (the figures the README records).
+
+    .venv/bin/python benchmarks/run.py              # ~50 MB counting file, ~200 MB sampling file
+    .venv/bin/python benchmarks/run.py --big-mb 500 # the issue's 500 MB case
+
+Rows:
+- counting: batchplan's exact counting vs a plain single-process tiktoken loop (benchmarks/count.py)
+- sample vs exact: `estimate --sample K` time as a share of the exact `estimate` on a large file, and
+  whether the exact total falls inside the sample's 95% interval
+- peak memory: the exact `estimate` on the large file (process + workers, ru_maxrss)
+- price tables: loading every table in force today, in a fresh process
+- start-up: `batchplan --help` against `python -c pass`
+Every command runs in a fresh process; timings are wall-clock, best of N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / ".data"
+MODEL = "gpt-4o-mini"
+
+
+def timed(cmd: list[str], repeat: int = 1) -> tuple[float, str]:
+    """Best wall time of `repeat` runs, and the stdout of the last."""
+    best = float("inf")
+    out = ""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def peak_rss_mb(cmd: list[str]) -> float:
+    """Peak resident memory of a command and its children (the largest of them), in MB."""
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *cmd], check=True, capture_output=True, text=True, cwd=ROOT)
+    return int(out.stdout.strip()) / 1024
+
+
+def batchplan() -> list[str]:
+    exe = shutil.which("batchplan", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "planner"]
+
+
+def counting(size_mb: float) -> tuple[str, str]:
+    out = subprocess.run(
+        [sys.executable, str(HERE / "count.py"), "--size-mb", str(size_mb), "--repeat", "2"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    speed = next(line for line in out.splitlines() if line.startswith("speed-up"))
+    rows = next(line for line in out.splitlines() if line.startswith("batchplan "))
+    ratio = speed.split()[1]
+    return ratio, f"{speed}; {' '.join(rows.split()[1:])} (s, CPU s, rows/s, tokens/s, MB/s, peak MB)"
+
+
+def sample_vs_exact(path: Path, sample: int, seeds: int) -> tuple[str, str, float]:
+    """Sample-mode time as a share of the exact count, and how often the exact total lands inside the
+    sample's 95% interval over several seeds (one seed can be unlucky: that is what 95% means)."""
+    base = [*batchplan(), "estimate", str(path), "-m", MODEL, "--output-tokens", "100", "--json"]
+    exact_s, exact_out = timed(base)
+    exact = json.loads(exact_out)["estimates"][0]["input_tokens"]
+    inside = 0
+    sample_s = float("inf")
+    for seed in range(seeds):
+        seconds, out = timed([*base, "--sample", str(sample), "--seed", str(seed)])
+        sample_s = min(sample_s, seconds)
+        low, high = json.loads(out)["estimates"][0]["input_tokens_ci95"]
+        inside += low <= exact <= high
+    detail = (
+        f"exact {exact_s:.1f} s, sample of {sample:,} {sample_s:.2f} s; exact input {exact:,} inside the "
+        f"95% interval for {inside}/{seeds} seeds"
+    )
+    return f"{sample_s / exact_s:.3f}", detail, exact_s
+
+
+def table_load() -> tuple[str, str]:
+    code = (
+        "import time; t=time.perf_counter(); from planner.pricing import load_pricebook; "
+        "b=load_pricebook(); print(time.perf_counter()-t, len(b.tables), sum(len(t.models) for t in b.tables.values()))"
+    )
+    best = float("inf")
+    tables = models = "0"
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+        seconds, tables, models = out.stdout.split()
+        best = min(best, float(seconds))
+    return f"{best * 1000:.0f} ms", f"{tables} provider tables, {models} models, parsed and validated"
+
+
+def startup() -> tuple[str, str]:
+    help_s, _ = timed([*batchplan(), "--help"], repeat=7)
+    pass_s, _ = timed([sys.executable, "-c", "pass"], repeat=7)
+    detail = f"batchplan --help {help_s * 1000:.0f} ms vs python -c pass {pass_s * 1000:.0f} ms"
+    return f"{help_s / pass_s:.1f}x", detail
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count-mb", type=float, default=50.0, help="size of the counting benchmark file")
+    parser.add_argument("--big-mb", type=float, default=200.0, help="size of the sampling/memory benchmark file")
+    parser.add_argument("--sample", type=int, default=2000, help="rows drawn in sample mode")
+    parser.add_argument("--seeds", type=int, default=10, help="sample-mode seeds for the interval's coverage")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(HERE))
+    from _gen import generate
+
+    big = DATA / f"chat-{args.big_mb:g}mb-seed7.jsonl"
+    if not big.exists():
+        print(f"generating {big} ...", file=sys.stderr, flush=True)
+        generate(big, args.big_mb, 7)
+
+    rows: list[tuple[str, str, str]] = []
+    ratio, detail = counting(args.count_mb)
+    rows.append(("counting vs plain tiktoken loop", ratio, detail))
+    ratio, detail, _ = sample_vs_exact(big, args.sample, args.seeds)
+    rows.append((f"sample vs exact time ({args.big_mb:g} MB)", ratio, detail))
+    cmd = [*batchplan(), "estimate", str(big), "-m", MODEL, "--output-tokens", "100", "--json"]
+    peak = peak_rss_mb(cmd)
+    rows.append((f"peak memory, exact estimate ({args.big_mb:g} MB)", f"{peak:.0f} MB", "largest process"))
+    rows.append(("price-table load", *table_load()))
+    rows.append(("start-up (--help) vs python -c pass", *startup()))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'benchmark':{width}}  {'result':>9}  detail")
+    for name, result, detail in rows:
+        print(f"{name:{width}}  {result:>9}  {detail}")
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    print(f"machine: {resource.getpagesize()}-byte pages; load average {' '.join(load)}")
+
+
+if __name__ == "__main__":
+    main()
