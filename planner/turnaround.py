@@ -59,6 +59,17 @@ class Observed(_Model):
     source: str
 
 
+def format_hours(hours: float | None) -> str:
+    """Hours for people: '< 1 min', '25 min', '6.0 h'."""
+    if hours is None:
+        return "unknown"
+    if hours < 1 / 60:
+        return "< 1 min"
+    if hours >= 72:
+        return f"{hours / 24:,.1f} d"
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:,.1f} h"
+
+
 class BatchTurnaround(_Model):
     supported: bool
     files: int | None = None
@@ -347,6 +358,7 @@ def estimate_turnaround(
             and batch.p50_hours > realtime.hours):
         notes.append(
             f"batch is slower than realtime here: {batch.waves:,} wave(s) × "
-            f"{batch.per_wave_p50_hours:g}h ≈ {batch.p50_hours:,.1f}h typical vs ≈ {realtime.hours:,.1f}h realtime"
+            f"{format_hours(batch.per_wave_p50_hours)} ≈ {format_hours(batch.p50_hours)} typical vs "
+            f"≈ {format_hours(realtime.hours)} realtime"
         )
     return Turnaround(tier=name, batch=batch, realtime=realtime, notes=notes)

@@ -168,7 +168,8 @@ def test_cli_150m_tokens_at_tier1_shows_waves_and_batch_slower(
     human = runner.invoke(app, args)
     assert human.exit_code == 0, human.stderr
     assert "wave(s)" in human.stdout and "slower than realtime" in human.stdout
-    assert "bound by tpm" in human.stdout and "plan:" in human.stdout
+    turnaround = human.stdout.split("Turnaround", 1)[1].split("Assumptions", 1)[0]
+    assert "│ tpm" in turnaround and "plan:" in human.stdout
     assert "flat" not in human.stdout
 
 
