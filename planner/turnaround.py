@@ -358,7 +358,7 @@ def estimate_turnaround(
             and batch.p50_hours > realtime.hours):
         notes.append(
             f"batch is slower than realtime here: {batch.waves:,} wave(s) × "
-            f"{format_hours(batch.per_wave_p50_hours)} ≈ {format_hours(batch.p50_hours)} typical vs "
-            f"≈ {format_hours(realtime.hours)} realtime"
+            f"{format_hours(batch.per_wave_p50_hours)} = {format_hours(batch.p50_hours)} typical, against "
+            f"{format_hours(realtime.hours)} sent realtime"
         )
     return Turnaround(tier=name, batch=batch, realtime=realtime, notes=notes)
