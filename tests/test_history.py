@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from test_turnaround import make_table
 from typer.testing import CliRunner
 
 from planner import history
 from planner.cli import app
-from tests.test_turnaround import make_table
 
 runner = CliRunner()
 T0 = 1_780_000_000

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_turnaround import make_table, run
 from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.errors import UsageError
 from planner.plan import parse_budget, parse_deadline, plan_for, tier_for
-from tests.test_turnaround import make_table, run
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 runner = CliRunner()
