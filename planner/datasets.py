@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO
+from typing import Any, BinaryIO, Literal
 
 from planner.errors import InputError, UsageError
 
@@ -77,8 +77,47 @@ def _display(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def open_text(path: str) -> TextIO:
-    """Open a dataset as UTF-8 text (BOM stripped), transparently gunzipping `.gz`; `-` is stdin."""
+class Utf8Lines:
+    """Text lines of a binary stream, decoded one line at a time, so that an invalid byte is reported on
+    the line it is on (a text wrapper decodes ahead in blocks and would blame an earlier line)."""
+
+    def __init__(self, raw: BinaryIO, name: str) -> None:
+        self._raw = raw
+        self._name = name
+        self.line = 0
+
+    def readline(self) -> str:
+        try:
+            data = self._raw.readline()
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read: {exc}", path=self._name, line=self.line + 1) from None
+        if not data:
+            return ""
+        self.line += 1
+        if self.line == 1 and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            what = "not UTF-8 text (is it a binary file?)" if self.line == 1 else "not valid UTF-8"
+            raise InputError(what, path=self._name, line=self.line) from None
+
+    def __iter__(self) -> Iterator[str]:
+        while line := self.readline():
+            yield line
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> Utf8Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_text(path: str) -> Utf8Lines:
+    """Open a dataset as UTF-8 lines (BOM stripped), transparently gunzipping `.gz`; `-` is stdin."""
     raw: BinaryIO
     if path == "-":
         raw = sys.stdin.buffer
@@ -95,8 +134,8 @@ def open_text(path: str) -> TextIO:
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror}", path=path) from None
         if path.endswith(".gz"):
-            raw = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+            raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+    return Utf8Lines(raw, _display(path))
 
 
 def _base_suffix(path: str) -> str:
@@ -139,7 +178,7 @@ def read_requests(
     return fmt, _stream(path, fmt, handle, first, options, skip)
 
 
-def _open_detected(path: str, options: ReadOptions) -> tuple[str, TextIO, str]:
+def _open_detected(path: str, options: ReadOptions) -> tuple[str, Utf8Lines, str]:
     """Open the file, read its first line and settle its format (checked against the options)."""
     if options.format is not None and options.format not in FORMATS:
         raise UsageError(f"unknown --format '{options.format}'; choose one of {', '.join(FORMATS)}")
@@ -162,7 +201,7 @@ def _open_detected(path: str, options: ReadOptions) -> tuple[str, TextIO, str]:
 def _stream(
     path: str,
     fmt: str,
-    handle: TextIO,
+    handle: Utf8Lines,
     first: str,
     options: ReadOptions,
     skip: SkipLog | None,
@@ -189,7 +228,7 @@ def _stream(
         raise InputError("no requests found (the file is empty or every line was skipped)", path=name)
 
 
-def _lines(name: str, handle: TextIO, first: str) -> Iterator[tuple[int, str]]:
+def _lines(name: str, handle: Utf8Lines, first: str) -> Iterator[tuple[int, str]]:
     """Numbered lines, with invalid UTF-8 reported at the line it occurs on."""
     if first == "":
         return

@@ -77,12 +77,25 @@ def assert_clean_failure(args: list[str]) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
 
 
+def command_for(rng: random.Random, data: Path, tmp: Path) -> list[str]:
+    """One of the commands that read a dataset, aimed at `data`."""
+    common = ["-m", "acme-small", "--prices", ACME, "--as-of", "2026-03-01"]
+    return rng.choice(
+        [
+            ["estimate", str(data), *common],
+            ["report", str(data), *common, "-o", str(tmp / "r.md")],
+            ["prepare", str(data), *common, "--vendor", "openai", "-o", str(tmp / "out")],
+        ]
+    )
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_fuzz_malformed_files(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     for i in range(60):
         path = malformed_file(rng, tmp_path / f"f{i}.jsonl")
-        assert_clean_failure(["estimate", str(path), "-m", "acme-small", "--prices", ACME, "--as-of", "2026-03-01"])
+        assert_clean_failure(command_for(rng, path, tmp_path))
+    assert not (tmp_path / "r.md").exists() and not (tmp_path / "out" / "manifest.json").exists()
 
 
 @pytest.mark.parametrize("seed", range(4))

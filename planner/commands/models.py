@@ -54,6 +54,9 @@ def _register_models(app: typer.Typer) -> None:
         from planner.pricing import load_pricebook
 
         book = load_pricebook(parse_date(as_of), user_tables=prices or [])
+        if not book.tables and book.missing:
+            earliest = min(book.missing.values())
+            raise PricingError(f"no price table is in force on {book.as_of} ({earliest})")
         if provider is not None and provider not in book.tables:
             raise PricingError(
                 book.missing.get(provider) or f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}"
