@@ -54,9 +54,11 @@ def _register_models(app: typer.Typer) -> None:
         from planner.pricing import load_pricebook
 
         book = load_pricebook(parse_date(as_of), user_tables=prices or [])
-        if not book.tables and book.missing:
-            earliest = min(book.missing.values())
-            raise PricingError(f"no price table is in force on {book.as_of} ({earliest})")
+        if not book.tables and book.missing and provider is None:
+            from planner.pricing import list_versions
+
+            earliest = min(v[0].version for v in list_versions().values())
+            raise PricingError(f"no price table is in force on {book.as_of}: the earliest starts {earliest}")
         if provider is not None and provider not in book.tables:
             raise PricingError(
                 book.missing.get(provider) or f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}"
