@@ -102,6 +102,16 @@ class Utf8Lines:
             what = "not UTF-8 text (is it a binary file?)" if self.line == 1 else "not valid UTF-8"
             raise InputError(what, path=self._name, line=self.line) from None
 
+    def skip(self) -> bool:
+        """Pass over one line without decoding it; False at the end of the file."""
+        try:
+            data = self._raw.readline()
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read: {exc}", path=self._name, line=self.line + 1) from None
+        if data:
+            self.line += 1
+        return bool(data)
+
     def __iter__(self) -> Iterator[str]:
         while line := self.readline():
             yield line
@@ -210,9 +220,7 @@ def _stream(
     name = _display(path)
     count = 0
     try:
-        lines = _lines(name, handle, first)
-        if only_lines is not None:
-            lines = ((n, line) for n, line in lines if n in only_lines)
+        lines = _lines(handle, first, only_lines)
         if fmt in ("csv", "tsv"):
             records = _csv_requests(name, lines, "\t" if fmt == "tsv" else ",", options, skip)
         elif fmt == "text":
@@ -228,23 +236,23 @@ def _stream(
         raise InputError("no requests found (the file is empty or every line was skipped)", path=name)
 
 
-def _lines(name: str, handle: Utf8Lines, first: str) -> Iterator[tuple[int, str]]:
-    """Numbered lines, with invalid UTF-8 reported at the line it occurs on."""
+def _lines(handle: Utf8Lines, first: str, only: frozenset[int] | None = None) -> Iterator[tuple[int, str]]:
+    """Numbered lines (the reader reports bad UTF-8 on its own line). With `only`, other lines are
+    skipped undecoded, so sampling a large file costs little more than reading it."""
     if first == "":
         return
-    yield 1, first
-    number = 1
-    while True:
-        try:
-            line = handle.readline()
-        except UnicodeDecodeError:
-            raise InputError("not valid UTF-8", path=name, line=number + 1) from None
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read: {exc}", path=name, line=number + 1) from None
+    if only is None or 1 in only:
+        yield 1, first
+    last = max(only) if only else None
+    while last is None or handle.line < last:
+        if only is not None and handle.line + 1 not in only:
+            if not handle.skip():
+                return
+            continue
+        line = handle.readline()
         if not line:
             return
-        number += 1
-        yield number, line
+        yield handle.line, line
 
 
 def _json_requests(
