@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from planner.datasets import Request, SkipLog, open_text, read_requests
+from planner.datasets import Request, SkipLog, open_binary, open_text, read_requests
 from planner.errors import InputError, UnknownModelError, UsageError
 from planner.pricing import BatchLimits, PriceBook, ResolvedModel, load_pricebook
 
@@ -1185,18 +1185,7 @@ class Validation(_Frozen):
 
 
 def _read_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    p = Path(path)
-    if p.is_dir():
-        raise InputError("is a directory, not a batch file", path=path)
-    try:
-        handle = open(p, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except PermissionError:
-        raise InputError("permission denied", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", path=path) from None
-    with handle:
+    with open_binary(path, "batch file") as handle:
         yield from enumerate(handle, 1)
 
 

@@ -126,25 +126,27 @@ class Utf8Lines:
         self.close()
 
 
+def open_binary(path: str, kind: str = "dataset file") -> BinaryIO:
+    """Open a user's file for reading as bytes, with one-line errors; `.gz` is decompressed."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"is a directory, not a {kind}", path=path)
+    try:
+        raw: BinaryIO = open(p, "rb")  # noqa: SIM115 - handed to the caller to close
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", path=path) from None
+    if path.endswith(".gz"):
+        raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+    return raw
+
+
 def open_text(path: str) -> Utf8Lines:
     """Open a dataset as UTF-8 lines (BOM stripped), transparently gunzipping `.gz`; `-` is stdin."""
-    raw: BinaryIO
-    if path == "-":
-        raw = sys.stdin.buffer
-    else:
-        p = Path(path)
-        if p.is_dir():
-            raise InputError("is a directory, not a dataset file", path=path)
-        try:
-            raw = open(p, "rb")  # noqa: SIM115 - handed to the caller to close
-        except FileNotFoundError:
-            raise InputError("no such file", path=path) from None
-        except PermissionError:
-            raise InputError("permission denied", path=path) from None
-        except OSError as exc:
-            raise InputError(f"cannot open: {exc.strerror}", path=path) from None
-        if path.endswith(".gz"):
-            raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+    raw = sys.stdin.buffer if path == "-" else open_binary(path)
     return Utf8Lines(raw, _display(path))
 
 

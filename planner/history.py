@@ -16,9 +16,7 @@ never half-imported; an id already stored is not counted twice.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from planner.config import home
 from planner.errors import InputError
 from planner.turnaround import Observed
 
@@ -56,18 +55,6 @@ CREATE TABLE IF NOT EXISTS batches (
     PRIMARY KEY (provider, id)
 )
 """
-
-
-def home() -> Path:
-    """Where batchplan keeps user data: `$BATCHPLAN_HOME`, else the platform's user data directory."""
-    env = os.environ.get("BATCHPLAN_HOME")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "batchplan"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "batchplan"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "batchplan"
 
 
 def db_path() -> Path:

@@ -23,6 +23,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from planner.errors import PricingError, UnknownModelError
 
 SCHEMA_VERSION = 1
+# libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 VERSION_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.ya?ml$")
 
 
@@ -389,7 +391,7 @@ def read_table(path: Path) -> PriceTable:
     except UnicodeDecodeError:
         raise PricingError("not UTF-8 text", path=path) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from None
     if not isinstance(raw, dict):
@@ -525,6 +527,10 @@ def load_pricebook(
             )
             continue
         tables[provider] = read_table(chosen.path)
+    if root is None:
+        from planner.config import configured_price_tables
+
+        user_tables = [*configured_price_tables(), *user_tables]
     for path in user_tables:
         overlay = read_table(path)
         if overlay.version > as_of:
