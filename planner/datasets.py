@@ -257,36 +257,50 @@ def _lines(handle: Utf8Lines, first: str, only: frozenset[int] | None = None) ->
         yield handle.line, line
 
 
+def parse_line(text: str, number: int, fmt: str, options: ReadOptions, name: str) -> Request | None:
+    """One line of a line-per-request format as a Request (None for a blank line); a bad line raises
+    InputError naming file and line. Pure, so worker processes can parse lines too."""
+    if fmt == "text":
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            return None
+        return Request(line=number, id=f"line-{number}", api="chat", body=_chat_body(text, options.system))
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=name, line=number) from None
+        except RecursionError:
+            raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
+        if not isinstance(obj, dict):
+            raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
+        req = _PARSERS[fmt](obj, number)
+        if options.output_column:
+            output = obj.get(options.output_column)
+            if not isinstance(output, str):
+                raise _Shape(f"no '{options.output_column}' string field (the --output-column)")
+            req.output_text = output
+    except _Shape as exc:
+        raise InputError(str(exc), path=name, line=number) from None
+    if options.system and req.api == "chat":
+        req.body["messages"] = [{"role": "system", "content": options.system}, *req.body["messages"]]
+    return req
+
+
 def _json_requests(
     name: str, lines: Iterator[tuple[int, str]], fmt: str, options: ReadOptions, skip: SkipLog | None
 ) -> Iterator[Request]:
-    parse = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}[fmt]
     for number, line in lines:
-        text = line.strip()
-        if not text:
-            continue
         try:
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=name, line=number) from None
-            except RecursionError:
-                raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
-            if not isinstance(obj, dict):
-                raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
-            req = parse(obj, number)
-            if options.output_column:
-                output = obj.get(options.output_column)
-                if not isinstance(output, str):
-                    raise _Shape(f"no '{options.output_column}' string field (the --output-column)")
-                req.output_text = output
-            if options.system and req.api == "chat":
-                req.body["messages"] = [{"role": "system", "content": options.system}, *req.body["messages"]]
-            yield req
-        except _Shape as exc:
-            _fail_or_skip(InputError(str(exc), path=name, line=number), skip)
+            req = parse_line(line, number, fmt, options, name)
         except InputError as exc:
             _fail_or_skip(exc, skip)
+            continue
+        if req is not None:
+            yield req
 
 
 def _fail_or_skip(exc: InputError, skip: SkipLog | None) -> None:
@@ -426,10 +440,9 @@ def _chat_body(text: str, system: str | None) -> dict[str, Any]:
 
 def _text_requests(name: str, lines: Iterator[tuple[int, str]], options: ReadOptions) -> Iterator[Request]:
     for number, line in lines:
-        text = line.rstrip("\r\n")
-        if not text.strip():
-            continue
-        yield Request(line=number, id=f"line-{number}", api="chat", body=_chat_body(text, options.system))
+        req = parse_line(line, number, "text", options, name)
+        if req is not None:
+            yield req
 
 
 def _csv_requests(
@@ -555,3 +568,7 @@ def sample_requests(
         raise
     chosen = frozenset(random.Random(seed).sample(range(1, total + 1), min(k, total)))
     return fmt, total, _stream(path, fmt, handle, first, options, skip, chosen)
+
+
+_PARSERS = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}
+LINE_FORMATS = ("chat", "openai-batch", "anthropic-batch", "text")
