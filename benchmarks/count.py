@@ -7,7 +7,7 @@
 Both sides do the full job on the same file: read it, parse every line, count each chat request with
 the openai-cookbook accounting (3 per message + role + content [+ name + 1], + 3 priming) using
 o200k_base `encode_ordinary`. The baseline is the obvious loop (json.loads + encode per text); batchplan
-goes through `planner.datasets.read_requests` -> `Request` -> `planner.counting.count_stream`. Each side
+goes through `planner.counting.count_file`, the engine `estimate` runs on JSONL (workers parse and count). Each side
 runs in a fresh child process so its peak RSS (ru_maxrss, including worker processes) is its own.
 The two totals must agree exactly, or the benchmark fails.
 """
@@ -54,16 +54,23 @@ def run_baseline(path: str) -> tuple[int, int]:
 
 
 def run_batchplan(path: str, workers: int | None, chunk: int) -> tuple[int, int]:
-    from planner.counting import count_stream
-    from planner.datasets import read_requests
+    """The engine `batchplan estimate` runs on a JSONL file: workers decode, parse, validate and count."""
+    from planner.counting import count_file
+    from planner.datasets import ReadOptions, detect_file_format, open_binary
     from planner.pricing import Tokenizer
 
     tok = Tokenizer(encoding="o200k_base", method="exact")
-    _, requests = read_requests(path)
+    options = ReadOptions()
+    fmt = detect_file_format(path, options)
     rows = tokens = 0
-    for n in count_stream(requests, tok, workers=workers, chunk_size=chunk):
-        rows += 1
-        tokens += n
+    with open_binary(path) as raw:
+        for counted, errors in count_file(
+            raw, path, fmt, options, [tok], workers=workers, chunk_size=chunk, path=path
+        ):
+            if errors:
+                raise SystemExit(f"{path}:{errors[0][0]}: {errors[0][1]}")
+            rows += len(counted)
+            tokens += sum(counted.tokens[0])
     return rows, tokens
 
 
@@ -110,7 +117,7 @@ def main() -> None:
     parser.add_argument("--file", help="count this JSONL file (chat bodies or OpenAI batch lines)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--chunk", type=int, default=2000, help="requests per chunk sent to a worker")
+    parser.add_argument("--chunk", type=int, default=1000, help="requests per chunk sent to a worker")
     parser.add_argument("--repeat", type=int, default=3, help="runs per side; the best is reported")
     parser.add_argument("--child", choices=["baseline", "batchplan"], help=argparse.SUPPRESS)
     args = parser.parse_args()

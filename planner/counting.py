@@ -24,22 +24,26 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import json
 import multiprocessing
 import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, cast
 
-from planner.datasets import OPENAI_URL_API, Request
+from planner.datasets import OPENAI_URL_API, ReadOptions, Request, parse_line
 from planner.encodings import get_encoding
+from planner.errors import InputError
 from planner.pricing import Tokenizer
-from planner.tokens import Count, Pieces, calibrate, count_pieces, request_pieces
+from planner.tokens import Count, Pieces, calibrate, count_pieces, count_text, request_pieces
 
-DEFAULT_CHUNK = 2000
+DEFAULT_CHUNK = 1000  # requests per task: small enough that the last tasks finish close together
+SPAN_MIN_BYTES = 1 << 20  # below this, reading the lines here and piping them costs nothing worth saving
 Mode = Literal["process", "serial"]
 
 
@@ -128,14 +132,15 @@ class _Pool:
     returns them in input order; no helper threads compete with the caller for the GIL (the reason this
     is measurably faster than concurrent.futures.ProcessPoolExecutor here)."""
 
-    def __init__(self, workers: int, encoding: str) -> None:
+    def __init__(self, workers: int, encoding: str, target: Callable[..., None] | None = None, *args: Any) -> None:
         # fork: workers inherit the loaded encoding and modules, so start-up is instant. Elsewhere spawn.
         ctx: Any = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         self.conns: list[Connection] = []
         self.procs: list[BaseProcess] = []
+        run, run_args = (_worker, (encoding,)) if target is None else (target, args)
         for _ in range(workers):
             parent, child = ctx.Pipe(duplex=True)
-            proc = ctx.Process(target=_worker, args=(child, encoding), daemon=True, name="batchplan-count")
+            proc = ctx.Process(target=run, args=(child, *run_args), daemon=True, name="batchplan-count")
             proc.start()
             child.close()
             self.conns.append(parent)
@@ -143,11 +148,35 @@ class _Pool:
         self.sent = 0
         self.received = 0
 
-    def send(self, texts: list[str], sizes: list[int]) -> None:
-        self.conns[self.sent % len(self.conns)].send((texts, sizes))
+    def send(self, *task: Any) -> None:
+        self.conns[self.sent % len(self.conns)].send(task)
         self.sent += 1
 
-    def receive(self) -> list[int]:
+    def receive_any(self, buffered: dict[int, Any]) -> Any:
+        """The next result in input order, reading whichever worker is ready meanwhile (a worker whose
+        result waits in a full pipe would otherwise stall until the workers before it finish)."""
+        from multiprocessing.connection import wait
+
+        want = self.received
+        while want not in buffered:
+            n = len(self.conns)
+            outstanding = {self.conns[i % n] for i in range(want, self.sent)}
+            for ready in wait(list(outstanding)):
+                conn = cast(Connection, ready)
+                index = self.conns.index(conn)
+                # the oldest unanswered task of this worker
+                seq = next(i for i in range(want, self.sent) if i % n == index and i not in buffered)
+                try:
+                    status, payload = conn.recv()
+                except EOFError:
+                    raise RuntimeError("a token-counting worker process died") from None
+                if status != "ok":
+                    raise RuntimeError(f"token counting failed in a worker: {payload}")
+                buffered[seq] = payload
+        self.received += 1
+        return buffered.pop(want)
+
+    def receive(self) -> Any:
         conn = self.conns[self.received % len(self.conns)]
         self.received += 1
         try:
@@ -156,8 +185,7 @@ class _Pool:
             raise RuntimeError("a token-counting worker process died") from None
         if status != "ok":
             raise RuntimeError(f"token counting failed in a worker: {payload}")
-        result: list[int] = payload
-        return result
+        return payload
 
     def close(self) -> None:
         if self.received < self.sent:  # abandoned mid-stream: the work in flight is not wanted
@@ -367,3 +395,333 @@ def count_chunks_multi(
     finally:
         for pool in pools.values():
             pool.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The estimate's engine: everything it needs of each request, parsed and counted where it was read
+
+
+@dataclass(slots=True)
+class Counted:
+    """A chunk of requests as the estimate needs them, column by column (cheap to send between
+    processes): counts under each tokenizer and the few facts the plan uses."""
+
+    lines: list[int]
+    ids: list[str]
+    max_tokens: list[int | None]
+    tokens: list[list[int]]  # tokens[j][i]: input tokens of request i under tokenizer j
+    assumed_images: list[int]  # per tokenizer, summed over the chunk
+    output_tokens: list[list[int]] | None  # output_tokens[j][i]: real sample outputs (--output-column)
+    prefix: bytes | None  # digest of the system prompt every request here starts with
+    prefix_shared: bool  # False when a request lacks it or has another one (or nobody asked)
+    prefix_tokens: list[int]  # that prompt's tokens under each tokenizer
+    body_bytes: int  # summed size of the request bodies (file lines, or compact JSON)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def leading_prefix(req: Request) -> tuple[str, Request] | None:
+    """The request's first system/developer message (or Anthropic system prompt), as a signature and a
+    one-message request whose tokens are the cacheable prefix."""
+    if req.api == "anthropic":
+        system = req.body.get("system")
+        if system is None:
+            return None
+        return json.dumps(system, sort_keys=True), Request(0, "prefix", "anthropic", {"system": system, "messages": []})
+    messages = req.body.get("messages")
+    if req.api != "chat" or not messages or messages[0].get("role") not in ("system", "developer"):
+        return None
+    first = messages[0]
+    content = first.get("content")
+    if isinstance(content, str) and len(first) == 2:  # the usual {"role", "content"}: skip the JSON dump
+        signature = f"{first['role']}\x00{content}"
+    else:
+        signature = json.dumps(first, sort_keys=True)
+    return signature, Request(0, "prefix", "chat", {"messages": [first]})
+
+
+class _Describer:
+    """Turns requests into `Counted`, remembering the token counts of prompts it has seen."""
+
+    def __init__(self, toks: Sequence[Tokenizer], want_prefix: bool = False) -> None:
+        self.toks = toks
+        self.want_prefix = want_prefix
+        self.prefixes: dict[bytes, list[int]] = {}
+        self.repeats = [_RepeatCache(tok.encoding) for tok in toks]
+
+    def count(self, requests: Sequence[Request]) -> list[list[Count]]:
+        """Counts of each request under each tokenizer; texts repeated across requests encoded once."""
+        out = []
+        for tok, cache in zip(self.toks, self.repeats, strict=True):
+            pieces = [request_pieces(r, tok) for r in requests]
+            for p in pieces:
+                cache.take_known(p)
+            out.append(count_pieces(pieces, tok))
+        return out
+
+    def prefix(self, req: Request) -> tuple[bytes | None, list[int]]:
+        found = leading_prefix(req)
+        if found is None:
+            return None, [0] * len(self.toks)
+        signature, sample = found
+        digest = hashlib.blake2b(signature.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        known = self.prefixes.get(digest)
+        if known is None:
+            known = [
+                max(0, count_pieces([request_pieces(sample, tok)], tok)[0].tokens - tok.reply_priming)
+                for tok in self.toks
+            ]
+            if len(self.prefixes) < 4096:
+                self.prefixes[digest] = known
+        return digest, known
+
+    def describe(
+        self, requests: Sequence[Request], counts: Sequence[Sequence[Count]], sizes: Sequence[int] | None = None
+    ) -> Counted:
+        """`counts[j][i]`: request i under tokenizer j. `sizes`: each request's line length in the file,
+        when it came from one (else its body is measured as compact JSON)."""
+        n_toks = len(self.toks)
+        prefix: bytes | None = None
+        shared = self.want_prefix and bool(requests)
+        prefix_tokens = [0] * n_toks
+        if shared:
+            for req in requests:
+                digest, tokens = self.prefix(req)
+                if digest is None or (prefix is not None and digest != prefix):
+                    shared, prefix = False, None
+                    break
+                prefix, prefix_tokens = digest, tokens
+        outputs = None
+        if any(r.output_text is not None for r in requests):
+            outputs = [[count_text(r.output_text or "", tok) for r in requests] for tok in self.toks]
+        if sizes is None:
+            sizes = [len(json.dumps(r.body, ensure_ascii=False).encode()) for r in requests]
+        return Counted(
+            lines=[r.line for r in requests],
+            ids=[r.id for r in requests],
+            max_tokens=[r.max_tokens for r in requests],
+            tokens=[[c.tokens for c in per_tok] for per_tok in counts],
+            assumed_images=[sum(c.assumed_images for c in per_tok) for per_tok in counts],
+            output_tokens=outputs,
+            prefix=prefix,
+            prefix_shared=shared,
+            prefix_tokens=prefix_tokens if shared else [0] * n_toks,
+            body_bytes=sum(sizes),
+        )
+
+
+Errors = list[tuple[int, str]]
+
+
+def _parse_chunk(
+    items: Sequence[tuple[int, bytes]], fmt: str, options: ReadOptions, name: str
+) -> tuple[list[Request], list[int], Errors]:
+    requests: list[Request] = []
+    sizes: list[int] = []
+    errors: Errors = []
+    for number, raw in items:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append((number, "not UTF-8 text (is it a binary file?)" if number == 1 else "not valid UTF-8"))
+            continue
+        try:
+            req = parse_line(text, number, fmt, options, name)
+        except InputError as exc:
+            errors.append((number, exc.message))
+            continue
+        if req is not None:
+            requests.append(req)
+            sizes.append(len(raw.rstrip(b"\r\n")))
+    return requests, sizes, errors
+
+
+def _describe_chunk(
+    items: Sequence[tuple[int, bytes]], fmt: str, options: ReadOptions, name: str, describer: _Describer
+) -> tuple[Counted, Errors]:
+    requests, sizes, errors = _parse_chunk(items, fmt, options, name)
+    return describer.describe(requests, describer.count(requests), sizes), errors
+
+
+def _parse_worker(
+    conn: Connection, toks: Sequence[Tokenizer], fmt: str, options: ReadOptions, name: str, want_prefix: bool
+) -> None:
+    """Worker loop for `count_file`: receive numbered raw lines, send back (counted, errors)."""
+    gc.disable()
+    describer = _Describer(toks, want_prefix)
+    fd: int | None = None
+    try:
+        while True:
+            task = conn.recv()
+            if task is None:
+                return
+            try:
+                if task[0] == "span":  # ("span", path, first line number, offset, length): read it ourselves
+                    if fd is None:
+                        fd = os.open(task[1], os.O_RDONLY)
+                    items = _span_lines(os.pread(fd, task[4], task[3]), task[2])
+                else:
+                    items = task[1]
+                conn.send(("ok", _describe_chunk(items, fmt, options, name, describer)))
+            except Exception as exc:  # report, keep serving; the caller raises
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    except (EOFError, KeyboardInterrupt, BrokenPipeError):
+        return
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def _span_lines(data: bytes, first_line: int) -> list[tuple[int, bytes]]:
+    """Numbered lines of a block of whole lines read from the file."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if first_line == 1 and lines and lines[0].startswith(b"\xef\xbb\xbf"):
+        lines[0] = lines[0][3:]
+    return [(first_line + i, line) for i, line in enumerate(lines)]
+
+
+def _spans(raw: BinaryIO, chunk_size: int) -> Iterator[tuple[int, int, int, int]]:
+    """(first line, offset, length, lines) of consecutive blocks of `chunk_size` lines, found by reading
+    the lines without decoding or copying them anywhere."""
+    offset = start = 0
+    first = 1
+    n = 0
+    for line in raw:
+        offset += len(line)
+        n += 1
+        if n == chunk_size:
+            yield first, start, offset - start, n
+            first, start, n = first + n, offset, 0
+    if n:
+        yield first, start, offset - start, n
+
+
+def _numbered_chunks(raw: BinaryIO, chunk_size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for number, line in enumerate(raw, 1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        chunk.append((number, line))
+        if len(chunk) >= chunk_size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def count_file(
+    raw: BinaryIO,
+    name: str,
+    fmt: str,
+    options: ReadOptions,
+    toks: Sequence[Tokenizer],
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+    want_prefix: bool = False,
+    path: str | None = None,
+) -> Iterator[tuple[Counted, Errors]]:
+    """Parse and count a line-per-request file (JSONL formats or text) on all cores.
+
+    The calling process only splits the file into blocks of lines; workers decode, parse, validate,
+    count under every tokenizer and describe each request, so nothing serial is left to bound the
+    speed-up. With `path` (a plain, seekable file) a worker reads its block from the file itself and
+    only block offsets cross the pipes. Chunks come back in input order with their bad lines."""
+    n_workers = workers if workers is not None else default_workers()
+    for tok in toks:
+        get_encoding(tok.encoding)
+    if path is not None and n_workers > 1 and os.path.getsize(path) >= SPAN_MIN_BYTES:
+        yield from _count_spans(raw, path, name, fmt, options, toks, n_workers, chunk_size, on_progress, want_prefix)
+        return
+    chunks = _numbered_chunks(raw, chunk_size)
+    done = 0
+
+    def report(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress is not None:
+            on_progress(done)
+
+    first = next(chunks, None)
+    if first is None:
+        return
+    if n_workers <= 1 or len(first) < chunk_size:
+        describer = _Describer(toks, want_prefix)
+        chunk: list[tuple[int, bytes]] | None = first
+        while chunk is not None:
+            counted, errors = _describe_chunk(chunk, fmt, options, name, describer)
+            report(len(counted))
+            yield counted, errors
+            chunk = next(chunks, None)
+        return
+
+    pool = _Pool(n_workers, "", _parse_worker, list(toks), fmt, options, name, want_prefix)
+    pending = 0
+    try:
+        next_chunk: list[tuple[int, bytes]] | None = first
+        while next_chunk is not None or pending:
+            while next_chunk is not None and pending < 2 * n_workers:
+                pool.send("lines", next_chunk)
+                pending += 1
+                next_chunk = next(chunks, None)
+            counted, errors = pool.receive()
+            pending -= 1
+            report(len(counted))
+            yield counted, errors
+    finally:
+        pool.close()
+
+
+def _count_spans(
+    raw: BinaryIO,
+    path: str,
+    name: str,
+    fmt: str,
+    options: ReadOptions,
+    toks: Sequence[Tokenizer],
+    n_workers: int,
+    chunk_size: int,
+    on_progress: Callable[[int], None] | None,
+    want_prefix: bool,
+) -> Iterator[tuple[Counted, Errors]]:
+    spans = _spans(raw, chunk_size)
+    pool = _Pool(n_workers, "", _parse_worker, list(toks), fmt, options, name, want_prefix)
+    done = pending = 0
+    buffered: dict[int, Any] = {}
+    try:
+        span = next(spans, None)
+        while span is not None or pending:
+            while span is not None and pending < 2 * n_workers:
+                first, offset, length, _ = span
+                pool.send("span", path, first, offset, length)
+                pending += 1
+                span = next(spans, None)
+            counted, errors = pool.receive_any(buffered)
+            pending -= 1
+            done += len(counted)
+            if on_progress is not None:
+                on_progress(done)
+            yield counted, errors
+    finally:
+        pool.close()
+
+
+def count_stream_described(
+    requests: Iterable[Request],
+    toks: Sequence[Tokenizer],
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+    want_prefix: bool = False,
+) -> Iterator[tuple[Counted, Errors]]:
+    """The same results for an already-parsed stream (CSV records, a sample): encoding on all cores."""
+    describer = _Describer(toks, want_prefix)
+    for chunk, counts in count_chunks_multi(
+        requests, toks, workers=workers, chunk_size=chunk_size, on_progress=on_progress
+    ):
+        yield describer.describe(chunk, counts), []

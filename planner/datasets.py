@@ -190,6 +190,13 @@ def read_requests(
     return fmt, _stream(path, fmt, handle, first, options, skip)
 
 
+def detect_file_format(path: str, options: ReadOptions) -> str:
+    """The format `read_requests` would read `path` as (checked against the options); the file is closed."""
+    fmt, handle, _ = _open_detected(path, options)
+    handle.close()
+    return fmt
+
+
 def _open_detected(path: str, options: ReadOptions) -> tuple[str, Utf8Lines, str]:
     """Open the file, read its first line and settle its format (checked against the options)."""
     if options.format is not None and options.format not in FORMATS:

@@ -5,7 +5,6 @@ This is the Python API beneath `batchplan estimate`. It returns Pydantic models;
 
 from __future__ import annotations
 
-import json
 import math
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -18,17 +17,27 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from planner.costs import cost_of, split_by_tier
-from planner.datasets import ReadOptions, Request, SkipLog, read_requests, sample_requests
+from planner.counting import Counted
+from planner.datasets import (
+    LINE_FORMATS,
+    ReadOptions,
+    Request,
+    SkipLog,
+    detect_file_format,
+    open_binary,
+    read_requests,
+    sample_requests,
+)
 from planner.errors import InputError, UsageError
 from planner.money import usd
 from planner.plan import Deadline, PayloadMeter, Plan, parse_budget, parse_deadline, timing
 from planner.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
-from planner.tokens import band_label, count_requests, count_text
+from planner.tokens import band_label
 from planner.turnaround import Turnaround
 from planner.workload import Scaling, TokenStats, Workload
 
 USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
-CHUNK = 2000
+CHUNK = 1000
 
 
 class Model(BaseModel):
@@ -186,27 +195,24 @@ def _output_assumption(
     )
 
 
-def _outputs_for(
-    chunk: Sequence[Request], inputs: Sequence[int], assumption: OutputAssumption, tok: Tokenizer, path: str
-) -> list[int]:
+def _outputs_for(chunk: Counted, inputs: Sequence[int], assumption: OutputAssumption, j: int, path: str) -> list[int]:
+    """Output tokens of each request under tokenizer j, by the stated assumption."""
     if assumption.mode == "fixed":
         return [int(assumption.value or 0)] * len(chunk)
     if assumption.mode == "ratio":
         ratio = float(assumption.value or 0)
         return [math.ceil(i * ratio) for i in inputs]
     if assumption.mode == "column":
-        return [count_text(r.output_text or "", tok) for r in chunk]
-    out: list[int] = []
-    for r in chunk:
-        if r.max_tokens is None:
+        return list(chunk.output_tokens[j]) if chunk.output_tokens else [0] * len(chunk)
+    for rid, line, max_tokens in zip(chunk.ids, chunk.lines, chunk.max_tokens, strict=True):
+        if max_tokens is None:
             raise InputError(
-                f"request '{r.id}' has no max_tokens, so its output length is unknown; "
+                f"request '{rid}' has no max_tokens, so its output length is unknown; "
                 "pass --output-tokens N (or --output-ratio R) to assume one",
                 path=path,
-                line=r.line,
+                line=line,
             )
-        out.append(r.max_tokens)
-    return out
+    return [m or 0 for m in chunk.max_tokens]
 
 
 class _Counts:
@@ -223,45 +229,49 @@ def _tokenizer_key(tok: Tokenizer) -> str:
     return tok.model_dump_json()
 
 
-def _leading_prefix(req: Request) -> tuple[str, Request] | None:
-    """The request's first system/developer message (or Anthropic system prompt), as a signature and a
-    one-message request whose tokens are the cacheable prefix."""
-    if req.api == "anthropic":
-        system = req.body.get("system")
-        if system is None:
-            return None
-        body = {"system": system, "messages": []}
-        return json.dumps(system, sort_keys=True), Request(0, "prefix", "anthropic", body)
-    messages = req.body.get("messages")
-    if req.api != "chat" or not messages or messages[0].get("role") not in ("system", "developer"):
-        return None
-    first = messages[0]
-    return json.dumps(first, sort_keys=True), Request(0, "prefix", "chat", {"messages": [first]})
+class _Tally:
+    """Accumulates the counted chunks of one pass over the dataset, for every tokenizer at once."""
 
+    def __init__(
+        self, tokenizers: dict[str, Tokenizer], assumption: OutputAssumption, path: str, skip: SkipLog | None
+    ) -> None:
+        self.keys = list(tokenizers)
+        self.assumption = assumption
+        self.path = path
+        self.skip = skip
+        self.counts = {key: _Counts() for key in self.keys}
+        self.ids: list[str] = []
+        self.prefix: bytes | None = None
+        self.prefix_tokens: list[int] = []
+        self.shared_prefix = True
+        self.meter = PayloadMeter(())
 
-class _PrefixWatch:
-    """Tracks whether every request starts with the same system prompt (a cacheable shared prefix)."""
-
-    def __init__(self) -> None:
-        self.signature: str | None = None
-        self.sample: Request | None = None
-        self.shared = True
-
-    def see(self, req: Request) -> None:
-        if not self.shared:
+    def add(self, chunk: Counted, errors: list[tuple[int, str]]) -> None:
+        for line, message in sorted(errors):
+            if self.skip is None:
+                raise InputError(message, path=self.path, line=line)
+            self.skip.add(line, message)
+        if not len(chunk):
             return
-        found = _leading_prefix(req)
-        if found is None:
-            self.shared = False
-        elif self.signature is None:
-            self.signature, self.sample = found
-        elif found[0] != self.signature:
-            self.shared = False
+        for j, key in enumerate(self.keys):
+            ins = chunk.tokens[j]
+            target = self.counts[key]
+            target.inputs.extend(ins)
+            target.outputs.extend(_outputs_for(chunk, ins, self.assumption, j, self.path))
+            target.assumed_images += chunk.assumed_images[j]
+        if self.shared_prefix:
+            if not chunk.prefix_shared or (self.prefix is not None and chunk.prefix != self.prefix):
+                self.shared_prefix = False
+            elif self.prefix is None:
+                self.prefix, self.prefix_tokens = chunk.prefix, chunk.prefix_tokens
+        self.meter.add_many(len(chunk), chunk.body_bytes, chunk.max_tokens)
+        self.ids.extend(chunk.ids)
 
-    def tokens(self, tok: Tokenizer) -> int:
-        if not self.shared or self.sample is None:
-            return 0
-        return max(0, count_requests([self.sample], tok)[0] - tok.reply_priming)
+    def finish(self) -> tuple[dict[str, _Counts], list[str]]:
+        if self.shared_prefix and self.prefix is not None:
+            for j, key in enumerate(self.keys):
+                self.counts[key].prefix_tokens = self.prefix_tokens[j]
+        return self.counts, self.ids
 
 
 def count_dataset(
@@ -272,27 +282,55 @@ def count_dataset(
     progress: ProgressFn | None = None,
     workers: int | None = None,
 ) -> tuple[dict[str, _Counts], list[str]]:
-    """Read the stream once; count it with every distinct tokenizer, on all cores for large inputs."""
-    from planner.counting import count_chunks_multi
+    """Count an already-parsed stream once, with every distinct tokenizer, on all cores when large."""
+    from planner.counting import count_stream_described
 
-    keys = list(tokenizers)
-    toks = [tokenizers[k] for k in keys]
-    counts = {key: _Counts() for key in keys}
-    ids: list[str] = []
-    prefix = _PrefixWatch()
-    for chunk, per_tok in count_chunks_multi(stream, toks, workers=workers, chunk_size=CHUNK, on_progress=progress):
-        for key, tok, chunk_counts in zip(keys, toks, per_tok, strict=True):
-            ins = [c.tokens for c in chunk_counts]
-            target = counts[key]
-            target.inputs.extend(ins)
-            target.outputs.extend(_outputs_for(chunk, ins, assumption, tok, path))
-            target.assumed_images += sum(c.assumed_images for c in chunk_counts)
-        for r in chunk:
-            prefix.see(r)
-        ids.extend(r.id for r in chunk)
-    for key, tok in tokenizers.items():
-        counts[key].prefix_tokens = prefix.tokens(tok)
-    return counts, ids
+    tally = _Tally(tokenizers, assumption, path, None)
+    toks = list(tokenizers.values())
+    for chunk, errors in count_stream_described(stream, toks, workers=workers, chunk_size=CHUNK, on_progress=progress):
+        tally.add(chunk, errors)
+    return tally.finish()
+
+
+def _count_source(
+    path: str,
+    sample: int | None,
+    seed: int,
+    options: ReadOptions,
+    skip: SkipLog | None,
+    tally: _Tally,
+    toks: list[Tokenizer],
+    progress: ProgressFn | None,
+    want_prefix: bool = False,
+) -> tuple[str, int | None]:
+    """One pass over the dataset into `tally`: (format, rows in the file when sampled).
+
+    A line-per-request file is parsed and counted in worker processes; CSV, stdin and samples are
+    parsed here and encoded on all cores."""
+    from planner.counting import count_file, count_stream_described
+
+    name = path if path != "-" else "<stdin>"
+    if sample is not None:
+        fmt, file_rows, stream = sample_requests(path, sample, seed=seed, options=options, skip=skip)
+        source = count_stream_described(stream, toks, chunk_size=CHUNK, on_progress=progress, want_prefix=want_prefix)
+    else:
+        file_rows = None
+        fmt = detect_file_format(path, options) if path != "-" else ""
+        if fmt in LINE_FORMATS:
+            source = count_file(
+                open_binary(path), name, fmt, options, toks, chunk_size=CHUNK, on_progress=progress,
+                want_prefix=want_prefix, path=None if path.endswith(".gz") else path,
+            )
+        else:
+            fmt, stream = read_requests(path, options, skip)
+            source = count_stream_described(
+                stream, toks, chunk_size=CHUNK, on_progress=progress, want_prefix=want_prefix
+            )
+    for chunk, errors in source:
+        tally.add(chunk, errors)
+    if not tally.ids:
+        raise InputError("no requests found (the file is empty or every line was skipped)", path=name)
+    return fmt, file_rows
 
 
 def _over(values: Sequence[int], limit: int | None, ids: Sequence[str]) -> OverLimit:
@@ -486,14 +524,14 @@ def estimate(
 
     skip = SkipLog() if skip_bad else None
     options = ReadOptions(format=format, text_column=text_column, system=system, output_column=output_column)
-    if sample is not None:
-        fmt, file_rows, stream = sample_requests(path, sample, seed=seed, options=options, skip=skip)
-    else:
-        fmt, stream = read_requests(path, options, skip)
-    meter = PayloadMeter(stream)
-    counts, ids = count_dataset(meter, tokenizers, assumption, path if path != "-" else "<stdin>", progress)
+    tally = _Tally(tokenizers, assumption, path if path != "-" else "<stdin>", skip)
+    fmt, file_rows = _count_source(
+        path, sample, seed, options, skip, tally, list(tokenizers.values()), progress, cache_prefix == "auto"
+    )
+    counts, ids = tally.finish()
+    meter = tally.meter
     counted = len(ids)
-    if sample is not None and rows is None:
+    if file_rows is not None and rows is None:
         # The file is the whole job: a random sample of it, with the finite-population correction.
         scaling = Scaling(job_requests=max(file_rows, counted), sampled=counted, finite_population=True)
     else:

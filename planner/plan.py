@@ -251,6 +251,14 @@ class PayloadMeter:
                 self.with_max_tokens += 1
             yield req
 
+    def add_many(self, requests: int, body_bytes: int, max_tokens: Sequence[int | None]) -> None:
+        """Count `requests` requests whose bodies total `body_bytes`, with their max_tokens."""
+        self.requests += requests
+        self.bytes += body_bytes + requests * ENVELOPE_BYTES
+        given = [m for m in max_tokens if m is not None]
+        self.max_tokens += sum(given)
+        self.with_max_tokens += len(given)
+
     def scaled_bytes(self, job_requests: int) -> int | None:
         if not self.requests:
             return None
