@@ -244,7 +244,7 @@ class _Tally:
         self.prefix: bytes | None = None
         self.prefix_tokens: list[int] = []
         self.shared_prefix = True
-        self.meter = PayloadMeter(())
+        self.meter = PayloadMeter()
 
     def add(self, chunk: Counted, errors: list[tuple[int, str]]) -> None:
         for line, message in sorted(errors):

@@ -7,17 +7,15 @@ on a bad day, not only on a typical one. Money stays Decimal.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from planner.datasets import Request
 from planner.errors import UsageError
 from planner.money import usd, usd_display
 from planner.pricing import ResolvedModel
@@ -233,23 +231,14 @@ def tier_for(provider: str, tiers: str | Sequence[str] | None) -> str | None:
 
 
 class PayloadMeter:
-    """Wraps the request stream: sums each request's batch-line bytes (body + envelope) and max_tokens."""
+    """What the batch files will weigh: requests, their bodies' bytes (plus the batch-line envelope) and
+    the max_tokens they reserve, summed as the dataset streams past."""
 
-    def __init__(self, stream: Iterable[Request]) -> None:
-        self._stream = stream
+    def __init__(self) -> None:
         self.requests = 0
         self.bytes = 0
         self.max_tokens = 0
         self.with_max_tokens = 0
-
-    def __iter__(self) -> Iterator[Request]:
-        for req in self._stream:
-            self.requests += 1
-            self.bytes += len(json.dumps(req.body, ensure_ascii=False).encode("utf-8")) + ENVELOPE_BYTES
-            if req.max_tokens is not None:
-                self.max_tokens += req.max_tokens
-                self.with_max_tokens += 1
-            yield req
 
     def add_many(self, requests: int, body_bytes: int, max_tokens: Sequence[int | None]) -> None:
         """Count `requests` requests whose bodies total `body_bytes`, with their max_tokens."""
