@@ -82,3 +82,31 @@ def test_price_table_round_trips_through_its_schema(prices: PriceSet) -> None:
     again = PriceTable.model_validate(table.model_dump(mode="json"))
     assert again == table
     assert again.models[0].realtime == prices
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    texts=st.lists(st.text(min_size=1, max_size=60).filter(lambda t: t.strip() != ""), min_size=1, max_size=25),
+    seed=st.integers(min_value=0, max_value=2**16),
+    k=st.integers(min_value=1, max_value=30),
+)
+def test_same_input_and_seed_give_the_same_estimate(texts: list[str], seed: int, k: int) -> None:
+    import json
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    from planner.estimate import estimate
+    from planner.pricing import load_pricebook
+
+    book = load_pricebook(date(2026, 3, 1), root=Path(__file__).parent / "fixtures" / "pricing")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "d.jsonl"
+        path.write_text("".join(json.dumps({"messages": [{"role": "user", "content": t}]}) + "\n" for t in texts))
+        runs = [
+            estimate(path, ["acme-small", "claudeco-1"], output_tokens=7, sample=k, seed=seed, pricebook=book)
+            for _ in range(2)
+        ]
+    assert runs[0].model_dump_json() == runs[1].model_dump_json()
+    for e in runs[0].estimates:
+        assert e.batch_cost_usd is not None and e.batch_cost_usd <= e.realtime_cost_usd
