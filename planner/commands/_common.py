@@ -59,12 +59,16 @@ def stdout_console() -> Any:
 
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", help="Use the price tables in force on this date (YYYY-MM-DD). Default: today."),
+    typer.Option(
+        "--as-of", metavar="DATE", help="Use the price tables in force on this date (YYYY-MM-DD). Default: today."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
 PricesOption = Annotated[
     list[Path] | None,
-    typer.Option("--prices", help="Your own price table (YAML) layered over the shipped ones. Repeatable."),
+    typer.Option(
+        "--prices", metavar="FILE", help="Your own price table (YAML) layered over the shipped ones. Repeatable."
+    ),
 ]
 
 

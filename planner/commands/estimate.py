@@ -24,58 +24,80 @@ if TYPE_CHECKING:
     from planner.estimate import Estimate
 
 DataArgument = Annotated[
-    str, typer.Argument(help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")
+    str, typer.Argument(metavar="DATA", help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")
 ]
 ModelOption = Annotated[
     list[str],
-    typer.Option("--model", "-m", help="Model to price (repeatable). Pin a provider with provider/model."),
+    typer.Option(
+        "--model", "-m", metavar="MODEL", help="Model to price (repeatable). Pin a provider with provider/model."
+    ),
 ]
 FormatOption = Annotated[
-    str | None, typer.Option("--format", help=f"Input format, overriding detection: {', '.join(FORMATS)}.")
+    str | None,
+    typer.Option("--format", metavar="FORMAT", help=f"Input format, overriding detection: {', '.join(FORMATS)}."),
 ]
-TextColumnOption = Annotated[str | None, typer.Option("--text-column", help="CSV/TSV column holding the prompt.")]
+TextColumnOption = Annotated[
+    str | None, typer.Option("--text-column", metavar="COL", help="CSV/TSV column holding the prompt.")
+]
 SystemOption = Annotated[
-    str | None, typer.Option("--system", help="System prompt added to every request (CSV, TSV, text, chat).")
+    str | None,
+    typer.Option("--system", metavar="TEXT", help="System prompt added to every request (CSV, TSV, text, chat)."),
 ]
 OutputTokensOption = Annotated[
-    int | None, typer.Option("--output-tokens", help="Assume this many output tokens per request.")
+    int | None, typer.Option("--output-tokens", metavar="N", help="Assume this many output tokens per request.")
 ]
 OutputRatioOption = Annotated[
-    float | None, typer.Option("--output-ratio", help="Assume output = R × each request's input tokens.")
+    float | None, typer.Option("--output-ratio", metavar="R", help="Assume output = R × each request's input tokens.")
 ]
 OutputColumnOption = Annotated[
-    str | None, typer.Option("--output-column", help="CSV/TSV column with real sample outputs to count.")
+    str | None, typer.Option("--output-column", metavar="COL", help="CSV/TSV column with real sample outputs to count.")
 ]
 RowsOption = Annotated[
-    int | None, typer.Option("--rows", help="The full job has N requests: scale the sample to N, with a 95% CI.")
+    int | None,
+    typer.Option("--rows", metavar="N", help="The full job has N requests: scale the sample to N, with a 95% CI."),
 ]
 SampleOption = Annotated[
     int | None,
-    typer.Option("--sample", help="Count a seeded random sample of K rows and estimate the whole file (95% CI)."),
+    typer.Option(
+        "--sample", metavar="K", help="Count a seeded random sample of K rows and estimate the whole file (95% CI)."
+    ),
 ]
-SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for --sample (same seed, same sample).")]
+SeedOption = Annotated[
+    int, typer.Option("--seed", metavar="S", help="Random seed for --sample (same seed, same sample).")
+]
 CachePrefixOption = Annotated[
     str | None,
     typer.Option(
         "--cache-prefix",
+        metavar="auto|N",
         help="Price a cached prompt prefix: 'auto' (a system prompt shared by every request) or N tokens.",
     ),
 ]
 CacheHitRateOption = Annotated[
-    float, typer.Option("--cache-hit-rate", help="Share of requests after the first that hit the cache (0-1).")
+    float,
+    typer.Option("--cache-hit-rate", metavar="R", help="Share of requests after the first that hit the cache (0-1)."),
 ]
 TierOption = Annotated[
     list[str] | None,
-    typer.Option("--tier", help="Your usage tier (rate and batch-queue limits): TIER or PROVIDER=TIER. Repeatable."),
+    typer.Option(
+        "--tier",
+        metavar="TIER",
+        help="Your usage tier (rate and batch-queue limits): TIER or PROVIDER=TIER. Repeatable.",
+    ),
 ]
 ConcurrencyOption = Annotated[
-    int | None, typer.Option("--concurrency", help="Parallel requests you would run realtime (bounds its duration).")
+    int | None,
+    typer.Option("--concurrency", metavar="N", help="Parallel requests you would run realtime (bounds its duration)."),
 ]
 DeadlineOption = Annotated[
     str | None,
-    typer.Option("--deadline", help="Must finish within 12h / 90m / 2d, or by an ISO date-time: plan per model."),
+    typer.Option(
+        "--deadline", metavar="WHEN", help="Must finish within 12h / 90m / 2d, or by an ISO date-time: plan per model."
+    ),
 ]
-BudgetOption = Annotated[str | None, typer.Option("--budget", help="Budget in USD: which models and plans fit.")]
+BudgetOption = Annotated[
+    str | None, typer.Option("--budget", metavar="USD", help="Budget in USD: which models and plans fit.")
+]
 HistoryOption = Annotated[
     bool, typer.Option("--history/--no-history", help="Use observed turnaround from `batchplan history import`.")
 ]
