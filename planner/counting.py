@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -105,17 +106,14 @@ def _raw_sums(encode: Callable[[str], list[int]], texts: Sequence[str], sizes: S
     return out
 
 
-def _worker(conn: Connection, encoding: str) -> None:
-    """Worker process loop: receive (texts, sizes), send back per-request sums; None stops it."""
+def _serve(conn: Connection, make_handler: Callable[[], Callable[[Any], Any]]) -> None:
+    """A worker process's loop: answer each task with ("ok", result) or ("error", why); None stops it."""
     gc.disable()  # workers build no reference cycles; collections would only copy forked pages
     try:
-        encode = get_encoding(encoding).encode_ordinary
-        while True:
-            task = conn.recv()
-            if task is None:
-                return
+        handle = make_handler()
+        while (task := conn.recv()) is not None:
             try:
-                conn.send(("ok", _raw_sums(encode, *task)))
+                conn.send(("ok", handle(task)))
             except Exception as exc:  # report, keep serving; the caller raises
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
     except (EOFError, KeyboardInterrupt, BrokenPipeError):
@@ -125,6 +123,16 @@ def _worker(conn: Connection, encoding: str) -> None:
         # Skip the interpreter's exit path (stdio flush): a forked child may have inherited a stdout
         # lock held by a parent thread (e.g. a progress bar refreshing), and would hang on it.
         os._exit(0)
+
+
+def _worker(conn: Connection, encoding: str) -> None:
+    """Encoding worker: receive (texts, sizes), send back per-request sums."""
+
+    def make_handler() -> Callable[[Any], Any]:
+        encode = get_encoding(encoding).encode_ordinary
+        return lambda task: _raw_sums(encode, *task)
+
+    _serve(conn, make_handler)
 
 
 class _Pool:
@@ -547,30 +555,26 @@ def _describe_chunk(
 def _parse_worker(
     conn: Connection, toks: Sequence[Tokenizer], fmt: str, options: ReadOptions, name: str, want_prefix: bool
 ) -> None:
-    """Worker loop for `count_file`: receive numbered raw lines, send back (counted, errors)."""
-    gc.disable()
-    describer = _Describer(toks, want_prefix)
-    fd: int | None = None
-    try:
-        while True:
-            task = conn.recv()
-            if task is None:
-                return
-            try:
-                if task[0] == "span":  # ("span", path, first line number, offset, length): read it ourselves
-                    if fd is None:
-                        fd = os.open(task[1], os.O_RDONLY)
-                    items = _span_lines(os.pread(fd, task[4], task[3]), task[2])
-                else:
-                    items = task[1]
-                conn.send(("ok", _describe_chunk(items, fmt, options, name, describer)))
-            except Exception as exc:  # report, keep serving; the caller raises
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    except (EOFError, KeyboardInterrupt, BrokenPipeError):
-        return
-    finally:
-        conn.close()
-        os._exit(0)
+    """Parsing worker for `count_file`: receive a block of lines (or where to read it), send back
+    (counted, errors)."""
+
+    def make_handler() -> Callable[[Any], Any]:
+        describer = _Describer(toks, want_prefix)
+        files: dict[str, int] = {}
+
+        def handle(task: Any) -> tuple[Counted, Errors]:
+            if task[0] == "span":  # ("span", path, first line number, offset, length): read it ourselves
+                fd = files.get(task[1])
+                if fd is None:
+                    fd = files[task[1]] = os.open(task[1], os.O_RDONLY)
+                items = _span_lines(os.pread(fd, task[4], task[3]), task[2])
+            else:  # ("lines", numbered lines)
+                items = task[1]
+            return _describe_chunk(items, fmt, options, name, describer)
+
+        return handle
+
+    _serve(conn, make_handler)
 
 
 def _span_lines(data: bytes, first_line: int) -> list[tuple[int, bytes]]:
@@ -635,71 +639,46 @@ def count_file(
     for tok in toks:
         get_encoding(tok.encoding)
     if path is not None and n_workers > 1 and os.path.getsize(path) >= SPAN_MIN_BYTES:
-        yield from _count_spans(raw, path, name, fmt, options, toks, n_workers, chunk_size, on_progress, want_prefix)
+        tasks: Iterator[tuple[Any, ...]] = (
+            ("span", path, first, offset, length) for first, offset, length, _ in _spans(raw, chunk_size)
+        )
+        yield from _run_pool(n_workers, tasks, (list(toks), fmt, options, name, want_prefix), on_progress)
         return
     chunks = _numbered_chunks(raw, chunk_size)
-    done = 0
-
-    def report(n: int) -> None:
-        nonlocal done
-        done += n
-        if on_progress is not None:
-            on_progress(done)
-
     first = next(chunks, None)
     if first is None:
         return
     if n_workers <= 1 or len(first) < chunk_size:
         describer = _Describer(toks, want_prefix)
-        chunk: list[tuple[int, bytes]] | None = first
-        while chunk is not None:
+        done = 0
+        for chunk in itertools.chain([first], chunks):
             counted, errors = _describe_chunk(chunk, fmt, options, name, describer)
-            report(len(counted))
+            done += len(counted)
+            if on_progress is not None:
+                on_progress(done)
             yield counted, errors
-            chunk = next(chunks, None)
         return
-
-    pool = _Pool(n_workers, "", _parse_worker, list(toks), fmt, options, name, want_prefix)
-    pending = 0
-    try:
-        next_chunk: list[tuple[int, bytes]] | None = first
-        while next_chunk is not None or pending:
-            while next_chunk is not None and pending < 2 * n_workers:
-                pool.send("lines", next_chunk)
-                pending += 1
-                next_chunk = next(chunks, None)
-            counted, errors = pool.receive()
-            pending -= 1
-            report(len(counted))
-            yield counted, errors
-    finally:
-        pool.close()
+    tasks = (("lines", chunk) for chunk in itertools.chain([first], chunks))
+    yield from _run_pool(n_workers, tasks, (list(toks), fmt, options, name, want_prefix), on_progress)
 
 
-def _count_spans(
-    raw: BinaryIO,
-    path: str,
-    name: str,
-    fmt: str,
-    options: ReadOptions,
-    toks: Sequence[Tokenizer],
+def _run_pool(
     n_workers: int,
-    chunk_size: int,
+    tasks: Iterator[tuple[Any, ...]],
+    worker_args: tuple[Any, ...],
     on_progress: Callable[[int], None] | None,
-    want_prefix: bool,
 ) -> Iterator[tuple[Counted, Errors]]:
-    spans = _spans(raw, chunk_size)
-    pool = _Pool(n_workers, "", _parse_worker, list(toks), fmt, options, name, want_prefix)
-    done = pending = 0
+    """Feed tasks to parsing workers (at most two each in flight) and yield their results in order."""
+    pool = _Pool(n_workers, "", _parse_worker, *worker_args)
     buffered: dict[int, Any] = {}
+    done = pending = 0
     try:
-        span = next(spans, None)
-        while span is not None or pending:
-            while span is not None and pending < 2 * n_workers:
-                first, offset, length, _ = span
-                pool.send("span", path, first, offset, length)
+        task = next(tasks, None)
+        while task is not None or pending:
+            while task is not None and pending < 2 * n_workers:
+                pool.send(*task)
                 pending += 1
-                span = next(spans, None)
+                task = next(tasks, None)
             counted, errors = pool.receive_any(buffered)
             pending -= 1
             done += len(counted)
