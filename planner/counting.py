@@ -1,20 +1,23 @@
 """Exact token counting over all cores, streaming, order preserved.
 
-Design (measured with benchmarks/count.py on a 2-core machine, 50 MB of chat JSONL, ~10M tokens): the
-calling process reads and parses the dataset and turns each request into `Pieces` (~20 % of the CPU);
-the BPE encoding (~80 %) runs in worker processes, a chunk of requests at a time, each worker on its own
-pipe (no executor helper threads competing with the parser for the GIL). Texts that repeat across
-requests (roles, a shared system prompt) are encoded once, in the calling process.
+Two engines, both measured with benchmarks/count.py on a 2-core machine (50 MB chat JSONL, ~10M tokens):
 
-Alternatives measured and rejected: tiktoken's `encode_ordinary_batch(num_threads=2)` was *slower* than
-a plain loop (0.7x: one future per text); contiguous per-thread slices gave ~1.35x on encoding alone but
-~1.0x end to end (parsing holds the GIL); `concurrent.futures.ProcessPoolExecutor` lost ~15 % to its
-feeder/result threads. Workers that parse raw lines themselves would save the parent little, since the
-estimate needs the parsed `Request`s anyway.
+* `count_file` (what `estimate` runs on a line-per-request file): the calling process only finds blocks
+  of lines; each worker reads its block from the file itself, decodes, parses and validates it with
+  `datasets.parse_line`, counts it under every tokenizer and returns one columnar `Counted` chunk.
+  Nothing serial is left in the caller, so parsing no longer bounds the speed-up (1.45-1.55x a plain
+  json.loads + tiktoken loop, best of N; single pairs ranged 1.0-1.8x on this shared machine).
+* `count_chunks` / `count_chunks_multi` / `count_stream` (CSV records, samples, stdin, Python callers):
+  the caller parses and builds `Pieces`; workers only encode.
 
-Memory stays flat: at most `2 * workers` chunks of `chunk_size` requests are in flight, and results are
-yielded as soon as the oldest chunk is done. Inputs smaller than one chunk are counted in-process (no
-worker start-up cost). Workers are forked on Linux (they inherit the loaded encoding), spawned elsewhere.
+Texts that repeat across requests (roles, a shared system prompt) are encoded once per process.
+Alternatives measured and rejected: tiktoken's `encode_ordinary_batch(num_threads=2)` (0.7x a plain
+loop), per-thread slices (~1.0x end to end: parsing holds the GIL), `ProcessPoolExecutor` (~15 % lost
+to its feeder threads), and piping the lines themselves to the workers (the pickling cost ~0.2x).
+
+Memory stays flat: at most `2 * workers` chunks are in flight, and results are yielded in input order as
+soon as they are ready. Inputs smaller than one chunk are counted in-process (no worker start-up).
+Workers are forked on Linux (they inherit the loaded encoding), spawned elsewhere.
 
 For Spark, Dask or Ray, use the pure per-record functions `count_request_json` / `count_request`, which
 need nothing but the tokenizer rule (see docs/spark.md).
