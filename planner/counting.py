@@ -13,7 +13,7 @@ Two engines, both measured with benchmarks/count.py on a 2-core machine (50 MB c
 Texts that repeat across requests (roles, a shared system prompt) are encoded once per process.
 Alternatives measured and rejected: tiktoken's `encode_ordinary_batch(num_threads=2)` (0.7x a plain
 loop), per-thread slices (~1.0x end to end: parsing holds the GIL), `ProcessPoolExecutor` (~15 % lost
-to its feeder threads), and piping the lines themselves to the workers (the pickling cost ~0.2x).
+to its feeder threads), and piping the lines themselves to the workers (pickling them cost ~0.1x of the speed-up).
 
 Memory stays flat: at most `2 * workers` chunks are in flight, and results are yielded in input order as
 soon as they are ready. Inputs smaller than one chunk are counted in-process (no worker start-up).
