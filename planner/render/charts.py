@@ -157,7 +157,7 @@ def cost_ranges(chart_id: str, rows: Sequence[CostRangeRow]) -> str:
         y = top + row_h * i + row_h / 2
         color = REALTIME if r.mode == "realtime" else BATCH
         label = f"{r.label} ({r.mode})"
-        body.append(_text(LABEL_W - 8, y + 4, _clip(label, 34), anchor="end", full=label))
+        body.append(_text(LABEL_W - 8, y + 4, _clip(label, 30), anchor="end", full=label))
         x0 = LABEL_W + PLOT_W * float(r.low) / vmax
         x1 = LABEL_W + PLOT_W * float(r.high) / vmax
         xe = LABEL_W + PLOT_W * float(r.expected) / vmax
