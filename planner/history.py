@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +147,7 @@ class Record(BaseModel):
 
 
 def _ts(value: int) -> datetime:
-    return datetime.fromtimestamp(value, tz=timezone.utc)
+    return datetime.fromtimestamp(value, tz=UTC)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -189,10 +189,10 @@ def parse_object(obj: Any, *, provider: str | None = None, model: str | None = N
         if a.processing_status not in ANTHROPIC_STATUSES:
             raise ValueError(f"bad Anthropic message batch: unknown processing_status '{a.processing_status}'")
         c = a.request_counts
-        created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=timezone.utc)
+        created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=UTC)
         ended = a.ended_at
         if ended is not None and ended.tzinfo is None:
-            ended = ended.replace(tzinfo=timezone.utc)
+            ended = ended.replace(tzinfo=UTC)
         if ended is not None and ended < created:
             raise ValueError("bad Anthropic message batch: it ends before it was created")
         total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
@@ -266,7 +266,7 @@ def import_file(path: str | Path, *, provider: str | None = None, model: str | N
             report.skipped.append(Skipped(where=where, reason=str(exc)))
     conn = _connect(create=True)
     assert conn is not None
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     try:
         with conn:  # one transaction: all good objects, or (on any database error) none
             for r in records:

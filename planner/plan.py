@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -43,7 +43,7 @@ def parse_deadline(value: str, *, now: datetime | None = None) -> Deadline:
 
     A date-time without an offset is local time; a bare date means its midnight (local).
     """
-    now = now or datetime.now(timezone.utc).astimezone()
+    now = now or datetime.now(UTC).astimezone()
     text = value.strip()
     m = _DURATION.match(text)
     if m:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,7 +67,7 @@ def _run(options: dict[str, Any]) -> None:
     form = form_of(output)
     check_destination(output, force=force)  # fail before counting a large dataset, not after
     result = estimate_cmd.estimate_from_options(options, show_progress=not json_output)
-    generated = datetime.now(timezone.utc).replace(microsecond=0)
+    generated = datetime.now(UTC).replace(microsecond=0)
     text = render(result, form, generated)
     write_text(output, text, force=force)
     size = output.stat().st_size
