@@ -276,52 +276,10 @@ def count_chunks(
     `workers` defaults to the usable cores; 1 (or `mode="serial"`) counts in-process. `on_progress`
     is called with the number of requests finished so far after each chunk. Only `2 * workers` chunks
     are held at a time."""
-    n_workers = workers if workers is not None else default_workers()
-    get_encoding(tok.encoding)  # fail early (and let forked workers inherit it)
-    done = 0
-    iterator = iter(requests)
-    cache = _RepeatCache(tok.encoding)
-
-    def next_chunk() -> list[Pieces]:
-        chunk: list[Pieces] = []
-        for req in iterator:
-            pieces = request_pieces(req, tok)
-            cache.take_known(pieces)
-            chunk.append(pieces)
-            if len(chunk) >= chunk_size:
-                break
-        return chunk
-
-    first = next_chunk()
-    if mode == "serial" or n_workers <= 1 or len(first) < chunk_size:
-        chunk = first
-        while chunk:
-            counts = count_pieces(chunk, tok)
-            done += len(counts)
-            if on_progress is not None:
-                on_progress(done)
-            yield counts
-            chunk = next_chunk()
-        return
-
-    pending: deque[list[Pieces]] = deque()
-    pool = _Pool(n_workers, tok.encoding)
-    try:
-        chunk = first
-        while chunk or pending:
-            while chunk and len(pending) < 2 * n_workers:
-                pool.send([t for p in chunk for t in p.texts], [len(p.texts) for p in chunk])
-                for p in chunk:  # the texts now live in the worker; keep only the numbers here
-                    p.texts = []
-                pending.append(chunk)
-                chunk = next_chunk()
-            counts = _finish(pending.popleft(), pool.receive(), tok)
-            done += len(counts)
-            if on_progress is not None:
-                on_progress(done)
-            yield counts
-    finally:
-        pool.close()
+    for _, counts in count_chunks_multi(
+        requests, [tok], workers=workers, chunk_size=chunk_size, on_progress=on_progress, mode=mode
+    ):
+        yield counts[0]
 
 
 def count_stream(
