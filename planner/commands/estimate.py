@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -131,7 +130,7 @@ def estimate_command(
     json_output: JsonOption = False,
 ) -> None:
     """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch."""
-    _run(**locals())
+    _run(locals())
 
 
 def estimate_from_options(options: Mapping[str, Any], *, show_progress: bool = True) -> Estimate:
@@ -167,31 +166,9 @@ def estimate_from_options(options: Mapping[str, Any], *, show_progress: bool = T
 
 
 @handle_errors
-def _run(
-    data: str,
-    model: list[str],
-    output_tokens: int | None,
-    output_ratio: float | None,
-    output_column: str | None,
-    rows: int | None,
-    sample: int | None,
-    seed: int,
-    cache_prefix: str | None,
-    cache_hit_rate: float,
-    as_of: str | None,
-    prices: list[Path] | None,
-    format: str | None,
-    text_column: str | None,
-    system: str | None,
-    skip_bad: bool,
-    tier: list[str] | None,
-    concurrency: int | None,
-    deadline: str | None,
-    budget: str | None,
-    history: bool,
-    json_output: bool,
-) -> None:
-    result = estimate_from_options(locals(), show_progress=not json_output)
+def _run(options: Mapping[str, Any]) -> None:
+    json_output = options["json_output"]
+    result = estimate_from_options(options, show_progress=not json_output)
     if json_output:
         print_json(result.model_dump(mode="json"))
     else:
