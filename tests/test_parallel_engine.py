@@ -10,8 +10,10 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from planner.counting import Counted, count_file, count_stream_described
+from planner.counting import Counted, _span_lines, _spans, count_file, count_stream_described
 from planner.datasets import ReadOptions, SkipLog, read_requests
 from planner.pricing import ImageRule, Tokenizer
 
@@ -69,6 +71,7 @@ def test_file_engine_equals_stream_engine(
     tmp_path: Path, workers: int, spans: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("planner.counting.SPAN_MIN_BYTES", 0)  # workers read their blocks from the file
+    monkeypatch.setattr("planner.counting.SPAN_BYTES", 1500)  # ... in many blocks, lines cut anywhere
     path = dataset(tmp_path / "d.jsonl")
     options = ReadOptions(output_column="answer")
     toks = [GPT, CLAUDE]
@@ -99,3 +102,29 @@ def test_bad_bytes_are_reported_on_their_line(tmp_path: Path) -> None:
     results = list(count_file(raw, "x.jsonl", "chat", ReadOptions(), [GPT], workers=1))
     ((chunk, errors),) = results
     assert len(chunk) == 1 and errors == [(2, "not valid UTF-8")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30).map(
+        lambda ls: [b"\xef\xbb\xbf" + ls[0], *ls[1:]] if ls and ls[0][:1] == b"\x00" else ls  # sometimes a BOM
+    ),
+    ending=st.sampled_from([b"\n", b"\r\n"]),
+    last_newline=st.booleans(),
+    span_bytes=st.integers(min_value=1, max_value=64),
+)
+def test_file_blocks_hold_every_line_once_with_its_number(
+    lines: list[bytes], ending: bytes, last_newline: bool, span_bytes: int
+) -> None:
+    """Workers read the blocks `_spans` finds: together they are the file, each block holds whole lines,
+    and each knows the number of its first line (the line an error is reported on)."""
+    data = ending.join(lines) + (ending if last_newline and lines else b"")
+    spans = list(_spans(io.BytesIO(data), span_bytes))
+    assert b"".join(data[offset : offset + length] for _, offset, length in spans) == data
+    numbered = [item for first, offset, length in spans for item in _span_lines(data[offset : offset + length], first)]
+    expected = data.split(b"\n")
+    if expected and expected[-1] == b"":
+        expected.pop()
+    if expected and expected[0].startswith(b"\xef\xbb\xbf"):
+        expected[0] = expected[0][3:]  # a UTF-8 byte-order mark is not part of line 1
+    assert numbered == list(enumerate(expected, 1))
