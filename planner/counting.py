@@ -41,7 +41,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, BinaryIO, Literal, cast
 
 from planner.datasets import OPENAI_URL_API, ReadOptions, Request, parse_line
-from planner.encodings import get_encoding
+from planner.encodings import token_counter
 from planner.errors import InputError
 from planner.pricing import Tokenizer
 from planner.tokens import Count, Pieces, calibrate, count_pieces, count_text, request_pieces
@@ -98,14 +98,14 @@ def count_request_json(line: str, tok: Tokenizer) -> int:
 # Worker side
 
 
-def _raw_sums(encode: Callable[[str], list[int]], texts: Sequence[str], sizes: Sequence[int]) -> list[int]:
+def _raw_sums(count: Callable[[str], int], texts: Sequence[str], sizes: Sequence[int]) -> list[int]:
     """Encoded token totals of consecutive groups of texts (`sizes[i]` texts for request i)."""
     out: list[int] = []
     it = iter(texts)
     for n in sizes:
         total = 0
         for _ in range(n):
-            total += len(encode(next(it)))
+            total += count(next(it))
         out.append(total)
     return out
 
@@ -133,8 +133,8 @@ def _worker(conn: Connection, encoding: str) -> None:
     """Encoding worker: receive (texts, sizes), send back per-request sums."""
 
     def make_handler() -> Callable[[Any], Any]:
-        encode = get_encoding(encoding).encode_ordinary
-        return lambda task: _raw_sums(encode, *task)
+        count = token_counter(encoding)
+        return lambda task: _raw_sums(count, *task)
 
     _serve(conn, make_handler)
 
@@ -229,7 +229,7 @@ class _RepeatCache:
     MAX_SEEN = 200_000
 
     def __init__(self, encoding: str) -> None:
-        self.encode = get_encoding(encoding).encode_ordinary
+        self.count = token_counter(encoding)
         self.known: dict[str, int] = {}
         self.seen: set[int] = set()
 
@@ -242,7 +242,7 @@ class _RepeatCache:
             if n is None and len(text) <= self.MAX_LEN:
                 h = hash(text)
                 if h in seen:
-                    n = known[text] = len(self.encode(text))
+                    n = known[text] = self.count(text)
                     if len(known) > self.MAX_KNOWN:
                         known.clear()
                 else:
@@ -313,7 +313,7 @@ def count_chunks_multi(
     are encoded once per tokenizer in the calling process."""
     n_workers = workers if workers is not None else default_workers()
     for tok in toks:
-        get_encoding(tok.encoding)
+        token_counter(tok.encoding)  # load before forking: workers inherit it
     iterator = iter(requests)
     caches = [_RepeatCache(tok.encoding) for tok in toks]
     done = 0
@@ -600,7 +600,7 @@ def count_file(
     their bad lines."""
     n_workers = workers if workers is not None else default_workers()
     for tok in toks:
-        get_encoding(tok.encoding)
+        token_counter(tok.encoding)  # load before forking: workers inherit it
     if path is not None and n_workers > 1 and os.path.getsize(path) >= SPAN_MIN_BYTES:
         tasks: Iterator[tuple[Any, ...]] = (
             ("span", path, first, offset, length) for first, offset, length in _spans(raw, SPAN_BYTES)

@@ -20,7 +20,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from planner.datasets import Request
-from planner.encodings import get_encoding
+from planner.encodings import token_counter
 from planner.images import count_base64_image, count_image
 from planner.pricing import ImageRule, Tokenizer
 from planner.tool_tokens import anthropic_system_prompt, openai_tools, tools_json
@@ -130,11 +130,13 @@ def _content(content: Any, pieces: Pieces, tok: Tokenizer | None = None) -> None
 
 def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
     """The cookbook accounting: per message overhead + role + content (+ name and its overhead), + priming."""
-    pieces = Pieces()
+    pieces = Pieces(fixed=tok.message_overhead * len(messages) + tok.reply_priming)
+    append = pieces.texts.append
     for message in messages:
-        pieces.fixed += tok.message_overhead
         for key, value in message.items():
-            if key == "content":
+            if type(value) is str and key != "name":  # role, string content: the common case
+                append(value)
+            elif key == "content":
                 _content(value, pieces, tok)
             elif key == "tool_calls" and isinstance(value, list):
                 for call in value:
@@ -146,10 +148,9 @@ def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
                 pieces.texts.append(str(value.get("name", "")))
                 pieces.texts.append(str(value.get("arguments", "")))
             elif isinstance(value, str):
-                pieces.texts.append(value)
+                append(value)
                 if key == "name":
                     pieces.fixed += tok.name_overhead
-    pieces.fixed += tok.reply_priming
     return pieces
 
 
@@ -293,15 +294,15 @@ def encode_lengths(texts: Sequence[str], tok: Tokenizer, *, threads: int = 1) ->
     With `threads > 1` the texts are split into one contiguous slice per thread (tiktoken releases the
     GIL while encoding). Measured: ~1.35x on 2 cores, where tiktoken's own `encode_ordinary_batch` was
     slower than a plain loop. For whole datasets prefer `planner.counting.count_stream` (processes)."""
-    encode = get_encoding(tok.encoding).encode_ordinary
+    count = token_counter(tok.encoding)
     if threads <= 1 or len(texts) < 256:
-        return [len(encode(t)) for t in texts]
+        return [count(t) for t in texts]
     from concurrent.futures import ThreadPoolExecutor
 
     step = -(-len(texts) // threads)
     slices = [texts[i : i + step] for i in range(0, len(texts), step)]
     with ThreadPoolExecutor(len(slices)) as pool:
-        parts = pool.map(lambda part: [len(encode(t)) for t in part], slices)
+        parts = pool.map(lambda part: [count(t) for t in part], slices)
         return [n for part in parts for n in part]
 
 
@@ -334,7 +335,7 @@ def count_requests(requests: Sequence[Request], tok: Tokenizer, *, threads: int 
 
 def count_text(text: str, tok: Tokenizer) -> int:
     """Tokens of a bare text (e.g. a sample output), calibrated like the request counts."""
-    return calibrate(len(get_encoding(tok.encoding).encode_ordinary(text)), tok)
+    return calibrate(token_counter(tok.encoding)(text), tok)
 
 
 def band_label(tok: Tokenizer) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _tok import CLAUDE, GPT_4O, req
@@ -18,6 +19,7 @@ from planner.counting import (
     request_from_json,
 )
 from planner.datasets import Request, read_requests
+from planner.encodings import _make_counter, get_encoding, token_counter
 from planner.tokens import count_requests, count_requests_detailed
 
 
@@ -124,3 +126,31 @@ def test_count_request_json_rejects_non_objects() -> None:
         count_request_json("[1, 2]", GPT_4O)
     with pytest.raises(ValueError):
         count_request_json("{not json", GPT_4O)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Hello, world!",
+        "a <|endoftext|> b <|fim_prefix|><|endofprompt|>",  # special-token strings are ordinary text
+        "lone surrogate \ud800 here",  # not valid Unicode: tiktoken's wrapper repairs it
+        "héllo 世界 🎉 " * 200,
+        " " * 1000 + "\n\n\t\r\n",
+        "def f(x):\n    return x ** 2  # 12345678901234567890\n",
+    ],
+)
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_token_counter_counts_what_encode_ordinary_returns(text: str, encoding: str) -> None:
+    expected = len(get_encoding(encoding).encode_ordinary(text))
+    assert token_counter(encoding)(text) == expected
+    fallback = _make_counter(_NoBuffer(get_encoding(encoding)))  # a tiktoken without the buffer call
+    assert fallback(text) == expected
+
+
+class _NoBuffer:
+    """An encoding whose core lacks `encode_to_tiktoken_buffer` (older tiktoken)."""
+
+    def __init__(self, enc: Any) -> None:
+        self.encode_ordinary = enc.encode_ordinary
+        self._core_bpe = object()
