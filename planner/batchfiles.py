@@ -761,7 +761,7 @@ def price_requests(
         batch_cost=one.batch_cost_usd,
         inputs=list(counts[key].inputs),
         outputs=list(counts[key].outputs),
-        ids=ids,
+        ids=list(ids),
         reasons=one.reasons,
     )
 

@@ -221,16 +221,18 @@ class _Pool:
 
 class _RepeatCache:
     """Counts of texts that repeat across requests (roles, names, a shared system prompt), encoded once
-    in the calling process instead of once per request in a worker. A text is cached the second time it
-    is seen; memory is bounded (hashes of seen texts, and at most `MAX_KNOWN` cached texts)."""
+    per process instead of once per request. A text is cached the second time it is seen. Memory is
+    bounded whatever the file's size: at most `MAX_SEEN` hashes (~4 MB) and `MAX_KNOWN_CHARS` characters
+    of cached text; either is simply emptied when full."""
 
     MAX_LEN = 32_768
-    MAX_KNOWN = 2_048
-    MAX_SEEN = 200_000
+    MAX_KNOWN_CHARS = 2_000_000
+    MAX_SEEN = 50_000
 
     def __init__(self, encoding: str) -> None:
         self.count = token_counter(encoding)
         self.known: dict[str, int] = {}
+        self.known_chars = 0
         self.seen: set[int] = set()
 
     def take_known(self, pieces: Pieces) -> None:
@@ -242,11 +244,13 @@ class _RepeatCache:
             if n is None and len(text) <= self.MAX_LEN:
                 h = hash(text)
                 if h in seen:
-                    n = known[text] = self.count(text)
-                    if len(known) > self.MAX_KNOWN:
+                    if self.known_chars + len(text) > self.MAX_KNOWN_CHARS:
                         known.clear()
+                        self.known_chars = 0
+                    n = known[text] = self.count(text)
+                    self.known_chars += len(text)
                 else:
-                    if len(seen) > self.MAX_SEEN:
+                    if len(seen) >= self.MAX_SEEN:
                         seen.clear()
                     seen.add(h)
             if n is None:

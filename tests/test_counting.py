@@ -11,6 +11,7 @@ import pytest
 from _tok import CLAUDE, GPT_4O, req
 
 from planner.counting import (
+    _RepeatCache,
     count_chunks,
     count_request,
     count_request_json,
@@ -20,7 +21,7 @@ from planner.counting import (
 )
 from planner.datasets import Request, read_requests
 from planner.encodings import _make_counter, get_encoding, token_counter
-from planner.tokens import count_requests, count_requests_detailed
+from planner.tokens import Pieces, count_requests, count_requests_detailed
 
 
 def make_requests(n: int) -> list[Request]:
@@ -154,3 +155,21 @@ class _NoBuffer:
     def __init__(self, enc: Any) -> None:
         self.encode_ordinary = enc.encode_ordinary
         self._core_bpe = object()
+
+
+def test_repeat_cache_stays_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Repeated texts are counted once per process; however many texts pass, the cache's memory stays
+    under its bounds, and every request's total is what encoding each of its texts gives."""
+    monkeypatch.setattr(_RepeatCache, "MAX_SEEN", 10)
+    monkeypatch.setattr(_RepeatCache, "MAX_KNOWN_CHARS", 200)
+    cache = _RepeatCache("o200k_base")
+    encode = get_encoding("o200k_base").encode_ordinary
+    hits = 0
+    for i in range(500):
+        texts = ["system", f"unique text number {i}", "Classify the ticket. " * 3, f"shared {i % 7}"]
+        pieces = Pieces(texts=list(texts))
+        cache.take_known(pieces)
+        assert pieces.fixed + sum(len(encode(t)) for t in pieces.texts) == sum(len(encode(t)) for t in texts)
+        hits += len(texts) - len(pieces.texts)
+        assert len(cache.seen) <= 10 and cache.known_chars <= 200
+    assert hits > 900  # the texts in every request were served from the cache, not re-encoded

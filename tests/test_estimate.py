@@ -10,7 +10,7 @@ import pytest
 
 from planner.encodings import get_encoding
 from planner.errors import InputError, UnknownModelError, UsageError
-from planner.estimate import estimate
+from planner.estimate import _Ids, estimate
 from planner.pricing import PriceBook
 
 
@@ -202,3 +202,18 @@ def test_output_column_counts_real_outputs(book: PriceBook, write_jsonl: Callabl
 def test_output_ratio(book: PriceBook, write_jsonl: Callable[..., Path]) -> None:
     e = estimate(write_jsonl([chat("word " * 50)]), ["acme-small"], output_ratio=0.5, pricebook=book).estimates[0]
     assert e.output_tokens == -(-e.input_tokens // 2)
+
+
+def test_compact_ids_give_back_every_id_in_order() -> None:
+    """The over-limit lists name requests by id; ids are stored a chunk per string, so they must come
+    back exactly, across chunks, and even when an id holds the separator."""
+    chunks = [["a", "b", "c"], [], ["req-\x00-odd", "d"], [f"id-{i}" for i in range(1000)]]
+    ids = _Ids()
+    for chunk in chunks:
+        ids.extend(chunk)
+    flat = [i for chunk in chunks for i in chunk]
+    assert len(ids) == len(flat) == 1005
+    assert list(ids) == flat
+    assert ids[-1] == "id-999" and ids[3] == "req-\x00-odd" and ids[2:5] == flat[2:5]
+    with pytest.raises(IndexError):
+        ids[1005]
