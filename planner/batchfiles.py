@@ -75,7 +75,8 @@ _CHAT = (ENDPOINTS["chat"],)
 VENDOR_RULES: dict[str, Vendor] = {
     "openai": Vendor(
         "openai", "custom_id", "openai", tuple(ENDPOINTS.values()), url_in_line=True,
-        max_tokens_key="max_completion_tokens", default_limits={"max_requests": 50_000, "max_bytes": 200 * MiB},
+        max_tokens_key="max_completion_tokens",
+        default_limits={"max_requests": 50_000, "max_bytes": 200 * MiB, "max_embedding_inputs": 50_000},
     ),
     "azure": Vendor(
         "azure", "custom_id", "openai", (ENDPOINTS["chat"], ENDPOINTS["responses"]), url_in_line=True,
@@ -114,7 +115,7 @@ VENDOR_RULES: dict[str, Vendor] = {
     ),
     "xai": Vendor("xai", "batch_request_id", "xai", _CHAT),
 }
-LIMIT_FIELDS = ("max_requests", "max_bytes", "max_line_bytes", "min_requests")
+LIMIT_FIELDS = ("max_requests", "max_bytes", "max_line_bytes", "min_requests", "max_embedding_inputs")
 
 
 def vendor_rules(name: str) -> Vendor:
@@ -139,6 +140,7 @@ class Limits(_Frozen):
     max_bytes: int | None
     max_line_bytes: int | None
     min_requests: int | None
+    max_embedding_inputs: int | None = None  # summed over the requests of an embeddings batch
     sources: dict[str, str]
 
 
@@ -340,6 +342,15 @@ def _openai_body(req: Request, opts: LineOptions) -> dict[str, Any]:
     else:
         raise _Unconvertible(f"a '{req.api}' request cannot be sent to /v1/embeddings")
     return {"model": model, "input": text, **opts.extra_body}
+
+
+def embedding_inputs(body: dict[str, Any]) -> int:
+    """How many inputs an embeddings body carries: a string or one token array is one, a list of them
+    is one each (OpenAI limits their sum over a whole batch)."""
+    value = body.get("input")
+    if isinstance(value, list) and value and not all(isinstance(v, int) for v in value):
+        return len(value)
+    return 1
 
 
 def _messages_body(req: Request, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
@@ -929,6 +940,7 @@ class _OpenFile:
     requests: list[Request] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     bytes: int = 0
+    embedding_inputs: int = 0
 
 
 def prepare(
@@ -999,6 +1011,7 @@ def prepare(
         byte_cap -= ANTHROPIC_BODY_OVERHEAD
     line_cap = min(x for x in (byte_cap, limits.max_line_bytes) if x is not None) if (
         byte_cap is not None or limits.max_line_bytes is not None) else None
+    input_cap = limits.max_embedding_inputs if url == ENDPOINTS["embeddings"] else None
 
     existing = existing_outputs(out)
     if existing and not force:
@@ -1059,9 +1072,15 @@ def prepare(
                 raise InputError(f"row '{req.id}': {'; '.join(parsed.problems)}", path=name, line=req.line)
             counted = parsed.request
             counted.id = cid
+            inputs = embedding_inputs(counted.body) if input_cap is not None and counted.api == "embeddings" else 0
+            if input_cap is not None and inputs > input_cap:
+                raise InputError(
+                    f"row '{req.id}' holds {inputs:,} embedding inputs, over {rules.name}'s limit of "
+                    f"{input_cap:,} per batch; split the row", path=name, line=req.line)
             if current is not None and (
                 (limits.max_requests is not None and len(current.requests) >= limits.max_requests)
                 or (byte_cap is not None and current.bytes + size > byte_cap)
+                or (input_cap is not None and current.embedding_inputs + inputs > input_cap)
             ):
                 close(current)
                 current = None
@@ -1072,6 +1091,7 @@ def prepare(
             current.handle.write(encoded)
             current.digest.update(encoded)
             current.bytes += size
+            current.embedding_inputs += inputs
             current.requests.append(counted)
             current.ids.append(cid)
         if current is not None:
@@ -1218,6 +1238,7 @@ def validate(
     count = 0
     lines = 0
     line_cap_checks: list[tuple[int, int]] = []
+    inputs = 0  # embedding inputs summed over the embeddings lines
 
     for number, raw in _read_lines(path):
         lines = number
@@ -1275,6 +1296,8 @@ def validate(
                                         f"(line {urls[first_url]}): every line must use the batch's one endpoint"))
         if parsed.request is not None and not any(p.line == number for p in problems):
             requests.append(parsed.request)
+            if parsed.request.api == "embeddings":
+                inputs += embedding_inputs(parsed.request.body)
 
     if rules is None:
         if lines == 0:
@@ -1313,6 +1336,9 @@ def validate(
     if limits.min_requests is not None and count < limits.min_requests:
         problems.append(Problem(line=None, message=f"{count:,} requests; {rules.name} needs at least "
                                 f"{limits.min_requests:,} per job"))
+    if limits.max_embedding_inputs is not None and inputs > limits.max_embedding_inputs:
+        problems.append(Problem(line=None, message=f"{inputs:,} embedding inputs, over {rules.name}'s limit of "
+                                f"{limits.max_embedding_inputs:,} per batch: split it (batchplan prepare does)"))
     if resolved is not None and book is not None:
         reasons = model_reasons(resolved, book.as_of, next(iter(urls), None))
         allowed = resolved.table.batch.endpoints if resolved.table.provider == rules.name else []

@@ -236,6 +236,8 @@ class BatchLimits(Strict):
     max_bytes: int | None = Field(default=None, gt=0)
     max_line_bytes: int | None = Field(default=None, gt=0)
     min_requests: int | None = Field(default=None, gt=0)
+    #: inputs summed over every request of one embeddings batch (OpenAI: 50,000)
+    max_embedding_inputs: int | None = Field(default=None, gt=0)
     batches_per_hour: int | None = Field(default=None, gt=0)
     concurrent_batches: int | None = Field(default=None, gt=0)
 

@@ -259,6 +259,43 @@ def test_a_line_over_the_limit_names_the_row(tmp_path: Path, write_jsonl: Callab
     assert not (tmp_path / "o" / "batch-0001.jsonl").exists()
 
 
+def embedding_rows(*sizes: int) -> list[dict[str, Any]]:
+    """OpenAI embeddings batch lines with `sizes[i]` inputs each (0: one input given as a token array)."""
+    return [{"custom_id": f"e{i}", "method": "POST", "url": "/v1/embeddings",
+             "body": {"model": "m1", "input": [f"text {j}" for j in range(n)] if n else [101, 102, 103]}}
+            for i, n in enumerate(sizes, 1)]
+
+
+def test_embeddings_split_by_inputs_summed_over_the_file(tmp_path: Path, write_jsonl: Callable[..., Path]) -> None:
+    """OpenAI caps an embeddings batch at 50,000 inputs across its requests, not just 50,000 requests."""
+    book = make_book(tmp_path, "openai", "m1", "{max_embedding_inputs: 5}")
+    data = write_jsonl(embedding_rows(3, 2, 4, 1, 0))
+    m = prepare(data, "m1", tmp_path / "e", vendor="openai", endpoint="embeddings", output_tokens=0, pricebook=book)
+    assert [f.requests for f in m.files] == [2, 2, 1]  # 3+2 | 4+1 | one token array
+    assert m.limits.max_embedding_inputs == 5 and m.limits.sources["max_embedding_inputs"] == "table"
+    with pytest.raises(InputError, match="row 'e2' holds 6 embedding inputs") as err:
+        prepare(write_jsonl(embedding_rows(1, 6)), "m1", tmp_path / "x", vendor="openai", endpoint="embeddings",
+                output_tokens=0, pricebook=book)
+    assert err.value.line == 2
+    # chat files are not limited by it, and the documented default applies where the table is silent
+    chat = prepare(write_jsonl(rows(7)), "m1", tmp_path / "c", vendor="openai", max_tokens=4, pricebook=book)
+    assert [f.requests for f in chat.files] == [7]
+    plain = make_book(tmp_path / "d", "openai", "m1")
+    m = prepare(data, "m1", tmp_path / "d", vendor="openai", endpoint="embeddings", output_tokens=0, pricebook=plain)
+    assert m.limits.max_embedding_inputs == 50_000
+    assert m.limits.sources["max_embedding_inputs"] == "providers.md default"
+
+
+def test_validate_counts_embedding_inputs(tmp_path: Path, write_jsonl: Callable[..., Path]) -> None:
+    book = make_book(tmp_path, "openai", "m1", "{max_embedding_inputs: 5}")
+    over = validate(write_jsonl(embedding_rows(3, 2, 1), "over.jsonl"), vendor="openai", pricebook=book)
+    assert [p.message for p in over.problems] == [
+        "6 embedding inputs, over openai's limit of 5 per batch: split it (batchplan prepare does)"
+    ]
+    fits = validate(write_jsonl(embedding_rows(2, 2, 0), "fits.jsonl"), vendor="openai", pricebook=book)  # 2+2+1
+    assert fits.problems == []
+
+
 def test_option_cannot_exceed_vendor_limit(tmp_path: Path, write_jsonl: Callable[..., Path]) -> None:
     book = make_book(tmp_path, "openai", "m1", "{max_requests: 3}")
     with pytest.raises(UsageError, match="above"):

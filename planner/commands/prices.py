@@ -83,7 +83,9 @@ def register(app: typer.Typer) -> None:
             lim = b.limits
             con.print(
                 f"batch: default discount x{b.default_multiplier} | max {lim.max_requests or '?'} requests, "
-                f"{(lim.max_bytes or 0) // 1_048_576 or '?'} MB per batch | window "
+                f"{(lim.max_bytes or 0) // 1_048_576 or '?'} MB per batch"
+                + (f", {lim.max_embedding_inputs} embedding inputs" if lim.max_embedding_inputs else "")
+                + " | window "
                 f"{b.turnaround.completion_window_hours if b.turnaround else '?'} h"
             )
         else:
