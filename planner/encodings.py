@@ -53,11 +53,12 @@ def _build(name: str) -> tiktoken.Encoding:
 
 
 def _parse_bpe(contents: bytes) -> dict[bytes, int]:
-    """The .tiktoken format: one `base64(token) rank` pair per line (as tiktoken.load parses it)."""
-    import base64
+    """The .tiktoken format: one `base64(token) rank` pair per line (as tiktoken.load parses it).
+    binascii directly, not base64.b64decode: the same bytes, a third less time for 200k lines."""
+    import binascii
 
     return {
-        base64.b64decode(token): int(rank)
+        binascii.a2b_base64(token): int(rank)
         for token, rank in (line.split() for line in contents.splitlines() if line)
     }
 

@@ -260,9 +260,21 @@ def test_counting_works_with_sockets_disabled(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("DATA_GYM_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(encodings, "_cache", {})
+    monkeypatch.setattr(encodings, "_counters", {})
     assert count_requests([req({"messages": COOKBOOK_MESSAGES})], GPT_4O) == [124]
     assert count_requests([req({"messages": COOKBOOK_MESSAGES})], GPT_4) == [129]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", sorted(encodings.EXPECTED_SHA256))
+def test_bundled_encoding_parses_as_tiktoken_parses_it(name: str) -> None:
+    """Our reader of the bundled .tiktoken files gives exactly the ranks tiktoken's own loader gives."""
+    from tiktoken.load import load_tiktoken_bpe
+
+    path = encodings.ENCODINGS_DIR / f"{name}.tiktoken"
+    ours = encodings._parse_bpe(path.read_bytes())
+    assert ours == load_tiktoken_bpe(str(path), encodings.EXPECTED_SHA256[name])
+    assert len(ours) > 100_000
 
 
 def test_chat_request_for_a_claude_model_is_counted_as_its_messages_body() -> None:
