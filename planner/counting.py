@@ -267,6 +267,12 @@ class _RepeatCache:
         pieces.texts = rest
 
 
+def _shared_memos(toks: Sequence[Tokenizer]) -> dict[str, dict[str, int]]:
+    """An empty text -> tokens memo for each encoding that more than one tokenizer uses."""
+    encodings = [tok.encoding for tok in toks]
+    return {enc: {} for enc in set(encodings) if encodings.count(enc) > 1}
+
+
 def _finish(pieces: Sequence[Pieces], raw: Sequence[int], tok: Tokenizer) -> list[Count]:
     return [
         Count(calibrate(p.fixed + r, tok) + p.exact, p.images, p.assumed_images, p.image_tokens)
@@ -351,28 +357,51 @@ def count_chunks_multi(
     reqs, pieces = next_chunk()
     if mode == "serial" or n_workers <= 1 or len(reqs) < chunk_size:
         while reqs:
-            counts = [count_pieces(pieces[j], tok) for j, tok in enumerate(toks)]
+            memos = _shared_memos(toks)
+            counts = [count_pieces(pieces[j], tok, memo=memos.get(tok.encoding)) for j, tok in enumerate(toks)]
             report(len(reqs))
             yield reqs, counts
             reqs, pieces = next_chunk()
         return
 
-    pools = {enc: _Pool(n_workers, enc) for enc in {tok.encoding for tok in toks}}
-    pending: deque[tuple[list[Request], list[list[Pieces]]]] = deque()
+    groups: dict[str, list[int]] = {}  # encoding -> the tokenizers (indexes into toks) that use it
+    for j, tok in enumerate(toks):
+        groups.setdefault(tok.encoding, []).append(j)
+    pools = {enc: _Pool(n_workers, enc) for enc in groups}
+    Sent = tuple[list[Request], list[list[Pieces]], dict[str, dict[str, int]]]
+    pending: deque[Sent] = deque()
     try:
         while reqs or pending:
             while reqs and len(pending) < 2 * n_workers:
-                for j, tok in enumerate(toks):
-                    chunk = pieces[j]
-                    pools[tok.encoding].send([t for p in chunk for t in p.texts], [len(p.texts) for p in chunk])
-                    for p in chunk:
-                        p.texts = []
-                pending.append((reqs, pieces))
+                indexes: dict[str, dict[str, int]] = {}
+                for enc, js in groups.items():
+                    if len(js) == 1:  # the request's texts go as they are; the worker sums them
+                        chunk = pieces[js[0]]
+                        pools[enc].send([t for p in chunk for t in p.texts], [len(p.texts) for p in chunk])
+                        for p in chunk:
+                            p.texts = []
+                    else:  # tokenizers sharing an encoding: each distinct text goes once, counted alone
+                        index = indexes[enc] = {}
+                        for j in js:
+                            for p in pieces[j]:
+                                for t in p.texts:
+                                    index.setdefault(t, len(index))
+                        pools[enc].send(list(index), [1] * len(index))
+                pending.append((reqs, pieces, indexes))
                 reqs, pieces = next_chunk()
-            done_reqs, done_pieces = pending.popleft()
-            counts = [_finish(done_pieces[j], pools[tok.encoding].receive(), tok) for j, tok in enumerate(toks)]
+            done_reqs, done_pieces, done_indexes = pending.popleft()
+            per_tok: list[list[Count]] = [[] for _ in toks]
+            for enc, js in groups.items():
+                raw = pools[enc].receive()
+                for j in js:
+                    if len(js) == 1:
+                        per_tok[j] = _finish(done_pieces[j], raw, toks[j])
+                    else:
+                        index = done_indexes[enc]
+                        sums = [sum(raw[index[t]] for t in p.texts) for p in done_pieces[j]]
+                        per_tok[j] = _finish(done_pieces[j], sums, toks[j])
             report(len(done_reqs))
-            yield done_reqs, counts
+            yield done_reqs, per_tok
     finally:
         for pool in pools.values():
             pool.close()
@@ -432,13 +461,15 @@ class _Describer:
         self.repeats = [_RepeatCache(tok.encoding) for tok in toks]
 
     def count(self, requests: Sequence[Request]) -> list[list[Count]]:
-        """Counts of each request under each tokenizer; texts repeated across requests encoded once."""
+        """Counts of each request under each tokenizer; texts repeated across requests encoded once, and
+        texts of one chunk encoded once per encoding however many tokenizers use it."""
         out = []
+        memos = _shared_memos(self.toks)
         for tok, cache in zip(self.toks, self.repeats, strict=True):
             pieces = [request_pieces(r, tok) for r in requests]
             for p in pieces:
                 cache.take_known(p)
-            out.append(count_pieces(pieces, tok))
+            out.append(count_pieces(pieces, tok, memo=memos.get(tok.encoding)))
         return out
 
     def prefix(self, req: Request) -> tuple[bytes | None, list[int]]:

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _tok import CLAUDE, GPT_4O, req
+from _tok import CLAUDE, GPT_4, GPT_4O, req
 
 from planner.counting import (
     _RepeatCache,
     count_chunks,
+    count_chunks_multi,
     count_request,
     count_request_json,
     count_stream,
@@ -173,3 +174,17 @@ def test_repeat_cache_stays_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) -
         hits += len(texts) - len(pieces.texts)
         assert len(cache.seen) <= 10 and cache.known_chars <= 200
     assert hits > 900  # the texts in every request were served from the cache, not re-encoded
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tokenizers_sharing_an_encoding_count_as_each_would_alone(workers: int) -> None:
+    """GPT-4o and a Claude model both count with o200k_base: each text is encoded once for both, and
+    every request's count is still what that tokenizer alone gives (cl100k beside them, separately)."""
+    requests = make_requests(101)
+    toks = [GPT_4O, CLAUDE, GPT_4]
+    got: list[list[int]] = [[], [], []]
+    for _, counts in count_chunks_multi(iter(requests), toks, workers=workers, chunk_size=16):
+        for j, per_tok in enumerate(counts):
+            got[j].extend(c.tokens for c in per_tok)
+    assert got == [count_requests(requests, tok) for tok in toks]
+    assert got[0] != got[1] != got[2]  # three different accountings, not one count copied
