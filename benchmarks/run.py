@@ -9,6 +9,7 @@ Rows:
   whether the exact total falls inside the sample's 95% interval
 - peak memory: the exact `estimate` on the counting file and on the large file: all its processes
   together (proportional set size, sampled), and its largest process (ru_maxrss)
+- two models: `estimate` with a GPT and a Claude model (one encoding) against one model, same file
 - price tables: loading every table in force today, in a fresh process
 - start-up: `batchplan --help` against `python -c pass`
 Every command runs in a fresh process; timings are wall-clock, best of N.
@@ -141,6 +142,15 @@ def table_load() -> tuple[str, str]:
     return f"{best * 1000:.0f} ms", f"{tables} provider tables, {models} models, parsed and validated"
 
 
+def two_models(path: Path) -> tuple[str, str]:
+    """`estimate` time with a GPT and a Claude model against one model: both count with o200k_base, so
+    each text is encoded once for both and the second model should cost little."""
+    base = [*batchplan(), "estimate", str(path), "--output-tokens", "100", "--json", "-m", MODEL]
+    one, _ = timed(base, repeat=3)
+    two, _ = timed([*base, "-m", "claude-haiku-4-5"], repeat=3)
+    return f"{two / one:.2f}x", f"estimate with {MODEL} + claude-haiku-4-5 {two:.2f} s vs {MODEL} alone {one:.2f} s"
+
+
 def startup() -> tuple[str, str]:
     help_s, _ = timed([*batchplan(), "--help"], repeat=7)
     pass_s, _ = timed([sys.executable, "-c", "pass"], repeat=7)
@@ -175,6 +185,7 @@ def main() -> None:
         size = f"{path.stat().st_size / 1e6:.0f} MB"
         detail = f"all processes (PSS, sampled); largest single process {largest:.0f} MB (ru_maxrss)"
         rows.append((f"peak memory, exact estimate ({size})", f"{pss:.0f} MB", detail))
+    rows.append(("GPT + Claude models vs one model", *two_models(DATA / f"chat-{args.count_mb:g}mb-seed7.jsonl")))
     rows.append(("price-table load", *table_load()))
     rows.append(("start-up (--help) vs python -c pass", *startup()))
 
