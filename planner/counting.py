@@ -5,9 +5,9 @@ Two engines, both measured with benchmarks/count.py on a 2-core machine (50 MB c
 * `count_file` (what `estimate` runs on a line-per-request file): the calling process only cuts the
   file into ~512 KB blocks of whole lines; each worker reads its block from the file itself, decodes,
   parses and validates it with `datasets.parse_line`, counts it under every tokenizer and returns one
-  columnar `Counted` chunk. Nothing serial is left in the caller: the median of back-to-back rounds
-  was 1.6-1.8x a plain json.loads + tiktoken loop, where two such loops run at once reach 1.6-2.0x
-  one loop on the same cores (the machine's own ceiling, which moves with the host's load).
+  columnar `Counted` chunk. Nothing serial is left in the caller: fastest runs were 1.6-2.1x a plain
+  json.loads + tiktoken loop (medians of 9 rounds 1.3-2.0x: the host's cores change speed from run to
+  run), where two plain loops run at once reach 1.9-2.2x one loop, the most two cores give here.
 * `count_chunks` / `count_chunks_multi` / `count_stream` (CSV records, samples, stdin, Python callers):
   the caller parses and builds `Pieces`; workers only encode.
 
@@ -327,7 +327,8 @@ def count_chunks_multi(
 
     Yields each chunk's requests with their counts per tokenizer (`counts[j][i]` is request i under
     `toks[j]`), in input order. One worker pool per distinct encoding; texts repeated across requests
-    are encoded once per tokenizer in the calling process."""
+    are encoded once per tokenizer in the calling process, and tokenizers that share an encoding send
+    each distinct text of a chunk to the pool once."""
     n_workers = workers if workers is not None else default_workers()
     for tok in toks:
         token_counter(tok.encoding)  # load before forking: workers inherit it
