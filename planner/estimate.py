@@ -8,7 +8,7 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -251,6 +251,11 @@ class _Ids(Sequence[str]):
 
     def __len__(self) -> int:
         return self._n
+
+    def __iter__(self) -> Iterator[str]:
+        # one split per chunk: Sequence's default would split a whole chunk for every id
+        for chunk in self._chunks:
+            yield from chunk if isinstance(chunk, list) else chunk.split("\x00")
 
     @overload
     def __getitem__(self, index: int) -> str: ...
