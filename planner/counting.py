@@ -393,14 +393,11 @@ def count_chunks_multi(
             done_reqs, done_pieces, done_indexes = pending.popleft()
             per_tok: list[list[Count]] = [[] for _ in toks]
             for enc, js in groups.items():
-                raw = pools[enc].receive()
+                raw = pools[enc].receive()  # per-request sums, or per-text counts when texts were indexed
+                at = done_indexes.get(enc)
                 for j in js:
-                    if len(js) == 1:
-                        per_tok[j] = _finish(done_pieces[j], raw, toks[j])
-                    else:
-                        index = done_indexes[enc]
-                        sums = [sum(raw[index[t]] for t in p.texts) for p in done_pieces[j]]
-                        per_tok[j] = _finish(done_pieces[j], sums, toks[j])
+                    sums = raw if at is None else [sum(raw[at[t]] for t in p.texts) for p in done_pieces[j]]
+                    per_tok[j] = _finish(done_pieces[j], sums, toks[j])
             report(len(done_reqs))
             yield done_reqs, per_tok
     finally:
