@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -247,25 +247,41 @@ def _batchplan() -> list[str]:
 
 
 def test_ctrl_c_during_a_long_count_exits_130_and_leaves_no_file(tmp_path: Path) -> None:
+    """The count reads standard input that this test keeps open, so it cannot finish before the signal
+    however fast the machine is; the signal goes once the tool has drained a known amount of that input
+    (an observable event: it is counting), never after a fixed sleep."""
     words = ["order", "refund", "shipping", "invoice", "warranty", "account", "password", "delivery", "package"]
-    data = tmp_path / "big.jsonl"
-    with open(data, "w", encoding="utf-8") as f:
-        for i in range(120_000):  # distinct texts: repeated ones are counted once and would finish too soon
-            text = " ".join(words[(i * 7 + k * 3) % len(words)] + str(i + k) for k in range(60))
-            f.write(json.dumps({"messages": [{"role": "user", "content": text}]}) + "\n")
+    texts = (" ".join(words[(i + k) % 9] + str(i) for k in range(20)) for i in range(4_000))
+    block = "".join(json.dumps({"messages": [{"role": "user", "content": t}]}) + "\n" for t in texts).encode()
     report = tmp_path / "report.html"
     proc = subprocess.Popen(
-        [*_batchplan(), "report", str(data), "-m", "acme-small", "--output-tokens", "5", "-o", str(report), *COMMON],
+        [*_batchplan(), "report", "-", "-m", "acme-small", "--output-tokens", "5", "-o", str(report), *COMMON],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env={**os.environ, "COLUMNS": "100"},
     )
-    time.sleep(2.0)
-    assert proc.poll() is None, "the count finished before it could be interrupted; make the file bigger"
+    assert proc.stdin is not None
+    written = threading.Event()
+
+    def feed() -> None:
+        # a pipe buffers 64 KiB at most: once 4 blocks are written the tool has read at least 3 of them
+        try:
+            for _ in range(4):
+                proc.stdin.write(block)  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+            written.set()
+        except (BrokenPipeError, OSError):
+            written.set()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    assert written.wait(timeout=120), "the tool never read its input"
+    assert proc.poll() is None, "the tool exited while its input was still open"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err_bytes = proc.communicate(timeout=60)
+    err = err_bytes.decode()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert err.strip().splitlines() == ["batchplan: interrupted"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
