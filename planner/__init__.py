@@ -11,14 +11,16 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from planner.estimate import Estimate, ModelEstimate, estimate
+    from planner.options import EstimateOptions
     from planner.pricing import PriceBook, PriceTable, load_pricebook
 
-__all__ = ["Estimate", "ModelEstimate", "PriceBook", "PriceTable", "estimate", "load_pricebook"]
+__all__ = ["Estimate", "EstimateOptions", "ModelEstimate", "PriceBook", "PriceTable", "estimate", "load_pricebook"]
 
 _LAZY = {
     "estimate": "planner.estimate",
     "Estimate": "planner.estimate",
     "ModelEstimate": "planner.estimate",
+    "EstimateOptions": "planner.options",
     "load_pricebook": "planner.pricing",
     "PriceBook": "planner.pricing",
     "PriceTable": "planner.pricing",

@@ -971,7 +971,8 @@ def prepare(
 ) -> Manifest:
     """Write DATA as `vendor` batch files under OUTDIR (atomically) and return the manifest written."""
     from planner.datasets import ReadOptions
-    from planner.estimate import _output_assumption
+    from planner.estimate import output_assumption
+    from planner.options import OutputOptions
 
     data = str(data)
     out = Path(outdir)
@@ -1005,7 +1006,7 @@ def prepare(
         notes.append(f"{rules.name} publishes no request limit per file; files are split by bytes only")
     if limits.max_bytes is None:
         notes.append(f"{rules.name} publishes no file-size limit; files are split by requests only")
-    assumption = _output_assumption(output_tokens, output_ratio, None)
+    assumption = output_assumption(OutputOptions.make(tokens=output_tokens, ratio=output_ratio))
     byte_cap = limits.max_bytes
     if byte_cap is not None and rules.family == "anthropic":
         byte_cap -= ANTHROPIC_BODY_OVERHEAD
@@ -1224,7 +1225,8 @@ def validate(
     """Every problem of a batch file (with line numbers), then the estimate of its valid lines."""
     from planner.eligibility import model_reasons
     from planner.errors import BatchplanError
-    from planner.estimate import _output_assumption
+    from planner.estimate import output_assumption
+    from planner.options import OutputOptions
 
     path = str(path)
     rules = vendor_rules(vendor) if vendor else None
@@ -1354,7 +1356,7 @@ def validate(
     estimate_json: dict[str, Any] | None = None
     if resolved is not None and book is not None and requests:
         try:
-            assumption = _output_assumption(output_tokens, output_ratio, None)
+            assumption = output_assumption(OutputOptions.make(tokens=output_tokens, ratio=output_ratio))
             priced = price_requests(requests, resolved, assumption, book.as_of, path)
             estimate_json = {
                 "model": model_name,

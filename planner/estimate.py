@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal, overload
+from typing import Annotated, Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -31,7 +31,8 @@ from planner.datasets import (
 )
 from planner.errors import InputError, UsageError
 from planner.money import usd
-from planner.plan import Deadline, PayloadMeter, Plan, parse_budget, parse_deadline, timing
+from planner.options import EstimateOptions, OutputOptions
+from planner.plan import PayloadMeter, Plan, timing
 from planner.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
 from planner.tokens import band_label
 from planner.turnaround import Turnaround
@@ -162,33 +163,25 @@ class Estimate(Model):
 ProgressFn = Callable[[int], None]
 
 
-def _output_assumption(
-    output_tokens: int | None, output_ratio: float | None, output_column: str | None
-) -> OutputAssumption:
-    given = [x is not None for x in (output_tokens, output_ratio, output_column)]
-    if sum(given) > 1:
-        raise UsageError("use only one of --output-tokens, --output-ratio and --output-column")
-    if output_tokens is not None:
-        if output_tokens < 0:
-            raise UsageError("--output-tokens must be 0 or more")
+def output_assumption(output: OutputOptions) -> OutputAssumption:
+    """The stated assumption behind every output-token count (printed with every estimate)."""
+    if output.tokens is not None:
         return OutputAssumption(
             mode="fixed",
-            value=output_tokens,
-            description=f"{output_tokens:,} output tokens per request (assumed, --output-tokens)",
+            value=output.tokens,
+            description=f"{output.tokens:,} output tokens per request (assumed, --output-tokens)",
         )
-    if output_ratio is not None:
-        if not (output_ratio >= 0 and math.isfinite(output_ratio)):
-            raise UsageError("--output-ratio must be a finite number, 0 or more")
+    if output.ratio is not None:
         return OutputAssumption(
             mode="ratio",
-            value=output_ratio,
-            description=f"output = {output_ratio:g} × each request's input tokens (assumed, --output-ratio)",
+            value=output.ratio,
+            description=f"output = {output.ratio:g} × each request's input tokens (assumed, --output-ratio)",
         )
-    if output_column is not None:
+    if output.column is not None:
         return OutputAssumption(
             mode="column",
-            value=output_column,
-            description=f"output tokens counted from the sample's real outputs in column '{output_column}'",
+            value=output.column,
+            description=f"output tokens counted from the sample's real outputs in column '{output.column}'",
         )
     return OutputAssumption(
         mode="max_tokens",
@@ -518,81 +511,58 @@ def _model_reasons(resolved: ResolvedModel, as_of: date) -> list[str]:
 def estimate(
     path: str | Path,
     models: Sequence[str],
+    options: EstimateOptions | None = None,
     *,
-    output_tokens: int | None = None,
-    output_ratio: float | None = None,
-    output_column: str | None = None,
-    as_of: date | None = None,
-    format: str | None = None,
-    text_column: str | None = None,
-    system: str | None = None,
-    skip_bad: bool = False,
-    prices: Sequence[Path] = (),
-    rows: int | None = None,
-    sample: int | None = None,
-    seed: int = 0,
-    cache_prefix: str | None = None,
-    cache_hit_rate: float = 1.0,
     pricebook: PriceBook | None = None,
     progress: ProgressFn | None = None,
-    tier: str | Sequence[str] | None = None,
-    concurrency: int | None = None,
-    latency_s: float | None = None,
-    deadline: str | Deadline | None = None,
-    budget: str | Decimal | None = None,
-    use_history: bool = True,
+    **flat: Any,
 ) -> Estimate:
-    """Estimate realtime vs batch cost and batch eligibility of a dataset for each model.
+    """Estimate realtime vs batch cost, turnaround and batch eligibility of a dataset for each model.
 
-    Timing (planner.turnaround, planner.plan): `tier` is the usage tier (`TIER` or `PROVIDER=TIER`,
-    repeatable; default each table's default tier), `concurrency`/`latency_s` bound realtime from the
-    client side, `deadline` (`12h`, `2d`, ISO date-time) and `budget` (USD) add a `plan` per model,
-    and `use_history` lets observed turnaround from `batchplan history import` replace published figures.
+    `options` is one validated `EstimateOptions` (planner.options); the flat keywords the CLI flags are
+    named after (`output_tokens=150`, `rows=1_000_000`, `tier="tier-3"`, `deadline="12h"`, …) are
+    accepted instead, for scripts. Raises UsageError (bad options), InputError (bad dataset lines, with
+    file and line), PricingError/UnknownModelError (tables, model names).
+
+        >>> estimate("examples/tickets.jsonl", ["gpt-4o-mini"], output_tokens=150).estimates[0].batch_eligible
+        True
     """
-    deadline_at = parse_deadline(deadline) if isinstance(deadline, str) else deadline
-    budget_usd = parse_budget(budget)
-    if concurrency is not None and concurrency < 1:
-        raise UsageError("--concurrency must be 1 or more")
+    if options is not None and flat:
+        raise UsageError("pass either an EstimateOptions or keyword options, not both")
+    o = options if options is not None else EstimateOptions.of(**flat)
     if not models:
         raise UsageError("name at least one model with --model")
-    if rows is not None and rows < 1:
-        raise UsageError("--rows must be 1 or more")
-    if cache_prefix not in (None, "none", "auto") and not (cache_prefix.isdigit()):
-        raise UsageError(f"--cache-prefix '{cache_prefix}' must be auto, none, or a number of tokens")
-    if not 0 <= cache_hit_rate <= 1:
-        raise UsageError("--cache-hit-rate must be between 0 and 1")
     path = str(path)
-    book = pricebook or load_pricebook(as_of, user_tables=prices)
+    book = pricebook or load_pricebook(o.as_of, user_tables=o.prices)
     resolved = [book.resolve(m) for m in models]
-    assumption = _output_assumption(output_tokens, output_ratio, output_column)
+    assumption = output_assumption(o.output)
     tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
 
-    skip = SkipLog() if skip_bad else None
-    options = ReadOptions(format=format, text_column=text_column, system=system, output_column=output_column)
+    skip = SkipLog() if o.skip_bad else None
+    sampling, cache, timed = o.sampling, o.cache, o.timing
     tally = _Tally(tokenizers, assumption, path if path != "-" else "<stdin>", skip)
     fmt, file_rows = _count_source(
-        path, sample, seed, options, skip, tally, list(tokenizers.values()), progress, cache_prefix == "auto"
+        path, sampling.sample, sampling.seed, o.reader, skip, tally, list(tokenizers.values()), progress,
+        cache.prefix == "auto",
     )
     counts, ids = tally.finish()
     meter = tally.meter
     counted = len(ids)
-    if file_rows is not None and rows is None:
+    if file_rows is not None and sampling.rows is None:
         # The file is the whole job: a random sample of it, with the finite-population correction.
         scaling = Scaling(job_requests=max(file_rows, counted), sampled=counted, finite_population=True)
     else:
-        scaling = Scaling(job_requests=rows or counted, sampled=counted)
+        scaling = Scaling(job_requests=sampling.rows or counted, sampled=counted)
 
     results = [
-        _estimate_one(r, counts[_tokenizer_key(r.tokenizer)], ids, scaling, book.as_of, cache_prefix, cache_hit_rate)
+        _estimate_one(r, counts[_tokenizer_key(r.tokenizer)], ids, scaling, book.as_of, cache.prefix, cache.hit_rate)
         for r in resolved
     ]
     results = [
         e.model_copy(update=dict(zip(("turnaround", "plan"), timing(
             r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
             realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
-            meter=meter, tier=tier,
-            concurrency=concurrency, latency_s=latency_s, deadline=deadline_at, budget=budget_usd,
-            use_history=use_history,
+            meter=meter, options=timed,
         ), strict=True)))
         for r, e in zip(resolved, results, strict=True)
     ]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -20,6 +20,9 @@ from planner.errors import UsageError
 from planner.money import usd, usd_display
 from planner.pricing import ResolvedModel
 from planner.turnaround import ENVELOPE_BYTES, Turnaround, estimate_turnaround
+
+if TYPE_CHECKING:
+    from planner.options import TimingOptions
 
 USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?)\s*$", re.I)
@@ -269,14 +272,15 @@ def timing(
     realtime_cost: Decimal,
     batch_cost: Decimal | None,
     meter: PayloadMeter | None = None,
-    tier: str | Sequence[str] | None = None,
-    concurrency: int | None = None,
-    latency_s: float | None = None,
-    deadline: Deadline | None = None,
-    budget: Decimal | None = None,
-    use_history: bool = True,
+    options: TimingOptions | None = None,
 ) -> tuple[Turnaround, Plan | None]:
     """Turnaround of one model's job (observed history figures when there are enough), and its plan."""
+    if options is None:
+        from planner.options import TimingOptions
+
+        options = TimingOptions()
+    tier, concurrency, latency_s = options.tier, options.concurrency, options.latency_s
+    deadline, budget, use_history = options.deadline, options.budget, options.use_history
     table, model = resolved.table, resolved.model
     kwargs: dict[str, Any] = {
         "requests": requests,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +22,7 @@ from planner.datasets import FORMATS
 
 if TYPE_CHECKING:
     from planner.estimate import Estimate
+    from planner.options import EstimateOptions
 
 DataArgument = Annotated[
     str, typer.Argument(metavar="DATA", help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")
@@ -130,51 +132,83 @@ def estimate_command(
     json_output: JsonOption = False,
 ) -> None:
     """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch."""
-    _run(locals())
+    _run(
+        data,
+        model,
+        lambda: build_options(
+            output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
+            sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate, as_of=as_of,
+            prices=prices, format=format, text_column=text_column, system=system, skip_bad=skip_bad, tier=tier,
+            concurrency=concurrency, deadline=deadline, budget=budget, history=history,
+        ),
+        json_output,
+    )
 
 
-def estimate_from_options(options: Mapping[str, Any], *, show_progress: bool = True) -> Estimate:
-    """Run the estimate API on the command's option values (by parameter name); shared with `report`."""
+#: The parameters of `estimate_command` that `build_options` takes (`report` shares them).
+OPTION_NAMES = (
+    "output_tokens", "output_ratio", "output_column", "rows", "sample", "seed", "cache_prefix", "cache_hit_rate",
+    "as_of", "prices", "format", "text_column", "system", "skip_bad", "tier", "concurrency", "deadline", "budget",
+    "history",
+)
+
+
+def build_options(
+    *,
+    output_tokens: int | None,
+    output_ratio: float | None,
+    output_column: str | None,
+    rows: int | None,
+    sample: int | None,
+    seed: int,
+    cache_prefix: str | None,
+    cache_hit_rate: float,
+    as_of: str | None,
+    prices: list[Path] | None,
+    format: str | None,
+    text_column: str | None,
+    system: str | None,
+    skip_bad: bool,
+    tier: list[str] | None,
+    concurrency: int | None,
+    deadline: str | None,
+    budget: str | None,
+    history: bool,
+) -> EstimateOptions:
+    """The typed options of `estimate` and `report`, from their flags; a bad value is a UsageError."""
+    from planner.options import EstimateOptions
+
+    return EstimateOptions.of(
+        output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
+        sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate,
+        as_of=parse_date(as_of), prices=prices or [], format=format, text_column=text_column, system=system,
+        skip_bad=skip_bad, tier=tier or (), concurrency=concurrency, deadline=deadline, budget=budget,
+        use_history=history,
+    )
+
+
+def run_estimate(data: str, models: list[str], options: EstimateOptions, *, show_progress: bool = True) -> Estimate:
+    """The estimate API with a progress line on a terminal (shared with `report`)."""
     from planner.estimate import estimate
 
-    o = options
     with progress_reporter("Counting tokens", enabled=show_progress) as progress:
-        return estimate(
-            o["data"],
-            o["model"],
-            output_tokens=o["output_tokens"],
-            output_ratio=o["output_ratio"],
-            output_column=o["output_column"],
-            as_of=parse_date(o["as_of"]),
-            format=o["format"],
-            text_column=o["text_column"],
-            system=o["system"],
-            skip_bad=o["skip_bad"],
-            prices=o["prices"] or [],
-            rows=o["rows"],
-            sample=o["sample"],
-            seed=o["seed"],
-            cache_prefix=o["cache_prefix"],
-            cache_hit_rate=o["cache_hit_rate"],
-            progress=progress,
-            tier=o["tier"] or None,
-            concurrency=o["concurrency"],
-            deadline=o["deadline"],
-            budget=o["budget"],
-            use_history=o["history"],
-        )
+        return estimate(data, models, options, progress=progress)
 
 
 @handle_errors
-def _run(options: Mapping[str, Any]) -> None:
-    json_output = options["json_output"]
-    result = estimate_from_options(options, show_progress=not json_output)
+def _run(data: str, models: list[str], options: Callable[[], EstimateOptions], json_output: bool) -> None:
+    result = run_estimate(data, models, options(), show_progress=not json_output)
     if json_output:
         print_json(result.model_dump(mode="json"))
     else:
         from planner.render.terminal import render_estimate
 
         render_estimate(result)
+    report_skipped(result)
+
+
+def report_skipped(result: Estimate) -> None:
+    """One stderr line saying how many bad lines `--skip-bad` passed over, and the first problem."""
     if result.dataset.skipped.count:
         lines = ", ".join(str(n) for n in result.dataset.skipped.first_lines)
         print(

@@ -9,7 +9,6 @@ read with `inspect.signature`, plus `-o/--output` and `--force`, so the two neve
 from __future__ import annotations
 
 import inspect
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,15 +57,16 @@ def render(result: Any, form: str, generated: datetime | None = None) -> str:
 
 
 @handle_errors
-def _run(options: dict[str, Any]) -> None:
+def _run(params: dict[str, Any]) -> None:
     from planner.atomic import check_destination, write_text
 
-    output: Path = options.pop("output")
-    force: bool = options.pop("force")
-    json_output: bool = options["json_output"]
+    output: Path = params["output"]
+    force: bool = params["force"]
+    json_output: bool = params["json_output"]
     form = form_of(output)
+    options = estimate_cmd.build_options(**{name: params[name] for name in estimate_cmd.OPTION_NAMES})
     check_destination(output, force=force)  # fail before counting a large dataset, not after
-    result = estimate_cmd.estimate_from_options(options, show_progress=not json_output)
+    result = estimate_cmd.run_estimate(params["data"], params["model"], options, show_progress=not json_output)
     generated = datetime.now(UTC).replace(microsecond=0)
     text = render(result, form, generated)
     write_text(output, text, force=force)
@@ -75,8 +75,7 @@ def _run(options: dict[str, Any]) -> None:
         print_json({"path": str(output), "form": form, "bytes": size, "models": len(result.estimates)})
     else:
         print(f"batchplan: wrote {form} report {output} ({size:,} bytes, {len(result.estimates)} model(s))")
-    if result.dataset.skipped.count:
-        print(f"batchplan: skipped {result.dataset.skipped.count} bad line(s)", file=sys.stderr)
+    estimate_cmd.report_skipped(result)
 
 
 def report_command(**options: Any) -> None:

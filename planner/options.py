@@ -1,0 +1,213 @@
+"""The estimate's options as one validated, typed object (what `batchplan estimate`/`report` parse into).
+
+Each group is a frozen Pydantic model with `extra="forbid"`, so a misspelt or out-of-range option is a
+`UsageError` naming the CLI flag before any file is opened, and the API, the CLI and `report` share one
+definition instead of passing two dozen keywords through three layers (simonw/llm's `Options`).
+
+    >>> EstimateOptions.of(output_tokens=150, rows=1_000_000).output.tokens
+    150
+
+`EstimateOptions.of(**flat)` takes the flat keyword names the API has always accepted (`output_tokens`,
+`rows`, `cache_prefix`, …) and sorts them into their groups; unknown names are an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from planner.datasets import ReadOptions
+from planner.errors import UsageError
+from planner.plan import Deadline, parse_budget, parse_deadline
+
+#: The largest count any option may name (10^15 requests or tokens is far past any real job, and keeps
+#: every later product inside exact float and int64 range).
+MAX_COUNT = 10**15
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @classmethod
+    def make(cls, **fields: Any) -> Self:
+        """Validate `fields` into this group; a bad value is a UsageError naming its flag."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise usage_error(exc, group=_GROUP_OF.get(cls.__name__, "")) from None
+
+
+class OutputOptions(_Options):
+    """Where output-token counts come from: a fixed number, a ratio of input, or a column of real outputs.
+    With none of them, each request's own `max_tokens` is used as an upper bound."""
+
+    tokens: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    ratio: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
+    column: str | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> OutputOptions:
+        if sum(x is not None for x in (self.tokens, self.ratio, self.column)) > 1:
+            raise ValueError("use only one of --output-tokens, --output-ratio and --output-column")
+        return self
+
+
+class SamplingOptions(_Options):
+    """How the counted requests relate to the job: `rows` scales them to a job of that size; `sample`
+    counts a seeded random sample of the file."""
+
+    rows: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    sample: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+
+
+class CacheOptions(_Options):
+    """A cached prompt prefix: `auto` (a system prompt every request shares), `none`, or N tokens."""
+
+    prefix: str | None = None
+    hit_rate: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is None or value in ("auto", "none"):
+            return value
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_COUNT:
+            raise ValueError(f"--cache-prefix '{value}' must be auto, none, or a number of tokens")
+        return str(int(text))
+
+
+class TimingOptions(_Options):
+    """Turnaround and plan inputs: usage tier(s), client-side concurrency and latency, deadline, budget."""
+
+    tier: tuple[str, ...] = ()
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    latency_s: float | None = Field(default=None, gt=0, le=86_400, allow_inf_nan=False)
+    deadline: Deadline | None = None
+    budget: Decimal | None = None
+    use_history: bool = True
+
+    @field_validator("tier", mode="before")
+    @classmethod
+    def _tiers(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _deadline(cls, value: Any) -> Any:
+        return parse_deadline(value) if isinstance(value, str) else value
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> Any:
+        return parse_budget(value)
+
+
+class EstimateOptions(_Options):
+    """Everything `estimate()` needs besides the dataset and the models."""
+
+    output: OutputOptions = OutputOptions()
+    sampling: SamplingOptions = SamplingOptions()
+    cache: CacheOptions = CacheOptions()
+    timing: TimingOptions = TimingOptions()
+    read: ReadOptions = ReadOptions()
+    as_of: date | None = None
+    prices: tuple[Path, ...] = ()
+    skip_bad: bool = False
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _paths(cls, value: Any) -> Any:
+        return () if value is None else tuple(Path(p) for p in value)
+
+    @property
+    def reader(self) -> ReadOptions:
+        """The read options, keeping the text of the output column when outputs come from one."""
+        return dataclasses.replace(self.read, output_column=self.output.column)
+
+    @classmethod
+    def of(cls, **flat: Any) -> EstimateOptions:
+        """Build from the flat keyword names (`output_tokens=150, rows=10_000, tier="tier-3", …`).
+
+        Raises UsageError naming the flag for an unknown name or a value out of range."""
+        groups: dict[str, dict[str, Any]] = {"output": {}, "sampling": {}, "cache": {}, "timing": {}, "read": {}}
+        top: dict[str, Any] = {}
+        for key, value in flat.items():
+            if key not in FLAT:
+                raise UsageError(f"unknown estimate option '{key}'; known: {', '.join(sorted(FLAT))}")
+            group, name = FLAT[key]
+            if group:
+                groups[group][name] = value
+            else:
+                top[name] = value
+        read = ReadOptions(**groups.pop("read"))
+        try:
+            return cls.model_validate({**{k: v for k, v in groups.items() if v}, "read": read, **top})
+        except ValidationError as exc:
+            raise usage_error(exc) from None
+
+
+#: flat keyword → (group, field); the CLI flag is the keyword with dashes.
+FLAT: dict[str, tuple[str, str]] = {
+    "output_tokens": ("output", "tokens"),
+    "output_ratio": ("output", "ratio"),
+    "output_column": ("output", "column"),
+    "rows": ("sampling", "rows"),
+    "sample": ("sampling", "sample"),
+    "seed": ("sampling", "seed"),
+    "cache_prefix": ("cache", "prefix"),
+    "cache_hit_rate": ("cache", "hit_rate"),
+    "tier": ("timing", "tier"),
+    "concurrency": ("timing", "concurrency"),
+    "latency_s": ("timing", "latency_s"),
+    "deadline": ("timing", "deadline"),
+    "budget": ("timing", "budget"),
+    "use_history": ("timing", "use_history"),
+    "format": ("read", "format"),
+    "text_column": ("read", "text_column"),
+    "system": ("read", "system"),
+    "as_of": ("", "as_of"),
+    "prices": ("", "prices"),
+    "skip_bad": ("", "skip_bad"),
+}
+_FLAG = {(group, name): "--" + key.replace("_", "-") for key, (group, name) in FLAT.items()}
+_FLAG[("timing", "use_history")] = "--history/--no-history"
+_FLAG[("timing", "latency_s")] = "latency_s"
+
+
+_GROUP_OF = {
+    "OutputOptions": "output", "SamplingOptions": "sampling", "CacheOptions": "cache", "TimingOptions": "timing"
+}
+
+
+def usage_error(exc: ValidationError, group: str = "") -> UsageError:
+    """The first problem of a ValidationError as one line naming the flag (`--rows must be 1 or more`)."""
+    err = exc.errors()[0]
+    loc = tuple(str(p) for p in err["loc"])
+    if group:
+        loc = (group, *loc)
+    flag = _FLAG.get((loc[0], loc[1])) if len(loc) >= 2 else _FLAG.get(("", loc[0])) if loc else None
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "value_error":
+        message = str(ctx.get("error", err["msg"]))
+        return UsageError(message if message.startswith("-") or flag is None else f"{flag}: {message}")
+    if kind == "greater_than_equal":
+        text = f"must be {ctx['ge']} or more"
+    elif kind == "greater_than":
+        text = f"must be more than {ctx['gt']}"
+    elif kind in ("less_than_equal", "less_than"):
+        text = f"must be at most {ctx.get('le', ctx.get('lt')):,}"
+    elif kind in ("finite_number",):
+        text = "must be a finite number"
+    else:
+        text = err["msg"][0].lower() + err["msg"][1:]
+    return UsageError(f"{flag or '.'.join(loc)} {text}")
