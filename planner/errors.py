@@ -45,11 +45,37 @@ class UsageError(BatchplanError):
 
 
 class UnknownModelError(BatchplanError):
-    """A model name matches nothing in the price tables; carries the nearest known names."""
+    """A model name matches nothing in the price tables; carries the nearest known names (distinct,
+    each one a name that resolves) and the provider whose table was searched, when there was one."""
 
-    def __init__(self, name: str, suggestions: Sequence[str], *, as_of: str | None = None) -> None:
-        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+    def __init__(
+        self,
+        name: str,
+        suggestions: Sequence[str],
+        *,
+        as_of: str | None = None,
+        provider: str | None = None,
+        why: str | None = None,
+    ) -> None:
+        unique = list(dict.fromkeys(suggestions))
+        hint = f"; did you mean {', '.join(unique)}?" if unique else ""
         when = f" on {as_of}" if as_of else ""
-        super().__init__(f"unknown model '{name}'{when}{hint}")
+        whose = f"{provider} " if provider else ""
+        reason = f": {why}" if why else ""
+        super().__init__(f"unknown {whose}model '{name}'{when}{reason}{hint}")
         self.name = name
-        self.suggestions = list(suggestions)
+        self.provider = provider
+        self.suggestions = unique
+
+
+class AmbiguousModelError(BatchplanError):
+    """A name that several tables answer to, none of them by the vendor's own id grammar: pin one."""
+
+    def __init__(self, name: str, candidates: Sequence[str], *, as_of: str | None = None) -> None:
+        when = f" on {as_of}" if as_of else ""
+        super().__init__(
+            f"model '{name}' is ambiguous{when}: it names {', '.join(candidates)}; "
+            "pin one as provider/model"
+        )
+        self.name = name
+        self.candidates = list(candidates)

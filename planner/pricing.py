@@ -20,7 +20,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from planner.errors import PricingError, UnknownModelError
+from planner.errors import AmbiguousModelError, PricingError, UnknownModelError
+from planner.matching import Rule, accepting_clause, describe, equals_names, literals, matches
 
 SCHEMA_VERSION = 1
 # libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
@@ -209,10 +210,13 @@ class TimeWindow(Strict):
 
 
 class ModelEntry(Strict):
+    """One model row. `match` lists every other name the vendor's API uses for it (dated snapshots,
+    aliases, resource names); `ids_source` says which vendor page those names come from."""
+
     id: str = Field(min_length=1)
     name: str | None = None
-    aliases: list[str] = Field(default_factory=list)
-    match_prefixes: list[str] = Field(default_factory=list)
+    match: Rule | None = None
+    ids_source: str | None = None
     tokenizer: str
     context_window: int | None = Field(default=None, gt=0)
     max_output: int | None = Field(default=None, gt=0)
@@ -229,6 +233,41 @@ class ModelEntry(Strict):
     notes: str | None = None
     source: str = Field(min_length=1)
     verified: date
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_names(cls, data: Any) -> Any:
+        """Tables written before match rules (and users' own tables) may still say `aliases` and
+        `match_prefixes`: they become `equals` and `starts_with` clauses of `match`."""
+        if not isinstance(data, dict) or not ("aliases" in data or "match_prefixes" in data):
+            return data
+        data = dict(data)
+        rules: list[Any] = [data["match"]] if data.get("match") is not None else []
+        rules += [{"equals": a} for a in data.pop("aliases", None) or []]
+        rules += [{"starts_with": p} for p in data.pop("match_prefixes", None) or []]
+        if rules:
+            data["match"] = rules[0] if len(rules) == 1 else {"any_of": rules}
+        return data
+
+    @property
+    def aliases(self) -> list[str]:
+        """The exact other names of this model (the `equals` clauses of `match`)."""
+        return equals_names(self.match) if self.match is not None else []
+
+    def names(self) -> list[str]:
+        return [self.id, *self.aliases]
+
+    def is_named(self, name: str) -> bool:
+        """Whether `name` is this model's id or one of its exact names (case-insensitive)."""
+        lowered = name.lower()
+        return lowered == self.id.lower() or any(lowered == a.lower() for a in self.aliases)
+
+
+class Exclusion(Strict):
+    """Models the vendor sells that this table leaves out on purpose, and why (printed by `check`)."""
+
+    match: Rule
+    reason: str = Field(min_length=1)
 
 
 class BatchLimits(Strict):
@@ -296,6 +335,16 @@ class PriceTable(Strict):
     rate_limits_source: str | None = None
     cache: CacheRules | None = None
     tokenizers: dict[str, Tokenizer]
+    #: The names this vendor's own API uses (an origin vendor's `claude-…`, a host's resource names):
+    #: a bare name goes to the first table by priority whose `model_match` accepts it.
+    model_match: Rule | None = None
+    #: Regexes for resource-name wrappers the API accepts around an id (`models/`, `publishers/…/models/`,
+    #: Bedrock ARNs), removed before the rows are searched.
+    id_wrappers: list[str] = Field(default_factory=list)
+    #: A host that resells another vendor's models: names it has no row for are priced from that
+    #: provider's table (one step, never chained), and say so.
+    fallback_provider: str | None = None
+    excluded: list[Exclusion] = Field(default_factory=list)
     models: list[ModelEntry]
 
     @model_validator(mode="after")
@@ -304,16 +353,22 @@ class PriceTable(Strict):
         for m in self.models:
             if m.tokenizer not in self.tokenizers:
                 raise ValueError(f"model '{m.id}': tokenizer '{m.tokenizer}' is not defined in tokenizers")
-            for name in (m.id, *m.aliases):
-                if name in seen:
-                    raise ValueError(f"model '{m.id}': name '{name}' is also used by model '{seen[name]}'")
-                seen[name] = m.id
+            for name in m.names():
+                key = name.lower()
+                if key in seen and seen[key] != m.id:
+                    raise ValueError(f"model '{m.id}': name '{name}' is also used by model '{seen[key]}'")
+                seen[key] = m.id
             if m.retired and m.released and m.retired < m.released:
                 raise ValueError(f"model '{m.id}': retired before it was released")
             if m.verified > self.verified:
                 raise ValueError(f"model '{m.id}': verified after the table itself was verified")
         if self.default_tier and self.default_tier not in self.rate_limits:
             raise ValueError(f"default_tier '{self.default_tier}' is not in rate_limits")
+        for pattern in self.id_wrappers:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"id_wrappers: '{pattern}' is not a valid regular expression: {exc}") from None
         return self
 
     @property
@@ -333,9 +388,33 @@ class PriceTable(Strict):
         return None, "no batch price published"
 
 
+def _overlap(models: list[ModelEntry]) -> str | None:
+    """genai-prices' ambiguity check: no model's id or literal name may be accepted by another's rule."""
+    for m in models:
+        own = [m.id, *(literals(m.match) if m.match is not None else ())]
+        for other in models:
+            if other is m or other.match is None:
+                continue
+            for name in own:
+                if matches(other.match, name) and not other.is_named(name):
+                    return f"model '{m.id}': its name '{name}' is also matched by model '{other.id}''s rule"
+    return None
+
+
+class CachedTable(Strict):
+    """One entry of the compiled-table cache (planner.tablecache): a validated table and its key."""
+
+    key: str
+    table: PriceTable
+
+
 def semantic_problems(table: PriceTable) -> list[str]:
-    """Checks beyond the schema: batch not dearer than realtime unless a note says the source says so."""
+    """Checks beyond the schema: no two rows answer to one name; batch not dearer than realtime unless
+    a note says the source says so. (Run when a table file is read, not on every cached load.)"""
     problems: list[str] = []
+    overlap = _overlap(table.models)
+    if overlap:
+        problems.append(overlap)
     for m in table.models:
         bp, basis = table.batch_prices(m)
         if bp is None or basis != "explicit":
@@ -381,15 +460,41 @@ def _validation_error(path: Path, raw: Any, exc: ValidationError) -> PricingErro
 
 
 def read_table(path: Path) -> PriceTable:
-    """Parse and validate one table file with a safe YAML loader; errors name file, model and field."""
+    """Parse and validate one table file with a safe YAML loader; errors name file, model and field.
+
+    A file read before is loaded from the compiled-table cache (planner.tablecache), keyed by the
+    hash of its bytes and of this schema: the same validated table, without the YAML parse."""
+    from planner import tablecache
+
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise PricingError("no such price table", path=path) from None
     except IsADirectoryError:
         raise PricingError("is a directory, not a price table", path=path) from None
     except PermissionError:
         raise PricingError("permission denied", path=path) from None
+    except OSError as exc:
+        raise PricingError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    key = tablecache.key(data)
+    cached = tablecache.load(key)
+    if cached is not None:
+        _check_file_name(path, cached)
+        return cached
+    table = _parse_table(path, data)
+    tablecache.store(key, table)
+    return table
+
+
+def _check_file_name(path: Path, table: PriceTable) -> None:
+    match = VERSION_FILE.match(path.name)
+    if match and match.group(1) != table.version.isoformat():
+        raise PricingError(f"file name says {match.group(1)} but version is {table.version}", path=path)
+
+
+def _parse_table(path: Path, data: bytes) -> PriceTable:
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PricingError("not UTF-8 text", path=path) from None
     try:
@@ -402,9 +507,7 @@ def read_table(path: Path) -> PriceTable:
         table = PriceTable.model_validate(raw)
     except ValidationError as exc:
         raise _validation_error(path, raw, exc) from None
-    match = VERSION_FILE.match(path.name)
-    if match and match.group(1) != table.version.isoformat():
-        raise PricingError(f"file name says {match.group(1)} but version is {table.version}", path=path)
+    _check_file_name(path, table)
     problems = semantic_problems(table)
     if problems:
         raise PricingError(problems[0], path=path)
@@ -437,72 +540,237 @@ def list_versions(root: Path | None = None) -> dict[str, list[TableVersion]]:
 
 @dataclass(frozen=True)
 class ResolvedModel:
+    """A name resolved to one row of one table. `matched_by` says how (`id`, `alias`, a rule clause,
+    `fallback from …`), `notes` what the user should know about it (printed by `check`)."""
+
     table: PriceTable
     model: ModelEntry
     requested: str
+    matched_by: str = "id"
+    notes: tuple[str, ...] = ()
 
     @property
     def tokenizer(self) -> Tokenizer:
         return self.table.tokenizers[self.model.tokenizer]
 
+    @property
+    def label(self) -> str:
+        return f"{self.table.provider}/{self.model.id}"
+
 
 @dataclass
 class PriceBook:
-    """The tables in force on one date, plus any the user layered on top; resolves model names."""
+    """The tables in force on one date, plus any the user layered on top; resolves model names.
+
+    `grammars` holds the `model_match` of providers that have no table in force on `as_of`, so that
+    a name in their grammar fails with *their* missing-table message, not another provider's.
+    """
 
     as_of: date
     tables: dict[str, PriceTable]
     missing: dict[str, str] = field(default_factory=dict)
+    grammars: dict[str, Any] = field(default_factory=dict)
+    _suggesting: bool = field(default=False, init=False, repr=False)
 
     def providers(self) -> Iterator[PriceTable]:
         yield from sorted(self.tables.values(), key=lambda t: (t.priority, t.provider))
 
     def known_names(self) -> list[str]:
-        return [n for t in self.providers() for m in t.models for n in (m.id, *m.aliases)]
+        return [n for t in self.providers() for m in t.models for n in m.names()]
 
     def resolve(self, name: str, provider: str | None = None, *, ft_base: bool = False) -> ResolvedModel:
-        """Find a model by id, alias, dated snapshot or fine-tuned name; `provider/model` pins the provider.
+        """Find the row that serves `name`, by the vendor's own id grammar.
 
-        With `ft_base`, a fine-tuned name no table lists (`ft:gpt-4.1-mini:org::id`) resolves to its base
-        model (for eligibility checks; its prices are the base model's, not the fine-tune's)."""
+        Order: a `provider/model` pin (or `provider=`); else the first table by priority whose
+        `model_match` accepts the name (origin vendors such as `claude-…`, hosts' own grammars such as
+        Bedrock ids and Vertex resource names); else a name that exactly one table lists. Inside a
+        table: exact id or name, then the rows' match rules, then one `fallback_provider` step.
+        With `ft_base`, a fine-tuned name no table lists (`ft:gpt-4.1-mini:org::id`) resolves to its
+        base model (for eligibility checks; its prices are the base model's).
+
+        Raises UnknownModelError (naming the provider searched), AmbiguousModelError, or PricingError
+        when the provider has no table in force on `as_of`.
+
+        >>> load_pricebook(date(2026, 11, 20)).resolve("claude-sonnet-4-5-20250929").label
+        'anthropic/claude-sonnet-4-5'
+        """
         try:
             return self._resolve(name, provider)
         except UnknownModelError:
             if ft_base and name.strip().lower().startswith("ft:"):
                 base = name.strip()[3:].split(":", 1)[0]
                 found = self._resolve(base, provider)
-                return ResolvedModel(found.table, found.model, name)
+                return ResolvedModel(found.table, found.model, name, f"fine-tuned from {base}", found.notes)
             raise
+
+    # -- resolution ------------------------------------------------------------------------------
 
     def _resolve(self, name: str, provider: str | None = None) -> ResolvedModel:
         wanted = name.strip()
-        if provider is None and "/" in wanted:
-            head, _, rest = wanted.partition("/")
-            if head in self.tables or head in self.missing:
-                provider, wanted = head, rest
-        if provider is not None and provider not in self.tables:
-            if provider in self.missing:
-                raise PricingError(self.missing[provider])
-            raise PricingError(f"unknown provider '{provider}'; known: {', '.join(sorted(self.tables))}")
-        candidates = [self.tables[provider]] if provider else list(self.providers())
-        lowered = wanted.lower()
-        for table in candidates:
-            for m in table.models:
-                if lowered == m.id.lower() or lowered in (a.lower() for a in m.aliases):
-                    return ResolvedModel(table, m, name)
-        best: tuple[int, ResolvedModel] | None = None
-        for table in candidates:
-            for m in table.models:
-                for prefix in m.match_prefixes:
-                    if lowered.startswith(prefix.lower()) and (best is None or len(prefix) > best[0]):
-                        best = (len(prefix), ResolvedModel(table, m, name))
-        if best is not None:
-            return best[1]
-        pool = [n for t in candidates for m in t.models for n in (m.id, *m.aliases)]
+        if not wanted:
+            raise UnknownModelError(name, [], as_of=self.as_of.isoformat())
+        if provider is not None:
+            return self._in_provider(provider, wanted, name)
+        head, sep, rest = wanted.partition("/")
+        if sep and (head in self.tables or head in self.missing):
+            try:
+                return self._in_provider(head, rest, name)
+            except UnknownModelError:
+                listed = self._listed(wanted)  # e.g. Groq's row `openai/gpt-oss-120b`
+                if not listed:
+                    raise
+                return self._one_of(listed, wanted, name)
+        accepting = [t for t in self.providers() if t.model_match is not None and matches(t.model_match, wanted)]
+        missing = [p for p, rule in self.grammars.items() if matches(rule, wanted)]
+        if accepting:
+            errors: list[UnknownModelError] = []
+            found: list[ResolvedModel] = []
+            for table in accepting:
+                try:
+                    found.append(self._in_table(table, wanted, name))
+                except UnknownModelError as exc:
+                    errors.append(exc)
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise AmbiguousModelError(name, [f.label for f in found], as_of=self.as_of.isoformat())
+            first = errors[0]
+            listed = [r for r in self._listed(wanted) if r.table.provider not in {t.provider for t in accepting}]
+            if listed:
+                pins = ", ".join(f"{r.table.provider}/{r.model.id}" for r in listed)
+                raise UnknownModelError(
+                    name, first.suggestions, as_of=self.as_of.isoformat(), provider=first.provider,
+                    why=f"not in {first.provider}'s table, though {pins} lists it: pin it to use that row",
+                )
+            raise first
+        if missing:
+            raise PricingError(self.missing[missing[0]])
+        listed = self._listed(wanted)
+        if listed:
+            return self._one_of(listed, wanted, name)
+        pool = [t for t in self.providers()]
         if not pool and self.missing:
             raise PricingError(next(iter(self.missing.values())))
-        suggestions = difflib.get_close_matches(wanted, pool, n=3, cutoff=0.5)
-        raise UnknownModelError(name, suggestions, as_of=self.as_of.isoformat())
+        raise UnknownModelError(name, self._suggest(wanted, pool), as_of=self.as_of.isoformat())
+
+    def _in_provider(self, provider: str, wanted: str, requested: str) -> ResolvedModel:
+        if provider not in self.tables:
+            if provider in self.missing:
+                raise PricingError(self.missing[provider])
+            close = difflib.get_close_matches(provider, list(self.tables), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise PricingError(f"unknown provider '{provider}'{hint}; known: {', '.join(sorted(self.tables))}")
+        return self._in_table(self.tables[provider], wanted, requested)
+
+    def _listed(self, wanted: str) -> list[ResolvedModel]:
+        """Rows in any table whose id or exact name is `wanted` (hosts deferring to their origin)."""
+        out = [
+            ResolvedModel(t, m, wanted, "id" if m.id.lower() == wanted.lower() else "alias")
+            for t in self.providers()
+            for m in t.models
+            if m.is_named(_unwrap(t, wanted))
+        ]
+        providers = {r.table.provider for r in out}
+        return [r for r in out if r.table.fallback_provider not in providers]
+
+    def _one_of(self, listed: list[ResolvedModel], wanted: str, requested: str) -> ResolvedModel:
+        if len(listed) > 1:
+            raise AmbiguousModelError(requested, [f"{r.table.provider}/{r.model.id}" for r in listed],
+                                      as_of=self.as_of.isoformat())
+        r = listed[0]
+        return ResolvedModel(r.table, r.model, requested, r.matched_by, r.notes)
+
+    def _in_table(self, table: PriceTable, wanted: str, requested: str, *, fallback: bool = True) -> ResolvedModel:
+        bare = _unwrap(table, wanted)
+        for m in table.models:
+            if m.id.lower() == bare.lower():
+                return ResolvedModel(table, m, requested, "id")
+        for m in table.models:
+            if m.is_named(bare):
+                return ResolvedModel(table, m, requested, "alias")
+        hits = [(m, accepting_clause(m.match, bare)) for m in table.models if m.match is not None]
+        hits = [(m, c) for m, c in hits if c is not None]
+        if hits:
+            best = _most_specific(hits)
+            if best is None:
+                ids = ", ".join(f"{table.provider}/{m.id}" for m, _ in hits)
+                raise AmbiguousModelError(requested, ids.split(", "), as_of=self.as_of.isoformat())
+            m, clause = best
+            note = f"'{requested}' is not a listed id; {table.provider}/{m.id}'s rule {describe(clause)} accepts it"
+            return ResolvedModel(table, m, requested, describe(clause), (note,))
+        if fallback and table.fallback_provider and table.fallback_provider in self.tables:
+            origin = self.tables[table.fallback_provider]
+            try:
+                found = self._in_table(origin, bare, requested, fallback=False)
+            except UnknownModelError:
+                pass
+            else:
+                note = (f"{table.name}'s table has no row for '{bare}': priced and checked with "
+                        f"{origin.label}'s row {found.model.id} (fallback); {table.name}'s own terms may differ")
+                return ResolvedModel(found.table, found.model, requested, f"fallback from {table.provider}",
+                                     (*found.notes, note))
+        for ex in table.excluded:
+            if matches(ex.match, bare):
+                raise UnknownModelError(requested, [], as_of=self.as_of.isoformat(), provider=table.provider,
+                                        why=f"left out of {table.label} on purpose: {ex.reason}")
+        raise UnknownModelError(requested, self._suggest(bare, [table]), as_of=self.as_of.isoformat(),
+                                provider=table.provider)
+
+    def _suggest(self, wanted: str, tables: list[PriceTable]) -> list[str]:
+        """Up to three distinct nearest names, each written so that it resolves to the row meant."""
+        if self._suggesting:
+            return []
+        self._suggesting = True
+        try:
+            return self._nearest(wanted, tables)
+        finally:
+            self._suggesting = False
+
+    def _nearest(self, wanted: str, tables: list[PriceTable]) -> list[str]:
+        pool: dict[str, tuple[PriceTable, ModelEntry]] = {}
+        for t in tables:
+            for m in t.models:
+                for n in m.names():
+                    pool.setdefault(n.lower(), (t, m))
+        out: list[str] = []
+        for close in difflib.get_close_matches(wanted.lower(), list(pool), n=8, cutoff=0.5):
+            t, m = pool[close]
+            for spelling in (m.id, f"{t.provider}/{m.id}"):
+                try:
+                    r = self._resolve(spelling)
+                except (UnknownModelError, AmbiguousModelError, PricingError):
+                    continue
+                if r.table.provider == t.provider and r.model.id == m.id:
+                    if spelling not in out:
+                        out.append(spelling)
+                    break
+            if len(out) == 3:
+                break
+        return out
+
+
+def _unwrap(table: PriceTable, name: str) -> str:
+    """`name` without the resource-name wrapper this table's API accepts around an id."""
+    for pattern in table.id_wrappers:
+        stripped = re.sub(pattern, "", name, count=1, flags=re.IGNORECASE)
+        if stripped != name and stripped:
+            return stripped
+    return name
+
+
+def _most_specific(hits: list[tuple[ModelEntry, Any]]) -> tuple[ModelEntry, Any] | None:
+    """Among rows whose rules accept a name, the one whose accepting literal is longest (tiktoken's
+    longest-prefix rule, inside one table only); None when two are equally specific."""
+    if len(hits) == 1:
+        return hits[0]
+
+    def weight(clause: Any) -> int:
+        return max((len(x) for x in literals(clause)), default=0)
+
+    ranked = sorted(hits, key=lambda h: weight(h[1]), reverse=True)
+    if weight(ranked[0][1]) == weight(ranked[1][1]):
+        return None
+    return ranked[0]
 
 
 def _pick(versions: list[TableVersion], as_of: date) -> TableVersion | None:
@@ -520,6 +788,7 @@ def load_pricebook(
     as_of = as_of or date.today()
     tables: dict[str, PriceTable] = {}
     missing: dict[str, str] = {}
+    grammars: dict[str, Any] = {}
     for provider, versions in list_versions(root).items():
         chosen = _pick(versions, as_of)
         if chosen is None:
@@ -527,6 +796,9 @@ def load_pricebook(
                 f"no {provider} price table in force on {as_of}: "
                 f"the earliest version starts {versions[0].version}"
             )
+            earliest = read_table(versions[0].path)
+            if earliest.model_match is not None:
+                grammars[provider] = earliest.model_match
             continue
         tables[provider] = read_table(chosen.path)
     if root is None:
@@ -539,7 +811,8 @@ def load_pricebook(
             raise PricingError(f"this table takes effect on {overlay.version}, after {as_of}", path=path)
         tables[overlay.provider] = merge_tables(tables.get(overlay.provider), overlay)
         missing.pop(overlay.provider, None)
-    return PriceBook(as_of=as_of, tables=tables, missing=missing)
+        grammars.pop(overlay.provider, None)
+    return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars)
 
 
 def merge_tables(base: PriceTable | None, overlay: PriceTable) -> PriceTable:
@@ -555,4 +828,8 @@ def merge_tables(base: PriceTable | None, overlay: PriceTable) -> PriceTable:
         sources=[*base.sources, *overlay.sources],
         generated_by=f"{base.label} + user table {overlay.label}",
     )
-    return PriceTable.model_validate(data)
+    merged = PriceTable.model_validate(data)
+    problems = semantic_problems(merged)
+    if problems:
+        raise PricingError(f"{problems[0]} (after layering user table {overlay.label})")
+    return merged

@@ -62,6 +62,12 @@ class TokenizerRule(BaseModel):
     tokenizer: str
 
 
+class BatchRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    match: str
+    batch: dict[str, Any]
+
+
 class Base(BaseModel):
     """Non-price facts for one provider, reviewed by hand; the input to the first sync."""
 
@@ -70,8 +76,13 @@ class Base(BaseModel):
     genai_provider: str | None = None
     table: dict[str, Any]
     include: list[str] = Field(default_factory=lambda: [".*"])
-    exclude: list[str] = Field(default_factory=list)
+    #: genai-prices models left out, as `pattern` or `{pattern: reason}`; the reason goes into the
+    #: table's `excluded` list, which `check` prints for a name it matches.
+    exclude: list[str | dict[str, str]] = Field(default_factory=list)
     tokenizer_rules: list[TokenizerRule] = Field(default_factory=list)
+    #: batch facts for genai models without a batch variant whose id matches (first rule wins),
+    #: consulted before `batch_without_variant`
+    batch_rules: list[BatchRule] = Field(default_factory=list)
     # batch facts for a genai model that has no batch variant (None: the provider default applies)
     batch_without_variant: dict[str, Any] | None = None
     batch_without_variant_from: date | None = None  # ...for versions from this date on (None: all)
@@ -121,26 +132,55 @@ def genai_version() -> str:
         return "unknown"
 
 
-def _names(clause: Any) -> tuple[list[str], list[str]]:
-    """Exact names and prefixes a genai-prices match clause accepts (regexes reduced to their literal prefix)."""
+def rule_from_clause(clause: Any) -> dict[str, Any] | None:
+    """A genai-prices match clause as our match rule (planner.matching), clause for clause.
+
+    Nothing is dropped or shortened: a regex stays a regex (reducing `^claude-fable-5-\\d{8}$` to the
+    prefix `claude-fable-5-` would swallow `claude-fable-5-1`), `contains`/`ends_with` become searched
+    regexes, and a prefix equal to the model id is kept (it is what catches the dated snapshots)."""
     kind = type(clause).__name__
     if kind == "ClauseEquals":
-        return [clause.equals], []
+        return {"equals": clause.equals}
     if kind == "ClauseStartsWith":
-        return [], [clause.starts_with]
+        return {"starts_with": clause.starts_with}
     if kind == "ClauseRegex":
-        m = re.match(r"\^((?:[A-Za-z0-9_:@-]|\\\.)+)", clause.regex)
-        return ([], [m.group(1).replace("\\.", ".")]) if m else ([], [])
+        return {"regex": clause.regex}
+    if kind == "ClauseContains":
+        return {"regex": re.escape(clause.contains)}
+    if kind == "ClauseEndsWith":
+        return {"regex": re.escape(clause.ends_with) + "$"}
     if kind in ("ClauseOr", "ClauseAnd"):
-        parts = clause.or_ if kind == "ClauseOr" else clause.and_[:1]
-        eq: list[str] = []
-        pre: list[str] = []
-        for part in parts:
-            e, p = _names(part)
-            eq += e
-            pre += p
-        return eq, pre
-    return [], []
+        parts = [r for r in (rule_from_clause(c) for c in (clause.or_ if kind == "ClauseOr" else clause.and_)) if r]
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        return {"any_of": parts} if kind == "ClauseOr" else {"all_of": parts}
+    return None
+
+
+def merge_rules(*rules: dict[str, Any] | None, drop_equals: set[str] | frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """Several rules as one `any_of` (flattened, duplicates and `equals` names in `drop_equals` removed)."""
+    flat: list[dict[str, Any]] = []
+    for rule in rules:
+        if not rule:
+            continue
+        for part in rule["any_of"] if "any_of" in rule else [rule]:
+            if "equals" in part and part["equals"].lower() in drop_equals:
+                continue
+            if part not in flat:
+                flat.append(part)
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else {"any_of": flat}
+
+
+def _equals_of(rule: dict[str, Any] | None) -> list[str]:
+    if not rule:
+        return []
+    if "equals" in rule:
+        return [rule["equals"]]
+    return [n for part in rule.get("any_of", []) for n in _equals_of(part)]
 
 
 def _standard_index(prices: Any, when: date) -> int:
@@ -274,9 +314,19 @@ class SyncResult:
 
 
 CARRY_FIELDS = (
-    "name", "aliases", "match_prefixes", "tokenizer", "context_window", "max_output", "released", "retired",
+    "name", "match", "ids_source", "tokenizer", "context_window", "max_output", "released", "retired",
     "deprecated", "fine_tuned", "rate_limits", "cache_min_tokens", "notes", "price_disagreement", "time_of_day",
 )  # fmt: skip
+
+
+def _exclusions(base: Base) -> list[tuple[str, str]]:
+    out = []
+    for item in base.exclude:
+        if isinstance(item, str):
+            out.append((item, "left out of this table"))
+        else:
+            out += list(item.items())
+    return out
 
 
 def _tokenizer_for(model_id: str, base: Base) -> str | None:
@@ -314,8 +364,15 @@ def build_table(
     source_url = (gp.pricing_urls or [""])[0] if gp is not None else ""
     via = f"genai-prices {genai_version()}"
 
+    exclusions = _exclusions(base)
+    excluded: list[dict[str, Any]] = []
     for gm in gp.models if gp is not None else []:
-        if not any(re.fullmatch(p, gm.id) for p in base.include) or any(re.fullmatch(p, gm.id) for p in base.exclude):
+        if not any(re.fullmatch(p, gm.id) for p in base.include):
+            continue
+        why = next((reason for pattern, reason in exclusions if re.fullmatch(pattern, gm.id)), None)
+        if why is not None:
+            rule = merge_rules({"equals": gm.id}, rule_from_clause(gm.match))
+            excluded.append({"match": rule, "reason": why})
             continue
         std = _standard(gm, version)
         realtime = price_set(dict(std.__dict__))
@@ -323,18 +380,25 @@ def build_table(
             continue
         facts = dict(base.models.get(gm.id, {}))
         model_id = facts.pop("id", gm.id)
-        equals, prefixes = _names(gm.match)
+        genai_rule = rule_from_clause(gm.match)
+        equals = _equals_of(genai_rule)
         released = facts.get("released") or _released([gm.id, *equals])
         since = facts.pop("since", None) or released or base.undated_models_since
         if since is not None and date.fromisoformat(str(since)) > version:
             continue
         prev = prev_models.get(model_id)
-        aliases = [a for a in dict.fromkeys(n.lower() for n in equals) if a != model_id.lower() and a not in used]
+        own_names = {model_id.lower(), *used}
+        fact_rule = merge_rules(
+            *({"equals": a} for a in facts.pop("aliases", [])),
+            *({"starts_with": p} for p in facts.pop("match_prefixes", [])),
+            facts.pop("match", None),
+        )
+        if model_id.lower() != gm.id.lower():
+            genai_rule = merge_rules({"equals": gm.id}, genai_rule)
         entry: dict[str, Any] = {
             "id": model_id,
             "name": gm.name,
-            "aliases": aliases,
-            "match_prefixes": [p for p in dict.fromkeys(prefixes) if p.lower() != model_id.lower()],
+            "match": merge_rules(genai_rule, fact_rule, drop_equals=own_names),
             "tokenizer": _tokenizer_for(model_id, base),
             "context_window": gm.context_window,
             "released": released,
@@ -356,14 +420,14 @@ def build_table(
                 batch = {"supported": True, "prices": prices, "source": source_url}
         elif any(v.when.get("processing") == "batch" for v in gm.price_variants or ()):
             batch = {"supported": True}  # batchable, but genai's batch price is for a later standard price
+        elif any(re.search(rule.match, model_id) for rule in base.batch_rules):
+            batch = dict(next(rule.batch for rule in base.batch_rules if re.search(rule.match, model_id)))
         elif base.batch_without_variant is not None and (
             base.batch_without_variant_from is None or version >= base.batch_without_variant_from
         ):
             batch = dict(base.batch_without_variant)
         for key, value in facts.items():
-            if key in ("aliases", "match_prefixes"):
-                entry[key] = list(dict.fromkeys([*entry.get(key, []), *value]))
-            elif key != "batch":
+            if key != "batch":
                 entry[key] = value
         if "batch" in facts:
             batch = {**batch, **facts["batch"]}
@@ -380,7 +444,7 @@ def build_table(
         if batch:
             entry["batch"] = batch
         entry = {k: v for k, v in entry.items() if v is not None}
-        used.update([model_id.lower(), *entry.get("aliases", [])])
+        used.update([model_id.lower(), *(n.lower() for n in _equals_of(entry.get("match")))])
         models.append(entry)
 
     for extra in base.extra_models:
@@ -413,6 +477,8 @@ def build_table(
         generated_by=f"batchplan prices sync from {via}" if gp is not None else "batchplan prices sync (base only)",
         models=models,
     )
+    if excluded:
+        table_fields["excluded"] = excluded
     try:
         table = PriceTable.model_validate(table_fields)
     except ValidationError as exc:
