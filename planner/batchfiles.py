@@ -37,8 +37,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.datasets import Request, SkipLog, open_binary, open_text, read_requests
-from planner.errors import InputError, UnknownModelError, UsageError
-from planner.pricing import BatchLimits, PriceBook, ResolvedModel, load_pricebook
+from planner.errors import BatchplanError, InputError, UnknownModelError, UsageError
+from planner.pricing import BatchLimits, PriceBook, PriceTable, ResolvedModel, load_pricebook
 
 VENDORS = (
     "openai", "azure", "anthropic", "gemini", "vertex", "bedrock", "mistral", "groq", "together", "fireworks", "xai",
@@ -116,6 +116,16 @@ VENDOR_RULES: dict[str, Vendor] = {
     "xai": Vendor("xai", "batch_request_id", "xai", _CHAT),
 }
 LIMIT_FIELDS = ("max_requests", "max_bytes", "max_line_bytes", "min_requests", "max_embedding_inputs")
+
+
+#: Vendor names (`--vendor`) that differ from the price table's provider id.
+VENDOR_PROVIDER = {"gemini": "google"}
+PROVIDER_VENDOR = {v: k for k, v in VENDOR_PROVIDER.items()}
+
+
+def provider_of(vendor: Vendor) -> str:
+    """The price table (provider id) of a vendor's batch API: `gemini` is the `google` table."""
+    return VENDOR_PROVIDER.get(vendor.name, vendor.name)
 
 
 def vendor_rules(name: str) -> Vendor:
@@ -689,11 +699,15 @@ def detect_vendor(obj: Any) -> str | None:
 
 
 def resolve_limits(
-    vendor: Vendor, resolved: ResolvedModel | None, *, max_requests: int | None = None, max_bytes: int | None = None
+    vendor: Vendor, table: PriceTable | ResolvedModel | None, *, max_requests: int | None = None,
+    max_bytes: int | None = None,
 ) -> Limits:
-    """Per-file limits: the vendor's price table first, providers.md defaults where the table is silent,
-    then the user's smaller `--max-requests`/`--max-bytes` (never above the vendor's)."""
-    table_limits = resolved.table.batch.limits if resolved is not None else BatchLimits()
+    """Per-file limits: the price table of the vendor you send to first (never the table a model name
+    happened to resolve in), providers.md defaults where it is silent, then the user's smaller
+    `--max-requests`/`--max-bytes` (never above the vendor's)."""
+    if isinstance(table, ResolvedModel):
+        table = table.table
+    table_limits = table.batch.limits if table is not None else BatchLimits()
     values: dict[str, int | None] = {}
     sources: dict[str, str] = {}
     for name in LIMIT_FIELDS:
@@ -717,18 +731,34 @@ def resolve_limits(
 
 
 def resolve_model(book: PriceBook, model: str, vendor: Vendor) -> tuple[ResolvedModel, list[str]]:
-    """Price with the vendor's own table when it is loaded, else wherever the model name resolves."""
-    own_table = "/" not in model and vendor.name in book.tables
-    if own_table:
+    """The row of the vendor you send to that serves `model`: its prices, limits and counting rules.
+
+    Raises UsageError (exit 2) when that vendor's table has no row for the model (`prepare --vendor
+    anthropic -m gpt-4o-mini`), naming where the model does resolve."""
+    provider = provider_of(vendor)
+    head, sep, rest = model.partition("/")
+    pinned = sep and (head in book.tables or head in book.missing)
+    try:
+        if pinned and head != provider:
+            resolved = book.resolve(model)
+            if resolved.table.provider != provider:
+                raise UnknownModelError(model, [], provider=provider)
+        else:
+            resolved = book.resolve(rest if pinned else model, provider=provider)
+    except UnknownModelError as exc:
         try:
-            return book.resolve(model, provider=vendor.name), []
-        except UnknownModelError:
-            pass
-    resolved = book.resolve(model)
-    notes = []
-    if resolved.table.provider != vendor.name:
-        why = f"{vendor.name}'s table has no '{model}'" if own_table else f"{vendor.name} has no price table loaded"
-        notes.append(f"priced with the {resolved.table.label} table ({why})")
+            elsewhere: ResolvedModel | None = book.resolve(model)
+        except BatchplanError:
+            elsewhere = None
+        if elsewhere is None:
+            raise UsageError(f"{vendor.name} does not serve model '{model}': {exc.message}") from None
+        other = PROVIDER_VENDOR.get(elsewhere.table.provider, elsewhere.table.provider)
+        raise UsageError(
+            f"{vendor.name} does not serve model '{model}' (it resolves to {elsewhere.label}: use --vendor {other})"
+        ) from None
+    notes = list(resolved.notes)
+    if resolved.table.provider != provider:
+        notes.append(f"priced with the {resolved.table.label} table ({provider}'s table has no row for '{model}')")
     return resolved, notes
 
 
@@ -778,14 +808,13 @@ def price_requests(
 
 
 def _eta(resolved: ResolvedModel, *, requests: int, input_tokens: int, output_tokens: int, payload_bytes: int,
-         tier: str | None) -> Eta | None:
-    try:
-        from planner.turnaround import estimate_turnaround
-    except ImportError:  # pragma: no cover - turnaround ships with the package
-        return None
+         tier: str | None, as_of: date | None = None) -> Eta | None:
+    from planner.eligibility import eligibility
+    from planner.turnaround import estimate_turnaround
+
     t = estimate_turnaround(
         resolved.table, resolved.model, requests=requests, input_tokens=input_tokens, output_tokens=output_tokens,
-        payload_bytes=payload_bytes, tier=tier,
+        payload_bytes=payload_bytes, tier=tier, verdict=eligibility(resolved, as_of or date.today()),
     )
     if not t.batch.supported:
         return None
@@ -980,7 +1009,8 @@ def prepare(
         raise UsageError("--max-tokens must be 1 or more")
     book = pricebook or load_pricebook(as_of, user_tables=prices)
     if vendor is None:
-        guess = book.resolve(model).table.provider
+        provider = book.resolve(model).table.provider
+        guess = PROVIDER_VENDOR.get(provider, provider)
         if guess not in VENDOR_RULES:
             raise UsageError(f"say which vendor's format to write: --vendor {'|'.join(VENDORS)}")
         vendor = guess
@@ -1001,7 +1031,11 @@ def prepare(
     if rules.family == "anthropic":
         notes.append("Anthropic's batch is an API body, not an uploaded file: send these lines as the "
                      "`requests` list of POST /v1/messages/batches (see docs/batchfiles.md)")
-    limits = resolve_limits(rules, resolved, max_requests=max_requests, max_bytes=max_bytes)
+    limits = resolve_limits(rules, book.tables.get(provider_of(rules)), max_requests=max_requests, max_bytes=max_bytes)
+    if tier is not None:
+        from planner.plan import check_tiers
+
+        check_tiers(tier, [resolved.table], book.tables)
     if limits.max_requests is None:
         notes.append(f"{rules.name} publishes no request limit per file; files are split by bytes only")
     if limits.max_bytes is None:
@@ -1051,7 +1085,7 @@ def prepare(
             input_tokens=priced.input_tokens, output_tokens=priced.output_tokens,
             realtime_cost_usd=_usd(priced.realtime_cost) or "0", batch_cost_usd=_usd(priced.batch_cost),
             eta=_eta(resolved, requests=len(f.requests), input_tokens=priced.input_tokens,
-                     output_tokens=priced.output_tokens, payload_bytes=f.bytes, tier=tier),
+                     output_tokens=priced.output_tokens, payload_bytes=f.bytes, tier=tier, as_of=book.as_of),
         ))
 
     try:
@@ -1139,7 +1173,7 @@ def prepare(
                 realtime_cost_usd=_usd(whole.realtime_cost_usd) or "0",
                 batch_cost_usd=_usd(whole.batch_cost_usd), savings_usd=_usd(whole.savings_usd),
                 eta=_eta(resolved, requests=n, input_tokens=whole.input_tokens, output_tokens=whole.output_tokens,
-                         payload_bytes=total_bytes, tier=tier),
+                         payload_bytes=total_bytes, tier=tier, as_of=book.as_of),
             ),
             notes=notes,
         )
@@ -1223,8 +1257,7 @@ def validate(
     max_problems: int | None = None,
 ) -> Validation:
     """Every problem of a batch file (with line numbers), then the estimate of its valid lines."""
-    from planner.eligibility import model_reasons
-    from planner.errors import BatchplanError
+    from planner.eligibility import eligibility
     from planner.estimate import output_assumption
     from planner.options import OutputOptions
 
@@ -1316,11 +1349,14 @@ def validate(
             resolved, more = resolve_model(book, model_name, rules)
             notes += more
         except BatchplanError as exc:
-            notes.append(f"cannot price '{model_name}': {exc.message}")
+            if model is not None:
+                raise  # the model asked for with --model is unknown or not served: exit 2
+            problems.append(Problem(line=models.get(model_name), message=f"model '{model_name}': {exc.message}"))
     else:
         notes.append(f"{rules.name} lines carry no model: pass --model to check eligibility and estimate")
 
-    limits = resolve_limits(rules, resolved)
+    limits = resolve_limits(rules, (book or pricebook or load_pricebook(as_of, user_tables=prices)).tables.get(
+        provider_of(rules)))
     cap = limits.max_line_bytes
     if cap is not None:
         for number, size in line_cap_checks:
@@ -1342,14 +1378,7 @@ def validate(
         problems.append(Problem(line=None, message=f"{inputs:,} embedding inputs, over {rules.name}'s limit of "
                                 f"{limits.max_embedding_inputs:,} per batch: split it (batchplan prepare does)"))
     if resolved is not None and book is not None:
-        reasons = model_reasons(resolved, book.as_of, next(iter(urls), None))
-        allowed = resolved.table.batch.endpoints if resolved.table.provider == rules.name else []
-        model_allowed = resolved.model.batch.endpoints or []
-        for url, first_line in urls.items():
-            for scope, allowed_urls in (("price table", allowed), (resolved.model.id, model_allowed)):
-                if allowed_urls and url not in allowed_urls:
-                    reasons.append(f"endpoint '{url}' is not in the {scope}'s batch endpoints "
-                                   f"({', '.join(allowed_urls)}) (line {first_line})")
+        reasons = list(eligibility(resolved, book.as_of, endpoints=list(urls)).reasons)
         at = models.get(model_name or "") if model is None else None
         problems += [Problem(line=at, message=f"model '{model_name}': {r}") for r in reasons]
 

@@ -146,6 +146,8 @@ class ModelEstimate(Model):
     turnaround: Turnaround | None = None
     plan: Plan | None = None
     input_tokens_histogram: TokenHistogram | None = None
+    #: False when the model cannot run at all on the date (retired, not yet released): no plan then
+    runs: bool = True
 
 
 class Estimate(Model):
@@ -371,13 +373,6 @@ def _count_source(
     return fmt, file_rows
 
 
-def _over(values: Sequence[int], limit: int | None, ids: Sequence[str]) -> OverLimit:
-    if limit is None:
-        return OverLimit(count=0, first_ids=[])
-    hits = [i for i, v in enumerate(values) if v > limit]
-    return OverLimit(count=len(hits), first_ids=[ids[i] for i in hits[:5]])
-
-
 @dataclass(frozen=True)
 class _CacheSplit:
     """Per-request cache reads and writes at one hit rate (the first request writes the prefix)."""
@@ -502,12 +497,6 @@ def _batch_cache_prices(r: ResolvedModel, batch: PriceSet, cache: CacheAssumptio
     return None
 
 
-def _model_reasons(resolved: ResolvedModel, as_of: date) -> list[str]:
-    from planner.eligibility import model_reasons
-
-    return model_reasons(resolved, as_of)
-
-
 def estimate(
     path: str | Path,
     models: Sequence[str],
@@ -535,6 +524,9 @@ def estimate(
     path = str(path)
     book = pricebook or load_pricebook(o.as_of, user_tables=o.prices)
     resolved = [book.resolve(m) for m in models]
+    from planner.plan import check_tiers
+
+    check_tiers(o.timing.tier, [r.table for r in resolved], book.tables)  # a typo fails before the file is read
     assumption = output_assumption(o.output)
     tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
 
@@ -562,7 +554,7 @@ def estimate(
         e.model_copy(update=dict(zip(("turnaround", "plan"), timing(
             r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
             realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
-            meter=meter, options=timed,
+            meter=meter, options=timed, as_of=book.as_of,
         ), strict=True)))
         for r, e in zip(resolved, results, strict=True)
     ]
@@ -609,26 +601,14 @@ def _estimate_one(
     in_stats = TokenStats.of(workload.inputs)
     out_stats = TokenStats.of(workload.outputs)
 
+    from planner.eligibility import WorkloadShape, eligibility
+
     cache = _cache_assumption(r, counts, cache_prefix, cache_hit_rate)
     rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, tok.band, cache)
-    batch_prices, basis = r.table.batch_prices(r.model)
-    reasons = _model_reasons(r, as_of)
-    over_ctx = _over(
-        [i + o for i, o in zip(workload.inputs, workload.outputs, strict=True)], r.model.context_window, ids
-    )
-    over_out = _over(workload.outputs, r.model.max_output, ids)
-    if over_ctx.count:
-        reasons.append(
-            f"{over_ctx.count:,} request(s) exceed the {r.model.context_window:,}-token context window "
-            f"(input + output), e.g. {', '.join(over_ctx.first_ids)}"
-        )
-    if over_out.count:
-        reasons.append(
-            f"{over_out.count:,} request(s) ask for more than the {r.model.max_output:,}-token output limit, "
-            f"e.g. {', '.join(over_out.first_ids)}"
-        )
-    if batch_prices is None and not reasons:
-        reasons.insert(0, basis)
+    verdict = eligibility(r, as_of, workload=WorkloadShape(workload.inputs, workload.outputs, ids))
+    batch_prices, basis, reasons = verdict.batch_prices, verdict.basis, list(verdict.reasons)
+    over_ctx = OverLimit(count=verdict.over_context_window.count, first_ids=list(verdict.over_context_window.first_ids))
+    over_out = OverLimit(count=verdict.over_max_output.count, first_ids=list(verdict.over_max_output.first_ids))
     b_cost = b_ci = b_range = savings = pct = None
     if batch_prices is not None:
         b_cost, b_ci, b_range = _costs(
@@ -663,7 +643,8 @@ def _estimate_one(
         realtime_cost_range=rt_range,
         batch_cost_range=b_range,
         batch_price_basis=basis,
-        batch_eligible=not reasons,
+        batch_eligible=verdict.qualifies,
+        runs=verdict.runs,
         reasons=reasons,
         over_context_window=over_ctx,
         over_max_output=over_out,

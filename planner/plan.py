@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from planner.errors import UsageError
 from planner.money import usd, usd_display
-from planner.pricing import ResolvedModel
+from planner.pricing import PriceTable, ResolvedModel
 from planner.turnaround import ENVELOPE_BYTES, Turnaround, estimate_turnaround
 
 if TYPE_CHECKING:
@@ -218,6 +218,55 @@ def _split(
 # Wiring for `estimate()`: one call per model, kept here so estimate.py only adds a line or two.
 
 
+def _tier_values(tiers: str | Sequence[str] | None) -> list[str]:
+    if tiers is None:
+        return []
+    return [tiers] if isinstance(tiers, str) else list(tiers)
+
+
+def check_tiers(
+    tiers: str | Sequence[str] | None, asked: Sequence[PriceTable], known: Mapping[str, PriceTable]
+) -> None:
+    """Refuse a `--tier` that names no tier: `PROVIDER=TIER` with an unknown provider or tier, or a bare
+    `TIER` no table asked about knows. The error lists the known values and the nearest one.
+
+    Spellings people use are one tier: `1`, `tier1`, `Tier 1`, `tier-1` (planner.turnaround._norm).
+    A bare tier known to some of the providers asked about is kept; the others say so in their notes."""
+    from planner.errors import UsageError
+    from planner.turnaround import _norm, match_tier, tier_names
+
+    def nearest(value: str, names: Sequence[str]) -> str:
+        import difflib
+
+        keyed = {_norm(n): n for n in names}
+        close = difflib.get_close_matches(_norm(value), list(keyed), n=1, cutoff=0.5)
+        return f"; nearest: {keyed[close[0]]}" if close else ""
+
+    for value in _tier_values(tiers):
+        head, sep, rest = value.partition("=")
+        if sep:
+            provider, tier = head.strip(), rest.strip()
+            if provider not in known:
+                names = sorted(known)
+                raise UsageError(f"--tier {value}: unknown provider '{provider}'; known: {', '.join(names)}"
+                                 f"{nearest(provider, names)}")
+            names = tier_names(known[provider])
+            if not names:
+                raise UsageError(f"--tier {value}: {known[provider].name} publishes no rate-limit tiers in its table")
+            if not tier or match_tier(names, tier) is None:
+                raise UsageError(f"--tier {value}: {provider} has no tier '{tier}'; known: {', '.join(names)}"
+                                 f"{nearest(tier, names)}")
+            continue
+        tier = value.strip()
+        tables = list({t.provider: t for t in asked}.values())
+        if any(match_tier(tier_names(t), tier) is not None for t in tables):
+            continue
+        per = "; ".join(f"{t.provider}: {', '.join(tier_names(t)) or 'none published'}" for t in tables)
+        every = [n for t in tables for n in tier_names(t)]
+        raise UsageError(f"--tier '{tier}' is not a tier of {', '.join(t.provider for t in tables)} (known: {per})"
+                         f"{nearest(tier, every)}")
+
+
 def tier_for(provider: str, tiers: str | Sequence[str] | None) -> str | None:
     """`--tier` values are `TIER` (every provider) or `PROVIDER=TIER`; the provider-specific one wins."""
     if tiers is None:
@@ -273,8 +322,14 @@ def timing(
     batch_cost: Decimal | None,
     meter: PayloadMeter | None = None,
     options: TimingOptions | None = None,
+    as_of: date | None = None,
 ) -> tuple[Turnaround, Plan | None]:
-    """Turnaround of one model's job (observed history figures when there are enough), and its plan."""
+    """Turnaround of one model's job (observed history figures when there are enough), and its plan.
+
+    The model's verdict on `as_of` (planner.eligibility) decides whether batch is offered at all; a
+    model that cannot run on that date (retired, not released) gets no plan but the reason."""
+    from planner.eligibility import eligibility
+
     if options is None:
         from planner.options import TimingOptions
 
@@ -282,6 +337,7 @@ def timing(
     tier, concurrency, latency_s = options.tier, options.concurrency, options.latency_s
     deadline, budget, use_history = options.deadline, options.budget, options.use_history
     table, model = resolved.table, resolved.model
+    verdict = eligibility(resolved, as_of or date.today())
     kwargs: dict[str, Any] = {
         "requests": requests,
         "input_tokens": input_tokens,
@@ -291,6 +347,7 @@ def timing(
         "tier": tier_for(table.provider, tier),
         "concurrency": concurrency,
         "latency_s": latency_s,
+        "verdict": verdict,
     }
     result = estimate_turnaround(table, model, **kwargs)
     if use_history and result.batch.supported:
@@ -304,6 +361,10 @@ def timing(
             )
             result = result.model_copy(update={"batch": batch})
     plan = None
-    if deadline is not None or budget is not None:
+    if (deadline is not None or budget is not None) and not verdict.runs:
+        plan = Plan(deadline=deadline.at if deadline else None, deadline_hours=deadline.hours if deadline else None,
+                    budget_usd=budget, batch_fits=False, realtime_fits=False, choice="none",
+                    summary=f"no plan: {verdict.reasons[0]}")
+    elif deadline is not None or budget is not None:
         plan = plan_for(result, realtime_cost=realtime_cost, batch_cost=batch_cost, deadline=deadline, budget=budget)
     return result, plan

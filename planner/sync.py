@@ -159,13 +159,15 @@ def rule_from_clause(clause: Any) -> dict[str, Any] | None:
     return None
 
 
-def merge_rules(*rules: dict[str, Any] | None, drop_equals: set[str] | frozenset[str] = frozenset()) -> dict[str, Any] | None:
+def merge_rules(
+    *rules: dict[str, Any] | None, drop_equals: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
     """Several rules as one `any_of` (flattened, duplicates and `equals` names in `drop_equals` removed)."""
     flat: list[dict[str, Any]] = []
     for rule in rules:
         if not rule:
             continue
-        for part in rule["any_of"] if "any_of" in rule else [rule]:
+        for part in rule.get("any_of", [rule]):
             if "equals" in part and part["equals"].lower() in drop_equals:
                 continue
             if part not in flat:
@@ -350,6 +352,8 @@ def build_table(
     table_fields = dict(base.table)
     if previous is not None:
         carried = previous.model_dump(mode="json", exclude={"models", "version", "verified", "generated_by"})
+        # tokenizers the base adds (for models new to this table) join the previous table's, which win
+        carried["tokenizers"] = {**dict(base.table.get("tokenizers") or {}), **carried["tokenizers"]}
         table_fields.update(carried)
     prev_models = {m.id: m for m in previous.models} if previous else {}
     models: list[dict[str, Any]] = []
@@ -366,6 +370,7 @@ def build_table(
 
     exclusions = _exclusions(base)
     excluded: list[dict[str, Any]] = []
+    used.update(str(e["id"]).lower() for e in base.extra_models)  # names the base gives rows of their own
     for gm in gp.models if gp is not None else []:
         if not any(re.fullmatch(p, gm.id) for p in base.include):
             continue
@@ -452,7 +457,7 @@ def build_table(
         since = extra.pop("since", None) or extra.get("released")
         if since is not None and date.fromisoformat(str(since)) > version:
             continue
-        if extra["id"].lower() in used:
+        if extra["id"].lower() in {m["id"].lower() for m in models}:
             continue
         extra.setdefault("verified", verified)
         used.add(extra["id"].lower())

@@ -17,13 +17,15 @@ reserves each request's `max_tokens`; Anthropic limits input (ITPM) and output (
 from __future__ import annotations
 
 import math
+from datetime import date
 from decimal import Decimal
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import pricing
-from planner.pricing import ModelEntry, PriceTable, RateLimits
+from planner.eligibility import Eligibility, eligibility
+from planner.pricing import ModelEntry, PriceTable, RateLimits, ResolvedModel
 
 #: Seconds one synchronous request takes when the caller gives no `latency_s`: a fixed overhead plus
 #: the output at a typical decode speed. Stated in the output whenever it is used.
@@ -110,7 +112,19 @@ class Turnaround(_Model):
 
 
 def _norm(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
+    """A tier name as people spell it: `Tier 1`, `tier-1`, `tier1` and a bare `1` are one tier."""
+    key = "".join(ch for ch in name.lower() if ch.isalnum())
+    return f"tier{key}" if key.isdigit() else key
+
+
+def tier_names(table: PriceTable) -> list[str]:
+    """Every tier a table knows: its own, then any that only some models publish."""
+    return list(dict.fromkeys([*table.rate_limits, *(n for m in table.models for n in (m.rate_limits or {}))]))
+
+
+def match_tier(names: list[str], tier: str) -> str | None:
+    """The tier in `names` that `tier` spells (loosely, see `_norm`), or None."""
+    return next((n for n in names if _norm(n) == _norm(tier)), None)
 
 
 def find_tier(table: PriceTable, model: ModelEntry, tier: str | None) -> tuple[str | None, RateLimits | None, str]:
@@ -125,7 +139,7 @@ def find_tier(table: PriceTable, model: ModelEntry, tier: str | None) -> tuple[s
             if not names:
                 return None, None, f"{table.name} publishes no rate-limit tiers in this table"
             return None, None, f"no --tier given and {table.name} has no default tier (known: {', '.join(names)})"
-    chosen = next((n for n in names if _norm(n) == _norm(tier)), None)
+    chosen = match_tier(names, tier)
     if chosen is None:
         known = f" (known: {', '.join(names)})" if names else ""
         return tier, None, f"tier '{tier}' is not in {table.name}'s table{known}"
@@ -155,11 +169,12 @@ def batch_turnaround(
     input_tokens: int,
     payload_bytes: int | None,
     observed: Observed | None = None,
+    verdict: Eligibility | None = None,
 ) -> BatchTurnaround:
-    if not table.batch.supported:
-        return BatchTurnaround(supported=False, bound_by="no batch API", notes=[table.batch.reason or ""])
-    if not model.batch.supported:
-        return BatchTurnaround(supported=False, bound_by="model not batch-eligible", notes=[model.batch.reason or ""])
+    verdict = verdict or eligibility(ResolvedModel(table, model, model.id), date.today())
+    if not verdict.batch_offered:
+        bound = "no batch API" if not table.batch.supported else "model not batch-eligible"
+        return BatchTurnaround(supported=False, bound_by=bound, notes=list(verdict.reasons[:1]) or [verdict.basis])
     notes: list[str] = []
     lim = table.batch.limits
     requests = max(requests, 0)
@@ -326,6 +341,7 @@ def estimate_turnaround(
     latency_s: float | None = None,
     observed: Observed | None = None,
     reserved_output_tokens: int | None = None,
+    verdict: Eligibility | None = None,
 ) -> Turnaround:
     """Batch ETA and realtime duration of a job on one model. Stable API (also used for batch-file ETAs).
 
@@ -340,6 +356,8 @@ def estimate_turnaround(
       observed: per-batch p50/p90 from the user's history; replaces the published figures when given.
       reserved_output_tokens: total `max_tokens` the OpenAI-style limiter reserves against TPM
         (None: the output tokens).
+      verdict: the model's `planner.eligibility.eligibility()` on the plan's date (None: today's); a
+        model without a batch offer gets `batch.supported` False with the reason.
     Returns a `Turnaround` with `batch` (files, waves, p50/p90/worst hours, bound_by, notes) and
     `realtime` (hours, bound_by: rpm | tpm | itpm | otpm | concurrency | unknown tier limits).
     """
@@ -347,6 +365,7 @@ def estimate_turnaround(
     batch = batch_turnaround(
         table, model, limits, note,
         requests=requests, input_tokens=input_tokens, payload_bytes=payload_bytes, observed=observed,
+        verdict=verdict,
     )
     realtime = realtime_duration(
         table, limits, name, note,

@@ -21,32 +21,37 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Exit 0 when MODEL qualifies for its provider's batch API, 1 when it does not, 2 when unknown."""
         from planner.commands.models import model_json
-        from planner.eligibility import is_fine_tuned, model_reasons
+        from planner.eligibility import DEFAULT_MULTIPLIER, eligibility, is_fine_tuned
         from planner.errors import EXIT_CHECK_FAILED
         from planner.pricing import load_pricebook
 
         book = load_pricebook(parse_date(as_of), user_tables=prices or [])
         resolved = book.resolve(model, ft_base=True)
-        reasons = model_reasons(resolved, book.as_of, endpoint)
-        info = model_json(resolved.table, resolved.model)
+        verdict = eligibility(resolved, book.as_of, endpoints=[endpoint] if endpoint else ())
+        reasons = list(verdict.reasons)
+        info = model_json(resolved.table, resolved.model, book.as_of)
+        info.update(qualifies=verdict.qualifies, reasons=reasons, batch_supported=verdict.qualifies)
         notes = []
         asked = resolved.requested.strip().lower().removeprefix(f"{resolved.table.provider}/")
         if asked != resolved.model.id.lower():
-            notes.append(f"'{resolved.requested}' resolves to {resolved.table.provider}/{resolved.model.id}")
+            notes.append(f"'{resolved.requested}' resolves to {resolved.label} ({resolved.matched_by})")
+        notes += list(resolved.notes)
         if is_fine_tuned(resolved) and not resolved.model.fine_tuned:
             notes.append("fine-tuned name: priced and checked as its base model")
-        if info["batch_basis"] == "default multiplier":
+        if verdict.batch_offered and verdict.basis == DEFAULT_MULTIPLIER:
             notes.append(f"batch price derived from {resolved.table.name}'s default discount (none published)")
+        if resolved.model.notes:
+            notes.append(resolved.model.notes)
         if json_out:
             print_json(
                 {
                     "requested": model,
                     "as_of": book.as_of.isoformat(),
-                    "qualifies": not reasons,
+                    "qualifies": verdict.qualifies,
                     "reasons": reasons,
                     "notes": notes,
                     "endpoint": endpoint,
-                    **info,
+                    **{k: v for k, v in info.items() if k not in ("qualifies", "reasons")},
                 }
             )
         else:

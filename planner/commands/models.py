@@ -9,11 +9,14 @@ import typer
 from planner.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
 
 
-def model_json(table: Any, model: Any) -> dict[str, Any]:
-    """One model as documented in docs/prices.md: money as decimal strings, tiers included."""
+def model_json(table: Any, model: Any, as_of: Any) -> dict[str, Any]:
+    """One model as documented in docs/prices.md: money as decimal strings, tiers included. The
+    verdict fields come from planner.eligibility, as they do for `check` and `estimate`."""
     from planner.commands.prices import rates_json
+    from planner.eligibility import eligibility
+    from planner.pricing import ResolvedModel
 
-    bp, basis = table.batch_prices(model)
+    verdict = eligibility(ResolvedModel(table, model, model.id), as_of)
     return {
         "provider": table.provider,
         "model": model.id,
@@ -21,13 +24,15 @@ def model_json(table: Any, model: Any) -> dict[str, Any]:
         "aliases": model.aliases,
         "context_window": model.context_window,
         "max_output": model.max_output,
-        "batch_supported": table.batch.supported and model.batch.supported,
-        "batch_basis": basis,
+        "batch_supported": verdict.qualifies,
+        "batch_basis": verdict.basis,
         "realtime": rates_json(model.realtime),
-        "batch": rates_json(bp),
+        "batch": rates_json(verdict.batch_prices),
         "retired": model.retired.isoformat() if model.retired else None,
         "fine_tuned": model.fine_tuned,
         "table_version": table.version.isoformat(),
+        "qualifies": verdict.qualifies,
+        "reasons": list(verdict.reasons),
     }
 
 
@@ -64,13 +69,13 @@ def _register_models(app: typer.Typer) -> None:
                 book.missing.get(provider) or f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}"
             )
         rows = [
-            model_json(t, m)
+            model_json(t, m, book.as_of)
             for t in book.providers()
             if provider is None or t.provider == provider
             for m in t.models
         ]
         if batch_only:
-            rows = [r for r in rows if r["batch_supported"] and r["batch"] is not None]
+            rows = [r for r in rows if r["qualifies"]]
         if json_out:
             print_json({"as_of": book.as_of.isoformat(), "models": rows})
             return
@@ -90,8 +95,8 @@ def _register_models(app: typer.Typer) -> None:
                 bt["input"] if bt else "-",
                 bt["output"] if bt else "-",
                 ("yes" if r["batch_basis"] == "explicit" else "yes (default discount)")
-                if r["batch_supported"] and bt
-                else "no",
+                if r["qualifies"]
+                else "no: " + "; ".join(r["reasons"]),
             )
         con = stdout_console()
         con.print(t)
