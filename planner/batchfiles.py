@@ -736,6 +736,10 @@ def resolve_model(book: PriceBook, model: str, vendor: Vendor) -> tuple[Resolved
     Raises UsageError (exit 2) when that vendor's table has no row for the model (`prepare --vendor
     anthropic -m gpt-4o-mini`), naming where the model does resolve."""
     provider = provider_of(vendor)
+    if provider not in book.tables:  # e.g. only the user's own tables are loaded: price where the name resolves
+        resolved = book.resolve(model)
+        return resolved, [*resolved.notes, f"priced with the {resolved.table.label} table "
+                                           f"({vendor.name} has no price table loaded)"]
     head, sep, rest = model.partition("/")
     pinned = sep and (head in book.tables or head in book.missing)
     try:

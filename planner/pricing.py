@@ -648,6 +648,9 @@ class PriceBook:
         listed = self._listed(wanted)
         if listed:
             return self._one_of(listed, wanted, name)
+        ruled = self._ruled(wanted, name)
+        if ruled is not None:
+            return ruled
         pool = [t for t in self.providers()]
         if not pool and self.missing:
             raise PricingError(next(iter(self.missing.values())))
@@ -672,6 +675,19 @@ class PriceBook:
         ]
         providers = {r.table.provider for r in out}
         return [r for r in out if r.table.fallback_provider not in providers]
+
+    def _ruled(self, wanted: str, requested: str) -> ResolvedModel | None:
+        """A name no grammar claims and no table lists exactly, accepted by the rules of one table's rows
+        (e.g. a user's table with `starts_with` prefixes); rows of several tables are ambiguous."""
+        found: list[ResolvedModel] = []
+        for table in self.providers():
+            bare = _unwrap(table, wanted)
+            hits = [(m, accepting_clause(m.match, bare)) for m in table.models if m.match is not None]
+            if any(c is not None for _, c in hits):
+                found.append(self._in_table(table, wanted, requested, fallback=False))
+        if len(found) > 1:
+            raise AmbiguousModelError(requested, [f.label for f in found], as_of=self.as_of.isoformat())
+        return found[0] if found else None
 
     def _one_of(self, listed: list[ResolvedModel], wanted: str, requested: str) -> ResolvedModel:
         if len(listed) > 1:

@@ -304,8 +304,12 @@ def test_option_cannot_exceed_vendor_limit(tmp_path: Path, write_jsonl: Callable
 
 def test_limits_fall_back_to_documented_defaults(tmp_path: Path, write_jsonl: Callable[..., Path],
                                                  acme: PriceBook) -> None:
+    # no anthropic table is loaded: the limits are Anthropic's documented ones, never those of the table
+    # the name resolved in (acme's 50,000), because limits come from the vendor the lines are sent to
     m = prepare(write_jsonl(rows(1)), "acme-small", tmp_path / "o", vendor="anthropic", max_tokens=3, pricebook=acme)
-    assert m.limits.max_requests == 50_000 and m.limits.sources["max_requests"] == "table"  # acme's own table
+    assert m.limits.max_requests == 100_000 and m.limits.sources["max_requests"] == "providers.md default"
+    m = prepare(write_jsonl(rows(1)), "acme-small", tmp_path / "a", vendor="openai", max_tokens=3, pricebook=acme)
+    assert m.limits.max_requests == 50_000 and m.limits.sources["max_requests"] == "providers.md default"
     m = prepare(write_jsonl(rows(1)), "claudeco-1", tmp_path / "c", vendor="anthropic", max_tokens=3, pricebook=acme)
     assert m.limits.max_requests == 100_000 and m.limits.sources["max_requests"] == "providers.md default"
 

@@ -60,7 +60,7 @@ def test_unknown_model_exit_2_with_suggestions() -> None:
 def test_json_lists_reasons() -> None:
     code, out, _ = check("claude-3-opus", "--json")
     doc = json.loads(out)
-    assert code == 1 and doc["qualifies"] is False and doc["reasons"] == ["retired on 2026-01-05"]
+    assert code == 1 and doc["qualifies"] is False and doc["reasons"] == ["retired on 2026-01-05: cannot run"]
 
 
 def test_as_of_before_price_cut_says_discount_is_derived() -> None:

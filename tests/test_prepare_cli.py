@@ -57,9 +57,14 @@ def test_prepare_errors_are_one_line(tmp_path: Path, write_jsonl: Callable[..., 
     code, _, err = run("prepare", str(data), "-m", "acme-small", "--vendor", "nope", "-o", str(tmp_path / "o"),
                        *COMMON)
     assert code == 2 and "unknown --vendor" in err
+    code, _, err = run("prepare", str(data), "-m", "claude-haiku-4-5", "--vendor", "anthropic", "-o",
+                       str(tmp_path / "o"), "--output-tokens", "3", *COMMON)
+    assert code == 2 and "max_tokens" in err
+    # a model the vendor does not serve is refused, naming where it resolves (issue #12)
     code, _, err = run("prepare", str(data), "-m", "acme-small", "--vendor", "anthropic", "-o", str(tmp_path / "o"),
                        "--output-tokens", "3", *COMMON)
-    assert code == 2 and "max_tokens" in err
+    assert code == 2 and "anthropic does not serve model 'acme-small'" in err and "--vendor acme" in err
+    assert not list((tmp_path / "o").glob("batch-*.jsonl"))
     code, _, err = run("prepare", str(data), "-m", "acme-small", "--vendor", "groq", "--endpoint", "embeddings",
                        "-o", str(tmp_path / "o"), *COMMON)
     assert code == 2 and "endpoint" in err
@@ -69,6 +74,6 @@ def test_prepare_errors_are_one_line(tmp_path: Path, write_jsonl: Callable[..., 
 
 def test_prepare_human_output(tmp_path: Path, write_jsonl: Callable[..., Path]) -> None:
     data = write_jsonl([{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}])
-    code, out, _ = run("prepare", str(data), "-m", "acme-small", "--vendor", "anthropic", "-o", str(tmp_path / "o"),
-                       *COMMON)
+    code, out, _ = run("prepare", str(data), "-m", "claude-haiku-4-5", "--vendor", "anthropic", "-o",
+                       str(tmp_path / "o"), *COMMON)
     assert code == 0 and "total" in out and (tmp_path / "o" / "batch-0001.jsonl").exists()
