@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -408,6 +408,27 @@ class CachedTable(Strict):
     table: PriceTable
 
 
+class TableHead(Strict):
+    """What resolution needs of a table before reading its rows: who it is, its grammar, its priority."""
+
+    provider: str
+    name: str
+    version: date
+    priority: int = 100
+    model_match: Rule | None = None
+    fallback_provider: str | None = None
+
+    @classmethod
+    def of(cls, table: PriceTable) -> TableHead:
+        return cls(provider=table.provider, name=table.name, version=table.version, priority=table.priority,
+                   model_match=table.model_match, fallback_provider=table.fallback_provider)
+
+
+class CachedHead(Strict):
+    key: str
+    head: TableHead
+
+
 def semantic_problems(table: PriceTable) -> list[str]:
     """Checks beyond the schema: no two rows answer to one name; batch not dearer than realtime unless
     a note says the source says so. (Run when a table file is read, not on every cached load.)"""
@@ -484,6 +505,63 @@ def read_table(path: Path) -> PriceTable:
     table = _parse_table(path, data)
     tablecache.store(key, table)
     return table
+
+
+def read_head(path: Path) -> TableHead:
+    """The head of one table file (planner.tablecache keeps it apart, so a lookup reads one table)."""
+    from planner import tablecache
+
+    try:
+        key = tablecache.key(path.read_bytes())
+    except OSError:
+        return TableHead.of(read_table(path))  # the same one-line error as reading it
+    head = tablecache.load_head(key)
+    if head is not None:
+        return head
+    head = TableHead.of(read_table(path))
+    tablecache.store_head(key, head)
+    return head
+
+
+class LazyTables(Mapping[str, "PriceTable"]):
+    """The tables of a PriceBook, read when first asked for: `check MODEL` reads the heads (grammar,
+    priority) of every table in force and the rows of the one table the name belongs to."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, Path] = {}
+        self._heads: dict[str, TableHead] = {}
+        self._loaded: dict[str, PriceTable] = {}
+
+    def add_file(self, provider: str, path: Path) -> None:
+        self._paths[provider] = path
+        self._heads[provider] = read_head(path)
+        self._loaded.pop(provider, None)
+
+    def put(self, table: PriceTable) -> None:
+        self._loaded[table.provider] = table
+        self._heads[table.provider] = TableHead.of(table)
+
+    def head(self, provider: str) -> TableHead:
+        return self._heads[provider]
+
+    def heads(self) -> list[TableHead]:
+        return sorted(self._heads.values(), key=lambda h: (h.priority, h.provider))
+
+    def __getitem__(self, provider: str) -> PriceTable:
+        if provider not in self._loaded:
+            if provider not in self._paths:
+                raise KeyError(provider)
+            self._loaded[provider] = read_table(self._paths[provider])
+        return self._loaded[provider]
+
+    def __contains__(self, provider: object) -> bool:
+        return provider in self._heads
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._heads)
+
+    def __len__(self) -> int:
+        return len(self._heads)
 
 
 def _check_file_name(path: Path, table: PriceTable) -> None:
@@ -567,13 +645,20 @@ class PriceBook:
     """
 
     as_of: date
-    tables: dict[str, PriceTable]
+    tables: Mapping[str, PriceTable]
     missing: dict[str, str] = field(default_factory=dict)
     grammars: dict[str, Any] = field(default_factory=dict)
     _suggesting: bool = field(default=False, init=False, repr=False)
 
     def providers(self) -> Iterator[PriceTable]:
-        yield from sorted(self.tables.values(), key=lambda t: (t.priority, t.provider))
+        """Every table, by priority (reads them all)."""
+        for head in self._heads():
+            yield self.tables[head.provider]
+
+    def _heads(self) -> list[TableHead]:
+        if isinstance(self.tables, LazyTables):
+            return self.tables.heads()
+        return sorted((TableHead.of(t) for t in self.tables.values()), key=lambda h: (h.priority, h.provider))
 
     def known_names(self) -> list[str]:
         return [n for t in self.providers() for m in t.models for n in m.names()]
@@ -620,7 +705,11 @@ class PriceBook:
                 if not listed:
                     raise
                 return self._one_of(listed, wanted, name)
-        accepting = [t for t in self.providers() if t.model_match is not None and matches(t.model_match, wanted)]
+        accepting = [
+            self.tables[h.provider]
+            for h in self._heads()
+            if h.model_match is not None and matches(h.model_match, wanted)
+        ]
         missing = [p for p, rule in self.grammars.items() if matches(rule, wanted)]
         if accepting:
             errors: list[UnknownModelError] = []
@@ -802,7 +891,7 @@ def load_pricebook(
 ) -> PriceBook:
     """The tables in force on `as_of` (default today). User tables replace or extend shipped models."""
     as_of = as_of or date.today()
-    tables: dict[str, PriceTable] = {}
+    tables = LazyTables()
     missing: dict[str, str] = {}
     grammars: dict[str, Any] = {}
     for provider, versions in list_versions(root).items():
@@ -812,11 +901,11 @@ def load_pricebook(
                 f"no {provider} price table in force on {as_of}: "
                 f"the earliest version starts {versions[0].version}"
             )
-            earliest = read_table(versions[0].path)
+            earliest = read_head(versions[0].path)
             if earliest.model_match is not None:
                 grammars[provider] = earliest.model_match
             continue
-        tables[provider] = read_table(chosen.path)
+        tables.add_file(provider, chosen.path)
     if root is None:
         from planner.config import configured_price_tables
 
@@ -825,7 +914,7 @@ def load_pricebook(
         overlay = read_table(path)
         if overlay.version > as_of:
             raise PricingError(f"this table takes effect on {overlay.version}, after {as_of}", path=path)
-        tables[overlay.provider] = merge_tables(tables.get(overlay.provider), overlay)
+        tables.put(merge_tables(tables.get(overlay.provider), overlay))
         missing.pop(overlay.provider, None)
         grammars.pop(overlay.provider, None)
     return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from planner.pricing import PriceTable
+    from planner.pricing import PriceTable, TableHead
 
 _FORMAT = b"batchplan-table-cache/1"
 _fingerprint: bytes | None = None
@@ -97,26 +97,64 @@ def load(cache_key: str) -> PriceTable | None:
     return entry.table if entry.key == cache_key else None
 
 
+def load_head(cache_key: str) -> TableHead | None:
+    """The stored head (provider, grammar, priority) of the table under `cache_key`, or None."""
+    directory = cache_dir()
+    if directory is None or not _usable(directory):
+        return None
+    try:
+        raw = (directory / f"{cache_key}.head.json").read_bytes()
+    except OSError:
+        return None
+    from pydantic import ValidationError
+
+    from planner.pricing import CachedHead
+
+    try:
+        entry = CachedHead.model_validate_json(raw)
+    except (ValidationError, ValueError):
+        return None
+    return entry.head if entry.key == cache_key else None
+
+
 def store(cache_key: str, table: PriceTable) -> None:
-    """Write the table under `cache_key` atomically (a temp file renamed into place), mode 0600."""
+    """Write the table and its head under `cache_key` atomically (temp files renamed into place), 0600."""
     directory = cache_dir()
     if directory is None:
         return
-    from planner.pricing import CachedTable
+    from planner.pricing import CachedTable, TableHead
 
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not _usable(directory):
             return
-        body = CachedTable(key=cache_key, table=table).model_dump_json().encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=".table-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-            os.replace(tmp, directory / f"{cache_key}.json")
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        _write(directory, f"{cache_key}.json", CachedTable(key=cache_key, table=table).model_dump_json())
     except OSError:
         return
+    store_head(cache_key, TableHead.of(table))
+
+
+def store_head(cache_key: str, head: TableHead) -> None:
+    directory = cache_dir()
+    if directory is None:
+        return
+    from planner.pricing import CachedHead
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if _usable(directory):
+            _write(directory, f"{cache_key}.head.json", CachedHead(key=cache_key, head=head).model_dump_json())
+    except OSError:
+        return
+
+
+def _write(directory: Path, name: str, body: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".table-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body.encode("utf-8"))
+        os.replace(tmp, directory / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

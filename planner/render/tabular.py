@@ -177,6 +177,8 @@ def summary(result: Estimate) -> Summary:
                 f"{model_name(e)}: batch {usd_display(e.batch_cost_usd)} vs realtime "
                 f"{usd_display(e.realtime_cost_usd)}, saves {usd_display(e.savings_usd)} ({e.savings_pct:.0f}%)"
             )
+        elif not e.runs:  # retired or not yet released: no realtime recommendation either
+            line = f"{model_name(e)}: {'; '.join(e.reasons)}"
         else:
             why = "; ".join(e.reasons) or "no batch price"
             line = f"{model_name(e)}: realtime only, {usd_display(e.realtime_cost_usd)} ({why})"
