@@ -43,7 +43,7 @@ def test_a_changed_table_is_never_served_from_the_cache(cache: Path, tmp_path: P
     shutil.copytree(shipped_pricing_dir() / "openai", root / "openai")
     path = sorted((root / "openai").glob("*.yaml"))[-1]
     assert read_table(path).model_match is not None
-    text = path.read_text(encoding="utf-8").replace("input: '0.15'", "input: '0.16'", 1)
+    text = path.read_text(encoding="utf-8").replace("\n    input: '0.15'\n", "\n    input: '0.16'\n", 1)
     path.write_text(text, encoding="utf-8")
     assert any(m.realtime.input == Decimal("0.16") for m in read_table(path).models)
 
