@@ -755,7 +755,7 @@ def resolve_model(book: PriceBook, model: str, vendor: Vendor) -> tuple[Resolved
         except BatchplanError:
             elsewhere = None
         if elsewhere is None:
-            raise UsageError(f"{vendor.name} does not serve model '{model}': {exc.message}") from None
+            raise exc from None
         other = PROVIDER_VENDOR.get(elsewhere.table.provider, elsewhere.table.provider)
         raise UsageError(
             f"{vendor.name} does not serve model '{model}' (it resolves to {elsewhere.label}: use --vendor {other})"

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.errors import PricingError
+from planner.errors import PricingError, UnknownModelError
 from planner.pricing import list_versions, read_table, shipped_pricing_dir
 from planner.sync import ARTIFACT_DATE, _standard_index, build_table, load_base, write_version
 
@@ -137,3 +137,53 @@ def test_dry_run_writes_nothing(root: Path) -> None:
     result = runner.invoke(app, ["prices", "sync", "openai", "--date", "2026-12-24", "--root", str(root), "--dry-run"])
     assert result.exit_code == 0 and "dry run" in result.stdout
     assert not (root / "openai" / "2026-12-24.yaml").exists()
+
+
+def test_every_batch_priced_genai_model_is_in_our_tables_or_excluded_with_a_reason() -> None:
+    """Issue #12: each model genai-prices gives a batch price, for the providers we sync, is a row of one
+    of our newest tables (by id or match rule) or an `excluded` entry whose reason `check` prints."""
+    from genai_prices import data
+
+    from planner.pricing import load_pricebook
+    from planner.sync import load_base
+
+    book = load_pricebook(date(2027, 1, 1))
+    ours: dict[str, list[str]] = {}
+    for provider in book.tables:
+        ours.setdefault(str(load_base(provider).genai_provider), []).append(provider)
+    missing = []
+    for gprov in data.providers:
+        for gm in gprov.models if gprov.id in ours else []:
+            if not any(v.when.get("processing") == "batch" for v in gm.price_variants or ()):
+                continue
+            covered = False
+            for provider in ours[gprov.id]:
+                try:
+                    covered = book.resolve(gm.id, provider=provider).table.provider == provider
+                except UnknownModelError as exc:
+                    covered = "on purpose" in str(exc)
+                if covered:
+                    break
+            if not covered:
+                missing.append(f"{gprov.id}/{gm.id}")
+    assert missing == []
+
+
+def test_check_prints_why_a_model_is_left_out() -> None:
+    result = runner.invoke(app, ["check", "groq/whisper-large-v3", "--as-of", "2026-11-25"])
+    assert result.exit_code == 2 and "left out of groq@2026-10-14 on purpose" in result.stderr
+    assert "billed per text token" in result.stderr
+
+
+def test_sync_keeps_a_prefix_equal_to_the_id_and_regexes_whole() -> None:
+    """Issue #12 / style §2(b): the dated-snapshot prefix equal to the id survives, a regex stays a regex."""
+    base = load_base("anthropic")
+    previous = read_table(list_versions()["anthropic"][-2].path)
+    table = build_table(base, date(2026, 11, 9), previous=None, verified=date(2026, 12, 1)).table
+    by_id = {m.id: m for m in table.models}
+    from planner.matching import matches
+
+    assert matches(by_id["claude-sonnet-4-5"].match, "claude-sonnet-4-5-20250929")
+    assert not matches(by_id["claude-fable-5"].match, "claude-fable-5-1")
+    assert matches(by_id["claude-fable-5"].match, "claude-fable-5-20260101")
+    assert previous.provider == "anthropic"

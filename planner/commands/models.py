@@ -36,6 +36,18 @@ def model_json(table: Any, model: Any, as_of: Any) -> dict[str, Any]:
     }
 
 
+def _verdict_label(row: dict[str, Any]) -> str:
+    """The `batch` column: yes / yes (default discount) / no / retired / unreleased (`check` says why)."""
+    if row["qualifies"]:
+        return "yes" if row["batch_basis"] == "explicit" else "yes (default discount)"
+    first = row["reasons"][0] if row["reasons"] else ""
+    if first.startswith("retired on"):
+        return "retired"
+    if first.startswith("not released"):
+        return "unreleased"
+    return "no"
+
+
 def register(app: typer.Typer) -> None:
     """Registers `models` and `check` (planner.commands.check)."""
     from planner.commands import check
@@ -94,10 +106,9 @@ def _register_models(app: typer.Typer) -> None:
                 rt["output"],
                 bt["input"] if bt else "-",
                 bt["output"] if bt else "-",
-                ("yes" if r["batch_basis"] == "explicit" else "yes (default discount)")
-                if r["qualifies"]
-                else "no: " + "; ".join(r["reasons"]),
+                _verdict_label(r),
             )
         con = stdout_console()
         con.print(t)
-        con.print(f"{len(rows)} models, tables in force on {book.as_of}. Prices in USD per 1M tokens.")
+        con.print(f"{len(rows)} models, tables in force on {book.as_of}. Prices in USD per 1M tokens. "
+                  "`batchplan check MODEL` gives every reason a model does not qualify.")
