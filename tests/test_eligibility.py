@@ -96,7 +96,8 @@ def test_models_json_and_batch_only_agree_with_the_verdict(book: PriceBook) -> N
     for provider, mid in _all(book):
         v = eligibility(book.resolve(f"{provider}/{mid}"), book.as_of)
         row = rows[(provider, mid)]
-        assert (row["qualifies"], row["batch_supported"], tuple(row["reasons"])) == (v.qualifies, v.qualifies, v.reasons)
+        got = (row["qualifies"], row["batch_supported"], tuple(row["reasons"]))
+        assert got == (v.qualifies, v.qualifies, v.reasons)
         assert (row["batch"] is not None) == (v.batch_prices is not None), (provider, mid)
         assert ((provider, mid) in batch_only) == v.qualifies, (provider, mid)
 
@@ -106,7 +107,8 @@ def test_check_agrees_with_the_verdict_json_and_human(book: PriceBook) -> None:
         v = eligibility(book.resolve(f"{provider}/{mid}"), book.as_of)
         r = runner.invoke(app, ["check", f"{provider}/{mid}", "--json", "--as-of", book.as_of.isoformat()])
         doc = json.loads(r.stdout)
-        assert (r.exit_code, doc["qualifies"], tuple(doc["reasons"])) == (0 if v.qualifies else 1, v.qualifies, v.reasons)
+        got = (r.exit_code, doc["qualifies"], tuple(doc["reasons"]))
+        assert got == (0 if v.qualifies else 1, v.qualifies, v.reasons)
         human = runner.invoke(app, ["check", f"{provider}/{mid}", "--as-of", book.as_of.isoformat()])
         assert human.exit_code == r.exit_code
         assert ("does NOT qualify" in human.stdout) is (not v.qualifies)

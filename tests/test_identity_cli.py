@@ -19,6 +19,7 @@ from planner.cli import app
 
 runner = CliRunner()
 NOV = "2026-11-20"
+REG = "regional.anthropic."  # genai-prices' Bedrock rows for in-region and geo (us./eu./apac.) profiles
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -61,11 +62,12 @@ def test_claude_sonnet_4_snapshot_is_anthropics_and_retired() -> None:
         ("claude-3-5-sonnet-20241022", "anthropic", "claude-3-5-sonnet"),
         ("claude-3-haiku-20240307", "anthropic", "claude-3-haiku"),
         ("claude-3-7-sonnet-20250219", "anthropic", "claude-3-7-sonnet"),
-        ("anthropic.claude-3-5-sonnet-20241022-v2:0", "bedrock", "regional.anthropic.claude-3-5-sonnet-20241022-v2:0"),
-        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock", "regional.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-        ("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock", "regional.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-        ("apac.anthropic.claude-sonnet-4-20250514-v1:0", "bedrock", "regional.anthropic.claude-sonnet-4-20250514-v1:0"),
-        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("anthropic.claude-3-5-sonnet-20241022-v2:0", "bedrock", f"{REG}claude-3-5-sonnet-20241022-v2:0"),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock", f"{REG}claude-sonnet-4-5-20250929-v1:0"),
+        ("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock", f"{REG}claude-sonnet-4-5-20250929-v1:0"),
+        ("apac.anthropic.claude-sonnet-4-20250514-v1:0", "bedrock", f"{REG}claude-sonnet-4-20250514-v1:0"),
+        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock",
+         "global.anthropic.claude-sonnet-4-5-20250929-v1:0"),
         ("models/gemini-2.5-flash", "google", "gemini-2.5-flash"),
         ("claude-mythos-5-2", "anthropic", "claude-mythos-5-2"),
         ("gpt-4o-mini-search-preview", "openai", "gpt-4o-mini-search-preview"),
