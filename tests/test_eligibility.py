@@ -20,6 +20,20 @@ from planner.pricing import PriceBook, load_pricebook
 from planner.render.tabular import summary
 
 runner = CliRunner()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_click_command() -> object:
+    """Build the Click command once for this module's ~2,400 invocations (typer rebuilds it per call)."""
+    import typer.testing
+
+    real = typer.testing._get_command
+    built = real(app)
+    typer.testing._get_command = lambda typer_app: built if typer_app is app else real(typer_app)  # type: ignore[assignment]
+    yield
+    typer.testing._get_command = real  # type: ignore[assignment]
+
+
 DATES = [date(2026, 11, 25), date(2026, 12, 1)]
 
 

@@ -33,9 +33,10 @@ def register(app: typer.Typer) -> None:
         info.update(qualifies=verdict.qualifies, reasons=reasons, batch_supported=verdict.qualifies)
         notes = []
         asked = resolved.requested.strip().lower().removeprefix(f"{resolved.table.provider}/")
-        if asked != resolved.model.id.lower():
-            notes.append(f"'{resolved.requested}' resolves to {resolved.label} ({resolved.matched_by})")
-        notes += list(resolved.notes)
+        if resolved.notes:
+            notes += list(resolved.notes)
+        elif asked != resolved.model.id.lower():
+            notes.append(f"'{resolved.requested}' resolves to {resolved.label}")
         if is_fine_tuned(resolved) and not resolved.model.fine_tuned:
             notes.append("fine-tuned name: priced and checked as its base model")
         if verdict.batch_offered and verdict.basis == DEFAULT_MULTIPLIER:
