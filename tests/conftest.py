@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -8,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from planner.pricing import PriceBook, load_pricebook
+
+# The compiled-table cache (planner.tablecache) of a test run lives in a temp dir, not the user's cache;
+# CLI subprocesses inherit it. Tests of the cache itself point it elsewhere.
+os.environ.setdefault("BATCHPLAN_CACHE_DIR", tempfile.mkdtemp(prefix="batchplan-test-cache-"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_PRICING = FIXTURES / "pricing"
