@@ -13,7 +13,8 @@ from planner.pricing import PriceBook, load_pricebook
 
 # The compiled-table cache (planner.tablecache) of a test run lives in a temp dir, not the user's cache;
 # CLI subprocesses inherit it. Tests of the cache itself point it elsewhere.
-os.environ.setdefault("BATCHPLAN_CACHE_DIR", tempfile.mkdtemp(prefix="batchplan-test-cache-"))
+_UID = os.getuid() if hasattr(os, "getuid") else 0
+os.environ.setdefault("BATCHPLAN_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"batchplan-test-cache-{_UID}"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_PRICING = FIXTURES / "pricing"
