@@ -20,8 +20,13 @@ from typing import Any, BinaryIO, Literal
 
 from planner.errors import InputError, UsageError
 
-Api = Literal["chat", "responses", "embeddings", "completions", "anthropic"]
-FORMATS = ("chat", "openai-batch", "anthropic-batch", "csv", "tsv", "text")
+Api = Literal["chat", "responses", "embeddings", "completions", "anthropic", "gemini"]
+#: Record shapes read by planner.shapes (ShareGPT, Alpaca, fine-tuning files, bare bodies, Gemini/Vertex/Bedrock lines).
+SHAPE_FORMATS = (
+    "sharegpt", "alpaca", "openai-finetune", "embeddings", "responses", "gemini-batch", "vertex-batch", "gemini",
+    "bedrock-batch",
+)
+FORMATS = ("chat", "openai-batch", "anthropic-batch", *SHAPE_FORMATS, "csv", "tsv", "text", "parquet", "counts")
 TEXT_EXTENSIONS = {".txt": "text", ".csv": "csv", ".tsv": "tsv"}
 JSON_EXTENSIONS = {".jsonl", ".json", ".ndjson"}
 OPENAI_URL_API: dict[str, Api] = {
@@ -67,6 +72,7 @@ class ReadOptions:
     text_column: str | None = None
     system: str | None = None
     output_column: str | None = None
+    id_column: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +177,7 @@ def detect_format(path: str, first_line: str) -> str:
                 return "anthropic-batch"
             if "custom_id" in obj and "body" in obj:
                 return "openai-batch"
+            return _shapes.detect(obj) or "chat"
         return "chat"
     return "text"
 
@@ -284,13 +291,23 @@ def parse_line(text: str, number: int, fmt: str, options: ReadOptions, name: str
             raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
         if not isinstance(obj, dict):
             raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
-        req = _PARSERS[fmt](obj, number)
+        answer = None
+        if fmt in _shapes.PARSERS:
+            req, answer = _shapes.parse(fmt, obj, number)
+        else:
+            req = _PARSERS[fmt](obj, number)
         if options.output_column:
             output = obj.get(options.output_column)
+            if not isinstance(output, str) and options.output_column == _shapes.ANSWER_COLUMNS.get(fmt):
+                output = answer
+                if output is None:
+                    raise _Shape(f"'{options.output_column}' has no trailing assistant turn to count (--output-column)")
             if not isinstance(output, str):
                 raise _Shape(f"no '{options.output_column}' string field (the --output-column)")
             req.output_text = output
-    except _Shape as exc:
+        if options.id_column:
+            req.id = _id_value(obj.get(options.id_column), options.id_column)
+    except (_Shape, _shapes.ShapeError) as exc:
         raise InputError(str(exc), path=name, line=number) from None
     if options.system and req.api == "chat":
         req.body["messages"] = [{"role": "system", "content": options.system}, *req.body["messages"]]
@@ -308,6 +325,13 @@ def _json_requests(
             continue
         if req is not None:
             yield req
+
+
+def _id_value(value: Any, column: str) -> str:
+    """The user's own id from `--id-column` (a string or an integer; never empty)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+        raise _Shape(f"no '{column}' id (the --id-column): got {json.dumps(value)}")
+    return str(value)
 
 
 def _fail_or_skip(exc: InputError, skip: SkipLog | None) -> None:
@@ -471,7 +495,10 @@ def _csv_requests(
     if column not in header:
         raise InputError(f"no column '{column}'; columns are: {', '.join(header)}", path=name, line=1)
     text_at = header.index(column)
-    id_at = header.index("id") if "id" in header else None
+    id_name = options.id_column or "id"
+    if options.id_column and id_name not in header:
+        raise InputError(f"no column '{id_name}' (the --id-column); columns are: {', '.join(header)}", path=name, line=1)
+    id_at = header.index(id_name) if id_name in header else None
     out_at = None
     if options.output_column:
         if options.output_column not in header:
@@ -494,6 +521,9 @@ def _csv_requests(
             _fail_or_skip(InputError(f"expected {len(header)} columns, found {len(row)}", path=name, line=number), skip)
             continue
         text = row[text_at]
+        if options.id_column and id_at is not None and not row[id_at]:
+            _fail_or_skip(InputError(f"empty '{id_name}' id (the --id-column)", path=name, line=number), skip)
+            continue
         yield Request(
             line=number,
             id=row[id_at] if id_at is not None and row[id_at] else f"row-{number}",
@@ -578,4 +608,6 @@ def sample_requests(
 
 
 _PARSERS = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}
-LINE_FORMATS = ("chat", "openai-batch", "anthropic-batch", "text")
+LINE_FORMATS = ("chat", "openai-batch", "anthropic-batch", *SHAPE_FORMATS, "text")
+
+from planner import shapes as _shapes  # noqa: E402  (shapes builds on Request, defined above)

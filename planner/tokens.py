@@ -265,7 +265,70 @@ def chat_as_anthropic(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _gemini_part(part: Any) -> Any:
+    """One Gemini `Part` as a chat content part: text, an image (inline or by URI) for the image rules,
+    a function call/response by its JSON; anything else (video, audio, PDF) by its JSON."""
+    if not isinstance(part, dict):
+        return part
+    if isinstance(part.get("text"), str):
+        return {"type": "text", "text": part["text"]}
+    inline = part.get("inlineData", part.get("inline_data"))
+    if isinstance(inline, dict):
+        mime = inline.get("mimeType", inline.get("mime_type"))
+        if isinstance(mime, str) and mime.startswith("image/") and isinstance(inline.get("data"), str):
+            return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{inline['data']}"}}
+    file = part.get("fileData", part.get("file_data"))
+    if isinstance(file, dict):
+        mime = file.get("mimeType", file.get("mime_type"))
+        uri = file.get("fileUri", file.get("file_uri"))
+        if isinstance(mime, str) and mime.startswith("image/") and isinstance(uri, str):
+            return {"type": "image_url", "image_url": {"url": uri}}
+    call = part.get("functionCall", part.get("function_call"))
+    if isinstance(call, dict):
+        return {"type": "text", "text": f"{call.get('name', '')}{_dumps(call.get('args', {}))}"}
+    return part
+
+
+def _gemini_content(parts: Any) -> Any:
+    items = parts if isinstance(parts, list) else [parts]
+    converted = [_gemini_part(p) for p in items]
+    if len(converted) == 1 and isinstance(converted[0], dict) and converted[0].get("type") == "text":
+        return converted[0]["text"]  # one text part counts like a string content
+    return converted
+
+
+def gemini_as_chat(request: dict[str, Any]) -> dict[str, Any]:
+    """A Gemini `GenerateContentRequest` as a chat body: `systemInstruction` (either spelling) as a system
+    message, each of `contents` as one turn (`model` → assistant) with its parts, `functionDeclarations`
+    as tools. Each turn then costs what a chat message costs, so a chat request and its Gemini form count
+    the same."""
+    messages: list[dict[str, Any]] = []
+    system = request.get("systemInstruction", request.get("system_instruction"))
+    if isinstance(system, str):
+        messages.append({"role": "system", "content": system})
+    elif isinstance(system, dict) and system.get("parts") is not None:
+        messages.append({"role": "system", "content": _gemini_content(system["parts"])})
+    for content in request.get("contents") or []:
+        if not isinstance(content, dict):
+            continue
+        role = "assistant" if content.get("role") == "model" else "user"
+        messages.append({"role": role, "content": _gemini_content(content.get("parts"))})
+    body: dict[str, Any] = {"messages": messages}
+    tools = [
+        {"type": "function", "function": decl}
+        for tool in request.get("tools") or []
+        if isinstance(tool, dict)
+        for decl in tool.get("functionDeclarations", tool.get("function_declarations")) or []
+        if isinstance(decl, dict)
+    ]
+    if tools:
+        body["tools"] = tools
+    return body
+
+
 def request_pieces(req: Request, tok: Tokenizer) -> Pieces:
+    if req.api == "gemini":
+        req = Request(req.line, req.id, "chat", gemini_as_chat(req.body))
     if req.api == "chat" and tok.chat_format == "anthropic":
         return anthropic_pieces(chat_as_anthropic(req.body), tok)
     if req.api == "chat":
