@@ -26,7 +26,7 @@ SHAPE_FORMATS = (
     "sharegpt", "alpaca", "openai-finetune", "embeddings", "responses", "gemini-batch", "vertex-batch", "gemini",
     "bedrock-batch",
 )
-FORMATS = ("chat", "openai-batch", "anthropic-batch", *SHAPE_FORMATS, "csv", "tsv", "text", "parquet", "counts")
+FORMATS = ("chat", "openai-batch", "anthropic-batch", *SHAPE_FORMATS, "csv", "tsv", "text", "counts")
 TEXT_EXTENSIONS = {".txt": "text", ".csv": "csv", ".tsv": "tsv"}
 JSON_EXTENSIONS = {".jsonl", ".json", ".ndjson"}
 OPENAI_URL_API: dict[str, Api] = {
@@ -193,12 +193,18 @@ def read_requests(
 ) -> tuple[str, Iterator[Request]]:
     """The detected format and a lazy stream of requests. The file closes when the stream ends."""
     options = options or ReadOptions()
+    if _columnar.kind_of(path) is not None:  # Parquet / Arrow / a saved Hugging Face dataset
+        return _columnar.read_columnar(path, options, skip)
     fmt, handle, first = _open_detected(path, options)
     return fmt, _stream(path, fmt, handle, first, options, skip)
 
 
 def detect_file_format(path: str, options: ReadOptions) -> str:
     """The format `read_requests` would read `path` as (checked against the options); the file is closed."""
+    kind = _columnar.kind_of(path)
+    if kind is not None:
+        is_counts = options.format == "counts" or _counts_columns(_columnar.open_table(path).columns, options)
+        return "counts" if is_counts else kind
     fmt, handle, _ = _open_detected(path, options)
     handle.close()
     return fmt
@@ -218,10 +224,19 @@ def _open_detected(path: str, options: ReadOptions) -> tuple[str, Utf8Lines, str
         handle.close()
         raise InputError(f"cannot read: {exc}", path=_display(path)) from None
     fmt = options.format or detect_format(path, first)
+    if fmt in ("csv", "tsv") and not options.text_column and _counts_columns(
+        next(csv.reader([first], delimiter="\t" if fmt == "tsv" else ","), []), options
+    ):
+        fmt = "counts"
     if fmt in ("csv", "tsv") and not options.text_column:
         handle.close()
         raise UsageError(f"{fmt.upper()} input needs --text-column NAME (the column holding each prompt)")
     return fmt, handle, first
+
+
+def _counts_columns(columns: list[str], options: ReadOptions) -> bool:
+    """A table of token counts computed elsewhere (planner.counts): `input_tokens` or `input_tokens_<label>`."""
+    return not options.text_column and any(c == "input_tokens" or c.startswith("input_tokens_") for c in columns)
 
 
 def _stream(
@@ -283,14 +298,19 @@ def parse_line(text: str, number: int, fmt: str, options: ReadOptions, name: str
     if not text:
         return None
     try:
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=name, line=number) from None
-        except RecursionError:
-            raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
-        if not isinstance(obj, dict):
-            raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=name, line=number) from None
+    except RecursionError:
+        raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
+    return parse_record(obj, number, fmt, options, name)
+
+
+def parse_record(obj: Any, number: int, fmt: str, options: ReadOptions, name: str) -> Request:
+    """One decoded record (a JSONL line, a Parquet row) as a Request; a bad one raises InputError."""
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
+    try:
         answer = None
         if fmt in _shapes.PARSERS:
             req, answer = _shapes.parse(fmt, obj, number)
@@ -497,7 +517,8 @@ def _csv_requests(
     text_at = header.index(column)
     id_name = options.id_column or "id"
     if options.id_column and id_name not in header:
-        raise InputError(f"no column '{id_name}' (the --id-column); columns are: {', '.join(header)}", path=name, line=1)
+        columns = ", ".join(header)
+        raise InputError(f"no column '{id_name}' (the --id-column); columns are: {columns}", path=name, line=1)
     id_at = header.index(id_name) if id_name in header else None
     out_at = None
     if options.output_column:
@@ -582,6 +603,8 @@ def sample_requests(
     options = options or ReadOptions()
     if path == "-":
         raise UsageError("--sample needs a file it can read twice, not standard input")
+    if _columnar.kind_of(path) is not None:
+        return _columnar.sample_columnar(path, k, seed=seed, options=options, skip=skip)
     fmt, handle, first = _open_detected(path, options)
     if fmt in ("csv", "tsv"):
         stream = _stream(path, fmt, handle, first, options, skip)
@@ -610,4 +633,5 @@ def sample_requests(
 _PARSERS = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}
 LINE_FORMATS = ("chat", "openai-batch", "anthropic-batch", *SHAPE_FORMATS, "text")
 
-from planner import shapes as _shapes  # noqa: E402  (shapes builds on Request, defined above)
+from planner import columnar as _columnar  # noqa: E402  (both build on Request, defined above)
+from planner import shapes as _shapes  # noqa: E402

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from planner.costs import cost_of, split_by_tier
 from planner.counting import Counted
+from planner.counts import CountsFile
 from planner.datasets import (
     LINE_FORMATS,
     ReadOptions,
@@ -342,6 +343,7 @@ def _count_source(
     toks: list[Tokenizer],
     progress: ProgressFn | None,
     want_prefix: bool = False,
+    counts_file: CountsFile | None = None,
 ) -> tuple[str, int | None]:
     """One pass over the dataset into `tally`: (format, rows in the file when sampled).
 
@@ -350,7 +352,10 @@ def _count_source(
     from planner.counting import count_file, count_stream_described
 
     name = path if path != "-" else "<stdin>"
-    if sample is not None:
+    if counts_file is not None:  # counted elsewhere: the counts arrive as they are
+        fmt, file_rows = "counts", None
+        source: Iterable[tuple[Counted, list[tuple[int, str]]]] = counts_file.chunks(progress)
+    elif sample is not None:
         fmt, file_rows, stream = sample_requests(path, sample, seed=seed, options=options, skip=skip)
         source = count_stream_described(stream, toks, chunk_size=CHUNK, on_progress=progress, want_prefix=want_prefix)
     else:
@@ -532,10 +537,16 @@ def estimate(
 
     skip = SkipLog() if o.skip_bad else None
     sampling, cache, timed = o.sampling, o.cache, o.timing
+    counts_file = _counts_file(path, o, resolved, tokenizers)
+    if counts_file is not None and counts_file.outputs and assumption.mode == "max_tokens":
+        columns = ", ".join(dict.fromkeys(counts_file.outputs))
+        assumption = OutputAssumption(
+            mode="column", value=columns, description=f"output tokens counted elsewhere (counts file: {columns})"
+        )
     tally = _Tally(tokenizers, assumption, path if path != "-" else "<stdin>", skip)
     fmt, file_rows = _count_source(
         path, sampling.sample, sampling.seed, o.reader, skip, tally, list(tokenizers.values()), progress,
-        cache.prefix == "auto",
+        cache.prefix == "auto", counts_file,
     )
     counts, ids = tally.finish()
     meter = tally.meter
@@ -574,6 +585,7 @@ def estimate(
         "Batch APIs promise completion within a window (usually 24h), not a time: under peak load no vendor "
         "guarantees it, and requests unfinished at expiry are cancelled (completed ones are billed).",
         "Batch is for jobs that can wait: it gives no streaming and no interactive latency.",
+        *(counts_file.notes if counts_file is not None else []),
     ]
     return Estimate(
         as_of=book.as_of,
@@ -583,6 +595,21 @@ def estimate(
         estimates=results,
         notes=notes,
     )
+
+
+def _counts_file(
+    path: str, o: EstimateOptions, resolved: Sequence[ResolvedModel], tokenizers: dict[str, Tokenizer]
+) -> CountsFile | None:
+    """The counts file at `path` when it is one (token counts computed elsewhere: planner.counts)."""
+    if path == "-" or detect_file_format(path, o.reader) != "counts":
+        return None
+    from planner.counts import check_options, open_counts
+
+    check_options(path, sample=o.sampling.sample, cache_prefix=o.cache.prefix, output_column=o.output.column)
+    first_model: dict[str, str] = {}
+    for r in resolved:
+        first_model.setdefault(_tokenizer_key(r.tokenizer), r.requested)
+    return open_counts(path, list(tokenizers.values()), o.reader, [first_model[k] for k in tokenizers])
 
 
 def _estimate_one(

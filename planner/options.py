@@ -173,6 +173,7 @@ FLAT: dict[str, tuple[str, str]] = {
     "use_history": ("timing", "use_history"),
     "format": ("read", "format"),
     "text_column": ("read", "text_column"),
+    "id_column": ("read", "id_column"),
     "system": ("read", "system"),
     "as_of": ("", "as_of"),
     "prices": ("", "prices"),

@@ -90,9 +90,8 @@ def _looks_like_embeddings(obj: dict[str, Any]) -> bool:
         return True
     value = obj.get("input")
     if isinstance(value, list) and value:
-        if all(isinstance(v, (str, int)) for v in value) or all(isinstance(v, list) for v in value):
-            return True  # texts or token arrays; Responses items are objects
-        return False
+        # texts or token arrays; Responses items are objects
+        return all(isinstance(v, (str, int)) for v in value) or all(isinstance(v, list) for v in value)
     model = obj.get("model")
     return isinstance(model, str) and "embed" in model.lower()
 

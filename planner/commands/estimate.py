@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from planner.options import EstimateOptions
 
 DataArgument = Annotated[
-    str, typer.Argument(metavar="DATA", help="Dataset file (.jsonl, .csv, .tsv, .txt, or .gz of those); - for stdin.")
+    str,
+    typer.Argument(
+        metavar="DATA",
+        help="Dataset: .jsonl, .csv, .tsv, .txt (or .gz of those), .parquet/.arrow or a directory of them, a saved "
+        "Hugging Face dataset, or a counts file; - for stdin.",
+    ),
 ]
 ModelOption = Annotated[
     list[str],
@@ -38,7 +43,11 @@ FormatOption = Annotated[
     typer.Option("--format", metavar="FORMAT", help=f"Input format, overriding detection: {', '.join(FORMATS)}."),
 ]
 TextColumnOption = Annotated[
-    str | None, typer.Option("--text-column", metavar="COL", help="CSV/TSV column holding the prompt.")
+    str | None, typer.Option("--text-column", metavar="COL", help="CSV/TSV/Parquet column holding the prompt.")
+]
+IdColumnOption = Annotated[
+    str | None,
+    typer.Option("--id-column", metavar="COL", help="Column (or JSONL field) holding each request's own id."),
 ]
 SystemOption = Annotated[
     str | None,
@@ -51,7 +60,12 @@ OutputRatioOption = Annotated[
     float | None, typer.Option("--output-ratio", metavar="R", help="Assume output = R × each request's input tokens.")
 ]
 OutputColumnOption = Annotated[
-    str | None, typer.Option("--output-column", metavar="COL", help="CSV/TSV column with real sample outputs to count.")
+    str | None,
+    typer.Option(
+        "--output-column",
+        metavar="COL",
+        help="Column/field of real sample outputs to count (ShareGPT: conversations).",
+    ),
 ]
 RowsOption = Annotated[
     int | None,
@@ -122,6 +136,7 @@ def estimate_command(
     prices: PricesOption = None,
     format: FormatOption = None,
     text_column: TextColumnOption = None,
+    id_column: IdColumnOption = None,
     system: SystemOption = None,
     skip_bad: SkipBadOption = False,
     tier: TierOption = None,
@@ -138,7 +153,8 @@ def estimate_command(
         lambda: build_options(
             output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
             sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate, as_of=as_of,
-            prices=prices, format=format, text_column=text_column, system=system, skip_bad=skip_bad, tier=tier,
+            prices=prices, format=format, text_column=text_column, id_column=id_column, system=system,
+            skip_bad=skip_bad, tier=tier,
             concurrency=concurrency, deadline=deadline, budget=budget, history=history,
         ),
         json_output,
@@ -148,7 +164,8 @@ def estimate_command(
 #: The parameters of `estimate_command` that `build_options` takes (`report` shares them).
 OPTION_NAMES = (
     "output_tokens", "output_ratio", "output_column", "rows", "sample", "seed", "cache_prefix", "cache_hit_rate",
-    "as_of", "prices", "format", "text_column", "system", "skip_bad", "tier", "concurrency", "deadline", "budget",
+    "as_of", "prices", "format", "text_column", "id_column", "system", "skip_bad", "tier", "concurrency", "deadline",
+    "budget",
     "history",
 )
 
@@ -167,6 +184,7 @@ def build_options(
     prices: list[Path] | None,
     format: str | None,
     text_column: str | None,
+    id_column: str | None,
     system: str | None,
     skip_bad: bool,
     tier: list[str] | None,
@@ -181,7 +199,8 @@ def build_options(
     return EstimateOptions.of(
         output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
         sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate,
-        as_of=parse_date(as_of), prices=prices or [], format=format, text_column=text_column, system=system,
+        as_of=parse_date(as_of), prices=prices or [], format=format, text_column=text_column, id_column=id_column,
+        system=system,
         skip_bad=skip_bad, tier=tier or (), concurrency=concurrency, deadline=deadline, budget=budget,
         use_history=history,
     )
