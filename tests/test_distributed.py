@@ -1,0 +1,154 @@
+"""Counting where the data lives (planner.distributed) on real engines: a local Spark session (`local[2]`) and a
+Dask distributed LocalCluster, each started once for this module. Totals equal `estimate` on the same file, and
+the counts they write price exactly like counting here.
+
+Without pyspark/dask these tests skip, except in CI (`$CI` set), which installs the `spark` and `dask` extras:
+there a missing engine is a failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planner.counts import input_column
+from planner.distributed import count_dask, count_spark, counter
+from planner.estimate import estimate
+from planner.pricing import load_pricebook
+
+ROOT = Path(__file__).resolve().parents[1]
+TICKETS = ROOT / "examples" / "tickets.jsonl"
+SHAREGPT = ROOT / "tests" / "fixtures" / "shapes" / "sharegpt_glaive.jsonl"
+MODELS = ["gpt-4o-mini", "claude-haiku-4-5"]
+BOOK = load_pricebook()
+COLUMNS = [input_column(BOOK.resolve(m).tokenizer) for m in MODELS]
+
+
+def need(module: str) -> Any:
+    if os.environ.get("CI"):
+        return __import__(module)  # CI installs the extras: a missing engine fails the run
+    return pytest.importorskip(module)
+
+
+def inputs(path: Path, **kw: Any) -> list[int]:
+    return [e.input_tokens for e in estimate(path, MODELS, output_tokens=1, **kw).estimates]
+
+
+def comparable(path: Path, **kw: Any) -> list[dict[str, Any]]:
+    return [e.model_dump(mode="json") for e in estimate(path, MODELS, **kw).estimates]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    need("pyspark")
+    need("pandas")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if os.environ.get("CI"):
+            pytest.fail("Spark needs Java (17+) in CI", pytrace=False)
+        pytest.skip("no Java for Spark")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]").appName("batchplan-tests")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Any]:
+    need("dask")
+    need("distributed")
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def spark_sums(df: Any) -> list[int]:
+    row = df.groupBy().sum(*COLUMNS).collect()[0]
+    return [int(row[f"sum({c})"]) for c in COLUMNS]
+
+
+def test_spark_raw_lines_total_what_estimate_counts(spark: Any) -> None:
+    lines = spark.read.text(str(TICKETS)).repartition(3)
+    assert spark_sums(count_spark(lines, MODELS)) == inputs(TICKETS)
+    sharegpt = spark.read.text(str(SHAREGPT))
+    assert spark_sums(count_spark(sharegpt, MODELS)) == inputs(SHAREGPT)
+
+
+def test_spark_prompt_column_of_a_parquet_table_equals_the_csv(spark: Any, tmp_path: Path) -> None:
+    frame = spark.read.option("header", True).option("multiLine", True).option("escape", '"').csv(
+        str(ROOT / "examples" / "tickets.csv")
+    )
+    frame.write.parquet(str(tmp_path / "tickets"))
+    table = spark.read.parquet(str(tmp_path / "tickets"))
+    counts = count_spark(table, MODELS, text_column="body", system="Categorize this ticket.")
+    csv_inputs = inputs(ROOT / "examples" / "tickets.csv", text_column="body", system="Categorize this ticket.")
+    assert spark_sums(counts) == csv_inputs
+    # batchplan reads the Spark-written directory of part files too
+    assert inputs(tmp_path / "tickets", text_column="body", system="Categorize this ticket.") == csv_inputs
+
+
+def test_spark_counts_written_as_parquet_price_like_estimate(spark: Any, tmp_path: Path) -> None:
+    counts = count_spark(spark.read.text(str(TICKETS)), MODELS)
+    counts.write.parquet(str(tmp_path / "counts"))
+    kw: dict[str, Any] = {"output_tokens": 150, "rows": 1_000_000, "tier": "tier-3"}
+    got = comparable(tmp_path / "counts", **kw)
+    want = comparable(TICKETS, **kw)
+    for g, w in zip(got, want, strict=True):  # Spark writes part files in any order: ids may be reordered
+        g.pop("input_tokens_histogram"), w.pop("input_tokens_histogram")
+        g.pop("over_context_window"), w.pop("over_context_window")
+        g.pop("over_max_output"), w.pop("over_max_output")
+    assert got == want
+
+
+def test_spark_marks_unreadable_records_instead_of_failing_the_job(spark: Any, tmp_path: Path) -> None:
+    path = tmp_path / "dirty.jsonl"
+    path.write_text(TICKETS.read_text(encoding="utf-8").splitlines()[0] + "\n{not json\n", encoding="utf-8")
+    rows = count_spark(spark.read.text(str(path)), MODELS).collect()
+    assert [r["error"] is None for r in rows] == [True, False] and "malformed JSON" in rows[1]["error"]
+
+
+def test_dask_bag_and_dataframe_total_what_estimate_counts(dask_client: Any, tmp_path: Path) -> None:
+    import dask.bag as db
+    import dask.dataframe as dd
+    import pandas as pd
+
+    bag = db.read_text(str(TICKETS), blocksize="64KiB")
+    assert bag.npartitions > 1
+    sums = count_dask(bag, MODELS)[COLUMNS].sum().compute()
+    assert [int(sums[c]) for c in COLUMNS] == inputs(TICKETS)
+
+    frame = dd.from_pandas(pd.read_csv(ROOT / "examples" / "tickets.csv"), npartitions=3)
+    counted = count_dask(frame, MODELS, text_column="body")
+    sums = counted[COLUMNS].sum().compute()
+    assert [int(sums[c]) for c in COLUMNS] == inputs(ROOT / "examples" / "tickets.csv", text_column="body")
+
+    # rows that are records (nested chat messages in a real Hugging Face Parquet export)
+    hf = ROOT / "tests" / "fixtures" / "columnar" / "llamafactory_mllm_train.parquet"
+    sums = count_dask(dd.read_parquet(str(hf)), MODELS)[COLUMNS].sum().compute()
+    assert [int(sums[c]) for c in COLUMNS] == inputs(hf)
+
+
+def test_dask_counts_written_as_csv_price_like_estimate(dask_client: Any, tmp_path: Path) -> None:
+    import dask.bag as db
+
+    counted = count_dask(db.read_text(str(TICKETS), blocksize="64KiB"), counter(MODELS)).compute()
+    path = tmp_path / "counts.csv"
+    counted.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+    kw: dict[str, Any] = {"output_tokens": 150, "tier": "tier-1"}
+    assert comparable(path, **kw) == comparable(TICKETS, **kw)  # read_text keeps line order: ids match too
