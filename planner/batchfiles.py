@@ -241,6 +241,28 @@ class IdMaker:
         return candidate
 
 
+class UserIds:
+    """The user's own ids (`--id-column`), kept as they are: each must fit the vendor's id rule and be unique
+    (a duplicate names the line of its first use)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}
+
+    def take(self, req: Request, rules: Vendor, name: str) -> str:
+        rid = req.id
+        pattern = rules.id_pattern
+        if pattern is not None and not pattern.match(rid):
+            raise InputError(f"id {json.dumps(rid)} does not fit {rules.name}'s {rules.id_field} rule "
+                             f"{pattern.pattern}", path=name, line=req.line)
+        if not rid.strip():
+            raise InputError("empty id (the --id-column)", path=name, line=req.line)
+        if rid in self.first:
+            raise InputError(f"duplicate id {json.dumps(rid)} (first on line {self.first[rid]}); {rules.id_field} "
+                             "must be unique in a batch", path=name, line=req.line)
+        self.first[rid] = req.line
+        return rid
+
+
 # ---------------------------------------------------------------------------------------------
 # Building lines
 
@@ -859,7 +881,8 @@ def fill_template(template: str, columns: dict[str, Any], *, path: str, line: in
 
 
 def template_requests(
-    path: str, template: str, *, format: str | None, system: str | None, skip: SkipLog | None
+    path: str, template: str, *, format: str | None, system: str | None, skip: SkipLog | None,
+    id_column: str | None = None,
 ) -> tuple[str, Iterator[Request]]:
     """Rows as column mappings (CSV/TSV header, JSONL object keys, text as `{text}`), each rendered."""
     from planner.datasets import TEXT_EXTENSIONS, _base_suffix
@@ -885,7 +908,7 @@ def template_requests(
                     if not any((v or "").strip() for v in row.values()):
                         continue
                     fields = {k: v for k, v in row.items() if k is not None}
-                    rid = str(fields.get("id") or f"row-{number}")
+                    rid = str(fields.get(id_column or "id") or f"row-{number}")
                     yield Request(number, rid, "chat", body(fill_template(template, fields, path=name, line=number)))
                 return
             for number, line in enumerate(handle, 1):
@@ -910,7 +933,7 @@ def template_requests(
                         skip.add(number, err.message)
                         continue
                     cols = obj
-                    raw = obj.get("id", obj.get("custom_id"))
+                    raw = obj.get(id_column) if id_column else obj.get("id", obj.get("custom_id"))
                     rid = str(raw) if raw is not None else f"line-{number}"
                 yield Request(number, rid, "chat", body(fill_template(template, cols, path=name, line=number)))
 
@@ -1001,6 +1024,7 @@ def prepare(
     max_bytes: int | None = None,
     skip_bad: bool = False,
     force: bool = False,
+    id_column: str | None = None,
 ) -> Manifest:
     """Write DATA as `vendor` batch files under OUTDIR (atomically) and return the manifest written."""
     from planner.datasets import ReadOptions
@@ -1059,15 +1083,20 @@ def prepare(
 
     skip = SkipLog() if skip_bad else None
     if template is not None:
-        src_format, stream = template_requests(data, template, format=format, system=system, skip=skip)
+        src_format, stream = template_requests(
+            data, template, format=format, system=system, skip=skip, id_column=id_column
+        )
     else:
-        options = ReadOptions(format=format, text_column=text_column, system=system)
+        options = ReadOptions(format=format, text_column=text_column, system=system, id_column=id_column)
         src_format, stream = read_requests(data, options, skip)
     opts = LineOptions(
         vendor=rules, model=line_model, endpoint=url or ENDPOINTS["chat"], deployment=deployment,
         max_tokens=max_tokens, temperature=temperature, extra_body=dict(extra_body or {}),
     )
     ids = IdMaker()
+    own_ids = UserIds() if id_column else None
+    if id_column and rules.id_field is None:
+        raise UsageError(f"{rules.name} lines carry no id (results come back in input order); drop --id-column")
     name = "<stdin>" if data == "-" else data
     staging = _Staging(out)
     files: list[FileEntry] = []
@@ -1094,7 +1123,7 @@ def prepare(
 
     try:
         for req in stream:
-            cid = ids.make(req.id, req.line)
+            cid = own_ids.take(req, rules, name) if own_ids is not None else ids.make(req.id, req.line)
             try:
                 obj, lost = build_line(req, cid, opts)
             except _Unconvertible as exc:

@@ -19,6 +19,7 @@ from planner.commands._common import (
 from planner.commands.estimate import (
     DataArgument,
     FormatOption,
+    IdColumnOption,
     OutputRatioOption,
     OutputTokensOption,
     SkipBadOption,
@@ -52,6 +53,7 @@ def prepare_command(
     ] = None,
     format: FormatOption = None,
     text_column: TextColumnOption = None,
+    id_column: IdColumnOption = None,
     output_tokens: OutputTokensOption = None,
     output_ratio: OutputRatioOption = None,
     max_requests: Annotated[
@@ -88,7 +90,7 @@ def _prepare(**kw: Any) -> None:
         temperature=kw["temperature"], extra_body=extra, format=kw["format"], text_column=kw["text_column"],
         output_tokens=kw["output_tokens"], output_ratio=kw["output_ratio"], as_of=parse_date(kw["as_of"]),
         prices=kw["prices"] or [], tier=kw["tier"], max_requests=kw["max_requests"], max_bytes=kw["max_bytes"],
-        skip_bad=kw["skip_bad"], force=kw["force"],
+        skip_bad=kw["skip_bad"], force=kw["force"], id_column=kw["id_column"],
     )
     if kw["json_output"]:
         print_json(manifest.model_dump(mode="json"))
