@@ -107,9 +107,11 @@ def test_saved_hugging_face_dataset_directory() -> None:
 def test_sampling_reads_only_the_chosen_rows(tmp_path: Path) -> None:
     rows = [{"id": f"r{i}", "text": f"prompt number {i}"} for i in range(1, 2001)]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "big.parquet", row_group_size=500)
-    fmt, total, stream = sample_requests(str(tmp_path / "big.parquet"), 7, seed=3, options=ReadOptions(text_column="text"))
+    options = ReadOptions(text_column="text")
+    _, total, stream = sample_requests(str(tmp_path / "big.parquet"), 7, seed=3, options=options)
     got = list(stream)
-    assert total == 2000 and len(got) == 7 and all(r.body["messages"][0]["content"] == f"prompt number {r.line}" for r in got)
+    assert total == 2000 and len(got) == 7
+    assert all(r.body["messages"][0]["content"] == f"prompt number {r.line}" for r in got)
     result = estimate(tmp_path / "big.parquet", ["gpt-4o-mini"], text_column="text", sample=7, seed=3, output_tokens=1)
     assert result.dataset.requests == 2000 and result.dataset.counted_requests == 7
 

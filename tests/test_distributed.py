@@ -9,7 +9,6 @@ there a missing engine is a failure.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 from collections.abc import Iterator

@@ -52,7 +52,8 @@ def test_duplicates_and_ids_the_vendor_refuses_are_errors_naming_the_line(tmp_pa
 
 def test_cli_flag(tmp_path: Path) -> None:
     data = write(tmp_path, ["R00000", "R00001"])
-    result = CliRunner().invoke(app, ["prepare", str(data), "--text-column", "body", "--id-column", "key", "-m",
-                                      "gpt-4o-mini", "--vendor", "openai", "-o", str(tmp_path / "o"), "--max-tokens", "5", "--json"])
+    argv = ["prepare", str(data), "--text-column", "body", "--id-column", "key", "-m", "gpt-4o-mini",
+            "--vendor", "openai", "-o", str(tmp_path / "o"), "--max-tokens", "5", "--json"]
+    result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["files"][0]["first_id"] == "R00000"

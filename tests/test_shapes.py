@@ -93,7 +93,8 @@ def test_alpaca_prompt_is_instruction_then_input_and_output_column_counts_answer
     rows = [json.loads(line) for line in (SHAPES / "alpaca.jsonl").read_text().splitlines()]
     _, reqs = read(SHAPES / "alpaca.jsonl", output_column="output")
     with_input = next(i for i, r in enumerate(rows) if r["input"])
-    assert reqs[with_input].body["messages"][-1]["content"] == f"{rows[with_input]['instruction']}\n\n{rows[with_input]['input']}"
+    row = rows[with_input]
+    assert reqs[with_input].body["messages"][-1]["content"] == f"{row['instruction']}\n\n{row['input']}"
     assert reqs[0].body["messages"] == [{"role": "user", "content": rows[0]["instruction"]}]
     result = estimate(SHAPES / "alpaca.jsonl", ["gpt-4o-mini"], output_column="output")
     assert result.output_assumption.mode == "column"
