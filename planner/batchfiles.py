@@ -4,18 +4,12 @@
 tokens, realtime and batch cost, ETA; and totals equal to `estimate()` on the prepared lines).
 `validate()` checks an existing batch file against a vendor's rules and estimates its valid lines.
 
-Line formats (providers.md §1.5–§11):
-
-- openai / azure / groq: `{custom_id, method: "POST", url, body}` (Azure's `body.model` is the deployment)
-- anthropic: `{custom_id, params}` — one element of the `requests` array of `POST /v1/messages/batches`
-- gemini: `{key, request: {contents, system_instruction?, generation_config?}}`
-- vertex: `{request: {contents, systemInstruction?, generationConfig?}}`
-- bedrock: `{recordId, modelInput}` with an Anthropic-on-Bedrock body (`anthropic_version`)
-- mistral / fireworks: `{custom_id, body}` without `model` (set on the job); together: with `model`
-- xai: `{batch_request_id, batch_request: {chat_get_completion: {...}}}`
+Each vendor's line format (write, read back, shape checks, default limits) is its own module in
+planner/vendors/, behind one interface; this module holds what is the same for all of them: ids, templates,
+splitting under the limits, atomic staging, the manifest, and validation of a whole file.
 
 Every line is counted the way `estimate()` counts it: chat-shaped vendors as the chat body, Anthropic
-and Bedrock as a Messages body, Gemini/Vertex converted back to chat messages.
+and Bedrock as a Messages body, Gemini/Vertex as `contents`/`parts` (each turn like a chat message).
 """
 
 from __future__ import annotations
@@ -32,107 +26,48 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.datasets import Request, SkipLog, open_binary, open_text, read_requests
 from planner.errors import BatchplanError, InputError, UnknownModelError, UsageError
 from planner.pricing import BatchLimits, PriceBook, PriceTable, ResolvedModel, load_pricebook
-
-VENDORS = (
-    "openai", "azure", "anthropic", "gemini", "vertex", "bedrock", "mistral", "groq", "together", "fireworks", "xai",
+from planner.vendors import (
+    ENDPOINTS,
+    LineOptions,
+    Parsed,
+    Unconvertible,
+    Vendor,
+    detect_vendor,
+    get_vendor,
+    list_vendors,
 )
-ENDPOINTS = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "embeddings": "/v1/embeddings"}
+from planner.vendors.openai import embedding_inputs
+
+__all__ = [
+    "ENDPOINTS", "VENDORS", "IdMaker", "LineOptions", "Manifest", "Parsed", "Validation", "Vendor", "build_line",
+    "detect_vendor", "embedding_inputs", "encode_line", "fill_template", "get_vendor", "parse_line", "prepare",
+    "template_requests", "validate",
+]
+
+VENDORS = tuple(list_vendors())
 BATCH_FILE = re.compile(r"^batch-\d{4,}\.jsonl$")
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 SAFE_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-#: Anthropic sends the lines as one JSON body `{"requests": [l1,l2,…]}`: that many bytes beyond the lines.
-ANTHROPIC_BODY_OVERHEAD = 16
-BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
-MiB = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Vendor:
-    """One vendor's batch line rules."""
-
-    name: str
-    id_field: str | None  # None: the vendor has no id field (Vertex): lines are matched by position
-    family: Literal["openai", "anthropic", "gemini", "bedrock", "plain", "xai"]
-    endpoints: tuple[str, ...]  # allowed `url`s (when the line has one) or the request kinds allowed
-    url_in_line: bool = False
-    model_in_line: bool = True
-    one_model_per_file: bool = True
-    id_pattern: re.Pattern[str] | None = None
-    max_tokens_key: str = "max_tokens"
-    #: Defaults from providers.md, used only where the price table has no `batch.limits` value.
-    default_limits: dict[str, int] = field(default_factory=dict)
-
-
-_CHAT = (ENDPOINTS["chat"],)
-VENDOR_RULES: dict[str, Vendor] = {
-    "openai": Vendor(
-        "openai", "custom_id", "openai", tuple(ENDPOINTS.values()), url_in_line=True,
-        max_tokens_key="max_completion_tokens",
-        default_limits={"max_requests": 50_000, "max_bytes": 200 * MiB, "max_embedding_inputs": 50_000},
-    ),
-    "azure": Vendor(
-        "azure", "custom_id", "openai", (ENDPOINTS["chat"], ENDPOINTS["responses"]), url_in_line=True,
-        max_tokens_key="max_completion_tokens", default_limits={"max_requests": 100_000, "max_bytes": 200 * MiB},
-    ),
-    "groq": Vendor(
-        "groq", "custom_id", "openai", _CHAT, url_in_line=True,
-        default_limits={"max_requests": 50_000, "max_bytes": 100 * MiB},
-    ),
-    "anthropic": Vendor(
-        "anthropic", "custom_id", "anthropic", _CHAT, id_pattern=SAFE_ID,
-        default_limits={"max_requests": 100_000, "max_bytes": 256 * MiB},
-    ),
-    "gemini": Vendor(
-        "gemini", "key", "gemini", _CHAT, model_in_line=False, max_tokens_key="max_output_tokens",
-        default_limits={"max_bytes": 2048 * MiB},
-    ),
-    "vertex": Vendor(
-        "vertex", None, "gemini", _CHAT, model_in_line=False, max_tokens_key="maxOutputTokens",
-        default_limits={"max_requests": 200_000, "max_bytes": 1024 * MiB},
-    ),
-    "bedrock": Vendor(
-        "bedrock", "recordId", "bedrock", _CHAT, model_in_line=False,
-        default_limits={"max_requests": 50_000, "max_bytes": 1024 * MiB, "min_requests": 100},
-    ),
-    "mistral": Vendor(
-        "mistral", "custom_id", "plain", _CHAT, model_in_line=False,
-        default_limits={"max_requests": 100_000, "max_bytes": 512 * MiB},
-    ),
-    "fireworks": Vendor(
-        "fireworks", "custom_id", "plain", _CHAT, model_in_line=False, default_limits={"max_bytes": 500 * MiB - 1},
-    ),
-    "together": Vendor(
-        "together", "custom_id", "plain", _CHAT,
-        default_limits={"max_requests": 50_000, "max_bytes": 100 * MiB, "max_line_bytes": 10 * MiB},
-    ),
-    "xai": Vendor("xai", "batch_request_id", "xai", _CHAT),
-}
 LIMIT_FIELDS = ("max_requests", "max_bytes", "max_line_bytes", "min_requests", "max_embedding_inputs")
 
 
-#: Vendor names (`--vendor`) that differ from the price table's provider id.
-VENDOR_PROVIDER = {"gemini": "google"}
-PROVIDER_VENDOR = {v: k for k, v in VENDOR_PROVIDER.items()}
+#: Price-table provider ids that differ from the vendor's name (`google` → `gemini`), from the vendor modules.
+PROVIDER_VENDOR = {get_vendor(n).provider: n for n in VENDORS if get_vendor(n).provider != n}
 
 
 def provider_of(vendor: Vendor) -> str:
     """The price table (provider id) of a vendor's batch API: `gemini` is the `google` table."""
-    return VENDOR_PROVIDER.get(vendor.name, vendor.name)
-
-
-def vendor_rules(name: str) -> Vendor:
-    try:
-        return VENDOR_RULES[name.lower()]
-    except KeyError:
-        raise UsageError(f"unknown --vendor '{name}'; choose one of {', '.join(VENDORS)}") from None
+    return vendor.provider
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,218 +202,9 @@ class UserIds:
 # Building lines
 
 
-@dataclass(frozen=True)
-class LineOptions:
-    vendor: Vendor
-    model: str
-    endpoint: str = ENDPOINTS["chat"]
-    deployment: str | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
-    extra_body: dict[str, Any] = field(default_factory=dict)
-
-
-_PORTABLE = {"temperature", "top_p", "stop", "max_tokens", "max_completion_tokens", "max_output_tokens"}
-
-
-def _split_system(messages: Sequence[dict[str, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Leading system/developer messages apart from the conversation."""
-    system: list[Any] = []
-    rest: list[dict[str, Any]] = []
-    for m in messages:
-        if m.get("role") in ("system", "developer") and not rest:
-            system.append(m.get("content"))
-        else:
-            rest.append(m)
-    return system, rest
-
-
-def _text_of(content: Any, where: str) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, dict) and part.get("type") in ("text", "input_text") and "text" in part:
-                texts.append(str(part["text"]))
-            else:
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                raise _Unconvertible(f"{where}: a '{kind}' part cannot be converted to this vendor's format")
-        return "\n".join(texts)
-    if content is None:
-        return ""
-    raise _Unconvertible(f"{where}: content must be a string or a list of parts")
-
-
-class _Unconvertible(Exception):
-    pass
-
-
-def _source_max_tokens(req: Request, opts: LineOptions) -> int | None:
-    return opts.max_tokens if opts.max_tokens is not None else req.max_tokens
-
-
-def _chat_body(req: Request, opts: LineOptions, *, with_model: bool, model: str | None = None) -> dict[str, Any]:
-    """An OpenAI-compatible chat body from a chat request (other fields pass through)."""
-    if req.api != "chat":
-        raise _Unconvertible(f"a '{req.api}' request cannot be sent to {opts.vendor.name}'s chat endpoint")
-    body: dict[str, Any] = {}
-    if with_model:
-        body["model"] = model or opts.model
-    body["messages"] = req.body["messages"]
-    for k, v in req.body.items():
-        if k not in ("messages", "model", "max_tokens", "max_completion_tokens"):
-            body[k] = v
-    mt = _source_max_tokens(req, opts)
-    if mt is not None:
-        body[opts.vendor.max_tokens_key] = mt
-    if opts.temperature is not None:
-        body["temperature"] = opts.temperature
-    body.update(opts.extra_body)
-    return body
-
-
-def _openai_body(req: Request, opts: LineOptions) -> dict[str, Any]:
-    model = opts.deployment if opts.vendor.name == "azure" and opts.deployment else opts.model
-    if opts.endpoint == ENDPOINTS["chat"]:
-        return _chat_body(req, opts, with_model=True, model=model)
-    if opts.endpoint == ENDPOINTS["responses"]:
-        if req.api == "responses":
-            body = {"model": model, **{k: v for k, v in req.body.items() if k != "model"}}
-        elif req.api == "chat":
-            system, rest = _split_system(req.body["messages"])
-            body = {"model": model}
-            if system:
-                body["instructions"] = "\n\n".join(_text_of(s, "system") for s in system)
-            body["input"] = [{"role": m["role"], "content": m.get("content")} for m in rest]
-            for k, v in req.body.items():
-                if k in ("temperature", "top_p"):
-                    body[k] = v
-        else:
-            raise _Unconvertible(f"a '{req.api}' request cannot be sent to /v1/responses")
-        mt = _source_max_tokens(req, opts)
-        if mt is not None:
-            body["max_output_tokens"] = mt
-        if opts.temperature is not None:
-            body["temperature"] = opts.temperature
-        body.update(opts.extra_body)
-        return body
-    # embeddings: the text of the request is the input
-    if req.api == "embeddings":
-        text: Any = req.body.get("input")
-    elif req.api == "chat":
-        _, rest = _split_system(req.body["messages"])
-        text = "\n\n".join(_text_of(m.get("content"), "message") for m in rest)
-    else:
-        raise _Unconvertible(f"a '{req.api}' request cannot be sent to /v1/embeddings")
-    return {"model": model, "input": text, **opts.extra_body}
-
-
-def embedding_inputs(body: dict[str, Any]) -> int:
-    """How many inputs an embeddings body carries: a string or one token array is one, a list of them
-    is one each (OpenAI limits their sum over a whole batch)."""
-    value = body.get("input")
-    if isinstance(value, list) and value and not all(isinstance(v, int) for v in value):
-        return len(value)
-    return 1
-
-
-def _messages_body(req: Request, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
-    """An Anthropic Messages body (params) from a chat or Anthropic request; also the fields dropped."""
-    dropped: list[str] = []
-    if req.api == "anthropic":
-        body = {k: v for k, v in req.body.items() if k != "model"}
-    elif req.api == "chat":
-        system, rest = _split_system(req.body["messages"])
-        body = {}
-        if system:
-            body["system"] = "\n\n".join(_text_of(s, "system message") for s in system)
-        messages = []
-        for i, m in enumerate(rest):
-            role = m.get("role")
-            if role not in ("user", "assistant"):
-                raise _Unconvertible(f"messages[{i}]: role '{role}' has no Anthropic equivalent")
-            content = m.get("content")
-            text = content if isinstance(content, str) else _text_of(content, f"messages[{i}]")
-            messages.append({"role": role, "content": text})
-        body["messages"] = messages
-        for k, v in req.body.items():
-            if k in ("temperature", "top_p"):
-                body[k] = v
-            elif k == "stop":
-                body["stop_sequences"] = [v] if isinstance(v, str) else v
-            elif k not in _PORTABLE and k not in ("messages", "model"):
-                dropped.append(k)
-    else:
-        raise _Unconvertible(f"a '{req.api}' request cannot be sent to the Messages API")
-    body.pop("max_tokens", None)
-    mt = _source_max_tokens(req, opts)
-    if mt is None:
-        raise _Unconvertible(f"{opts.vendor.name} requires max_tokens on every request: pass --max-tokens N")
-    ordered: dict[str, Any] = {"max_tokens": mt, **body}
-    if opts.temperature is not None:
-        ordered["temperature"] = opts.temperature
-    ordered.update(opts.extra_body)
-    return ordered, dropped
-
-
-def _gemini_request(req: Request, opts: LineOptions, camel: bool) -> tuple[dict[str, Any], list[str]]:
-    if req.api != "chat":
-        raise _Unconvertible(f"a '{req.api}' request cannot be converted to a Gemini request")
-    system, rest = _split_system(req.body["messages"])
-    contents = []
-    for i, m in enumerate(rest):
-        role = m.get("role")
-        if role not in ("user", "assistant"):
-            raise _Unconvertible(f"messages[{i}]: role '{role}' has no Gemini equivalent")
-        contents.append(
-            {"role": "model" if role == "assistant" else "user",
-             "parts": [{"text": _text_of(m.get("content"), f"messages[{i}]")}]}
-        )
-    out: dict[str, Any] = {"contents": contents}
-    if system:
-        key = "systemInstruction" if camel else "system_instruction"
-        out[key] = {"parts": [{"text": "\n\n".join(_text_of(s, "system message") for s in system)}]}
-    config: dict[str, Any] = {}
-    dropped: list[str] = []
-    mt = _source_max_tokens(req, opts)
-    if mt is not None:
-        config["maxOutputTokens" if camel else "max_output_tokens"] = mt
-    temperature = opts.temperature if opts.temperature is not None else req.body.get("temperature")
-    if temperature is not None:
-        config["temperature"] = temperature
-    if req.body.get("top_p") is not None:
-        config["topP" if camel else "top_p"] = req.body["top_p"]
-    dropped = [k for k in req.body if k not in _PORTABLE and k not in ("messages", "model")]
-    if config:
-        out["generationConfig" if camel else "generation_config"] = config
-    out.update(opts.extra_body)
-    return out, dropped
-
-
 def build_line(req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
     """One vendor line for one request, and the source fields that could not be carried over."""
-    v = opts.vendor
-    if v.family == "openai":
-        return {"custom_id": custom_id, "method": "POST", "url": opts.endpoint, "body": _openai_body(req, opts)}, []
-    if v.family == "anthropic":
-        params, dropped = _messages_body(req, opts)
-        return {"custom_id": custom_id, "params": {"model": opts.model, **params}}, dropped
-    if v.family == "bedrock":
-        params, dropped = _messages_body(req, opts)
-        model_input = {"anthropic_version": BEDROCK_ANTHROPIC_VERSION, **params}
-        return {"recordId": custom_id, "modelInput": model_input}, dropped
-    if v.family == "gemini":
-        request, dropped = _gemini_request(req, opts, camel=v.name == "vertex")
-        if v.name == "vertex":
-            return {"request": request}, dropped
-        return {"key": custom_id, "request": request}, dropped
-    if v.family == "plain":
-        return {"custom_id": custom_id, "body": _chat_body(req, opts, with_model=v.model_in_line)}, []
-    body = _chat_body(req, opts, with_model=True)
-    return {"batch_request_id": custom_id, "batch_request": {"chat_get_completion": body}}, []
+    return opts.vendor.build_line(req, custom_id, opts)
 
 
 def encode_line(obj: dict[str, Any]) -> bytes:
@@ -490,230 +216,9 @@ def encode_line(obj: dict[str, Any]) -> bytes:
 # Reading a vendor line back as a Request (what `estimate()` would count), with its problems
 
 
-@dataclass
-class Parsed:
-    request: Request | None
-    problems: list[str]
-    custom_id: str | None = None
-    model: str | None = None
-    url: str | None = None
-
-
-def _messages_problems(messages: Any, where: str) -> list[str]:
-    if not isinstance(messages, list) or not messages:
-        return [f"{where} must be a non-empty list"]
-    problems = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            problems.append(f"{where}[{i}] needs a 'role' string")
-        elif "content" in m and not isinstance(m["content"], (str, list, type(None))):
-            problems.append(f"{where}[{i}].content must be a string or a list of parts")
-    return problems
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _max_tokens_of(body: dict[str, Any], *keys: str) -> int | None:
-    for k in keys:
-        value = body.get(k)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-    return None
-
-
-def _gemini_to_chat(request: dict[str, Any], camel: bool) -> tuple[dict[str, Any] | None, list[str], int | None]:
-    problems: list[str] = []
-    messages: list[dict[str, Any]] = []
-    sys_key = "systemInstruction" if camel else "system_instruction"
-    system = request.get(sys_key, request.get("systemInstruction" if not camel else "system_instruction"))
-    if system is not None:
-        parts = system.get("parts") if isinstance(system, dict) else None
-        if not isinstance(parts, list):
-            problems.append(f"request.{sys_key}.parts must be a list")
-        else:
-            messages.append({"role": "system", "content": "\n".join(str(p.get("text", "")) for p in parts
-                                                                    if isinstance(p, dict))})
-    contents = request.get("contents")
-    if not isinstance(contents, list) or not contents:
-        problems.append("request.contents must be a non-empty list")
-    else:
-        for i, c in enumerate(contents):
-            if not isinstance(c, dict) or not isinstance(c.get("parts"), list) or not c["parts"]:
-                problems.append(f"request.contents[{i}].parts must be a non-empty list")
-                continue
-            role = c.get("role", "user")
-            if role not in ("user", "model"):
-                problems.append(f"request.contents[{i}].role must be 'user' or 'model', got {json.dumps(role)}")
-            texts = []
-            for j, p in enumerate(c["parts"]):
-                if not isinstance(p, dict):
-                    problems.append(f"request.contents[{i}].parts[{j}] must be an object")
-                elif "text" in p:
-                    texts.append(str(p["text"]))
-                else:
-                    texts.append(json.dumps(p, ensure_ascii=False))
-            messages.append({"role": "assistant" if role == "model" else "user", "content": "\n".join(texts)})
-    config = request.get("generationConfig" if camel else "generation_config")
-    other = request.get("generation_config" if camel else "generationConfig")
-    config = config if config is not None else other
-    max_tokens = None
-    if config is not None:
-        if not isinstance(config, dict):
-            problems.append("request generation config must be an object")
-        else:
-            max_tokens = _max_tokens_of(config, "maxOutputTokens", "max_output_tokens")
-    if problems:
-        return None, problems, None
-    return {"messages": messages}, [], max_tokens
-
-
 def parse_line(obj: Any, number: int, vendor: Vendor) -> Parsed:
     """Shape checks of one line for `vendor`, and the Request to count when it is well formed."""
-    if not isinstance(obj, dict):
-        return Parsed(None, ["expected a JSON object"])
-    problems: list[str] = []
-    custom_id: str | None = None
-    if vendor.id_field is not None:
-        raw_id = obj.get(vendor.id_field)
-        if raw_id is None:
-            if vendor.name != "bedrock":  # recordId is optional on Bedrock
-                problems.append(f"no '{vendor.id_field}'")
-        elif not isinstance(raw_id, str) or not raw_id:
-            problems.append(f"'{vendor.id_field}' must be a non-empty string")
-        else:
-            custom_id = raw_id
-            if vendor.id_pattern is not None and not vendor.id_pattern.match(raw_id):
-                problems.append(f"{vendor.id_field} {json.dumps(raw_id)} does not match {vendor.id_pattern.pattern}")
-    rid = custom_id or f"line-{number}"
-    fam = vendor.family
-
-    if fam == "openai":
-        allowed = {"custom_id", "method", "url", "body"}
-        if obj.get("method") != "POST":
-            problems.append(f"'method' must be \"POST\", got {json.dumps(obj.get('method'))}")
-        url = obj.get("url")
-        body = obj.get("body")
-        if not isinstance(url, str):
-            problems.append("no 'url' string")
-            url = None
-        if not isinstance(body, dict):
-            return Parsed(None, [*problems, "'body' must be an object"], custom_id)
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            problems.append("body.model is required (one model per file)")
-            model = None
-        api = {ENDPOINTS["chat"]: "chat", ENDPOINTS["responses"]: "responses", ENDPOINTS["embeddings"]: "embeddings"}
-        kind = api.get(url or "")
-        if kind == "chat":
-            problems += _messages_problems(body.get("messages"), "body.messages")
-        elif kind in ("responses", "embeddings") and not isinstance(body.get("input"), (str, list)):
-            problems.append("body.input must be a string or a list")
-        if body.get("stream") is True:
-            problems.append("body.stream is not allowed in a batch")
-        problems += [f"unexpected top-level field '{k}'" for k in obj if k not in allowed]
-        if problems or kind is None:
-            return Parsed(None, problems, custom_id, model, url)
-        max_tokens = _max_tokens_of(body, "max_completion_tokens", "max_output_tokens", "max_tokens")
-        req = Request(number, rid, kind, dict(body), model=model, max_tokens=max_tokens, url=url)  # type: ignore[arg-type]
-        return Parsed(req, [], custom_id, model, url)
-
-    if fam in ("anthropic", "bedrock"):
-        key = "params" if fam == "anthropic" else "modelInput"
-        params = obj.get(key)
-        if not isinstance(params, dict):
-            return Parsed(None, [*problems, f"'{key}' must be an object"], custom_id)
-        model = params.get("model") if fam == "anthropic" else None
-        if fam == "anthropic" and (not isinstance(model, str) or not model):
-            problems.append("params.model is required")
-            model = None
-        if fam == "bedrock" and params.get("anthropic_version") != BEDROCK_ANTHROPIC_VERSION:
-            problems.append(f"modelInput.anthropic_version must be \"{BEDROCK_ANTHROPIC_VERSION}\"")
-        if not _positive_int(params.get("max_tokens")):
-            problems.append(f"{key}.max_tokens is required (an integer of 1 or more)")
-        problems += _messages_problems(params.get("messages"), f"{key}.messages")
-        system = params.get("system")
-        if system is not None and not isinstance(system, (str, list)):
-            problems.append(f"{key}.system must be a string or a list of blocks")
-        if isinstance(params.get("messages"), list):
-            for i, m in enumerate(params["messages"]):
-                if isinstance(m, dict) and m.get("role") not in ("user", "assistant", None):
-                    problems.append(f"{key}.messages[{i}].role must be 'user' or 'assistant' (system goes in "
-                                    f"{key}.system)")
-        for banned in ("stream", "speed"):
-            if params.get(banned) not in (None, False):
-                problems.append(f"{key}.{banned} is not supported in a batch")
-        allowed = {"custom_id", "params"} if fam == "anthropic" else {"recordId", "modelInput"}
-        problems += [f"unexpected top-level field '{k}'" for k in obj if k not in allowed]
-        if problems:
-            return Parsed(None, problems, custom_id, model)
-        body = {k: v for k, v in params.items() if k != "anthropic_version"}
-        req = Request(number, rid, "anthropic", body, model=model, max_tokens=params["max_tokens"])
-        return Parsed(req, [], custom_id, model)
-
-    if fam == "gemini":
-        request = obj.get("request")
-        if not isinstance(request, dict):
-            return Parsed(None, [*problems, "'request' must be an object"], custom_id)
-        camel = vendor.name == "vertex"
-        chat, shape, max_tokens = _gemini_to_chat(request, camel)
-        problems += shape
-        if vendor.name == "gemini":
-            problems += [f"unexpected top-level field '{k}'" for k in obj if k not in ("key", "request")]
-        if problems or chat is None:
-            return Parsed(None, problems, custom_id)
-        model = request.get("model") if isinstance(request.get("model"), str) else None
-        return Parsed(Request(number, rid, "chat", chat, model=model, max_tokens=max_tokens), [], custom_id, model)
-
-    # plain (mistral, fireworks, together) and xai: a chat body
-    if fam == "xai":
-        outer = obj.get("batch_request")
-        body = outer.get("chat_get_completion") if isinstance(outer, dict) else None
-        where = "batch_request.chat_get_completion"
-        allowed = {"batch_request_id", "batch_request"}
-    else:
-        body = obj.get("body")
-        where = "body"
-        allowed = {"custom_id", "body"}
-    if not isinstance(body, dict):
-        return Parsed(None, [*problems, f"'{where}' must be an object"], custom_id)
-    model = body.get("model")
-    if vendor.model_in_line and (not isinstance(model, str) or not model):
-        problems.append(f"{where}.model is required")
-    if not vendor.model_in_line and model is not None:
-        problems.append(f"{where}.model must not be set: {vendor.name} sets the model on the job")
-    problems += _messages_problems(body.get("messages"), f"{where}.messages")
-    if body.get("stream") is True:
-        problems.append(f"{where}.stream is not allowed in a batch")
-    problems += [f"unexpected top-level field '{k}'" for k in obj if k not in allowed]
-    model = model if isinstance(model, str) and model else None
-    if problems:
-        return Parsed(None, problems, custom_id, model)
-    max_tokens = _max_tokens_of(body, "max_completion_tokens", "max_tokens")
-    return Parsed(Request(number, rid, "chat", dict(body), model=model, max_tokens=max_tokens), [], custom_id, model)
-
-
-def detect_vendor(obj: Any) -> str | None:
-    """Guess the vendor from one line's shape (OpenAI for the shape OpenAI, Azure and Groq share)."""
-    if not isinstance(obj, dict):
-        return None
-    if "params" in obj and "custom_id" in obj:
-        return "anthropic"
-    if "url" in obj or "method" in obj:
-        return "openai"
-    if "modelInput" in obj:
-        return "bedrock"
-    if "batch_request" in obj:
-        return "xai"
-    if "key" in obj and "request" in obj:
-        return "gemini"
-    if "request" in obj:
-        return "vertex"
-    if "body" in obj:
-        body = obj["body"]
-        return "together" if isinstance(body, dict) and "model" in body else "mistral"
-    return None
+    return vendor.parse_line(obj, number)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1039,26 +544,24 @@ def prepare(
     if vendor is None:
         provider = book.resolve(model).table.provider
         guess = PROVIDER_VENDOR.get(provider, provider)
-        if guess not in VENDOR_RULES:
+        if guess not in VENDORS:
             raise UsageError(f"say which vendor's format to write: --vendor {'|'.join(VENDORS)}")
         vendor = guess
-    rules = vendor_rules(vendor)
+    rules = get_vendor(vendor)
     resolved, notes = resolve_model(book, model, rules)
     line_model = _bare_model(model, book)
     url = _endpoint(rules, endpoint)
-    if rules.name == "azure" and not deployment:
+    if rules.uses_deployment and not deployment:
         deployment = line_model
         notes.append("Azure lines carry your Global-Batch deployment name as body.model; none given "
                      "(--deployment), so the model name is used")
-    elif deployment and rules.name != "azure":
+    elif deployment and not rules.uses_deployment:
         raise UsageError("--deployment applies to --vendor azure only")
-    if rules.family in ("anthropic", "bedrock") and max_tokens is None:
+    if rules.needs_max_tokens and max_tokens is None:
         notes.append(f"{rules.name} requires max_tokens: rows without one fail (pass --max-tokens N)")
     if not rules.model_in_line:
         notes.append(f"{rules.name} lines carry no model: choose '{line_model}' when you create the job")
-    if rules.family == "anthropic":
-        notes.append("Anthropic's batch is an API body, not an uploaded file: send these lines as the "
-                     "`requests` list of POST /v1/messages/batches (see docs/batchfiles.md)")
+    notes += rules.notes(LineOptions(vendor=rules, model=line_model))
     limits = resolve_limits(rules, book.tables.get(provider_of(rules)), max_requests=max_requests, max_bytes=max_bytes)
     if tier is not None:
         from planner.plan import check_tiers
@@ -1070,8 +573,8 @@ def prepare(
         notes.append(f"{rules.name} publishes no file-size limit; files are split by requests only")
     assumption = output_assumption(OutputOptions.make(tokens=output_tokens, ratio=output_ratio))
     byte_cap = limits.max_bytes
-    if byte_cap is not None and rules.family == "anthropic":
-        byte_cap -= ANTHROPIC_BODY_OVERHEAD
+    if byte_cap is not None:
+        byte_cap -= rules.body_overhead
     line_cap = min(x for x in (byte_cap, limits.max_line_bytes) if x is not None) if (
         byte_cap is not None or limits.max_line_bytes is not None) else None
     input_cap = limits.max_embedding_inputs if url == ENDPOINTS["embeddings"] else None
@@ -1126,7 +629,7 @@ def prepare(
             cid = own_ids.take(req, rules, name) if own_ids is not None else ids.make(req.id, req.line)
             try:
                 obj, lost = build_line(req, cid, opts)
-            except _Unconvertible as exc:
+            except Unconvertible as exc:
                 raise InputError(f"row '{req.id}': {exc}", path=name, line=req.line) from None
             dropped.update(lost)
             encoded = encode_line(obj)
@@ -1185,7 +688,7 @@ def prepare(
             notes.append(f"skipped {skip.count:,} bad row(s) (first at line {skip.first[0][0]}: {skip.first[0][1]})")
         manifest = Manifest(
             vendor=rules.name,
-            line_format=_line_format(rules),
+            line_format=rules.line_format,
             model=line_model,
             resolved_model=resolved.model.id,
             provider=resolved.table.provider,
@@ -1235,14 +738,6 @@ def _endpoint(rules: Vendor, endpoint: str | None) -> str | None:
         kinds = [k for k, v in ENDPOINTS.items() if v in rules.endpoints]
         raise UsageError(f"{rules.name} batches accept --endpoint {', '.join(kinds)}, not '{endpoint}'")
     return url
-
-
-def _line_format(rules: Vendor) -> str:
-    return {
-        "openai": "openai-batch", "anthropic": "anthropic-batch", "bedrock": "bedrock-batch",
-        "plain": "openai-batch" if rules.model_in_line else "custom-id-body",
-        "xai": "xai-batch",
-    }.get(rules.family, f"{rules.name}-batch")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1295,7 +790,7 @@ def validate(
     from planner.options import OutputOptions
 
     path = str(path)
-    rules = vendor_rules(vendor) if vendor else None
+    rules = get_vendor(vendor) if vendor else None
     problems: list[Problem] = []
     notes: list[str] = []
     requests: list[Request] = []
@@ -1307,6 +802,7 @@ def validate(
     lines = 0
     line_cap_checks: list[tuple[int, int]] = []
     inputs = 0  # embedding inputs summed over the embeddings lines
+    keyless = 0  # well-formed lines without the (optional) id field
 
     for number, raw in _read_lines(path):
         lines = number
@@ -1336,11 +832,13 @@ def validate(
             if guess is None:
                 problems.append(Problem(line=number, message="not a batch line of any known vendor"))
                 continue
-            rules = VENDOR_RULES[guess]
+            rules = get_vendor(guess)
             notes.append(f"vendor detected from line {number}: {guess}"
                          + (" (OpenAI, Azure and Groq share this shape; use --vendor)" if guess == "openai" else ""))
         parsed = parse_line(obj, number, rules)
         problems += [Problem(line=number, message=m) for m in parsed.problems]
+        if parsed.custom_id is None and rules.id_field is not None and not parsed.problems:
+            keyless += 1
         if parsed.custom_id is not None:
             if parsed.custom_id in seen_ids:
                 problems.append(Problem(line=number, message=f"duplicate {rules.id_field} "
@@ -1370,7 +868,7 @@ def validate(
     if rules is None:
         if lines == 0:
             raise InputError("empty file: no requests", path=path)
-        rules = VENDOR_RULES["openai"]
+        rules = get_vendor("openai")
 
     # Model: the option, else the one in the lines.
     model_name = model or (next(iter(models)) if models else None)
@@ -1388,6 +886,9 @@ def validate(
     else:
         notes.append(f"{rules.name} lines carry no model: pass --model to check eligibility and estimate")
 
+    if keyless:
+        notes.append(f"{keyless:,} line(s) have no '{rules.id_field}': {rules.name} accepts them, but their results "
+                     f"cannot be matched back by {rules.id_field} (add one to each line to match them)")
     limits = resolve_limits(rules, (book or pricebook or load_pricebook(as_of, user_tables=prices)).tables.get(
         provider_of(rules)))
     cap = limits.max_line_bytes
@@ -1396,8 +897,8 @@ def validate(
             if size > cap:
                 problems.append(Problem(line=number, message=f"line is {size:,} bytes, over the {cap:,}-byte limit"))
     byte_cap = limits.max_bytes
-    if byte_cap is not None and rules.family == "anthropic":
-        byte_cap -= ANTHROPIC_BODY_OVERHEAD
+    if byte_cap is not None:
+        byte_cap -= rules.body_overhead
     if byte_cap is not None and total_bytes > byte_cap:
         problems.append(Problem(line=None, message=f"file is {total_bytes:,} bytes, over {rules.name}'s "
                                 f"{byte_cap:,}-byte limit: split it (batchplan prepare does)"))

@@ -1,0 +1,95 @@
+"""Vendor batch formats, one module per line shape behind one interface (`BatchVendor`).
+
+Each module in `VENDOR_MODULES` exports `VENDORS`, a tuple of vendor objects; the registry merges them and
+refuses a name (or alias) given twice, as tiktoken's registry does. `prepare`, `validate` and the dataset
+readers ask only this registry, so adding a vendor touches one module (plus its price table).
+
+    >>> get_vendor("groq").max_tokens_key
+    'max_tokens'
+    >>> detect_vendor({"custom_id": "a", "params": {}})
+    'anthropic'
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from re import Pattern
+from typing import Any, Protocol
+
+from planner.datasets import Request
+from planner.errors import UsageError
+from planner.vendors._base import ENDPOINTS, LineOptions, Parsed, Unconvertible, Vendor
+
+__all__ = [
+    "ENDPOINTS", "VENDOR_MODULES", "BatchVendor", "LineOptions", "Parsed", "Unconvertible", "Vendor",
+    "detect_vendor", "get_vendor", "list_vendors",
+]
+
+#: Registry order is detection order: the first vendor whose `looks_like` accepts a line names it.
+VENDOR_MODULES = (
+    "planner.vendors.anthropic",
+    "planner.vendors.openai",
+    "planner.vendors.bedrock",
+    "planner.vendors.xai",
+    "planner.vendors.gemini",
+    "planner.vendors.plain",
+)
+
+
+class BatchVendor(Protocol):
+    """The interface prepare and validate rely on (planner.vendors._base.Vendor implements it)."""
+
+    name: str
+    format: str
+    line_format: str
+    id_field: str | None
+    id_pattern: Pattern[str] | None
+    endpoints: tuple[str, ...]
+    model_in_line: bool
+    body_overhead: int
+
+    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]: ...
+    def parse_line(self, obj: Any, number: int) -> Parsed: ...
+    def looks_like(self, obj: dict[str, Any]) -> bool: ...
+    def notes(self, opts: LineOptions) -> list[str]: ...
+
+
+@cache
+def _registry() -> tuple[dict[str, Vendor], dict[str, Vendor]]:
+    """(vendors by name in registry order, every name and alias → vendor); a duplicate is an error."""
+    by_name: dict[str, Vendor] = {}
+    lookup: dict[str, Vendor] = {}
+    for module_name in VENDOR_MODULES:
+        module = importlib.import_module(module_name)
+        for vendor in module.VENDORS:
+            for key in (vendor.name, *vendor.aliases):
+                if key in lookup:
+                    raise ValueError(f"vendor name '{key}' is defined twice ({module_name})")
+                lookup[key] = vendor
+            by_name[vendor.name] = vendor
+    return by_name, lookup
+
+
+def list_vendors() -> list[str]:
+    """Every vendor's name, in registry (and detection) order."""
+    return list(_registry()[0])
+
+
+def get_vendor(name: str) -> Vendor:
+    """The vendor named `name` (or an alias: `google` is `gemini`). Raises UsageError listing the names."""
+    try:
+        return _registry()[1][name.lower()]
+    except KeyError:
+        raise UsageError(f"unknown --vendor '{name}'; choose one of {', '.join(list_vendors())}") from None
+
+
+def detect_vendor(obj: Any) -> str | None:
+    """The vendor a line's shape belongs to, trying vendors in registry order (OpenAI for the shape OpenAI,
+    Azure and Groq share; Mistral for the one Mistral and Fireworks share)."""
+    if not isinstance(obj, dict):
+        return None
+    for vendor in _registry()[0].values():
+        if vendor.looks_like(obj):
+            return vendor.name
+    return None

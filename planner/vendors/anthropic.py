@@ -1,0 +1,87 @@
+"""Anthropic's Message Batches line: `{custom_id, params}`, one element of the `requests` array of
+`POST /v1/messages/batches` (providers.md §2). The byte limit is the whole HTTP body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from planner.datasets import Request
+from planner.vendors._base import (
+    CHAT,
+    SAFE_ID,
+    LineOptions,
+    MiB,
+    Parsed,
+    Vendor,
+    messages_problems,
+    positive_int,
+    unexpected,
+)
+from planner.vendors._chat import messages_body
+
+#: Anthropic sends the lines as one JSON body `{"requests": [l1,l2,…]}`: that many bytes beyond the lines.
+BODY_OVERHEAD = 16
+
+
+def messages_params_problems(params: dict[str, Any], key: str) -> list[str]:
+    """Checks of a Messages API body that Anthropic and Bedrock share."""
+    problems: list[str] = []
+    if not positive_int(params.get("max_tokens")):
+        problems.append(f"{key}.max_tokens is required (an integer of 1 or more)")
+    problems += messages_problems(params.get("messages"), f"{key}.messages")
+    system = params.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        problems.append(f"{key}.system must be a string or a list of blocks")
+    if isinstance(params.get("messages"), list):
+        for i, m in enumerate(params["messages"]):
+            if isinstance(m, dict) and m.get("role") not in ("user", "assistant", None):
+                problems.append(f"{key}.messages[{i}].role must be 'user' or 'assistant' (system goes in "
+                                f"{key}.system)")
+    for banned in ("stream", "speed"):
+        if params.get(banned) not in (None, False):
+            problems.append(f"{key}.{banned} is not supported in a batch")
+    return problems
+
+
+@dataclass(frozen=True)
+class AnthropicVendor(Vendor):
+    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+        params, dropped = messages_body(req, opts)
+        return {"custom_id": custom_id, "params": {"model": opts.model, **params}}, dropped
+
+    def parse_line(self, obj: Any, number: int) -> Parsed:
+        if not isinstance(obj, dict):
+            return Parsed(None, ["expected a JSON object"])
+        problems: list[str] = []
+        custom_id = self.read_id(obj, problems)
+        params = obj.get("params")
+        if not isinstance(params, dict):
+            return Parsed(None, [*problems, "'params' must be an object"], custom_id)
+        model = params.get("model")
+        if not isinstance(model, str) or not model:
+            problems.append("params.model is required")
+            model = None
+        problems += messages_params_problems(params, "params")
+        problems += unexpected(obj, {"custom_id", "params"})
+        if problems:
+            return Parsed(None, problems, custom_id, model)
+        req = Request(number, custom_id or f"line-{number}", "anthropic", dict(params), model=model,
+                      max_tokens=params["max_tokens"])
+        return Parsed(req, [], custom_id, model)
+
+    def looks_like(self, obj: dict[str, Any]) -> bool:
+        return "params" in obj and "custom_id" in obj
+
+    def notes(self, opts: LineOptions) -> list[str]:
+        return ["Anthropic's batch is an API body, not an uploaded file: send these lines as the "
+                "`requests` list of POST /v1/messages/batches (see docs/batchfiles.md)"]
+
+
+VENDORS = (
+    AnthropicVendor(
+        "anthropic", "custom_id", CHAT, format="anthropic", line_format="anthropic-batch", id_pattern=SAFE_ID,
+        needs_max_tokens=True, body_overhead=BODY_OVERHEAD,
+        default_limits={"max_requests": 100_000, "max_bytes": 256 * MiB},
+    ),
+)

@@ -1,0 +1,141 @@
+"""Google's Gemini batch lines. Gemini API: `{key, request}` uploaded through the File API; Vertex AI:
+`{request}` (camelCase, no id: results come back with their request) read from Cloud Storage (providers.md §3-4).
+
+`key`: the Gemini batch guide says each line "must" hold a user-defined key and a request, yet its own REST
+example uploads bare `GenerateContentRequest` lines with neither (https://ai.google.dev/gemini-api/docs/batch-api,
+"Input file"). A line without `key` is therefore not an error here; validate says how many lines lack one,
+since their results cannot be matched back by key. Vertex accepts `parts` given as one object (the sample
+files of meteatamel/genai-beyond-basics ran that way), so it is read as a one-part list.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from planner.datasets import Request
+from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible, Vendor, max_tokens_of, unexpected
+from planner.vendors._chat import PORTABLE, source_max_tokens, split_system, text_of
+
+
+@dataclass(frozen=True)
+class GeminiVendor(Vendor):
+    camel: bool = False  # Vertex writes camelCase field names
+
+    def _request(self, req: Request, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+        if req.api != "chat":
+            raise Unconvertible(f"a '{req.api}' request cannot be converted to a Gemini request")
+        camel = self.camel
+        system, rest = split_system(req.body["messages"])
+        contents = []
+        for i, m in enumerate(rest):
+            role = m.get("role")
+            if role not in ("user", "assistant"):
+                raise Unconvertible(f"messages[{i}]: role '{role}' has no Gemini equivalent")
+            contents.append(
+                {"role": "model" if role == "assistant" else "user",
+                 "parts": [{"text": text_of(m.get("content"), f"messages[{i}]")}]}
+            )
+        out: dict[str, Any] = {"contents": contents}
+        if system:
+            key = "systemInstruction" if camel else "system_instruction"
+            out[key] = {"parts": [{"text": "\n\n".join(text_of(s, "system message") for s in system)}]}
+        config: dict[str, Any] = {}
+        mt = source_max_tokens(req, opts)
+        if mt is not None:
+            config["maxOutputTokens" if camel else "max_output_tokens"] = mt
+        temperature = opts.temperature if opts.temperature is not None else req.body.get("temperature")
+        if temperature is not None:
+            config["temperature"] = temperature
+        if req.body.get("top_p") is not None:
+            config["topP" if camel else "top_p"] = req.body["top_p"]
+        dropped = [k for k in req.body if k not in PORTABLE and k not in ("messages", "model")]
+        if config:
+            out["generationConfig" if camel else "generation_config"] = config
+        out.update(opts.extra_body)
+        return out, dropped
+
+    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+        request, dropped = self._request(req, opts)
+        if self.id_field is None:
+            return {"request": request}, dropped
+        return {self.id_field: custom_id, "request": request}, dropped
+
+    def parse_line(self, obj: Any, number: int) -> Parsed:
+        if not isinstance(obj, dict):
+            return Parsed(None, ["expected a JSON object"])
+        problems: list[str] = []
+        custom_id = self.read_id(obj, problems)
+        request = obj.get("request")
+        bare = request is None and "contents" in obj  # a bare GenerateContentRequest line
+        if bare:
+            request = obj
+        if not isinstance(request, dict):
+            return Parsed(None, [*problems, "'request' must be an object"], custom_id)
+        shape, max_tokens = request_problems(request, self.camel)
+        problems += shape
+        if self.id_field is not None and not bare:
+            problems += unexpected(obj, {self.id_field, "request"})
+        if problems:
+            return Parsed(None, problems, custom_id)
+        model = request.get("model") if isinstance(request.get("model"), str) else None
+        rid = custom_id or f"line-{number}"
+        return Parsed(Request(number, rid, "gemini", request, model=model, max_tokens=max_tokens), [], custom_id, model)
+
+    def looks_like(self, obj: dict[str, Any]) -> bool:
+        if self.id_field is not None:  # Gemini API: `{key, request}`, or the guide's bare request lines
+            return (self.id_field in obj and "request" in obj) or isinstance(obj.get("contents"), list)
+        return "request" in obj
+
+
+def request_problems(request: dict[str, Any], camel: bool) -> tuple[list[str], int | None]:
+    """Shape problems of a `GenerateContentRequest`, and its output cap when it states one."""
+    problems: list[str] = []
+    sys_key = "systemInstruction" if camel else "system_instruction"
+    system = request.get(sys_key, request.get("systemInstruction" if not camel else "system_instruction"))
+    if system is not None:
+        parts = system.get("parts") if isinstance(system, dict) else None
+        if not isinstance(parts, (list, dict)):
+            problems.append(f"request.{sys_key}.parts must be a list")
+    contents = request.get("contents")
+    if not isinstance(contents, list) or not contents:
+        problems.append("request.contents must be a non-empty list")
+    else:
+        for i, c in enumerate(contents):
+            parts = c.get("parts") if isinstance(c, dict) else None
+            if isinstance(parts, dict):
+                parts = [parts]
+            if not isinstance(parts, list) or not parts:
+                problems.append(f"request.contents[{i}].parts must be a non-empty list")
+                continue
+            role = c.get("role", "user")
+            if role not in ("user", "model"):
+                problems.append(f"request.contents[{i}].role must be 'user' or 'model', got {json.dumps(role)}")
+            for j, p in enumerate(parts):
+                if not isinstance(p, dict):
+                    problems.append(f"request.contents[{i}].parts[{j}] must be an object")
+    config = request.get("generationConfig" if camel else "generation_config")
+    other = request.get("generation_config" if camel else "generationConfig")
+    config = config if config is not None else other
+    max_tokens = None
+    if config is not None:
+        if not isinstance(config, dict):
+            problems.append("request generation config must be an object")
+        else:
+            max_tokens = max_tokens_of(config, "maxOutputTokens", "max_output_tokens")
+    return problems, max_tokens
+
+
+VENDORS = (
+    GeminiVendor(
+        "gemini", "key", CHAT, format="gemini", line_format="gemini-batch", model_in_line=False, id_required=False,
+        max_tokens_key="max_output_tokens", aliases=("google",), provider="google",
+        default_limits={"max_bytes": 2048 * MiB},
+    ),
+    GeminiVendor(
+        "vertex", None, CHAT, format="vertex", line_format="vertex-batch", model_in_line=False,
+        max_tokens_key="maxOutputTokens", camel=True,
+        default_limits={"max_requests": 200_000, "max_bytes": 1024 * MiB},
+    ),
+)

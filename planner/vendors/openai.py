@@ -1,0 +1,131 @@
+"""OpenAI's batch line and the vendors that share it: Azure OpenAI (`body.model` is the Global-Batch
+deployment) and Groq (chat only, `max_tokens`). `{custom_id, method: "POST", url, body}` (providers.md §1.5)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from planner.datasets import Request
+from planner.vendors._base import (
+    CHAT,
+    ENDPOINTS,
+    LineOptions,
+    MiB,
+    Parsed,
+    Unconvertible,
+    Vendor,
+    max_tokens_of,
+    messages_problems,
+    unexpected,
+)
+from planner.vendors._chat import chat_body, source_max_tokens, split_system, text_of
+
+URL_API = {ENDPOINTS["chat"]: "chat", ENDPOINTS["responses"]: "responses", ENDPOINTS["embeddings"]: "embeddings"}
+
+
+def embedding_inputs(body: dict[str, Any]) -> int:
+    """How many inputs an embeddings body carries: a string or one token array is one, a list of them
+    is one each (OpenAI limits their sum over a whole batch)."""
+    value = body.get("input")
+    if isinstance(value, list) and value and not all(isinstance(v, int) for v in value):
+        return len(value)
+    return 1
+
+
+@dataclass(frozen=True)
+class OpenAIVendor(Vendor):
+    detect: bool = False  # Azure and Groq share OpenAI's shape: detection names OpenAI
+
+    def _body(self, req: Request, opts: LineOptions) -> dict[str, Any]:
+        model = opts.deployment if self.uses_deployment and opts.deployment else opts.model
+        if opts.endpoint == ENDPOINTS["chat"]:
+            return chat_body(req, opts, with_model=True, model=model)
+        if opts.endpoint == ENDPOINTS["responses"]:
+            if req.api == "responses":
+                body = {"model": model, **{k: v for k, v in req.body.items() if k != "model"}}
+            elif req.api == "chat":
+                system, rest = split_system(req.body["messages"])
+                body = {"model": model}
+                if system:
+                    body["instructions"] = "\n\n".join(text_of(s, "system") for s in system)
+                body["input"] = [{"role": m["role"], "content": m.get("content")} for m in rest]
+                for k, v in req.body.items():
+                    if k in ("temperature", "top_p"):
+                        body[k] = v
+            else:
+                raise Unconvertible(f"a '{req.api}' request cannot be sent to /v1/responses")
+            mt = source_max_tokens(req, opts)
+            if mt is not None:
+                body["max_output_tokens"] = mt
+            if opts.temperature is not None:
+                body["temperature"] = opts.temperature
+            body.update(opts.extra_body)
+            return body
+        # embeddings: the text of the request is the input
+        if req.api == "embeddings":
+            text: Any = req.body.get("input")
+        elif req.api == "chat":
+            _, rest = split_system(req.body["messages"])
+            text = "\n\n".join(text_of(m.get("content"), "message") for m in rest)
+        else:
+            raise Unconvertible(f"a '{req.api}' request cannot be sent to /v1/embeddings")
+        return {"model": model, "input": text, **opts.extra_body}
+
+    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+        return {"custom_id": custom_id, "method": "POST", "url": opts.endpoint, "body": self._body(req, opts)}, []
+
+    def parse_line(self, obj: Any, number: int) -> Parsed:
+        if not isinstance(obj, dict):
+            return Parsed(None, ["expected a JSON object"])
+        problems: list[str] = []
+        custom_id = self.read_id(obj, problems)
+        rid = custom_id or f"line-{number}"
+        if obj.get("method") != "POST":
+            problems.append(f"'method' must be \"POST\", got {json.dumps(obj.get('method'))}")
+        url = obj.get("url")
+        body = obj.get("body")
+        if not isinstance(url, str):
+            problems.append("no 'url' string")
+            url = None
+        if not isinstance(body, dict):
+            return Parsed(None, [*problems, "'body' must be an object"], custom_id)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            problems.append("body.model is required (one model per file)")
+            model = None
+        kind = URL_API.get(url or "")
+        if kind == "chat":
+            problems += messages_problems(body.get("messages"), "body.messages")
+        elif kind in ("responses", "embeddings") and not isinstance(body.get("input"), (str, list)):
+            problems.append("body.input must be a string or a list")
+        if body.get("stream") is True:
+            problems.append("body.stream is not allowed in a batch")
+        problems += unexpected(obj, {"custom_id", "method", "url", "body"})
+        if problems or kind is None:
+            return Parsed(None, problems, custom_id, model, url)
+        max_tokens = max_tokens_of(body, "max_completion_tokens", "max_output_tokens", "max_tokens")
+        req = Request(number, rid, kind, dict(body), model=model, max_tokens=max_tokens, url=url)  # type: ignore[arg-type]
+        return Parsed(req, [], custom_id, model, url)
+
+    def looks_like(self, obj: dict[str, Any]) -> bool:
+        return self.detect and ("url" in obj or "method" in obj)
+
+
+VENDORS = (
+    OpenAIVendor(
+        "openai", "custom_id", tuple(ENDPOINTS.values()), format="openai", line_format="openai-batch",
+        url_in_line=True, max_tokens_key="max_completion_tokens", detect=True,
+        default_limits={"max_requests": 50_000, "max_bytes": 200 * MiB, "max_embedding_inputs": 50_000},
+    ),
+    OpenAIVendor(
+        "azure", "custom_id", (ENDPOINTS["chat"], ENDPOINTS["responses"]), format="openai",
+        line_format="openai-batch", url_in_line=True, max_tokens_key="max_completion_tokens", uses_deployment=True,
+        default_limits={"max_requests": 100_000, "max_bytes": 200 * MiB},
+    ),
+    OpenAIVendor(
+        "groq", "custom_id", CHAT, format="openai", line_format="openai-batch", url_in_line=True,
+        default_limits={"max_requests": 50_000, "max_bytes": 100 * MiB},
+    ),
+)

@@ -1,0 +1,37 @@
+"""xAI's batch line: `{batch_request_id, batch_request: {chat_get_completion: {...}}}` (providers.md §11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from planner.datasets import Request
+from planner.vendors._base import CHAT, LineOptions, Parsed, Vendor
+from planner.vendors._chat import chat_body
+from planner.vendors.plain import chat_line_problems, chat_parsed
+
+
+@dataclass(frozen=True)
+class XaiVendor(Vendor):
+    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+        body = chat_body(req, opts, with_model=True)
+        return {"batch_request_id": custom_id, "batch_request": {"chat_get_completion": body}}, []
+
+    def parse_line(self, obj: Any, number: int) -> Parsed:
+        if not isinstance(obj, dict):
+            return Parsed(None, ["expected a JSON object"])
+        problems: list[str] = []
+        custom_id = self.read_id(obj, problems)
+        outer = obj.get("batch_request")
+        body = outer.get("chat_get_completion") if isinstance(outer, dict) else None
+        where = "batch_request.chat_get_completion"
+        if not isinstance(body, dict):
+            return Parsed(None, [*problems, f"'{where}' must be an object"], custom_id)
+        problems += chat_line_problems(self, obj, body, where, {"batch_request_id", "batch_request"})
+        return chat_parsed(body, number, custom_id, problems)
+
+    def looks_like(self, obj: dict[str, Any]) -> bool:
+        return "batch_request" in obj
+
+
+VENDORS = (XaiVendor("xai", "batch_request_id", CHAT, format="xai", line_format="xai-batch"),)
