@@ -27,7 +27,7 @@ worker either way). Inputs smaller than one chunk are counted in-process (no wor
 Workers are forked on Linux (they inherit the loaded encoding), spawned elsewhere.
 
 For Spark, Dask or Ray, use the pure per-record functions `count_request_json` / `count_request`, which
-need nothing but the tokenizer rule (see docs/spark.md).
+need nothing but the tokenizer rule (see docs/scale.md).
 """
 
 from __future__ import annotations

@@ -151,3 +151,25 @@ def test_dask_counts_written_as_csv_price_like_estimate(dask_client: Any, tmp_pa
     counted.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
     kw: dict[str, Any] = {"output_tokens": 150, "tier": "tier-1"}
     assert comparable(path, **kw) == comparable(TICKETS, **kw)  # read_text keeps line order: ids match too
+
+
+def test_docs_scale_md_runs_as_written(spark: Any, dask_client: Any) -> None:
+    """Every Python block and `batchplan` command of docs/scale.md, in order (the Spark block reuses this module's
+    session through getOrCreate; the Dask block starts its own cluster, as a reader's script would)."""
+    import re
+    import subprocess
+    import sys
+
+    text = (ROOT / "docs" / "scale.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(python|bash)\n(.*?)```", text, flags=re.S)
+    assert sum(kind == "python" for kind, _ in blocks) >= 3
+    exe = Path(sys.executable).parent / "batchplan"
+    for kind, code in blocks:
+        if kind == "python":
+            exec(compile(code, "docs/scale.md", "exec"), {"__name__": "__main__"})
+            continue
+        for line in code.splitlines():
+            if line.startswith("batchplan "):
+                argv = line.split()
+                proc = subprocess.run([str(exe), *argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                assert proc.returncode == 0, (line, proc.stderr[-800:])
