@@ -46,12 +46,15 @@ from planner.vendors import (
 from planner.vendors.openai import embedding_inputs
 
 __all__ = [
-    "ENDPOINTS", "VENDORS", "IdMaker", "LineOptions", "Manifest", "Parsed", "Validation", "Vendor", "build_line",
-    "detect_vendor", "embedding_inputs", "encode_line", "fill_template", "get_vendor", "parse_line", "prepare",
-    "template_requests", "validate",
+    "ENDPOINTS", "VENDORS", "VENDOR_RULES", "IdMaker", "LineOptions", "Manifest", "Parsed", "Validation", "Vendor",
+    "build_line", "detect_vendor", "embedding_inputs", "encode_line", "fill_template", "get_vendor", "parse_line",
+    "prepare", "template_requests", "validate", "vendor_rules",
 ]
 
 VENDORS = tuple(list_vendors())
+#: The vendors by name (kept for callers of the pre-registry API; new code asks `planner.vendors.get_vendor`).
+VENDOR_RULES: dict[str, Vendor] = {name: get_vendor(name) for name in VENDORS}
+vendor_rules = get_vendor
 BATCH_FILE = re.compile(r"^batch-\d{4,}\.jsonl$")
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

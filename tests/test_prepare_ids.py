@@ -23,8 +23,8 @@ def write(tmp_path: Path, ids: list[str]) -> Path:
                                               ("gemini", "key"), ("bedrock", "recordId"), ("xai", "batch_request_id")])
 def test_the_users_ids_are_written_unchanged(tmp_path: Path, vendor: str, field: str) -> None:
     data = write(tmp_path, ["R00000", "R00001", "R00002"])
-    model = {"anthropic": "claude-haiku-4-5", "bedrock": "claude-haiku-4-5", "gemini": "gemini-2.0-flash"}.get(
-        vendor, "gpt-4o-mini")
+    model = {"anthropic": "claude-haiku-4-5", "bedrock": "anthropic.claude-haiku-4-5-20251001-v1:0",
+             "gemini": "gemini-2.0-flash", "xai": "grok-3-mini"}.get(vendor, "gpt-4o-mini")
     prepare(data, model, tmp_path / "out", vendor=vendor, text_column="body", id_column="key", max_tokens=5)
     lines = [json.loads(x) for x in (tmp_path / "out" / "batch-0001.jsonl").read_text().splitlines()]
     assert [line[field] for line in lines] == ["R00000", "R00001", "R00002"]
