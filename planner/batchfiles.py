@@ -14,24 +14,24 @@ and Bedrock as a Messages body, Gemini/Vertex as `contents`/`parts` (each turn l
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from planner import jsonsafe
+from planner.atomic import StagedFile, StagedFiles
 from planner.datasets import Request, SkipLog, open_binary, open_text, read_requests
 from planner.errors import BatchplanError, InputError, UnknownModelError, UsageError
+from planner.jsonsafe import NumberError, number_problem
 from planner.pricing import BatchLimits, PriceBook, PriceTable, ResolvedModel, load_pricebook
 from planner.vendors import (
     ENDPOINTS,
@@ -44,6 +44,9 @@ from planner.vendors import (
     list_vendors,
 )
 from planner.vendors.openai import embedding_inputs
+
+if TYPE_CHECKING:
+    from planner.options import PrepareOptions
 
 __all__ = [
     "ENDPOINTS", "VENDORS", "VENDOR_RULES", "IdMaker", "LineOptions", "Manifest", "Parsed", "Validation", "Vendor",
@@ -211,8 +214,13 @@ def build_line(req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[st
 
 
 def encode_line(obj: dict[str, Any]) -> bytes:
-    """The exact bytes written: compact UTF-8 JSON and a newline."""
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    """The exact bytes written: compact UTF-8 JSON and a newline. A NaN or infinite number is a
+    NumberError (a ValueError) naming where it is: no vendor's parser accepts one."""
+    try:
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise NumberError(number_problem(obj) or "a number is not finite") from None
+    return (text + "\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,44 +460,15 @@ def template_requests(
 # Atomic output
 
 
+def _is_output_name(name: str) -> bool:
+    """The files `prepare` writes in OUTDIR (and replaces or removes there with --force)."""
+    return name == MANIFEST or BATCH_FILE.match(name) is not None
+
+
 def existing_outputs(outdir: Path) -> list[Path]:
     if not outdir.is_dir():
         return []
-    return sorted(p for p in outdir.iterdir() if p.name == MANIFEST or BATCH_FILE.match(p.name))
-
-
-class _Staging:
-    """Temporary files in OUTDIR renamed into place only when everything succeeded."""
-
-    def __init__(self, outdir: Path) -> None:
-        self.outdir = outdir
-        self.temps: list[tuple[Path, Path]] = []  # (temp, final)
-
-    def open(self, name: str) -> tuple[Any, Path]:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.outdir)
-        self.temps.append((Path(tmp), self.outdir / name))
-        return os.fdopen(fd, "wb"), Path(tmp)
-
-    def commit(self, force: bool) -> None:
-        finals = {final.name for _, final in self.temps}
-        if not force:
-            clash = [p.name for p in existing_outputs(self.outdir)]
-            if clash:
-                raise UsageError(f"{self.outdir} already holds {', '.join(clash[:3])}; pass --force to replace")
-        for tmp, final in self.temps:
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
-        self.temps = []
-        for stale in existing_outputs(self.outdir):
-            if stale.name not in finals:
-                stale.unlink()
-
-    def discard(self) -> None:
-        for tmp, _ in self.temps:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        self.temps = []
+    return sorted(p for p in outdir.iterdir() if _is_output_name(p.name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,7 +478,7 @@ class _Staging:
 @dataclass
 class _OpenFile:
     name: str
-    handle: Any
+    handle: StagedFile
     digest: Any
     requests: list[Request] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
@@ -511,38 +490,34 @@ def prepare(
     data: str | Path,
     model: str,
     outdir: str | Path,
+    options: PrepareOptions | None = None,
     *,
-    vendor: str | None = None,
-    endpoint: str | None = None,
-    deployment: str | None = None,
-    system: str | None = None,
-    template: str | None = None,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    extra_body: dict[str, Any] | None = None,
-    format: str | None = None,
-    text_column: str | None = None,
-    output_tokens: int | None = None,
-    output_ratio: float | None = None,
-    as_of: date | None = None,
-    prices: Sequence[Path] = (),
     pricebook: PriceBook | None = None,
-    tier: str | None = None,
-    max_requests: int | None = None,
-    max_bytes: int | None = None,
-    skip_bad: bool = False,
-    force: bool = False,
-    id_column: str | None = None,
+    **flat: Any,
 ) -> Manifest:
-    """Write DATA as `vendor` batch files under OUTDIR (atomically) and return the manifest written."""
+    """Write DATA as `vendor` batch files under OUTDIR (atomically) and return the manifest written.
+
+    `options` is one validated `PrepareOptions` (planner.options); its flat keyword names (`vendor=`,
+    `max_tokens=`, `output_tokens=`, `force=`, …) are accepted instead. Raises UsageError for a bad option
+    (before anything is read or written), InputError for a bad row, OutputError when the files cannot be
+    written (nothing in OUTDIR is changed then)."""
     from planner.datasets import ReadOptions
     from planner.estimate import output_assumption
-    from planner.options import OutputOptions
+    from planner.options import PrepareOptions
 
+    if options is not None and flat:
+        raise UsageError("pass either a PrepareOptions or keyword options, not both")
+    o = options if options is not None else PrepareOptions.of(**flat)
+    vendor, endpoint, deployment, system, template = o.vendor, o.endpoint, o.deployment, o.system, o.template
+    max_tokens, temperature, extra_body, format, text_column = (
+        o.max_tokens, o.temperature, o.extra_body, o.format, o.text_column)
+    as_of, prices, tier, max_requests, max_bytes, skip_bad, force, id_column = (
+        o.as_of, o.prices, o.tier, o.max_requests, o.max_bytes, o.skip_bad, o.force, o.id_column)
     data = str(data)
     out = Path(outdir)
-    if max_tokens is not None and max_tokens < 1:
-        raise UsageError("--max-tokens must be 1 or more")
+    staging = StagedFiles(out, owned=_is_output_name, force=force,
+                          protect=[p for p in (data, o.template_path) if p is not None and p != "-"])
+    staging.check()  # before any work: OUTDIR is a directory (or can be one); no input would be replaced
     book = pricebook or load_pricebook(as_of, user_tables=prices)
     if vendor is None:
         provider = book.resolve(model).table.provider
@@ -574,7 +549,7 @@ def prepare(
         notes.append(f"{rules.name} publishes no request limit per file; files are split by bytes only")
     if limits.max_bytes is None:
         notes.append(f"{rules.name} publishes no file-size limit; files are split by requests only")
-    assumption = output_assumption(OutputOptions.make(tokens=output_tokens, ratio=output_ratio))
+    assumption = output_assumption(o.output)
     byte_cap = limits.max_bytes
     if byte_cap is not None:
         byte_cap -= rules.body_overhead
@@ -582,19 +557,14 @@ def prepare(
         byte_cap is not None or limits.max_line_bytes is not None) else None
     input_cap = limits.max_embedding_inputs if url == ENDPOINTS["embeddings"] else None
 
-    existing = existing_outputs(out)
-    if existing and not force:
-        raise UsageError(f"{out} already holds {', '.join(p.name for p in existing[:3])}; pass --force to replace")
-    out.mkdir(parents=True, exist_ok=True)
-
     skip = SkipLog() if skip_bad else None
     if template is not None:
         src_format, stream = template_requests(
             data, template, format=format, system=system, skip=skip, id_column=id_column
         )
     else:
-        options = ReadOptions(format=format, text_column=text_column, system=system, id_column=id_column)
-        src_format, stream = read_requests(data, options, skip)
+        reading = ReadOptions(format=format, text_column=text_column, system=system, id_column=id_column)
+        src_format, stream = read_requests(data, reading, skip)
     opts = LineOptions(
         vendor=rules, model=line_model, endpoint=url or ENDPOINTS["chat"], deployment=deployment,
         max_tokens=max_tokens, temperature=temperature, extra_body=dict(extra_body or {}),
@@ -604,7 +574,6 @@ def prepare(
     if id_column and rules.id_field is None:
         raise UsageError(f"{rules.name} lines carry no id (results come back in input order); drop --id-column")
     name = "<stdin>" if data == "-" else data
-    staging = _Staging(out)
     files: list[FileEntry] = []
     all_inputs: list[int] = []
     all_outputs: list[int] = []
@@ -613,7 +582,7 @@ def prepare(
     current: _OpenFile | None = None
 
     def close(f: _OpenFile) -> None:
-        f.handle.close()
+        f.handle.close()  # flushed and fsynced: a full disk fails here, naming the file
         priced = price_requests(f.requests, resolved, assumption, book.as_of, name)
         all_inputs.extend(priced.inputs)
         all_outputs.extend(priced.outputs)
@@ -635,13 +604,18 @@ def prepare(
             except Unconvertible as exc:
                 raise InputError(f"row '{req.id}': {exc}", path=name, line=req.line) from None
             dropped.update(lost)
-            encoded = encode_line(obj)
+            try:
+                encoded = encode_line(obj)
+                checked = jsonsafe.loads(encoded)  # integers past 64 bits too
+            except NumberError as exc:
+                raise InputError(f"row '{req.id}': {exc}; vendors reject such numbers", path=name,
+                                 line=req.line) from None
             size = len(encoded)
             if line_cap is not None and size > line_cap:
                 raise InputError(
                     f"row '{req.id}' makes a {size:,}-byte line, over {rules.name}'s {line_cap:,}-byte limit "
                     "for one line/file; shorten it or drop the row", path=name, line=req.line)
-            parsed = parse_line(json.loads(encoded), req.line, rules)
+            parsed = parse_line(checked, req.line, rules)
             if parsed.request is None:
                 raise InputError(f"row '{req.id}': {'; '.join(parsed.problems)}", path=name, line=req.line)
             counted = parsed.request
@@ -660,8 +634,7 @@ def prepare(
                 current = None
             if current is None:
                 fname = f"batch-{len(files) + 1:04d}.jsonl"
-                handle, _ = staging.open(fname)
-                current = _OpenFile(fname, handle, hashlib.sha256())
+                current = _OpenFile(fname, staging.open(fname), hashlib.sha256())
             current.handle.write(encoded)
             current.digest.update(encoded)
             current.bytes += size
@@ -716,16 +689,11 @@ def prepare(
             ),
             notes=notes,
         )
-        handle, _ = staging.open(MANIFEST)
-        with handle:
+        with staging.open(MANIFEST) as handle:
             handle.write((json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode())
-        staging.commit(force)
-    except BaseException:
-        if current is not None:
-            with contextlib.suppress(OSError):
-                current.handle.close()
+        staging.commit()
+    finally:  # on any exception, Ctrl-C included, every temporary file goes; after a commit there is none
         staging.discard()
-        raise
     return manifest
 
 
@@ -770,9 +738,20 @@ class Validation(_Frozen):
         return not self.problems
 
 
-def _read_lines(path: str) -> Iterator[tuple[int, bytes]]:
+#: `validate` reads lines of at most this many bytes and stops, with an error, at a longer one: memory stays
+#: bounded on any input (`/dev/zero` included), and no vendor takes a request line anywhere near it.
+VALIDATE_MAX_LINE_BYTES = 64 * MiB
+
+
+def _read_lines(path: str, cap: int = VALIDATE_MAX_LINE_BYTES) -> Iterator[tuple[int, bytes]]:
     with open_binary(path, "batch file") as handle:
-        yield from enumerate(handle, 1)
+        number = 0
+        while line := handle.readline(cap + 1):
+            number += 1
+            if len(line) > cap and not (len(line) == cap + 1 and line.endswith(b"\n")):
+                raise InputError(f"line is longer than {cap:,} bytes, batchplan's cap for a batch line; "
+                                 "stopped reading", path=path, line=number)
+            yield number, line
 
 
 def validate(
@@ -794,6 +773,9 @@ def validate(
 
     path = str(path)
     rules = get_vendor(vendor) if vendor else None
+    output = OutputOptions.make(tokens=output_tokens, ratio=output_ratio)  # a bad value fails before reading
+    if max_problems is not None and max_problems < 1:
+        raise UsageError("max_problems must be 1 or more")
     problems: list[Problem] = []
     notes: list[str] = []
     requests: list[Request] = []
@@ -825,7 +807,10 @@ def validate(
             continue
         count += 1
         try:
-            obj = json.loads(text)
+            obj = jsonsafe.loads(text)
+        except NumberError as exc:
+            problems.append(Problem(line=number, message=f"{exc}: vendors' JSON parsers reject it"))
+            continue
         except (ValueError, RecursionError) as exc:
             msg = f"{exc.msg} (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
             problems.append(Problem(line=number, message=f"malformed JSON: {msg}"))
@@ -922,7 +907,7 @@ def validate(
     estimate_json: dict[str, Any] | None = None
     if resolved is not None and book is not None and requests:
         try:
-            assumption = output_assumption(OutputOptions.make(tokens=output_tokens, ratio=output_ratio))
+            assumption = output_assumption(output)
             priced = price_requests(requests, resolved, assumption, book.as_of, path)
             estimate_json = {
                 "model": model_name,

@@ -1,6 +1,7 @@
 """Errors a user can act on: one line, naming the file and line, with a documented exit code.
 
-Exit codes: 0 ok, 1 a check failed (e.g. a model does not qualify), 2 bad usage or input.
+Exit codes: 0 ok, 1 a check failed (e.g. a model does not qualify), 2 bad usage or input, or an output
+that cannot be written (disk full, read-only, not a directory), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ class PricingError(BatchplanError):
 
 class UsageError(BatchplanError):
     """The options given do not make sense together."""
+
+
+class OutputError(BatchplanError):
+    """An output cannot be written (disk full, read-only, not a directory, standard output closed); the
+    message says what was left as it was."""
 
 
 class UnknownModelError(BatchplanError):

@@ -8,7 +8,9 @@ definition instead of passing two dozen keywords through three layers (simonw/ll
     150
 
 `EstimateOptions.of(**flat)` takes the flat keyword names the API has always accepted (`output_tokens`,
-`rows`, `cache_prefix`, …) and sorts them into their groups; unknown names are an error.
+`rows`, `cache_prefix`, …) and sorts them into their groups; unknown names are an error. `PrepareOptions`
+does the same for `batchplan prepare` (line fields, split limits, output assumption), and `validate`
+checks its output assumption with `OutputOptions` before the file is read.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from planner.datasets import ReadOptions
 from planner.errors import UsageError
+from planner.jsonsafe import number_problem
 from planner.plan import Deadline, parse_budget, parse_deadline
 
 #: The largest count any option may name (10^15 requests or tokens is far past any real job, and keeps
@@ -111,6 +114,67 @@ class TimingOptions(_Options):
         return parse_budget(value)
 
 
+class PrepareOptions(_Options):
+    """Everything `prepare()` needs besides the dataset, the model and the output directory: what goes
+    into every line (bounded, finite: a vendor rejects `NaN` or a 25-digit `max_tokens`), how files are
+    split, and the output assumption of the manifest's costs."""
+
+    vendor: str | None = None
+    endpoint: str | None = None
+    deployment: str | None = None
+    system: str | None = None
+    template: str | None = None
+    #: where the template text came from (never replaced by the files written)
+    template_path: Path | None = None
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    #: every vendor's range is within 0..2 (OpenAI, Gemini: 0..2; Anthropic: 0..1)
+    temperature: float | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    format: str | None = None
+    text_column: str | None = None
+    output: OutputOptions = OutputOptions()
+    max_requests: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    max_bytes: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    tier: str | None = None
+    as_of: date | None = None
+    prices: tuple[Path, ...] = ()
+    skip_bad: bool = False
+    force: bool = False
+    #: the dataset column whose values become the lines' custom ids (checked against the vendor's id rule)
+    id_column: str | None = None
+
+    @field_validator("extra_body", mode="before")
+    @classmethod
+    def _body(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("--body must be a JSON object of extra request-body fields")
+        problem = number_problem(value)
+        if problem is not None:
+            raise ValueError(f"--body: {problem}; vendors reject such numbers")
+        return value
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _paths(cls, value: Any) -> Any:
+        return () if value is None else tuple(Path(p) for p in value)
+
+    @classmethod
+    def of(cls, **flat: Any) -> PrepareOptions:
+        """Build from the flat keywords `prepare()` has always taken (`max_tokens=100, output_tokens=50, …`)."""
+        output = {name: flat.pop(key) for key, name in (("output_tokens", "tokens"), ("output_ratio", "ratio"))
+                  if key in flat}
+        unknown = sorted(set(flat) - set(cls.model_fields) - {"output"})
+        if unknown:
+            raise UsageError(f"unknown prepare option(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted({*cls.model_fields, 'output_tokens', 'output_ratio'}))}")
+        try:
+            return cls.model_validate({**flat, "output": OutputOptions.make(**output)})
+        except ValidationError as exc:
+            raise usage_error(exc) from None
+
+
 class EstimateOptions(_Options):
     """Everything `estimate()` needs besides the dataset and the models."""
 
@@ -181,6 +245,10 @@ FLAT: dict[str, tuple[str, str]] = {
 }
 _FLAG = {(group, name): "--" + key.replace("_", "-") for key, (group, name) in FLAT.items()}
 _FLAG[("timing", "use_history")] = "--history/--no-history"
+_FLAG.update({("", name): "--" + name.replace("_", "-") for name in (
+    "vendor", "endpoint", "deployment", "template", "max_tokens", "temperature", "max_requests", "max_bytes", "tier",
+    "force", "id_column")})
+_FLAG[("", "extra_body")] = "--body"
 _FLAG[("timing", "latency_s")] = "latency_s"
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from planner.errors import EXIT_INTERRUPTED, BatchplanError, UsageError
+from planner.errors import EXIT_INTERRUPTED, BatchplanError, OutputError, UsageError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,8 +24,23 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from planner.atomic import flush_stdout, silence_stdout, stdout_error
+
         try:
-            return fn(*args, **kwargs)
+            try:
+                try:
+                    result = fn(*args, **kwargs)
+                except typer.Exit:
+                    flush_stdout()
+                    raise
+                flush_stdout()  # a full device is reported here, not by the interpreter at exit
+                return result
+            except BrokenPipeError:
+                raise
+            except OSError as exc:  # our files are Input/OutputErrors already: this is stdout, or a stray
+                if exc.filename is not None:
+                    raise BatchplanError(exc.strerror or str(exc), path=exc.filename) from None
+                raise stdout_error(exc) from None
         except BatchplanError as exc:
             print(f"batchplan: error: {exc}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
@@ -33,6 +48,7 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             print("batchplan: interrupted", file=sys.stderr)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
+            silence_stdout()
             raise typer.Exit(0) from None
 
     return wrapper
@@ -48,6 +64,8 @@ def parse_date(value: str | None, *, option: str = "--as-of") -> date | None:
 
 
 def print_json(data: Any) -> None:
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        raise OutputError("cannot write to standard output: it is closed")
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from planner import jsonsafe
 from planner.commands._common import (
     AsOfOption,
     JsonOption,
@@ -28,6 +28,8 @@ from planner.commands.estimate import (
 )
 from planner.errors import EXIT_CHECK_FAILED, UsageError
 
+#: A template is one prompt, not a dataset: reading stops (with an error) past this size.
+TEMPLATE_MAX_BYTES = 1024 * 1024
 VENDOR_HELP = "openai|azure|anthropic|gemini|vertex|bedrock|mistral|groq|together|fireworks|xai"
 
 
@@ -76,22 +78,18 @@ def prepare_command(
 @handle_errors
 def _prepare(**kw: Any) -> None:
     from planner.batchfiles import prepare
+    from planner.options import PrepareOptions
 
-    extra = _json_object(kw["body"])
-    template_text = None
-    if kw["template"] is not None:
-        try:
-            template_text = Path(kw["template"]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read --template {kw['template']}: {exc}") from None
-    manifest = prepare(
-        kw["data"], kw["model"], kw["out"], vendor=kw["vendor"], endpoint=kw["endpoint"],
-        deployment=kw["deployment"], system=kw["system"], template=template_text, max_tokens=kw["max_tokens"],
-        temperature=kw["temperature"], extra_body=extra, format=kw["format"], text_column=kw["text_column"],
-        output_tokens=kw["output_tokens"], output_ratio=kw["output_ratio"], as_of=parse_date(kw["as_of"]),
-        prices=kw["prices"] or [], tier=kw["tier"], max_requests=kw["max_requests"], max_bytes=kw["max_bytes"],
-        skip_bad=kw["skip_bad"], force=kw["force"], id_column=kw["id_column"],
+    options = PrepareOptions.of(
+        vendor=kw["vendor"], endpoint=kw["endpoint"], deployment=kw["deployment"], system=kw["system"],
+        template=_template_text(kw["template"]), template_path=kw["template"], max_tokens=kw["max_tokens"],
+        temperature=kw["temperature"], extra_body=_json_object(kw["body"]), format=kw["format"],
+        text_column=kw["text_column"], output_tokens=kw["output_tokens"], output_ratio=kw["output_ratio"],
+        as_of=parse_date(kw["as_of"]), prices=kw["prices"] or [], tier=kw["tier"], max_requests=kw["max_requests"],
+        max_bytes=kw["max_bytes"], skip_bad=kw["skip_bad"], force=kw["force"],
+        id_column=kw["id_column"],
     )
+    manifest = prepare(kw["data"], kw["model"], kw["out"], options)
     if kw["json_output"]:
         print_json(manifest.model_dump(mode="json"))
         return
@@ -130,13 +128,29 @@ def _prepare(**kw: Any) -> None:
         console.print(f"[dim]{note}[/dim]")
 
 
+def _template_text(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(TEMPLATE_MAX_BYTES + 1)
+        if len(raw) > TEMPLATE_MAX_BYTES:
+            raise UsageError(f"--template {path} is over {TEMPLATE_MAX_BYTES:,} bytes; a prompt template is text")
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --template {path}: {exc}") from None
+
+
 def _json_object(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"--body is not valid JSON: {exc}") from None
+        value = jsonsafe.loads(text)
+    except jsonsafe.NumberError as exc:
+        raise UsageError(f"--body: {exc}; vendors reject such numbers") from None
+    except (ValueError, RecursionError) as exc:
+        why = exc if isinstance(exc, ValueError) else "nested too deeply"
+        raise UsageError(f"--body is not valid JSON: {why}") from None
     if not isinstance(value, dict):
         raise UsageError("--body must be a JSON object of extra request-body fields")
     return value
