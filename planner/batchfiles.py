@@ -322,13 +322,16 @@ class Priced:
     outputs: list[int]
     ids: list[str]
     reasons: list[str]
+    #: the counted requests' images billed at an assumed size, and the note that says so
+    assumed_images: int = 0
+    assumed_note: str | None = None
 
 
 def price_requests(
     requests: Sequence[Request], resolved: ResolvedModel, assumption: Any, as_of: date, path: str
 ) -> Priced:
     """Count and price requests with estimate()'s own pieces (same tokenizer, same output assumption)."""
-    from planner.estimate import _estimate_one, _tokenizer_key, count_dataset
+    from planner.estimate import _estimate_one, _tokenizer_key, assumed_images_note, count_dataset
     from planner.workload import Scaling
 
     tok = resolved.tokenizer
@@ -346,6 +349,8 @@ def price_requests(
         outputs=list(counts[key].outputs),
         ids=list(ids),
         reasons=one.reasons,
+        assumed_images=one.assumed_images,
+        assumed_note=assumed_images_note(one),
     )
 
 
@@ -580,10 +585,12 @@ def prepare(
     all_ids: list[str] = []
     dropped: set[str] = set()
     current: _OpenFile | None = None
+    assumed = [0]  # images billed at an assumed size, over every file
 
     def close(f: _OpenFile) -> None:
         f.handle.close()  # flushed and fsynced: a full disk fails here, naming the file
         priced = price_requests(f.requests, resolved, assumption, book.as_of, name)
+        assumed[0] += priced.assumed_images
         all_inputs.extend(priced.inputs)
         all_outputs.extend(priced.outputs)
         all_ids.extend(priced.ids)
@@ -660,6 +667,10 @@ def prepare(
             notes.append(f"{rules.name} needs at least {limits.min_requests:,} records per job; this has {n:,}")
         if dropped:
             notes.append(f"fields not carried over to {rules.name}'s format: {', '.join(sorted(dropped))}")
+        if assumed[0] and resolved.tokenizer.images is not None:
+            w, h = resolved.tokenizer.images.assumed_size
+            notes.append(f"{assumed[0]:,} image(s) have a size that cannot be known offline (an http(s) URL, a file "
+                         f"id or a path, which batchplan never opens); each is billed as {w}×{h} px (assumed)")
         if skip is not None and skip.count:
             notes.append(f"skipped {skip.count:,} bad row(s) (first at line {skip.first[0][0]}: {skip.first[0][1]})")
         manifest = Manifest(
@@ -920,7 +931,10 @@ def validate(
                 "output_tokens": priced.output_tokens,
                 "realtime_cost_usd": _usd(priced.realtime_cost),
                 "batch_cost_usd": _usd(priced.batch_cost),
+                "assumed_images": priced.assumed_images,
             }
+            if priced.assumed_note is not None:
+                notes.append(priced.assumed_note)
         except BatchplanError as exc:
             notes.append(f"no estimate: {exc.message}")
     problems.sort(key=lambda p: (p.line is None, p.line or 0))

@@ -19,13 +19,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from planner.errors import UsageError
+from planner.pricing import load_yaml
+
+#: The config names a few files: reading stops (with an error) past this size.
+CONFIG_MAX_BYTES = 1024 * 1024
 
 
 def home() -> Path:
-    """Where batchplan keeps user data: `$BATCHPLAN_HOME`, else the platform's user data directory."""
+    """Where batchplan keeps user data: `$BATCHPLAN_HOME`, else the platform's user data directory.
+    A `~user` that names no user is a UsageError; whether the place is usable is checked by whoever
+    writes there (`usable_home`)."""
     env = os.environ.get("BATCHPLAN_HOME")
     if env:
-        return Path(env).expanduser()
+        try:
+            return Path(env).expanduser()
+        except RuntimeError:  # `~nouser`, or `~` without a home directory
+            raise UsageError(f"BATCHPLAN_HOME '{env}' names no home directory (no such user?)") from None
     if sys.platform == "win32":
         return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "batchplan"
     if sys.platform == "darwin":
@@ -33,9 +42,30 @@ def home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "batchplan"
 
 
+def usable_home() -> Path:
+    """`home()`, created if missing, as a directory batchplan can write in; else a one-line UsageError
+    (BATCHPLAN_HOME naming a file, `/dev/null`, a read-only place)."""
+    where = home()
+    named = "BATCHPLAN_HOME" if os.environ.get("BATCHPLAN_HOME") else "the data directory"
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{named} {where} is not a directory") from None
+    except OSError as exc:
+        raise UsageError(f"{named} {where} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise UsageError(f"{named} {where} is not writable")
+    return where
+
+
 def config_path() -> Path:
     env = os.environ.get("BATCHPLAN_CONFIG")
-    return Path(env).expanduser() if env else home() / "config.yaml"
+    if env:
+        try:
+            return Path(env).expanduser()
+        except RuntimeError:
+            raise UsageError(f"BATCHPLAN_CONFIG '{env}' names no home directory (no such user?)") from None
+    return home() / "config.yaml"
 
 
 class Config(BaseModel):
@@ -52,9 +82,16 @@ def load_config() -> Config:
             raise UsageError(f"{path}: no such config file (BATCHPLAN_CONFIG)")
         return Config()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        with open(path, "rb") as handle:
+            data = handle.read(CONFIG_MAX_BYTES + 1)
+        if len(data) > CONFIG_MAX_BYTES:
+            raise UsageError(f"{path}: the config is over {CONFIG_MAX_BYTES:,} bytes; it lists file names")
+        raw = load_yaml(data.decode("utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: cannot read the config: {str(exc).splitlines()[0]}") from None
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"{path}{line}: cannot read the config: {reason}") from None
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:

@@ -149,6 +149,10 @@ class ModelEstimate(Model):
     input_tokens_histogram: TokenHistogram | None = None
     #: False when the model cannot run at all on the date (retired, not yet released): no plan then
     runs: bool = True
+    #: images in the counted requests whose size cannot be known offline (URLs, file ids, paths), each
+    #: billed at `assumed_image_size` (the model's image rule), and stated in the notes
+    assumed_images: int = 0
+    assumed_image_size: tuple[int, int] | None = None
 
 
 class Estimate(Model):
@@ -586,6 +590,7 @@ def estimate(
         "guarantees it, and requests unfinished at expiry are cancelled (completed ones are billed).",
         "Batch is for jobs that can wait: it gives no streaming and no interactive latency.",
         *(counts_file.notes if counts_file is not None else []),
+        *(note for e in results if (note := assumed_images_note(e)) is not None),
     ]
     return Estimate(
         as_of=book.as_of,
@@ -610,6 +615,16 @@ def _counts_file(
     for r in resolved:
         first_model.setdefault(_tokenizer_key(r.tokenizer), r.requested)
     return open_counts(path, list(tokenizers.values()), o.reader, [first_model[k] for k in tokenizers])
+
+
+def assumed_images_note(e: ModelEstimate) -> str | None:
+    """The sentence every output carries when some images were billed at an assumed size."""
+    if not e.assumed_images or e.assumed_image_size is None:
+        return None
+    w, h = e.assumed_image_size
+    return (f"{e.model}: {e.assumed_images:,} image(s) in the counted requests have a size that cannot be known "
+            f"offline (an http(s) URL, a file id or a path, which batchplan never opens); each is billed as "
+            f"{w}×{h} px (assumed, the table's image rule)")
 
 
 def _estimate_one(
@@ -677,4 +692,6 @@ def _estimate_one(
         over_max_output=over_out,
         cache=cache,
         input_tokens_histogram=TokenHistogram.of(workload.inputs),
+        assumed_images=counts.assumed_images,
+        assumed_image_size=tok.images.assumed_size if tok.images is not None and counts.assumed_images else None,
     )

@@ -10,22 +10,32 @@ return, as JSON (one object, a list, or a `{"data": [...]}` list page) or JSONL:
   "ended_at", "request_counts": {"processing", "succeeded", "errored", "canceled", "expired"}}`.
 
 One transaction per file: every good object goes in, bad or foreign ones are reported and skipped,
-never half-imported; an id already stored is not counted twice.
+never half-imported. An id already stored with the same content is not counted twice; a batch stored
+while still running is updated by its later state; any other difference is a conflict, reported and not
+stored. Several importers may run at once: each waits for the store's write lock (BEGIN IMMEDIATE with
+a busy timeout) instead of failing with "database is locked".
+
+Objects are checked strictly: timestamps are integers (or ISO date-times for Anthropic) between 2000
+and 3000, counts are integers of 0 to 10^15 whose parts add up, and a file is at most
+HISTORY_MAX_BYTES (a UTF-8 byte-order mark is allowed).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import stat
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
-from planner.config import home
+from planner.config import home, usable_home
 from planner.errors import InputError
+from planner.jsonsafe import loads_bounded
 from planner.turnaround import Observed
 
 DB_NAME = "history.sqlite3"
@@ -33,6 +43,17 @@ DB_NAME = "history.sqlite3"
 MIN_OBSERVATIONS = 3
 #: A past batch is "the same size" as a planned file when its request count is within this factor.
 SIZE_FACTOR = 4.0
+#: Largest file `history import` reads (about 60,000 batch objects): memory stays bounded on any input.
+HISTORY_MAX_BYTES = 64 * 1024 * 1024
+#: How long an import waits for another one's write lock on the store, in seconds (then retries).
+BUSY_TIMEOUT_S = 30.0
+LOCK_RETRIES = 5
+#: Plausible batch times: unix seconds from 2000-01-01 to 3000-01-01 (a 1970 date is a tampered object).
+MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(3000, 1, 1, tzinfo=UTC)
+MAX_COUNT = 10**15
+#: States in which a batch may still change: a later import of it replaces the stored row.
+RUNNING = {"validating", "in_progress", "finalizing", "cancelling", "canceling"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -62,17 +83,43 @@ def db_path() -> Path:
 
 
 def _connect(create: bool) -> sqlite3.Connection | None:
+    """The store, waiting up to BUSY_TIMEOUT_S for other writers; None when it does not exist and
+    `create` is false. Autocommit: writers take the lock themselves (`_begin`)."""
     path = db_path()
-    if not path.exists():
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
         if not create:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        usable_home()
+    except OSError as exc:
+        raise InputError(f"the history store cannot be opened: {exc.strerror or exc}", path=path) from None
+    else:
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("the history store is not a regular file", path=path)
     try:
-        conn = sqlite3.connect(path)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         conn.execute(_SCHEMA)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
         raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
     return conn
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """Take the store's write lock now (BEGIN IMMEDIATE), waiting for other importers: the busy timeout
+    waits inside SQLite, and a lock still held after it is retried a few times before giving up."""
+    for attempt in range(LOCK_RETRIES):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == LOCK_RETRIES - 1:
+                raise InputError(
+                    f"nothing imported: the history store stayed locked by another batchplan for "
+                    f"{BUSY_TIMEOUT_S * LOCK_RETRIES:.0f} s; try again", path=db_path()) from None
+            time.sleep(0.05 * 2**attempt)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,41 +130,76 @@ class _Loose(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+#: unix seconds, an integer (`true` or `1.5` is not a time), 2000-01-01 to 3000-01-01
+Timestamp = Annotated[StrictInt, Field(ge=int(MIN_TIME.timestamp()), lt=int(MAX_TIME.timestamp()))]
+Name = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO date-time string")
+    return value
+
+
+def _plausible(value: datetime) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not MIN_TIME <= aware < MAX_TIME:
+        raise ValueError("must be a date-time from 2000 to 2999")
+    return aware
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
+
+
 class _OpenAICounts(_Loose):
-    total: int = Field(ge=0)
-    completed: int = Field(ge=0)
-    failed: int = Field(ge=0)
+    total: Count
+    completed: Count
+    failed: Count
+
+    @model_validator(mode="after")
+    def _parts_fit(self) -> _OpenAICounts:
+        if self.completed + self.failed > self.total:
+            raise ValueError(f"completed + failed ({self.completed + self.failed:,}) exceed total ({self.total:,})")
+        return self
 
 
 class _OpenAIBatch(_Loose):
-    id: str = Field(min_length=1)
+    id: Name
     object: str
     status: str
-    created_at: int
-    endpoint: str | None = None
-    model: str | None = None
-    completed_at: int | None = None
-    expired_at: int | None = None
-    failed_at: int | None = None
-    cancelled_at: int | None = None
+    created_at: Timestamp
+    endpoint: Name | None = None
+    model: Name | None = None
+    completed_at: Timestamp | None = None
+    expired_at: Timestamp | None = None
+    failed_at: Timestamp | None = None
+    cancelled_at: Timestamp | None = None
     request_counts: _OpenAICounts | None = None
 
 
 class _AnthropicCounts(_Loose):
-    processing: int = Field(ge=0)
-    succeeded: int = Field(ge=0)
-    errored: int = Field(ge=0)
-    canceled: int = Field(ge=0)
-    expired: int = Field(ge=0)
+    processing: Count
+    succeeded: Count
+    errored: Count
+    canceled: Count
+    expired: Count
 
 
 class _AnthropicBatch(_Loose):
-    id: str = Field(min_length=1)
+    id: Name
     type: str
     processing_status: str
-    created_at: datetime
-    ended_at: datetime | None = None
+    created_at: IsoTime
+    ended_at: IsoTime | None = None
     request_counts: _AnthropicCounts
+
+    @model_validator(mode="after")
+    def _times(self) -> _AnthropicBatch:
+        _plausible(self.created_at)
+        if self.ended_at is not None:
+            _plausible(self.ended_at)
+        return self
 
 
 OPENAI_STATUSES = {"validating", "failed", "in_progress", "finalizing", "completed", "expired",
@@ -138,11 +220,11 @@ class Record(BaseModel):
     status: str
     created_at: datetime
     ended_at: datetime | None
-    hours: float | None
-    requests: int
-    succeeded: int
-    failed: int
-    expired: int
+    hours: float | None = Field(ge=0, allow_inf_nan=False)
+    requests: int = Field(ge=0, le=MAX_COUNT)
+    succeeded: int = Field(ge=0, le=MAX_COUNT)
+    failed: int = Field(ge=0, le=MAX_COUNT)
+    expired: int = Field(ge=0, le=MAX_COUNT)
     completed: bool
 
 
@@ -208,17 +290,42 @@ def parse_object(obj: Any, *, provider: str | None = None, model: str | None = N
     raise ValueError(f"not an OpenAI batch or Anthropic message batch object{what}")
 
 
-def _objects(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, object-or-error) from a JSON or JSONL file; a JSONL line that is not JSON yields an error."""
+def _read(path: Path) -> str:
+    """The file's text (a leading UTF-8 byte-order mark dropped), reading at most HISTORY_MAX_BYTES."""
     try:
-        text = path.read_text(encoding="utf-8")
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory, not a file of batch objects", path=path)
+        with open(path, "rb") as handle:
+            data = handle.read(HISTORY_MAX_BYTES + 1)
     except FileNotFoundError:
         raise InputError("no such file", path=path) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc.__class__.__name__}", path=path) from None
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    if len(data) > HISTORY_MAX_BYTES:
+        raise InputError(f"over {HISTORY_MAX_BYTES // (1024 * 1024)} MiB, batchplan's cap for one history file: "
+                         "split it (JSONL can be cut at any line)", path=path)
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start:,})", path=path) from None
+
+
+def _parse(text: str) -> Any:
+    try:
+        return loads_bounded(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _objects(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, object-or-error) from a JSON or JSONL file; a JSONL line that is not JSON yields an error."""
+    text = _read(path)
+    try:
+        doc = _parse(text)
+    except ValueError:
         doc = None
         lines = True
     else:
@@ -234,9 +341,10 @@ def _objects(path: Path) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield f"{path}:{number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield f"{path}:{number}", ValueError(f"not JSON: {exc.msg}")
+            yield f"{path}:{number}", _parse(line)
+        except ValueError as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            yield f"{path}:{number}", ValueError(f"not JSON: {reason}")
 
 
 class Skipped(BaseModel):
@@ -244,43 +352,84 @@ class Skipped(BaseModel):
     reason: str
 
 
+class Conflict(BaseModel):
+    """An object whose id is stored already with other content: kept as stored, reported."""
+
+    where: str
+    id: str
+    fields: list[str]
+
+
 class ImportReport(BaseModel):
     file: str
     added: int = 0
+    updated: int = 0
     duplicates: int = 0
+    conflicts: list[Conflict] = Field(default_factory=list)
     skipped: list[Skipped] = Field(default_factory=list)
+
+
+#: The stored columns that describe a batch (what a re-import is compared on), in table order.
+_CONTENT = ("kind", "model", "endpoint", "status", "created_at", "ended_at", "hours", "requests", "succeeded",
+            "failed", "expired", "completed")
+
+
+def _row(r: Record) -> tuple[Any, ...]:
+    return (r.kind, r.model, r.endpoint, r.status, r.created_at.isoformat(),
+            r.ended_at.isoformat() if r.ended_at else None, r.hours, r.requests, r.succeeded, r.failed, r.expired,
+            int(r.completed))
 
 
 def import_file(path: str | Path, *, provider: str | None = None, model: str | None = None) -> ImportReport:
     """Import one file of batch objects in one transaction; bad ones are reported in the report, not stored."""
     path = Path(path)
     report = ImportReport(file=str(path))
-    records: list[Record] = []
+    records: list[tuple[str, Record]] = []
     for where, obj in _objects(path):
         if isinstance(obj, ValueError):
             report.skipped.append(Skipped(where=where, reason=str(obj)))
             continue
         try:
-            records.append(parse_object(obj, provider=provider, model=model))
+            records.append((where, parse_object(obj, provider=provider, model=model)))
         except ValueError as exc:
             report.skipped.append(Skipped(where=where, reason=str(exc)))
     conn = _connect(create=True)
     assert conn is not None
     now = datetime.now(UTC).isoformat()
     try:
-        with conn:  # one transaction: all good objects, or (on any database error) none
-            for r in records:
+        _begin(conn)  # one transaction: all good objects, or (on any database error) none
+        try:
+            for where, r in records:
+                new = _row(r)
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.provider, r.id, r.kind, r.model, r.endpoint, r.status, r.created_at.isoformat(),
-                     r.ended_at.isoformat() if r.ended_at else None, r.hours, r.requests, r.succeeded,
-                     r.failed, r.expired, int(r.completed), str(path), now),
+                    (r.provider, r.id, *new, str(path), now),
                 )
                 if cur.rowcount:
                     report.added += 1
-                else:
+                    continue
+                stored = conn.execute(
+                    f"SELECT {', '.join(_CONTENT)} FROM batches WHERE provider = ? AND id = ?", (r.provider, r.id)
+                ).fetchone()
+                differ = [name for name, a, b in zip(_CONTENT, stored, new, strict=True) if a != b]
+                if not differ:
                     report.duplicates += 1
-    except sqlite3.DatabaseError as exc:
+                elif stored[3] in RUNNING and stored[0] == new[0] and stored[4] == new[4]:
+                    # the same batch, stored while it ran: its later state replaces the row
+                    conn.execute(
+                        f"UPDATE batches SET {', '.join(f'{c} = ?' for c in _CONTENT)}, source_file = ?, "
+                        "imported_at = ? WHERE provider = ? AND id = ?",
+                        (*new, str(path), now, r.provider, r.id),
+                    )
+                    report.updated += 1
+                else:
+                    report.conflicts.append(Conflict(where=where, id=r.id, fields=differ))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
         raise InputError(f"nothing imported: the history store failed: {exc}", path=db_path()) from None
     finally:
         conn.close()
@@ -306,7 +455,16 @@ def records() -> list[Record]:
         conn.close()
     keys = ("provider", "id", "kind", "model", "endpoint", "status", "created_at", "ended_at", "hours",
             "requests", "succeeded", "failed", "expired", "completed")
-    return [Record.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
+    out = []
+    for row in rows:
+        try:
+            out.append(Record.model_validate(dict(zip(keys, row, strict=True))))
+        except ValidationError as exc:
+            name = "/".join(str(part) for part in row[:2])
+            raise InputError(
+                f"the history store was changed outside batchplan: row '{name}' has {_first_error(exc)}; "
+                "delete that row or the file (or pass --no-history)", path=db_path()) from None
+    return out
 
 
 def quantile(values: Sequence[float], q: float) -> float:

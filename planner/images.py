@@ -14,9 +14,12 @@ Rules (see docs/reference tokens.md §3):
 * ``fixed`` (Gemini 2.0+): ``base_tokens`` (258) when both sides <= ``small_side`` (384), else
   ``tile_tokens`` (258) per ``tile_size`` (768) tile.
 
-Sizes come from ``data:`` URLs (base64) or local files by parsing the PNG, JPEG (SOF), GIF or WebP
-header with the standard library. An image whose size cannot be known offline (an http(s) URL, a file
-id) is billed at the rule's ``assumed_size`` and reported as assumed.
+Sizes come from ``data:`` URLs (base64 or percent-encoded) by parsing the PNG, JPEG (SOF), GIF or WebP
+header with the standard library. Data never names a file for batchplan to open: a ``file://`` URL or a
+bare path is not read (it could name ``/etc/shadow`` or a FIFO), and the vendor would not read it either.
+An image whose size cannot be known from the request itself (an http(s) URL, a path, a file id, a
+corrupt data URL) is billed at the rule's ``assumed_size`` and counted as assumed; every estimate
+states how many images were assumed and at what size.
 """
 
 from __future__ import annotations
@@ -27,8 +30,7 @@ import math
 import struct
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 from planner.pricing import ImageRule
 
@@ -238,34 +240,16 @@ def size_of_base64(data: str) -> tuple[int, int] | None:
     return None
 
 
-def size_of_file(path: str | Path, limit: int = 1 << 22) -> tuple[int, int] | None:
-    """Size of a local image file from its header (reads at most `limit` bytes); None if unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
-            size = image_size(head)
-            if size is None and head[:2] == b"\xff\xd8":
-                size = image_size(head + handle.read(limit))
-            return size
-    except OSError:
-        return None
-
-
 def size_of_source(url: str) -> tuple[int, int] | None:
-    """Size of an image given as a `data:` URL, a `file://` URL or a local path; None for http(s) URLs,
-    file ids, and anything unreadable (the caller then assumes a size)."""
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        if ";base64" not in header:
-            return image_size(unquote(payload).encode("latin-1", "replace"))
-        return size_of_base64(payload)
-    if url.startswith(("http://", "https://")):
+    """Size of an image given as a `data:` URL; None for anything else (http(s) and `file://` URLs, local
+    paths, file ids) and for data that is not a recognisable image: the caller then assumes a size.
+    Nothing is fetched and no file is opened."""
+    if not url.startswith("data:"):
         return None
-    if url.startswith("file://"):
-        return size_of_file(unquote(urlparse(url).path))
-    if "://" in url or not url:
-        return None
-    return size_of_file(url)
+    header, _, payload = url.partition(",")
+    if ";base64" not in header:
+        return image_size(unquote(payload).encode("latin-1", "replace"))
+    return size_of_base64(payload)
 
 
 def count_image(source: str | None, rule: ImageRule, detail: str | None = None) -> ImageCount:

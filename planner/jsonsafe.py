@@ -79,3 +79,17 @@ def number_problem(value: Any, where: str = "") -> str | None:
         if problem is not None:
             return f"{at}: {problem}" if at else problem
     return None
+
+
+def _int_marker(text: str) -> int:
+    digits = len(text) - (text[:1] == "-")
+    if digits > 19:
+        return INT64_MIN - 1 if text[:1] == "-" else INT64_MAX + 1
+    return int(text)
+
+
+def loads_bounded(text: str | bytes | bytearray) -> Any:
+    """`json.loads` for objects a schema checks next: an integer of more than 19 digits is read as just
+    past the 64-bit range (so a bounded field rejects it, an unused one ignores it, and no time goes on
+    converting 5,000 digits); NaN and infinities stay floats for the schema to refuse."""
+    return json.loads(text, parse_int=_int_marker)

@@ -18,14 +18,83 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from planner.errors import AmbiguousModelError, PricingError, UnknownModelError
 from planner.matching import Rule, accepting_clause, describe, equals_names, literals, matches
 
 SCHEMA_VERSION = 1
+#: Bounds of the schema's numbers. Tokens of one request (context windows, outputs, tier thresholds, fixed
+#: overheads); image sides in pixels; rate and queue limits; published hours (a year at most).
+MAX_TOKENS = 10**9
+MAX_PIXELS = 100_000
+MAX_RATE = 10**15
+MAX_HOURS = 8784
+#: A table (or config) whose YAML aliases expand to more values than this is refused ("billion laughs").
+MAX_YAML_VALUES = 1_000_000
 # libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader (libyaml's when built with it) that refuses a key written twice in one
+    mapping: PyYAML silently keeps the last, so a second `provider:` would change the table unseen."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` merges are meant to be overridden
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line)
+                except TypeError:
+                    continue  # an unhashable key: the base class reports it
+                if first != key_node.start_mark.line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key}' (first on line {first + 1})", key_node.start_mark
+                    )
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+
+
+SAFE_LOADER: type[yaml.SafeLoader] = StrictLoader
+
+
+def expanded_size(value: Any, limit: int = MAX_YAML_VALUES) -> int:
+    """How many values `value` holds once YAML aliases are expanded (shared nodes count each time they
+    are used, as validation would visit them); stops counting past `limit`."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        item, done = stack.pop()
+        if not isinstance(item, (dict, list)):
+            continue
+        children = list(item.items()) if isinstance(item, dict) else item
+        flat = [c for pair in children for c in pair] if isinstance(item, dict) else children
+        if done:
+            sizes[id(item)] = min(limit + 1, 1 + sum(sizes.get(id(c), 1) for c in flat))
+        elif id(item) not in sizes:
+            sizes[id(item)] = 1  # a cycle (not possible from the safe loader) counts once
+            stack.append((item, True))
+            stack.extend((c, False) for c in flat if isinstance(c, (dict, list)) and id(c) not in sizes)
+    return sizes.get(id(value), 1)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML with the strict safe loader; a document nested too deeply or expanding past
+    MAX_YAML_VALUES is a yaml.YAMLError like any other malformed document."""
+    try:
+        raw = yaml.load(text, Loader=SAFE_LOADER)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+    try:
+        size = expanded_size(raw)
+    except RecursionError:  # pragma: no cover - expanded_size is iterative
+        raise yaml.YAMLError("nested too deeply") from None
+    if size > MAX_YAML_VALUES:
+        raise yaml.YAMLError(f"expands to more than {MAX_YAML_VALUES:,} values (YAML aliases)")
+    return raw
 VERSION_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.ya?ml$")
 
 
@@ -59,7 +128,7 @@ class Rates(Strict):
 class Tier(Rates):
     """Rates for a whole request once its input tokens exceed `above_input_tokens` (a cliff, not marginal)."""
 
-    above_input_tokens: int = Field(gt=0)
+    above_input_tokens: int = Field(gt=0, le=MAX_TOKENS, strict=True)
 
 
 class PriceSet(Rates):
@@ -108,21 +177,27 @@ class ImageRule(Strict):
     """
 
     kind: Literal["tile", "patch", "area", "fixed"]
-    base_tokens: int = Field(default=0, ge=0)
-    tile_tokens: int = Field(default=0, ge=0)
-    tile_size: int = Field(default=512, gt=0)
-    max_side: int | None = Field(default=None, gt=0)
-    short_side: int | None = Field(default=None, gt=0)
-    small_side: int | None = Field(default=None, gt=0)
-    patch_size: int = Field(default=32, gt=0)
-    patch_budget: int | None = Field(default=None, gt=0)
+    base_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS, strict=True)
+    tile_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS, strict=True)
+    tile_size: int = Field(default=512, gt=0, le=MAX_PIXELS, strict=True)
+    max_side: int | None = Field(default=None, gt=0, le=MAX_PIXELS, strict=True)
+    short_side: int | None = Field(default=None, gt=0, le=MAX_PIXELS, strict=True)
+    small_side: int | None = Field(default=None, gt=0, le=MAX_PIXELS, strict=True)
+    patch_size: int = Field(default=32, gt=0, le=MAX_PIXELS, strict=True)
+    patch_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
     multiplier: Fraction = Decimal(1)
-    pixels_per_token: int | None = Field(default=None, gt=0)
-    low_detail_tokens: int | None = Field(default=None, ge=0)
-    assumed_size: tuple[int, int] = (1024, 1024)
+    pixels_per_token: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
+    low_detail_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS, strict=True)
+    #: the size billed for an image whose size cannot be known offline (an http(s) URL, a file id)
+    assumed_size: tuple[
+        Annotated[int, Field(gt=0, le=MAX_PIXELS, strict=True)], Annotated[int, Field(gt=0, le=MAX_PIXELS, strict=True)]
+    ] = (1024, 1024)
     # patch rule per `detail`: {detail: (max_side, patch_budget)} overriding the two fields above
     # (None = no limit); `auto` means `auto_detail`. Used by gpt-5.4+ (`original`, `low`).
-    detail_limits: dict[str, tuple[int | None, int | None]] = Field(default_factory=dict)
+    detail_limits: dict[str, tuple[
+        Annotated[int, Field(gt=0, le=MAX_PIXELS, strict=True)] | None,
+        Annotated[int, Field(gt=0, le=MAX_TOKENS, strict=True)] | None,
+    ]] = Field(default_factory=dict)
     auto_detail: Literal["low", "high", "original"] = "high"
     source: str | None = None
 
@@ -130,15 +205,16 @@ class ImageRule(Strict):
 class ToolRule(Strict):
     """Tokens that tool/function definitions add (openai-cookbook constants, or a vendor's fixed overhead)."""
 
-    func_init: int = 0
-    prop_init: int = 0
-    prop_key: int = 0
-    enum_init: int = 0
-    enum_item: int = 0
-    func_end: int = 0
-    system_prompt_tokens: int = Field(default=0, ge=0)
+    # per-definition constants: small, and some negative (the cookbook's enum_init is -3)
+    func_init: int = Field(default=0, ge=-100, le=10_000, strict=True)
+    prop_init: int = Field(default=0, ge=-100, le=10_000, strict=True)
+    prop_key: int = Field(default=0, ge=-100, le=10_000, strict=True)
+    enum_init: int = Field(default=0, ge=-100, le=10_000, strict=True)
+    enum_item: int = Field(default=0, ge=-100, le=10_000, strict=True)
+    func_end: int = Field(default=0, ge=-100, le=10_000, strict=True)
+    system_prompt_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS, strict=True)
     # Anthropic's tool-use system prompt when tool_choice is `any`/`tool` (None = system_prompt_tokens)
-    forced_system_prompt_tokens: int | None = Field(default=None, ge=0)
+    forced_system_prompt_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS, strict=True)
     source: str | None = None
 
 
@@ -149,9 +225,9 @@ class Tokenizer(Strict):
     method: Literal["exact", "approximate"]
     factor: Fraction = Decimal(1)
     band: Fraction = Decimal(0)
-    message_overhead: int = 3
-    name_overhead: int = 1
-    reply_priming: int = 3
+    message_overhead: int = Field(default=3, ge=0, le=10_000, strict=True)
+    name_overhead: int = Field(default=1, ge=-100, le=10_000, strict=True)  # -1 for gpt-3.5's cookbook rule
+    reply_priming: int = Field(default=3, ge=0, le=10_000, strict=True)
     chat_format: Literal["openai", "anthropic"] = "openai"
     images: ImageRule | None = None
     tools: ToolRule | None = None
@@ -167,13 +243,13 @@ class Tokenizer(Strict):
 class RateLimits(Strict):
     """One usage tier's limits. Token limits are per minute; queue limits are what may wait in batch."""
 
-    rpm: int | None = Field(default=None, ge=0)
-    tpm: int | None = Field(default=None, ge=0)
-    itpm: int | None = Field(default=None, ge=0)
-    otpm: int | None = Field(default=None, ge=0)
-    batch_queue_tokens: int | None = Field(default=None, ge=0)
-    batch_queue_requests: int | None = Field(default=None, ge=0)
-    batch_rpm: int | None = Field(default=None, ge=0)
+    rpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
+    tpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
+    itpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
+    otpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
+    batch_queue_tokens: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
+    batch_queue_requests: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
+    batch_rpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
 
 
 class ModelBatch(Strict):
@@ -218,8 +294,8 @@ class ModelEntry(Strict):
     match: Rule | None = None
     ids_source: str | None = None
     tokenizer: str
-    context_window: int | None = Field(default=None, gt=0)
-    max_output: int | None = Field(default=None, gt=0)
+    context_window: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
+    max_output: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
     released: date | None = None
     retired: date | None = None
     deprecated: bool = False
@@ -227,7 +303,7 @@ class ModelEntry(Strict):
     realtime: PriceSet
     batch: ModelBatch = Field(default_factory=ModelBatch)
     rate_limits: dict[str, RateLimits] | None = None
-    cache_min_tokens: int | None = Field(default=None, gt=0)
+    cache_min_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
     time_of_day: list[TimeWindow] = Field(default_factory=list)
     price_disagreement: PriceDisagreement | None = None
     notes: str | None = None
@@ -271,30 +347,36 @@ class Exclusion(Strict):
 
 
 class BatchLimits(Strict):
-    max_requests: int | None = Field(default=None, gt=0)
-    max_bytes: int | None = Field(default=None, gt=0)
-    max_line_bytes: int | None = Field(default=None, gt=0)
-    min_requests: int | None = Field(default=None, gt=0)
+    max_requests: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
+    max_bytes: int | None = Field(default=None, gt=0, le=MAX_RATE, strict=True)
+    max_line_bytes: int | None = Field(default=None, gt=0, le=MAX_RATE, strict=True)
+    min_requests: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
     #: inputs summed over every request of one embeddings batch (OpenAI: 50,000)
-    max_embedding_inputs: int | None = Field(default=None, gt=0)
-    batches_per_hour: int | None = Field(default=None, gt=0)
-    concurrent_batches: int | None = Field(default=None, gt=0)
+    max_embedding_inputs: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
+    batches_per_hour: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
+    concurrent_batches: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
 
 
 class Turnaround(Strict):
     """Published turnaround figures, hours. `expiry_hours` None means the vendor never expires a job."""
 
-    completion_window_hours: Decimal
-    expiry_hours: Decimal | None
-    p50_hours: Decimal
-    p90_hours: Decimal
+    completion_window_hours: Decimal = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
+    expiry_hours: Decimal | None = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
+    p50_hours: Decimal = Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)
+    p90_hours: Decimal = Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)
     source: str
+
+    @model_validator(mode="after")
+    def _p50_first(self) -> Turnaround:
+        if self.p90_hours < self.p50_hours:
+            raise ValueError("p90_hours must not be below p50_hours")
+        return self
 
 
 class CacheRules(Strict):
     """Prompt caching: the shortest cacheable prefix, and whether cached reads also get the batch discount."""
 
-    min_tokens: int = Field(gt=0)
+    min_tokens: int = Field(gt=0, le=MAX_TOKENS, strict=True)
     stacks_with_batch: bool = True
     source: str | None = None
 
@@ -325,7 +407,7 @@ class PriceTable(Strict):
     version: date
     verified: date
     currency: Literal["USD"] = "USD"
-    priority: int = 100
+    priority: int = Field(default=100, ge=-1_000_000, le=1_000_000, strict=True)
     sources: list[str] = Field(min_length=1)
     generated_by: str | None = None
     notes: str | None = None
@@ -371,9 +453,19 @@ class PriceTable(Strict):
                 raise ValueError(f"id_wrappers: '{pattern}' is not a valid regular expression: {exc}") from None
         return self
 
+    #: set on tables that hold the user's own entries (`--prices`, the config): how every output names them
+    _user_label: str | None = PrivateAttr(default=None)
+
     @property
     def label(self) -> str:
-        return f"{self.provider}@{self.version.isoformat()}"
+        """`openai@2026-11-17` for a shipped table; with the user's file in it when the user's table is
+        this table (`acme@2026-01-01 (your table mine.yaml)`) or is layered over it (`… + your table …`)."""
+        return self._user_label or f"{self.provider}@{self.version.isoformat()}"
+
+    @property
+    def is_users(self) -> bool:
+        """Whether any entry of this table comes from the user's own files."""
+        return self._user_label is not None
 
     def batch_prices(self, model: ModelEntry) -> tuple[PriceSet | None, str]:
         """The batch prices for a model and where they come from: 'explicit', 'default multiplier', or why none."""
@@ -576,7 +668,7 @@ def _parse_table(path: Path, data: bytes) -> PriceTable:
     except UnicodeDecodeError:
         raise PricingError("not UTF-8 text", path=path) from None
     try:
-        raw = yaml.load(text, Loader=SAFE_LOADER)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from None
     if not isinstance(raw, dict):
@@ -585,6 +677,8 @@ def _parse_table(path: Path, data: bytes) -> PriceTable:
         table = PriceTable.model_validate(raw)
     except ValidationError as exc:
         raise _validation_error(path, raw, exc) from None
+    except RecursionError:
+        raise PricingError("nested too deeply", path=path) from None
     _check_file_name(path, table)
     problems = semantic_problems(table)
     if problems:
@@ -914,27 +1008,51 @@ def load_pricebook(
         overlay = read_table(path)
         if overlay.version > as_of:
             raise PricingError(f"this table takes effect on {overlay.version}, after {as_of}", path=path)
-        tables.put(merge_tables(tables.get(overlay.provider), overlay))
+        tables.put(merge_tables(tables.get(overlay.provider), overlay, source=str(path)))
         missing.pop(overlay.provider, None)
         grammars.pop(overlay.provider, None)
     return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars)
 
 
-def merge_tables(base: PriceTable | None, overlay: PriceTable) -> PriceTable:
-    """Layer a user's table over a shipped one: models by id are replaced, new ones added."""
+def merge_tables(base: PriceTable | None, overlay: PriceTable, *, source: str | None = None) -> PriceTable:
+    """Layer a user's table over a shipped one, applying every field the user set: models by id are
+    replaced and new ones added, tokenizers by name, sources added, and the table's own settings (batch
+    offer, `batch.limits`, `batch.turnaround`, `rate_limits` tiers, `default_tier`, cache rules, …)
+    merged field by field over the shipped ones. The result is labelled as the user's (`source`, their
+    file) in every output that names the table."""
+    mine = source or overlay.label
     if base is None:
-        return overlay
+        table = overlay.model_copy()
+        table._user_label = f"{overlay.label} (your table {mine})"
+        return table
     models = {m.id: m for m in base.models}
     models.update({m.id: m for m in overlay.models})
-    data = base.model_dump()
+    data = _deep_merge(base.model_dump(), overlay.model_dump(exclude_unset=True))
     data.update(
+        version=base.version,
+        verified=max(base.verified, overlay.verified),
         models=[m.model_dump() for m in models.values()],
-        tokenizers={**base.tokenizers, **overlay.tokenizers},
-        sources=[*base.sources, *overlay.sources],
-        generated_by=f"{base.label} + user table {overlay.label}",
+        tokenizers={**base.model_dump()["tokenizers"], **overlay.model_dump()["tokenizers"]},
+        sources=list(dict.fromkeys([*base.sources, *overlay.sources])),
+        generated_by=f"{base.label} + user table {mine}",
     )
-    merged = PriceTable.model_validate(data)
-    problems = semantic_problems(merged)
+    try:
+        table = PriceTable.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(Path(mine), data, exc) from None
+    problems = semantic_problems(table)
     if problems:
-        raise PricingError(f"{problems[0]} (after layering user table {overlay.label})")
-    return merged
+        raise PricingError(f"{problems[0]} (after layering it over {base.label})", path=mine)
+    table._user_label = f"{base.label} + your table {mine}"
+    return table
+
+
+def _deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """`overlay` over `base`: mappings merged key by key, anything else (lists, values) replaced."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
+import builtins
+import json
+import os
 import struct
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _tok import CLAUDE, GPT_4O, TILE_4O, TILE_4O_MINI, TILE_5, TILE_O1, req
@@ -238,12 +243,52 @@ def test_size_from_data_url_decodes_prefix_and_deep_jpeg_sof() -> None:
     assert size_of_source("data:image/png;base64," + wrapped) == (32, 16)
 
 
-def test_size_from_local_file(tmp_path: Path) -> None:
+def test_data_never_makes_the_tool_open_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dataset once made batchplan read /etc/shadow (a bare path) and hang on a FIFO (a file:// URL):
+    paths and file:// URLs in requests are never opened; their size is assumed, and counted as such."""
     path = tmp_path / "a.jpg"
     path.write_bytes(jpeg(300, 200, exif_bytes=10_000))
-    assert size_of_source(str(path)) == (300, 200)
-    assert size_of_source(path.as_uri()) == (300, 200)
-    assert size_of_source(str(tmp_path / "missing.png")) is None
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def watching_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", watching_open)
+    for source in (str(path), path.as_uri(), str(fifo), fifo.as_uri(), "/etc/shadow", "file:///etc/shadow"):
+        assert size_of_source(source) is None, source
+        found = count_image(source, TILE_4O, "high")
+        assert found.assumed and (found.width, found.height) == (1024, 1024)
+    assert opened == []
+
+
+def test_assumed_images_are_stated_in_every_output(tmp_path: Path) -> None:
+    from planner.estimate import estimate
+    from planner.pricing import load_pricebook, shipped_pricing_dir
+
+    book = load_pricebook(date(2026, 11, 25), root=shipped_pricing_dir())
+    part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    known = {"type": "image_url", "image_url": {"url": data_url(png(64, 64))}}
+    data = tmp_path / "img.jsonl"
+    line = {"messages": [{"role": "user", "content": [part, part, known]}], "max_tokens": 5}
+    data.write_text(json.dumps(line) + "\n" + json.dumps(line) + "\n")
+    result = estimate(data, ["gpt-4o"], output_tokens=5, pricebook=book)
+    e = result.estimates[0]
+    assert e.assumed_images == 4 and e.assumed_image_size == (1024, 1024)
+    assert any("4 image(s)" in n and "1024×1024" in n for n in result.notes), result.notes
+    doc = json.loads(result.model_dump_json())
+    assert doc["estimates"][0]["assumed_images"] == 4
+
+    from planner.batchfiles import prepare, validate
+
+    manifest = prepare(data, "gpt-4o", tmp_path / "out", vendor="openai", output_tokens=5, pricebook=book)
+    assert any("4 image(s)" in n and "1024×1024" in n for n in manifest.notes), manifest.notes
+    checked = validate(tmp_path / "out" / "batch-0001.jsonl", output_tokens=5, pricebook=book)
+    assert checked.estimate is not None and checked.estimate["assumed_images"] == 4
+    assert any("4 image(s)" in n for n in checked.notes), checked.notes
 
 
 def test_remote_url_is_assumed() -> None:

@@ -1,7 +1,8 @@
 """`batchplan history import FILE…` and `batchplan history show`: learn turnaround from your own batches.
 
 The store lives in `$BATCHPLAN_HOME` (default: the platform's user data directory). Import exits 1
-when some objects were skipped (each is reported on stderr); the good ones are stored regardless.
+when some objects were skipped or conflict with what is stored (each is reported on stderr); the good
+ones are stored regardless.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def import_command(
     model: ModelOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Import past batch objects; bad or foreign ones are reported and skipped, duplicates ignored."""
+    """Import past batch objects; bad, foreign or conflicting ones are reported and skipped, duplicates ignored."""
     _import(files, provider, model, json_output)
 
 
@@ -55,11 +56,17 @@ def _import(files: list[Path], provider: str | None, model: str | None, json_out
     for r in reports:
         for s in r.skipped:
             print(f"batchplan: skipped {s.where}: {s.reason}", file=sys.stderr)
+        for c in r.conflicts:
+            print(f"batchplan: conflict {c.where}: batch '{c.id}' is stored already with a different "
+                  f"{', '.join(c.fields)}; kept the stored one", file=sys.stderr)
         if not json_output:
-            print(f"{r.file}: {r.added} imported, {r.duplicates} already known, {len(r.skipped)} skipped")
+            updated = f"{r.updated} updated, " if r.updated else ""
+            conflicts = f"{len(r.conflicts)} conflicting, " if r.conflicts else ""
+            print(f"{r.file}: {r.added} imported, {updated}{r.duplicates} already known, {conflicts}"
+                  f"{len(r.skipped)} skipped")
     if not json_output:
         print(f"History store: {db_path()}")
-    if any(r.skipped for r in reports):
+    if any(r.skipped or r.conflicts for r in reports):
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
