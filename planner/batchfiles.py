@@ -754,7 +754,8 @@ class Validation(_Frozen):
 VALIDATE_MAX_LINE_BYTES = 64 * MiB
 
 
-def _read_lines(path: str, cap: int = VALIDATE_MAX_LINE_BYTES) -> Iterator[tuple[int, bytes]]:
+def _read_lines(path: str, cap: int | None = None) -> Iterator[tuple[int, bytes]]:
+    cap = cap or VALIDATE_MAX_LINE_BYTES
     with open_binary(path, "batch file") as handle:
         number = 0
         while line := handle.readline(cap + 1):

@@ -26,12 +26,21 @@ import json
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
 from planner.config import home, usable_home
 from planner.errors import InputError
@@ -45,9 +54,12 @@ MIN_OBSERVATIONS = 3
 SIZE_FACTOR = 4.0
 #: Largest file `history import` reads (about 60,000 batch objects): memory stays bounded on any input.
 HISTORY_MAX_BYTES = 64 * 1024 * 1024
-#: How long an import waits for another one's write lock on the store, in seconds (then retries).
+#: How long a statement waits inside SQLite for another writer (reads, the schema), in seconds.
 BUSY_TIMEOUT_S = 30.0
-LOCK_RETRIES = 5
+#: How long an import waits, in all, for another one's write lock before giving up, in seconds; it asks
+#: in slices of LOCK_SLICE_S so that it can say it is waiting.
+LOCK_WAIT_S = 300.0
+LOCK_SLICE_S = 0.5
 #: Plausible batch times: unix seconds from 2000-01-01 to 3000-01-01 (a 1970 date is a tampered object).
 MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(3000, 1, 1, tzinfo=UTC)
@@ -105,21 +117,28 @@ def _connect(create: bool) -> sqlite3.Connection | None:
     return conn
 
 
-def _begin(conn: sqlite3.Connection) -> None:
-    """Take the store's write lock now (BEGIN IMMEDIATE), waiting for other importers: the busy timeout
-    waits inside SQLite, and a lock still held after it is retried a few times before giving up."""
-    for attempt in range(LOCK_RETRIES):
+def _begin(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None) -> None:
+    """Take the store's write lock now (BEGIN IMMEDIATE: a deferred transaction that reads first can be
+    refused outright when two writers meet), waiting for other importers up to LOCK_WAIT_S; `on_wait` is
+    called once, when the lock is found taken, so that the CLI can say why it pauses."""
+    conn.execute(f"PRAGMA busy_timeout = {int(LOCK_SLICE_S * 1000)}")
+    start = time.monotonic()
+    told = False
+    while True:
         try:
             conn.execute("BEGIN IMMEDIATE")
-            return
+            break
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            if attempt == LOCK_RETRIES - 1:
+            if time.monotonic() - start > LOCK_WAIT_S:
                 raise InputError(
                     f"nothing imported: the history store stayed locked by another batchplan for "
-                    f"{BUSY_TIMEOUT_S * LOCK_RETRIES:.0f} s; try again", path=db_path()) from None
-            time.sleep(0.05 * 2**attempt)
+                    f"{LOCK_WAIT_S:.0f} s; try again", path=db_path()) from None
+            if on_wait is not None and not told:
+                on_wait()
+                told = True
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,12 +163,16 @@ def _iso_text(value: Any) -> Any:
 
 def _plausible(value: datetime) -> datetime:
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not MIN_TIME <= aware < MAX_TIME:
+    try:
+        inside = MIN_TIME <= aware < MAX_TIME
+    except OverflowError:  # pragma: no cover - an offset pushing year 1 below datetime.min
+        inside = False
+    if not inside:
         raise ValueError("must be a date-time from 2000 to 2999")
-    return aware
+    return value
 
 
-IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_plausible)]
 
 
 class _OpenAICounts(_Loose):
@@ -193,13 +216,6 @@ class _AnthropicBatch(_Loose):
     created_at: IsoTime
     ended_at: IsoTime | None = None
     request_counts: _AnthropicCounts
-
-    @model_validator(mode="after")
-    def _times(self) -> _AnthropicBatch:
-        _plausible(self.created_at)
-        if self.ended_at is not None:
-            _plausible(self.ended_at)
-        return self
 
 
 OPENAI_STATUSES = {"validating", "failed", "in_progress", "finalizing", "completed", "expired",
@@ -380,8 +396,15 @@ def _row(r: Record) -> tuple[Any, ...]:
             int(r.completed))
 
 
-def import_file(path: str | Path, *, provider: str | None = None, model: str | None = None) -> ImportReport:
-    """Import one file of batch objects in one transaction; bad ones are reported in the report, not stored."""
+def import_file(
+    path: str | Path,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Import one file of batch objects in one transaction; bad ones are reported in the report, not stored.
+    Another importer holding the store is waited for (`on_wait` is called when that happens)."""
     path = Path(path)
     report = ImportReport(file=str(path))
     records: list[tuple[str, Record]] = []
@@ -397,7 +420,7 @@ def import_file(path: str | Path, *, provider: str | None = None, model: str | N
     assert conn is not None
     now = datetime.now(UTC).isoformat()
     try:
-        _begin(conn)  # one transaction: all good objects, or (on any database error) none
+        _begin(conn, on_wait)  # one transaction: all good objects, or (on any database error) none
         try:
             for where, r in records:
                 new = _row(r)

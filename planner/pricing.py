@@ -30,17 +30,19 @@ MAX_TOKENS = 10**9
 MAX_PIXELS = 100_000
 MAX_RATE = 10**15
 MAX_HOURS = 8784
+#: The largest table file read (the biggest shipped one is ~45 KB).
+MAX_TABLE_BYTES = 4 * 1024 * 1024
 #: A table (or config) whose YAML aliases expand to more values than this is refused ("billion laughs").
 MAX_YAML_VALUES = 1_000_000
 # libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class StrictLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """PyYAML's safe loader (libyaml's when built with it) that refuses a key written twice in one
-    mapping: PyYAML silently keeps the last, so a second `provider:` would change the table unseen."""
+class _NoDuplicateKeys(yaml.constructor.SafeConstructor):
+    """Refuses a key written twice in one mapping: PyYAML silently keeps the last, so a second
+    `provider:` would change the table unseen."""
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for key_node, _ in node.value:
@@ -55,7 +57,15 @@ class StrictLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
                     raise yaml.constructor.ConstructorError(
                         None, None, f"duplicate key '{key}' (first on line {first + 1})", key_node.start_mark
                     )
-        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+        return super().construct_mapping(node, deep=deep)
+
+
+class StrictLoader(_NoDuplicateKeys, _BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader every table and config goes through (libyaml's when PyYAML has it), strict on keys."""
+
+
+class StrictPyLoader(_NoDuplicateKeys, yaml.SafeLoader):
+    """The same in pure Python (PyYAML built without libyaml)."""
 
 
 SAFE_LOADER: type[yaml.SafeLoader] = StrictLoader
@@ -81,11 +91,11 @@ def expanded_size(value: Any, limit: int = MAX_YAML_VALUES) -> int:
     return sizes.get(id(value), 1)
 
 
-def load_yaml(text: str) -> Any:
+def load_yaml(text: str, loader: type[yaml.SafeLoader] | None = None) -> Any:
     """Parse YAML with the strict safe loader; a document nested too deeply or expanding past
     MAX_YAML_VALUES is a yaml.YAMLError like any other malformed document."""
     try:
-        raw = yaml.load(text, Loader=SAFE_LOADER)
+        raw = yaml.load(text, Loader=loader or SAFE_LOADER)
     except RecursionError:
         raise yaml.YAMLError("nested too deeply") from None
     try:
@@ -572,6 +582,15 @@ def _validation_error(path: Path, raw: Any, exc: ValidationError) -> PricingErro
     return PricingError(f"{where}{field_path + ': ' if field_path else ''}{msg}{more}", path=path)
 
 
+def _table_bytes(path: Path) -> bytes:
+    """The file's bytes, reading at most MAX_TABLE_BYTES (a table is tens of KB; `/dev/zero` is not one)."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_TABLE_BYTES + 1)
+    if len(data) > MAX_TABLE_BYTES:
+        raise PricingError(f"over {MAX_TABLE_BYTES // (1024 * 1024)} MiB: not a price table", path=path)
+    return data
+
+
 def read_table(path: Path) -> PriceTable:
     """Parse and validate one table file with a safe YAML loader; errors name file, model and field.
 
@@ -580,7 +599,7 @@ def read_table(path: Path) -> PriceTable:
     from planner import tablecache
 
     try:
-        data = path.read_bytes()
+        data = _table_bytes(path)
     except FileNotFoundError:
         raise PricingError("no such price table", path=path) from None
     except IsADirectoryError:
@@ -604,8 +623,8 @@ def read_head(path: Path) -> TableHead:
     from planner import tablecache
 
     try:
-        key = tablecache.key(path.read_bytes())
-    except OSError:
+        key = tablecache.key(_table_bytes(path))
+    except (OSError, PricingError):
         return TableHead.of(read_table(path))  # the same one-line error as reading it
     head = tablecache.load_head(key)
     if head is not None:
@@ -667,6 +686,8 @@ def _parse_table(path: Path, data: bytes) -> PriceTable:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PricingError("not UTF-8 text", path=path) from None
+    except OSError as exc:
+        raise PricingError(f"cannot read: {exc.strerror or exc}", path=path) from None
     try:
         raw = load_yaml(text)
     except yaml.YAMLError as exc:

@@ -58,7 +58,7 @@ def test_json_contract(write_jsonl: Callable[..., Path]) -> None:
     ):
         assert key in first
     assert first["model"] == "acme-small" and first["provider"] == "acme"
-    assert first["price_table"] == "acme@2026-01-01"
+    assert first["price_table"] == f"acme@2026-01-01 (your table {ACME})"  # --prices: labelled as the user's
     assert first["token_method"] == "exact" and first["output_tokens"] == 40
     # money is a decimal string, never a float
     assert isinstance(first["realtime_cost_usd"], str) and "." in first["realtime_cost_usd"]

@@ -196,3 +196,80 @@ def test_estimate_says_it_used_observed_figures(tmp_path: Path, write_jsonl: Cal
     assert "observed in your history" in human.stdout
     off = runner.invoke(app, [*args, "--no-history", "--json"])
     assert json.loads(off.stdout)["estimates"][0]["turnaround"]["batch"]["observed"] is False
+
+
+def _import_in_a_process(args: tuple[str, list[str], Any]) -> str:
+    """One importer process: waits at the barrier so that all of them start together, then imports its
+    files one by one (one transaction each, as `batchplan history import *.json` does)."""
+    home, paths, barrier = args
+    import os as _os
+
+    _os.environ["BATCHPLAN_HOME"] = home
+    barrier.wait(timeout=60)
+    added = known = 0
+    for path in paths:
+        try:
+            report = history.import_file(path)
+        except Exception as exc:  # the test reports whatever went wrong in the child
+            return f"error: {exc}"
+        added, known = added + report.added, known + report.duplicates
+    return f"{added} added, {known} duplicates"
+
+
+def test_several_importer_processes_on_one_store_all_succeed(tmp_path: Path, home: Path) -> None:
+    """Six processes import 20 files each into one store at the same time (concurrent imports failed
+    with "database is locked" before): each waits for the write lock, every object lands once, and an
+    object in several files is stored once and known the other times."""
+    import multiprocessing
+
+    jobs = []
+    for k in range(6):
+        paths = []
+        for f in range(20):
+            objs = [openai_batch(100_000 * k + 100 * f + i, 1.0) for i in range(15)]
+            objs += [openai_batch(99_000_000 + f, 1.0)]  # in the same file of every process
+            paths.append(str(write(tmp_path / f"p{k}-{f}.jsonl", objs, jsonl=True)))
+        jobs.append(paths)
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Manager().Barrier(len(jobs))
+    with ctx.Pool(len(jobs)) as pool:
+        results = pool.map(_import_in_a_process, [(str(home), paths, barrier) for paths in jobs])
+    assert not [r for r in results if r.startswith("error")], results
+    assert sum(int(r.split()[0]) for r in results) == 6 * 20 * 15 + 20
+    assert sum(int(r.split()[2]) for r in results) == 5 * 20
+    assert len(history.records()) == 6 * 20 * 15 + 20
+
+
+def test_an_import_waits_for_another_writer_and_says_so(tmp_path: Path, home: Path) -> None:
+    """Another writer holds the store: the import says it waits (the observable event this test waits
+    for, never a fixed time), then finishes once the lock is released, instead of "database is locked"."""
+    import os
+    import select
+    import sqlite3
+    import subprocess
+    import sys
+
+    first = write(tmp_path / "first.json", [openai_batch(1, 1.0)])
+    assert runner.invoke(app, ["history", "import", str(first)]).exit_code == 0
+    second = write(tmp_path / "second.json", [openai_batch(2, 1.0), openai_batch(3, 2.0)])
+    blocker = sqlite3.connect(home / "history.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another batchplan writing
+    exe = Path(sys.executable).parent / "batchplan"
+    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "planner"]
+    proc = subprocess.Popen([*cli, "history", "import", str(second)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "BATCHPLAN_HOME": str(home)})
+    try:
+        assert proc.stderr is not None
+        ready, _, _ = select.select([proc.stderr], [], [], 120)
+        line = proc.stderr.readline().decode() if ready else "(nothing within 120 s)"
+        assert "waiting for it" in line, line
+        assert proc.poll() is None
+        blocker.execute("COMMIT")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        blocker.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "2 imported" in out.decode()
+    assert sorted(r.id for r in history.records()) == ["batch_1", "batch_2", "batch_3"]

@@ -50,7 +50,10 @@ def import_command(
 def _import(files: list[Path], provider: str | None, model: str | None, json_output: bool) -> None:
     from planner.history import db_path, import_file
 
-    reports = [import_file(f, provider=provider, model=model) for f in files]
+    def waiting() -> None:
+        print("batchplan: the history store is in use by another batchplan; waiting for it…", file=sys.stderr)
+
+    reports = [import_file(f, provider=provider, model=model, on_wait=waiting) for f in files]
     if json_output:
         print_json({"store": str(db_path()), "files": [r.model_dump(mode="json") for r in reports]})
     for r in reports:

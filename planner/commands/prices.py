@@ -43,7 +43,11 @@ def register(app: typer.Typer) -> None:
         """Every provider and its table versions (effective dates)."""
         from planner.pricing import list_versions
 
-        versions = list_versions(root)
+        versions = list_versions(_root(root))
+        if not versions:
+            from planner.errors import PricingError
+
+            raise PricingError(f"no price tables under {root}: expected <provider>/<YYYY-MM-DD>.yaml files")
         if json_out:
             print_json({p: [v.version.isoformat() for v in vs] for p, vs in versions.items()})
             return
@@ -67,7 +71,7 @@ def register(app: typer.Typer) -> None:
         """The table for PROVIDER in force on --as-of: prices per 1M tokens, batch basis, limits."""
         from planner.pricing import load_pricebook
 
-        book = load_pricebook(parse_date(as_of), root=root)
+        book = load_pricebook(parse_date(as_of), root=_root(root))
         table = _table(book, provider)
         if json_out:
             print_json(table.model_dump(mode="json", exclude_none=True))
@@ -119,8 +123,8 @@ def register(app: typer.Typer) -> None:
         from planner.pricing import load_pricebook
         from planner.sync import diff_tables
 
-        ta = _table(load_pricebook(parse_date(a, option="A"), root=root), provider)
-        tb = _table(load_pricebook(parse_date(b, option="B"), root=root), provider)
+        ta = _table(load_pricebook(parse_date(a, option="A"), root=_root(root)), provider)
+        tb = _table(load_pricebook(parse_date(b, option="B"), root=_root(root)), provider)
         lines = diff_tables(ta, tb)
         if json_out:
             print_json({"provider": provider, "from": ta.label, "to": tb.label, "changes": lines})
@@ -173,6 +177,15 @@ def register(app: typer.Typer) -> None:
             return
         path = write_version(result.table, root, allow_older=allow_older)
         print(f"wrote {path}")
+
+
+def _root(root: Path | None) -> Path | None:
+    """`--root` as given, if it is a folder; else a one-line error (an empty listing would look like success)."""
+    if root is not None and not root.is_dir():
+        from planner.errors import UsageError
+
+        raise UsageError(f"--root {root}: no such folder of price tables")
+    return root
 
 
 def _table(book: Any, provider: str) -> Any:
