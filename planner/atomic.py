@@ -125,6 +125,23 @@ def _new_temp(directory: Path, name: str, registry: list[Path]) -> int:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
 
 
+def _run_all(steps: Iterable[Callable[[], object]]) -> None:
+    """Run every cleanup step even if one fails or a Ctrl-C arrives meanwhile; re-raise that interrupt."""
+    interrupted: BaseException | None = None
+    for step in steps:
+        while True:
+            try:
+                step()
+            except OSError:
+                pass
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+                continue  # the step was cut short: run it again
+            break
+    if interrupted is not None:
+        raise interrupted
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -154,9 +171,7 @@ def _atomic(path: str | os.PathLike[str], force: bool) -> Iterator[tuple[int, Pa
             raise _refuse(shown)
         _publish(temps[-1], dest)
     except BaseException as exc:  # including KeyboardInterrupt: never leave the temp file behind
-        for tmp in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        _run_all([tmp.unlink for tmp in temps])
         if isinstance(exc, OSError):
             raise _write_error(shown, exc, existed) from None
         raise
@@ -391,16 +406,12 @@ class StagedFiles:
                 os.close(fd)
 
     def discard(self) -> None:
-        """Remove every temporary file (and directories this set created, if empty)."""
-        for f in self._files:
-            f.abandon()
-        for tmp in self._temps:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        for made in self._created:
-            with contextlib.suppress(OSError):
-                made.rmdir()
+        """Remove every temporary file (and directories this set created, if empty). A second Ctrl-C
+        while this runs does not stop it: the cleanup finishes, then the interrupt goes on."""
+        steps: list[Callable[[], object]] = [f.abandon for f in self._files]
+        steps += [tmp.unlink for tmp in self._temps] + [made.rmdir for made in self._created]
         self._files, self._temps, self._created = [], [], []
+        _run_all(steps)
 
     def __enter__(self) -> StagedFiles:
         return self
