@@ -1048,6 +1048,12 @@ def merge_tables(base: PriceTable | None, overlay: PriceTable, *, source: str | 
         return table
     models = {m.id: m for m in base.models}
     models.update({m.id: m for m in overlay.models})
+    for name, tok in overlay.tokenizers.items():
+        users = [m.id for m in models.values() if m.tokenizer == name and m.id not in {o.id for o in overlay.models}]
+        if name in base.tokenizers and base.tokenizers[name] != tok and users:
+            raise PricingError(
+                f"tokenizer '{name}' differs from the shipped {base.label} one that {len(users)} model(s) count "
+                f"with (e.g. {users[0]}); give yours another name so that only your models use it", path=mine)
     data = _deep_merge(base.model_dump(), overlay.model_dump(exclude_unset=True))
     data.update(
         version=base.version,

@@ -429,6 +429,8 @@ def test_a_file_that_cannot_grow_fails_prepare_cleanly_and_keeps_the_old_files(t
     ],
 )
 def test_stdout_to_a_full_device_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
     data = tmp_path / "d.jsonl"
     data.write_text(_rows(3))
     argv = [a.format(data=data) for a in args]
@@ -742,10 +744,10 @@ batch:
   supported: true
   default_multiplier: "0.5"
 {extra}tokenizers:
-  o200k: {{encoding: o200k_base, method: exact}}
+  ours: {{encoding: o200k_base, method: exact}}
 models:
   - id: gpt-4o-mini
-    tokenizer: o200k
+    tokenizer: ours
     context_window: 128000
     max_output: 16384
     realtime: {{input: "999999", output: "999999"}}
@@ -812,12 +814,23 @@ rate_limits:
 
 def test_a_users_table_that_breaks_the_merged_table_is_one_line(tmp_path: Path) -> None:
     mine = _user_openai(tmp_path)
-    mine.write_text(mine.read_text().replace("    tokenizer: o200k\n", "    aliases: [gpt-4o]\n    tokenizer: o200k\n"))
+    mine.write_text(mine.read_text().replace("    tokenizer: ours\n", "    aliases: [gpt-4o]\n    tokenizer: ours\n"))
     assert run("prices", "validate", str(mine))[0] == 0  # valid alone; its alias clashes with a shipped model
     code, out, err = run("check", "gpt-4o-mini", "--prices", str(mine), "--as-of", "2026-11-25")
     assert code == 2, err
     one_clean_line(err, out)
     assert "negotiated.yaml" in err and "'gpt-4o'" in err
+
+
+def test_a_users_tokenizer_never_changes_how_shipped_models_count(tmp_path: Path) -> None:
+    """A user's table defining `o200k` (the name OpenAI's shipped table counts gpt-4o with) would have
+    silently dropped gpt-4o's image and tool rules: refused, with what to do."""
+    mine = _user_openai(tmp_path)
+    mine.write_text(mine.read_text().replace("  ours:", "  o200k:").replace("tokenizer: ours", "tokenizer: o200k"))
+    code, out, err = run("check", "gpt-4o-mini", "--prices", str(mine), "--as-of", "2026-11-25")
+    assert code == 2, err
+    one_clean_line(err, out)
+    assert "tokenizer 'o200k' differs from the shipped openai@" in err and "another name" in err
 
 
 def test_prices_list_of_a_missing_or_empty_root_is_an_error(tmp_path: Path) -> None:
