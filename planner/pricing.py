@@ -1055,6 +1055,8 @@ def merge_tables(base: PriceTable | None, overlay: PriceTable, *, source: str | 
                 f"tokenizer '{name}' differs from the shipped {base.label} one that {len(users)} model(s) count "
                 f"with (e.g. {users[0]}); give yours another name so that only your models use it", path=mine)
     data = _deep_merge(base.model_dump(), overlay.model_dump(exclude_unset=True))
+    if "model_match" in overlay.model_fields_set:  # a rule is one thing: replaced, never merged clause by clause
+        data["model_match"] = overlay.model_dump()["model_match"]
     data.update(
         version=base.version,
         verified=max(base.verified, overlay.verified),
