@@ -751,7 +751,7 @@ class Validation(_Frozen):
 
 #: `validate` reads lines of at most this many bytes and stops, with an error, at a longer one: memory stays
 #: bounded on any input (`/dev/zero` included), and no vendor takes a request line anywhere near it.
-VALIDATE_MAX_LINE_BYTES = 64 * MiB
+VALIDATE_MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
 def _read_lines(path: str, cap: int | None = None) -> Iterator[tuple[int, bytes]]:
