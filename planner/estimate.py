@@ -35,6 +35,7 @@ from planner.money import usd
 from planner.options import EstimateOptions, OutputOptions
 from planner.plan import PayloadMeter, Plan, timing
 from planner.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
+from planner.recommend import Recommendation, recommend
 from planner.tokens import band_label
 from planner.turnaround import Turnaround
 from planner.workload import Scaling, TokenStats, Workload
@@ -153,6 +154,12 @@ class ModelEstimate(Model):
     #: billed at `assumed_image_size` (the model's image rule), and stated in the notes
     assumed_images: int = 0
     assumed_image_size: tuple[int, int] | None = None
+    #: Why this model cannot run the job at all, batch or realtime (retired, not yet released, requests
+    #: over its context window or output limit); empty when it can. Such a model is never recommended.
+    cannot_run: list[str] = Field(default_factory=list)
+    #: The encoding that counted this model's tokens, and the factor its counts were scaled by (1: exact).
+    tokenizer: str = ""
+    tokenizer_factor: Decimal = Decimal(1)
 
 
 class Estimate(Model):
@@ -162,6 +169,8 @@ class Estimate(Model):
     scaling: str
     estimates: list[ModelEstimate]
     notes: list[str] = Field(default_factory=list)
+    #: The answer (planner.recommend): every model's verdict and the overall pick.
+    recommendation: Recommendation | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,7 +578,7 @@ def estimate(
         e.model_copy(update=dict(zip(("turnaround", "plan"), timing(
             r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
             realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
-            meter=meter, options=timed, as_of=book.as_of,
+            meter=meter, options=timed, as_of=book.as_of, cannot_run=e.cannot_run,
         ), strict=True)))
         for r, e in zip(resolved, results, strict=True)
     ]
@@ -592,6 +601,7 @@ def estimate(
         *(counts_file.notes if counts_file is not None else []),
         *(note for e in results if (note := assumed_images_note(e)) is not None),
     ]
+    deadline = timed.deadline.hours if timed.deadline is not None else None
     return Estimate(
         as_of=book.as_of,
         dataset=dataset,
@@ -599,6 +609,7 @@ def estimate(
         scaling=scaling.describe(),
         estimates=results,
         notes=notes,
+        recommendation=recommend(results, deadline_hours=deadline, budget=timed.budget),
     )
 
 
@@ -651,6 +662,10 @@ def _estimate_one(
     batch_prices, basis, reasons = verdict.batch_prices, verdict.basis, list(verdict.reasons)
     over_ctx = OverLimit(count=verdict.over_context_window.count, first_ids=list(verdict.over_context_window.first_ids))
     over_out = OverLimit(count=verdict.over_max_output.count, first_ids=list(verdict.over_max_output.first_ids))
+    # what stops the job running at all, batch or realtime: the date (retired, not released) and
+    # requests over the model's limits; such a model is never recommended
+    over = [f"{o.count:,} request(s) " for o in (verdict.over_context_window, verdict.over_max_output) if o.count]
+    cannot_run = [x for x in reasons if (not verdict.runs and "cannot run" in x) or x.startswith(tuple(over))]
     b_cost = b_ci = b_range = savings = pct = None
     if batch_prices is not None:
         b_cost, b_ci, b_range = _costs(
@@ -694,4 +709,7 @@ def _estimate_one(
         input_tokens_histogram=TokenHistogram.of(workload.inputs),
         assumed_images=counts.assumed_images,
         assumed_image_size=tok.images.assumed_size if tok.images is not None and counts.assumed_images else None,
+        cannot_run=cannot_run,
+        tokenizer=tok.encoding,
+        tokenizer_factor=tok.factor,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 PER_MILLION = Decimal(1_000_000)
 MICRO = Decimal("0.000001")
@@ -26,3 +26,29 @@ def usd_display(value: Decimal) -> str:
     if value == 0:
         return "$0.00"
     return f"${value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN)}"
+
+
+def band_pct(expected: Decimal, low: Decimal, high: Decimal) -> int:
+    """The widest side of a low–high range around `expected`, in whole percent rounded up (0: no range)."""
+    if expected <= 0 or (low == expected == high):
+        return 0
+    spread = max(expected - low, high - expected, ZERO)
+    return int((spread / expected * 100).to_integral_value(rounding=ROUND_CEILING))
+
+
+def usd_approx(expected: Decimal, low: Decimal | None = None, high: Decimal | None = None) -> str:
+    """Human form that carries its band: '$0.65' when exact, '≈$5.22 ±15%' when the cost is a range."""
+    if low is None or high is None:
+        return usd_display(expected)
+    pct = band_pct(expected, low, high)
+    return usd_display(expected) if pct == 0 else f"≈{usd_display(expected)} ±{pct}%"
+
+
+def rate_display(value: Decimal | str | None) -> str:
+    """A price per 1M tokens for tables: at least two decimals, no trailing zeros past them ('0.10', '0.075')."""
+    if value is None:
+        return "-"
+    d = Decimal(str(value))
+    text = format(d.normalize(), "f")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"

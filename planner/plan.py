@@ -20,6 +20,7 @@ from planner.errors import UsageError
 from planner.money import usd, usd_display
 from planner.pricing import PriceTable, ResolvedModel
 from planner.turnaround import ENVELOPE_BYTES, Turnaround, estimate_turnaround
+from planner.units import duration
 
 if TYPE_CHECKING:
     from planner.options import TimingOptions
@@ -143,9 +144,81 @@ def _budget_ok(cost: Decimal, budget: Decimal | None) -> bool | None:
 
 
 def _hrs(h: float | None) -> str:
-    if h is None:
-        return "unknown time"
-    return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"
+    return "unknown time" if h is None else duration(h)
+
+
+PickStatus = Literal["fits", "over_budget", "unknown", "late", "none"]
+
+
+class Pick(_Model):
+    """What one model's plan comes to: the option chosen and how it stands against the limits.
+
+    `fits`: meets the deadline and the budget (each when given). `over_budget`: the cheapest option
+    that meets the deadline costs more than the budget. `unknown`: nothing is known to meet the
+    deadline, but an option's time is unknown. `late`: every option misses the deadline; `option` is
+    the closest (the least late within budget, else the least late). `none`: no option at all."""
+
+    status: PickStatus
+    option: PlanOption | None = None
+    late_by_hours: float | None = None
+    over_budget_usd: USD | None = None
+
+
+def plan_options(
+    turnaround: Turnaround,
+    *,
+    realtime_cost: Decimal,
+    batch_cost: Decimal | None,
+    limit: float | None = None,
+    budget: Decimal | None = None,
+) -> list[PlanOption]:
+    """Every way to run the job on one model: all batch (judged on p90), all realtime, and a split."""
+    b = turnaround.batch
+    rt_hours = turnaround.realtime.hours
+    batch_ok = batch_cost is not None and b.supported
+    options: list[PlanOption] = [
+        PlanOption(plan="realtime", batch_share=0.0, cost_usd=realtime_cost, hours=rt_hours,
+                   fits_deadline=_fits(rt_hours, limit), fits_budget=_budget_ok(realtime_cost, budget))
+    ]
+    if batch_ok and batch_cost is not None:
+        options.insert(0, PlanOption(plan="batch", batch_share=1.0, cost_usd=batch_cost, hours=b.p90_hours,
+                                     fits_deadline=_fits(b.p90_hours, limit),
+                                     fits_budget=_budget_ok(batch_cost, budget)))
+        split = _split(turnaround, realtime_cost, batch_cost, limit, budget)
+        if split is not None:
+            options.append(split)
+    return options
+
+
+def pick(options: Sequence[PlanOption], *, limit: float | None = None, budget: Decimal | None = None) -> Pick:
+    """The one decision of a model's plan (the recommendation and every surface read it).
+
+    The cheapest option meeting the deadline, checked against the budget; when nothing is known to meet
+    the deadline, the closest option and by how much it misses."""
+    if not options:
+        return Pick(status="none")
+
+    def cheapest(these: Sequence[PlanOption]) -> PlanOption:
+        return min(these, key=lambda o: (o.cost_usd, o.hours if o.hours is not None else math.inf))
+
+    def over(o: PlanOption) -> Decimal | None:
+        return o.cost_usd - budget if budget is not None and o.cost_usd > budget else None
+
+    meeting = [o for o in options if limit is None or o.fits_deadline]
+    if meeting:
+        best = cheapest(meeting)
+        if budget is not None and best.cost_usd > budget:
+            return Pick(status="over_budget", option=best, over_budget_usd=over(best))
+        return Pick(status="fits", option=best)
+    assert limit is not None
+    unknown = [o for o in options if o.fits_deadline is None]
+    if unknown:
+        best = cheapest(unknown)
+        return Pick(status="unknown", option=best, over_budget_usd=over(best))
+    affordable = [o for o in options if budget is None or o.cost_usd <= budget] or list(options)
+    best = min(affordable, key=lambda o: (o.hours if o.hours is not None else math.inf, o.cost_usd))
+    late = round(best.hours - limit, 2) if best.hours is not None else None
+    return Pick(status="late", option=best, late_by_hours=late, over_budget_usd=over(best))
 
 
 def plan_for(
@@ -155,45 +228,42 @@ def plan_for(
     batch_cost: Decimal | None,
     deadline: Deadline | None = None,
     budget: Decimal | None = None,
+    cannot_run: Sequence[str] = (),
 ) -> Plan:
-    """The cheapest plan meeting the deadline (all batch, all realtime, or a split), checked against the budget."""
+    """The cheapest plan meeting the deadline (all batch, all realtime, or a split), checked against the budget.
+
+    `cannot_run`: why the model cannot take the job at all (retired, requests over its limits): then
+    there is no plan, and the summary says why."""
     limit = deadline.hours if deadline else None
     b = turnaround.batch
-    rt_hours = turnaround.realtime.hours
     batch_ok = batch_cost is not None and b.supported
-    batch_hours = b.p90_hours if batch_ok else None
-
-    options: list[PlanOption] = [
-        PlanOption(plan="realtime", batch_share=0.0, cost_usd=realtime_cost, hours=rt_hours,
-                   fits_deadline=_fits(rt_hours, limit), fits_budget=_budget_ok(realtime_cost, budget))
-    ]
-    if batch_ok and batch_cost is not None:
-        options.insert(0, PlanOption(plan="batch", batch_share=1.0, cost_usd=batch_cost, hours=batch_hours,
-                                     fits_deadline=_fits(batch_hours, limit) if limit is not None else None,
-                                     fits_budget=_budget_ok(batch_cost, budget)))
-    split = _split(turnaround, realtime_cost, batch_cost, limit, budget) if batch_ok else None
-    if split is not None:
-        options.append(split)
-
-    batch_fits = False if (limit is not None and not batch_ok) else _fits(batch_hours, limit)
-    realtime_fits = _fits(rt_hours, limit)
     base = Plan(deadline=deadline.at if deadline else None, deadline_hours=limit, budget_usd=budget,
-                batch_fits=batch_fits, realtime_fits=realtime_fits, choice="none", options=options, summary="")
-
-    if limit is None:
-        best = min(options, key=lambda o: o.cost_usd)
-    else:
-        meeting = [o for o in options if o.fits_deadline]
-        if not meeting:
-            unknown = any(o.fits_deadline is None for o in options)
-            choice: PlanChoice = "unknown" if unknown else "none"
-            why = ("the limits or turnaround figures needed to judge it are unknown" if unknown
-                   else f"batch p90 {_hrs(batch_hours)}, realtime {_hrs(rt_hours)}")
-            return base.model_copy(update={
-                "choice": choice,
-                "summary": f"nothing is known to finish within {_hrs(limit)} ({why})",
-            })
-        best = min(meeting, key=lambda o: o.cost_usd)
+                choice="none", summary="")
+    if cannot_run:
+        return base.model_copy(update={
+            "batch_fits": False if limit is not None else None,
+            "realtime_fits": False if limit is not None else None,
+            "summary": f"cannot run: {'; '.join(cannot_run)}",
+        })
+    options = plan_options(turnaround, realtime_cost=realtime_cost, batch_cost=batch_cost, limit=limit,
+                           budget=budget)
+    batch_hours = b.p90_hours if batch_ok else None
+    rt_hours = turnaround.realtime.hours
+    base = base.model_copy(update={
+        "batch_fits": False if (limit is not None and not batch_ok) else _fits(batch_hours, limit),
+        "realtime_fits": _fits(rt_hours, limit),
+        "options": options,
+    })
+    chosen = pick(options, limit=limit, budget=budget)
+    if chosen.status in ("unknown", "late", "none") or chosen.option is None:
+        choice: PlanChoice = "unknown" if chosen.status == "unknown" else "none"
+        why = ("the limits or turnaround figures needed to judge it are unknown" if choice == "unknown"
+               else f"batch p90 {_hrs(batch_hours)}, realtime {_hrs(rt_hours)}")
+        return base.model_copy(update={
+            "choice": choice,
+            "summary": f"nothing is known to finish within {_hrs(limit)} ({why})",
+        })
+    best = chosen.option
     within = _budget_ok(best.cost_usd, budget)
     what = {
         "batch": "all batch",
@@ -343,6 +413,7 @@ def timing(
     meter: PayloadMeter | None = None,
     options: TimingOptions | None = None,
     as_of: date | None = None,
+    cannot_run: Sequence[str] = (),
 ) -> tuple[Turnaround, Plan | None]:
     """Turnaround of one model's job (observed history figures when there are enough), and its plan.
 
@@ -386,5 +457,6 @@ def timing(
                     budget_usd=budget, batch_fits=False, realtime_fits=False, choice="none",
                     summary=f"no plan: {verdict.reasons[0]}")
     elif deadline is not None or budget is not None:
-        plan = plan_for(result, realtime_cost=realtime_cost, batch_cost=batch_cost, deadline=deadline, budget=budget)
+        plan = plan_for(result, realtime_cost=realtime_cost, batch_cost=batch_cost, deadline=deadline, budget=budget,
+                        cannot_run=cannot_run)
     return result, plan

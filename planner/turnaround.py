@@ -62,14 +62,10 @@ class Observed(_Model):
 
 
 def format_hours(hours: float | None) -> str:
-    """Hours for people: '< 1 min', '25 min', '6.0 h'."""
-    if hours is None:
-        return "unknown"
-    if hours < 1 / 60:
-        return "< 1 min"
-    if hours >= 72:
-        return f"{hours / 24:,.1f} d"
-    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:,.1f} h"
+    """Hours for people, as every output writes them (planner.units.duration): '25 min', '6 h', '5.6 d'."""
+    from planner.units import duration
+
+    return duration(hours)
 
 
 class BatchTurnaround(_Model):

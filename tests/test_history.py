@@ -161,7 +161,7 @@ def test_show_json_and_table(tmp_path: Path) -> None:
     assert (group["batches"], group["completed"], group["expired"]) == (5, 4, 1)
     assert group["p50_hours"] == pytest.approx(2.5) and group["p90_hours"] == pytest.approx(3.7)
     table = runner.invoke(app, ["history", "show"], env={"COLUMNS": "200"})
-    assert "acme-small" in table.stdout and "2.50" in table.stdout
+    assert "acme-small" in table.stdout and "2.5 h" in table.stdout
 
 
 def test_observed_for_matches_vendor_model_and_size(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -167,9 +168,12 @@ def test_cli_150m_tokens_at_tier1_shows_waves_and_batch_slower(
     assert isinstance(e["plan"]["cost_usd"], (str, type(None)))
     human = runner.invoke(app, args)
     assert human.exit_code == 0, human.stderr
-    assert "wave(s)" in human.stdout and "slower than realtime" in human.stdout
+    # the warning goes to stderr; the answer (headline, verdict) and the tables to stdout
+    assert "wave(s)" in human.stderr and "slower than realtime" in human.stderr
     turnaround = human.stdout.split("Turnaround", 1)[1].split("Assumptions", 1)[0]
-    assert "│ tpm" in turnaround and "plan:" in human.stdout
+    assert re.search(r"acme/acme-small .* tpm$", turnaround, re.M)
+    verdict = {"split": "split", "realtime": "realtime", "none": "misses"}[e["plan"]["choice"]]
+    assert verdict in human.stdout.split("Model", 1)[0]
     assert "flat" not in human.stdout
 
 

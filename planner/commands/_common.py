@@ -1,4 +1,9 @@
-"""What every command shares: error handling, dates, JSON printing, consoles and common options."""
+"""What every command shares: error handling, dates, JSON printing, consoles, stderr notes and common options.
+
+Results go to stdout; warnings and notes go to stderr (silenced by `--quiet`), errors always do. On a
+terminal output is Rich (colour unless `--no-color` or `NO_COLOR`); piped, it is plain text that is
+never wrapped or cut (planner.render.layout).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,35 @@ import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
 from planner.errors import EXIT_INTERRUPTED, BatchplanError, OutputError, UsageError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+@dataclass
+class OutputSettings:
+    """`--quiet` and `--no-color`, given before or after the command (planner.cli wires both)."""
+
+    quiet: bool = False
+    no_color: bool = False
+
+
+SETTINGS = OutputSettings()
+
+#: Problems listed one by one before the rest are summarised (`history import` of a wrong file).
+FIRST_PROBLEMS = 10
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -69,10 +92,61 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def stdout_console() -> Any:
+def _console(stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console()
+    console = Console(stderr=stderr, no_color=True if SETTINGS.no_color else None, highlight=False)
+    if not console.is_terminal:
+        console.soft_wrap = True  # piped: never wrap or cut a line; the reader's tools do that
+    return console
+
+
+def stdout_console() -> Console:
+    """The console for results: Rich on a terminal, plain unwrapped text when piped."""
+    return _console(stderr=False)
+
+
+def stderr_console() -> Console:
+    return _console(stderr=True)
+
+
+def note(message: str, *, kind: str = "note") -> None:
+    """One warning or note on stderr (`batchplan: warning: …`); nothing with --quiet."""
+    if not SETTINGS.quiet:
+        print(f"batchplan: {kind}: {message}" if kind else f"batchplan: {message}", file=sys.stderr)
+
+
+def notes_summarised(messages: Sequence[str], *, kind: str = "skipped", more: str = "--json lists them all") -> None:
+    """The first FIRST_PROBLEMS messages on stderr, then one line counting the rest."""
+    if SETTINGS.quiet:
+        return
+    for m in messages[:FIRST_PROBLEMS]:
+        print(f"batchplan: {kind} {m}", file=sys.stderr)
+    rest = len(messages) - FIRST_PROBLEMS
+    if rest > 0:
+        print(f"batchplan: … and {rest:,} more {kind} ({more})", file=sys.stderr)
+
+
+#: `--endpoint` values, the same words in `prepare` and `check`: a short name or the URL path itself.
+ENDPOINT_NAMES = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "embeddings": "/v1/embeddings"}
+ENDPOINT_HELP = "chat, responses or embeddings (or the URL path, e.g. /v1/responses)"
+
+
+def endpoint_url(value: str | None) -> str | None:
+    """`chat` → /v1/chat/completions (also chat-completions, chat.completions); a URL path passes as is."""
+    if value is None:
+        return None
+    key = value.strip().lower().replace("_", "-")
+    if key in ("chat-completions", "chat.completions"):
+        key = "chat"
+    return ENDPOINT_NAMES.get(key, value.strip())
+
+
+#: `--vendor` values: the provider ids of the price tables; other spellings people use are aliases.
+VENDOR_ALIASES = {"gemini": "google"}
+VENDOR_HELP = (
+    "openai, azure, anthropic, google (alias gemini), vertex, bedrock, mistral, groq, together, fireworks, xai"
+)
 
 
 AsOfOption = Annotated[
@@ -82,6 +156,9 @@ AsOfOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Every assumption and source in full, and every note.")
+]
 PricesOption = Annotated[
     list[Path] | None,
     typer.Option(
@@ -93,7 +170,7 @@ PricesOption = Annotated[
 @contextlib.contextmanager
 def progress_reporter(label: str, *, enabled: bool = True) -> Iterator[Callable[[int], None] | None]:
     """A Rich progress line on stderr when it is a terminal; nothing when piped, in CI, or with --json."""
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or SETTINGS.quiet or not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
@@ -104,7 +181,7 @@ def progress_reporter(label: str, *, enabled: bool = True) -> Iterator[Callable[
         TextColumn("{task.description}"),
         TextColumn("{task.completed:,} requests"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True, no_color=True if SETTINGS.no_color else None),
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=None)

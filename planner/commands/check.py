@@ -6,16 +6,29 @@ from typing import Annotated
 
 import typer
 
-from planner.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
+from planner.commands._common import (
+    ENDPOINT_HELP,
+    AsOfOption,
+    JsonOption,
+    PricesOption,
+    endpoint_url,
+    handle_errors,
+    parse_date,
+    print_json,
+)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("check")
     @handle_errors
     def check_cmd(
-        model: Annotated[str, typer.Argument(help="Model id, alias, dated snapshot, ft: name or provider/model.")],
+        model: Annotated[
+            str, typer.Argument(metavar="MODEL", help="Model id, alias, dated snapshot, ft: name or provider/model.")
+        ],
         as_of: AsOfOption = None,
-        endpoint: Annotated[str | None, typer.Option("--endpoint", help="Batch endpoint, e.g. /v1/responses.")] = None,
+        endpoint: Annotated[
+            str | None, typer.Option("--endpoint", metavar="ENDPOINT", help=f"Batch endpoint: {ENDPOINT_HELP}.")
+        ] = None,
         prices: PricesOption = None,
         json_out: JsonOption = False,
     ) -> None:
@@ -25,6 +38,7 @@ def register(app: typer.Typer) -> None:
         from planner.errors import EXIT_CHECK_FAILED
         from planner.pricing import load_pricebook
 
+        endpoint = endpoint_url(endpoint)
         book = load_pricebook(parse_date(as_of), user_tables=prices or [])
         resolved = book.resolve(model, ft_base=True)
         verdict = eligibility(resolved, book.as_of, endpoints=[endpoint] if endpoint else ())
@@ -65,7 +79,7 @@ def register(app: typer.Typer) -> None:
                 bt = info["batch"]
                 print(f"{head}: qualifies for batch on {book.as_of}")
                 print(f"  batch ${bt['input']} in / ${bt['output']} out per 1M tokens ({info['batch_basis']})")
-            for n in notes:
+            for n in notes:  # they explain the verdict above, so they stay with it on stdout
                 print(f"  note: {n}")
         if reasons:
             raise typer.Exit(EXIT_CHECK_FAILED)

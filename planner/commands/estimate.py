@@ -13,10 +13,13 @@ from planner.commands._common import (
     AsOfOption,
     JsonOption,
     PricesOption,
+    VerboseOption,
     handle_errors,
+    note,
     parse_date,
     print_json,
     progress_reporter,
+    stdout_console,
 )
 from planner.datasets import FORMATS
 
@@ -145,8 +148,12 @@ def estimate_command(
     budget: BudgetOption = None,
     history: HistoryOption = True,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch."""
+    """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch.
+
+    Opens with the answer: what to do, what it costs and by when, against --deadline and --budget.
+    """
     _run(
         data,
         model,
@@ -158,6 +165,7 @@ def estimate_command(
             concurrency=concurrency, deadline=deadline, budget=budget, history=history,
         ),
         json_output,
+        verbose,
     )
 
 
@@ -215,14 +223,19 @@ def run_estimate(data: str, models: list[str], options: EstimateOptions, *, show
 
 
 @handle_errors
-def _run(data: str, models: list[str], options: Callable[[], EstimateOptions], json_output: bool) -> None:
+def _run(
+    data: str, models: list[str], options: Callable[[], EstimateOptions], json_output: bool, verbose: bool = False
+) -> None:
     result = run_estimate(data, models, options(), show_progress=not json_output)
     if json_output:
         print_json(result.model_dump(mode="json"))
     else:
-        from planner.render.terminal import render_estimate
+        from planner.render.terminal import estimate_notes, render_estimate
 
-        render_estimate(result)
+        render_estimate(result, stdout_console(), verbose=verbose)
+        sys.stdout.flush()
+        for kind, text in estimate_notes(result):
+            note(text, kind=kind)
     report_skipped(result)
 
 
@@ -230,10 +243,10 @@ def report_skipped(result: Estimate) -> None:
     """One stderr line saying how many bad lines `--skip-bad` passed over, and the first problem."""
     if result.dataset.skipped.count:
         lines = ", ".join(str(n) for n in result.dataset.skipped.first_lines)
-        print(
-            f"batchplan: skipped {result.dataset.skipped.count} bad line(s) (first: {lines}); "
+        note(
+            f"skipped {result.dataset.skipped.count} bad line(s) (first: {lines}); "
             f"first problem: {result.dataset.skipped.first_reasons[0]}",
-            file=sys.stderr,
+            kind="",
         )
 
 

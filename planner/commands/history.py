@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from planner.commands._common import JsonOption, handle_errors, print_json, stdout_console
+from planner.commands._common import JsonOption, handle_errors, notes_summarised, print_json, stdout_console
 from planner.errors import EXIT_CHECK_FAILED
 
 history_app = typer.Typer(
@@ -23,15 +23,20 @@ history_app = typer.Typer(
 )
 
 FilesArgument = Annotated[
-    list[Path], typer.Argument(help="JSON or JSONL files of OpenAI batch / Anthropic message-batch objects.")
+    list[Path],
+    typer.Argument(metavar="FILE", help="JSON or JSONL files of OpenAI batch / Anthropic message-batch objects."),
 ]
 ProviderOption = Annotated[
     str | None,
-    typer.Option("--provider", help="Store under this provider (e.g. azure for Azure OpenAI batch objects)."),
+    typer.Option(
+        "--provider", metavar="PROVIDER", help="Store under this provider (e.g. azure for Azure OpenAI batch objects)."
+    ),
 ]
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="The model these batches ran on (Anthropic objects do not name it)."),
+    typer.Option(
+        "--model", "-m", metavar="MODEL", help="The model these batches ran on (Anthropic objects do not name it)."
+    ),
 ]
 
 
@@ -57,11 +62,14 @@ def _import(files: list[Path], provider: str | None, model: str | None, json_out
     if json_output:
         print_json({"store": str(db_path()), "files": [r.model_dump(mode="json") for r in reports]})
     for r in reports:
-        for s in r.skipped:
-            print(f"batchplan: skipped {s.where}: {s.reason}", file=sys.stderr)
-        for c in r.conflicts:
-            print(f"batchplan: conflict {c.where}: batch '{c.id}' is stored already with a different "
-                  f"{', '.join(c.fields)}; kept the stored one", file=sys.stderr)
+        # the first few skipped objects, then a count: a wrong file must not print one line per row
+        notes_summarised([f"{s.where}: {s.reason}" for s in r.skipped], kind="skipped",
+                         more="--json lists every one")
+        notes_summarised(
+            [f"{c.where}: batch '{c.id}' is stored already with a different {', '.join(c.fields)}; "
+             "kept the stored one" for c in r.conflicts],
+            kind="conflict", more="--json lists every one",
+        )
         if not json_output:
             updated = f"{r.updated} updated, " if r.updated else ""
             conflicts = f"{len(r.conflicts)} conflicting, " if r.conflicts else ""
@@ -80,7 +88,9 @@ def show_command(json_output: JsonOption = False) -> None:
 
 
 def _h(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+    from planner.units import duration
+
+    return "—" if value is None else duration(value)
 
 
 @handle_errors
@@ -94,17 +104,21 @@ def _show(json_output: bool) -> None:
     if not rows:
         print(f"No batches imported yet (store: {db_path()}). Use: batchplan history import FILE")
         return
-    from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title="batchplan history (hours from creation to completion)", title_justify="left")
-    for name in ("Provider", "Model", "Batches", "Completed", "Expired", "Requests", "p50 h", "p90 h", "Max h"):
-        table.add_column(name, justify="left" if name in ("Provider", "Model") else "right")
+    from planner.render.layout import Col, Grid, print_grid
+
+    grid = Grid(
+        [Col("Provider", key=True), Col("Model", key=True),
+         *(Col(n, "right") for n in ("Batches", "Completed", "Expired", "Requests", "p50", "p90", "Max"))],
+        title="batchplan history (time from creation to completion)",
+    )
     for s in rows:
-        table.add_row(s.provider, s.model or "(not named)", f"{s.batches:,}", f"{s.completed:,}",
-                      f"{s.expired:,}", f"{s.requests:,}", _h(s.p50_hours), _h(s.p90_hours), _h(s.max_hours))
+        grid.add(s.provider, s.model or "(not named)", f"{s.batches:,}", f"{s.completed:,}",
+                 f"{s.expired:,}", f"{s.requests:,}", _h(s.p50_hours), _h(s.p90_hours), _h(s.max_hours))
     console = stdout_console()
-    console.print(table)
-    console.print(f"Store: {db_path()}", highlight=False)
+    print_grid(console, grid)
+    console.print(Text(f"Store: {db_path()}"), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

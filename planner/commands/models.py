@@ -37,9 +37,9 @@ def model_json(table: Any, model: Any, as_of: Any) -> dict[str, Any]:
 
 
 def _verdict_label(row: dict[str, Any]) -> str:
-    """The `batch` column: yes / yes (default discount) / no / retired / unreleased (`check` says why)."""
+    """The `batch` column: yes / yes* (default discount) / no / retired / unreleased (`check` says why)."""
     if row["qualifies"]:
-        return "yes" if row["batch_basis"] == "explicit" else "yes (default discount)"
+        return "yes" if row["batch_basis"] == "explicit" else "yes*"
     first = row["reasons"][0] if row["reasons"] else ""
     if first.startswith("retired on"):
         return "retired"
@@ -60,7 +60,9 @@ def _register_models(app: typer.Typer) -> None:
     @app.command("models")
     @handle_errors
     def models_cmd(
-        provider: Annotated[str | None, typer.Option("--provider", help="Only this provider (e.g. openai).")] = None,
+        provider: Annotated[
+            str | None, typer.Option("--provider", metavar="PROVIDER", help="Only this provider (e.g. openai, google).")
+        ] = None,
         batch_only: Annotated[bool, typer.Option("--batch-only", help="Only models that can run as a batch.")] = False,
         as_of: AsOfOption = None,
         prices: PricesOption = None,
@@ -91,24 +93,34 @@ def _register_models(app: typer.Typer) -> None:
         if json_out:
             print_json({"as_of": book.as_of.isoformat(), "models": rows})
             return
-        from rich.table import Table
-
         from planner.commands._common import stdout_console
+        from planner.money import rate_display
+        from planner.render.layout import Col, Grid, print_grid
 
-        t = Table("provider", "model", "context", "input", "output", "batch in", "batch out", "batch")
-        for r in rows:
-            rt, bt = r["realtime"], r["batch"]
-            t.add_row(
-                r["provider"],
-                r["model"],
-                f"{r['context_window']:,}" if r["context_window"] else "?",
-                rt["input"],
-                rt["output"],
-                bt["input"] if bt else "-",
-                bt["output"] if bt else "-",
-                _verdict_label(r),
-            )
         con = stdout_console()
-        con.print(t)
-        con.print(f"{len(rows)} models, tables in force on {book.as_of}. Prices in USD per 1M tokens. "
-                  "`batchplan check MODEL` gives every reason a model does not qualify.")
+        cols = [
+            Col("Model", key=True), Col("Input", "right"), Col("Output", "right"), Col("Batch\nin", "right"),
+            Col("Batch\nout", "right"), Col("Batch"), Col("Context", "right", drop=True),
+        ]
+        # on a terminal, one table per provider (narrower); piped, one flat table with a provider column
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault(r["provider"] if con.is_terminal else "", []).append(r)
+        for name, members in groups.items():
+            grid = Grid(cols if name else [Col("Provider", key=True), *cols], title=name or None,
+                        see_also="--json, a pipe or a wider terminal")
+            for r in members:
+                rt, bt = r["realtime"], r["batch"]
+                batch = _verdict_label(r)
+                cells = [
+                    r["model"], rate_display(rt["input"]), rate_display(rt["output"]),
+                    rate_display(bt["input"]) if bt else "-", rate_display(bt["output"]) if bt else "-", batch,
+                    f"{r['context_window']:,}" if r["context_window"] else "?",
+                ]
+                grid.add(*([] if name else [r["provider"]]), *cells)
+            print_grid(con, grid)
+        con.print(
+            f"{len(rows)} models, tables in force on {book.as_of}. Prices in USD per 1M tokens; "
+            "yes* = batch price derived from the provider's default discount; `batchplan check MODEL` gives every "
+            "reason a model does not qualify."
+        )

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from planner.commands._common import AsOfOption, JsonOption, handle_errors, parse_date, print_json
+from planner.commands._common import AsOfOption, JsonOption, handle_errors, note, parse_date, print_json
 
 RootOption = Annotated[
     Path | None,
-    typer.Option("--root", help="Folder of price tables (default: the shipped pricing/ folder)."),
+    typer.Option("--root", metavar="DIR", help="Folder of price tables (default: the shipped pricing/ folder)."),
 ]
 
 
@@ -51,19 +51,19 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({p: [v.version.isoformat() for v in vs] for p, vs in versions.items()})
             return
-        from rich.table import Table
-
         from planner.commands._common import stdout_console
+        from planner.render.layout import Col, Grid, print_grid
 
-        t = Table("provider", "versions (in force from)", "newest file")
+        grid = Grid([Col("Provider", key=True), Col("Versions (in force from)"), Col("Newest file", drop=True)],
+                    see_also="--json or a pipe")
         for p, vs in versions.items():
-            t.add_row(p, ", ".join(v.version.isoformat() for v in vs), str(vs[-1].path))
-        stdout_console().print(t)
+            grid.add(p, ", ".join(v.version.isoformat() for v in vs), str(vs[-1].path))
+        print_grid(stdout_console(), grid)
 
     @prices.command("show")
     @handle_errors
     def show_cmd(
-        provider: Annotated[str, typer.Argument(help="Provider id, e.g. openai.")],
+        provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id, e.g. openai, google.")],
         as_of: AsOfOption = None,
         root: RootOption = None,
         json_out: JsonOption = False,
@@ -76,13 +76,17 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(table.model_dump(mode="json", exclude_none=True))
             return
-        from rich.table import Table
+        from rich.text import Text
 
         from planner.commands._common import stdout_console
+        from planner.money import rate_display
+        from planner.render.layout import Col, Grid, print_grid
 
         con = stdout_console()
         b = table.batch
-        con.print(f"[bold]{table.name}[/] {table.label} (verified {table.verified})")
+        head = Text(table.name, style="bold")
+        head.append(f" {table.label} (verified {table.verified})", style="")
+        con.print(head)
         if b.supported:
             lim = b.limits
             con.print(
@@ -93,29 +97,35 @@ def register(app: typer.Typer) -> None:
                 f"{b.turnaround.completion_window_hours if b.turnaround else '?'} h"
             )
         else:
-            con.print(f"batch: not offered ({b.reason})")
-        t = Table("model", "input", "cached", "output", "batch in", "batch out", "batch basis", "tiers")
+            con.print(Text(f"batch: not offered ({b.reason})"))
+        grid = Grid(
+            [
+                Col("Model", key=True), Col("Input", "right"), Col("Cached", "right"), Col("Output", "right"),
+                Col("Batch\nin", "right"), Col("Batch\nout", "right"), Col("Batch basis"), Col("Tiers", drop=True),
+            ],
+            see_also="--json, a pipe or a wider terminal",
+        )
         for m in table.models:
             bp, basis = table.batch_prices(m)
-            t.add_row(
+            grid.add(
                 m.id,
-                str(m.realtime.input),
-                _money(m.realtime.cached_input) or "-",
-                str(m.realtime.output),
-                str(bp.input) if bp else "-",
-                str(bp.output) if bp else "-",
+                rate_display(m.realtime.input),
+                rate_display(m.realtime.cached_input),
+                rate_display(m.realtime.output),
+                rate_display(bp.input) if bp else "-",
+                rate_display(bp.output) if bp else "-",
                 basis,
                 ", ".join(f">{x:,}" for x in m.realtime.thresholds()) or "-",
             )
-        con.print(t)
+        print_grid(con, grid)
         con.print("Prices in USD per 1M tokens. 'default multiplier' = derived from the provider's default discount.")
 
     @prices.command("diff")
     @handle_errors
     def diff_cmd(
-        provider: Annotated[str, typer.Argument(help="Provider id.")],
-        a: Annotated[str, typer.Argument(help="Older version date (YYYY-MM-DD).")],
-        b: Annotated[str, typer.Argument(help="Newer version date (YYYY-MM-DD).")],
+        provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id.")],
+        a: Annotated[str, typer.Argument(metavar="A", help="Older version date (YYYY-MM-DD).")],
+        b: Annotated[str, typer.Argument(metavar="B", help="Newer version date (YYYY-MM-DD).")],
         root: RootOption = None,
         json_out: JsonOption = False,
     ) -> None:
@@ -135,7 +145,7 @@ def register(app: typer.Typer) -> None:
     @prices.command("validate")
     @handle_errors
     def validate_cmd(
-        files: Annotated[list[Path], typer.Argument(help="Price table YAML files.")],
+        files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Price table YAML files.")],
     ) -> None:
         """Check tables against the schema and the semantic rules; exit 2 on the first bad one."""
         from planner.pricing import read_table
@@ -147,11 +157,16 @@ def register(app: typer.Typer) -> None:
     @prices.command("sync")
     @handle_errors
     def sync_cmd(
-        provider: Annotated[str, typer.Argument(help="Provider id (a base must exist in pricing/_base/).")],
+        provider: Annotated[
+            str, typer.Argument(metavar="PROVIDER", help="Provider id (a base must exist in pricing/_base/).")
+        ],
         on: Annotated[
-            str | None, typer.Option("--date", help="Effective date of the new version (default: today).")
+            str | None,
+            typer.Option("--date", metavar="DATE", help="Effective date of the new version (default: today)."),
         ] = None,
-        verified: Annotated[str | None, typer.Option("--verified", help="Verification date (default: today).")] = None,
+        verified: Annotated[
+            str | None, typer.Option("--verified", metavar="DATE", help="Verification date (default: today).")
+        ] = None,
         allow_older: Annotated[
             bool, typer.Option("--allow-older", help="Allow adding a version older than the newest one.")
         ] = False,
@@ -171,7 +186,7 @@ def register(app: typer.Typer) -> None:
         for line in diff_tables(previous, result.table) or ["no changes"]:
             print(f"  {line}")
         for w in result.warnings:
-            print(f"  warning: {w}")
+            note(w, kind="warning")
         if dry_run:
             print("dry run: nothing written")
             return

@@ -24,7 +24,8 @@ FORMS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markd
 OutputOption = Annotated[
     Path,
     typer.Option(
-        "--output", "-o", help="Report file: .html, .md, .json or .csv (the suffix picks the form).", dir_okay=False
+        "--output", "-o", metavar="FILE", help="Report file: .html, .md, .json or .csv (the suffix picks the form).",
+        dir_okay=False,
     ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
@@ -85,7 +86,7 @@ def report_command(**options: Any) -> None:
 
 def _signature() -> inspect.Signature:
     base = inspect.signature(estimate_cmd.estimate_command, eval_str=True)
-    params = [p for name, p in base.parameters.items() if name != "json_output"]
+    params = [p for name, p in base.parameters.items() if name not in ("json_output", "verbose")]
     extra = {"output": OutputOption, "force": ForceOption, "json_output": ReportJsonOption}
     # `output` has no default, so it must come before the defaulted options (Python's rule; Typer's order).
     first_default = next(i for i, p in enumerate(params) if p.default is not inspect.Parameter.empty)

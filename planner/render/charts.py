@@ -1,7 +1,14 @@
 """Charts as inline SVG: `<rect>`s and `<text>` labels, an accessible `<title>`/`<desc>`, no scripts.
 
 Every function returns one `<svg>` element as a string, ready to drop into HTML; all text is escaped.
-Sizes are fixed in user units (with a viewBox) so the charts scale to the page and print cleanly.
+Sizes are in user units with a viewBox, drawn for one `width` (the report draws each chart twice: 720
+for the page, 360 for a phone, so text is never shrunk below 11 px).
+
+Rules every chart keeps: axes run from 0 (or, on a log axis, the ladder value below the data) to the
+first 1-2-5 tick at or past the data, never further; each model's name sits on its own line above its
+bars, so no label is clipped, and value labels move inside a bar when they would leave the drawing;
+hours go on a log axis when the values span more than ~20× (minutes to days), so that the deadline and
+every bar are visible; the deadline and the budget are lines with their value written beside them.
 """
 
 from __future__ import annotations
@@ -13,34 +20,39 @@ from decimal import Decimal
 from html import escape
 
 from planner.money import usd_display
+from planner.units import duration
 
 REALTIME = "#d9822b"
 BATCH = "#2b6cb0"
 BATCH_P90 = "#90b4dd"
 BATCH_WORST = "#dbe6f3"
 DEADLINE = "#c53030"
+BUDGET = "#6b46c1"
 GRID = "#d0d0d0"
 INK = "#222222"
-MUTED = "#666666"
+MUTED = "#595959"
 
 WIDTH = 720
-LABEL_W = 210
-VALUE_W = 110
-PLOT_W = WIDTH - LABEL_W - VALUE_W
+NARROW = 360
+MARGIN = 10
+#: Average glyph width of the sans-serif used, as a share of the font size (a little generous).
+GLYPH = 0.62
+FONT = 12
+SMALL = 11
 
 
 def _e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
-def _clip(text: str, n: int = 30) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+def text_width(text: str, size: float) -> float:
+    return len(text) * size * GLYPH
 
 
-def _svg(chart_id: str, title: str, desc: str, height: int, body: list[str]) -> str:
+def _svg(chart_id: str, title: str, desc: str, width: int, height: float, body: list[str]) -> str:
     return (
-        f'<svg class="chart" id="{_e(chart_id)}" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" preserveAspectRatio="xMinYMin meet" '
+        f'<svg class="chart" id="{_e(chart_id)}" role="img" viewBox="0 0 {width} {height:.0f}" '
+        f'width="{width}" height="{height:.0f}" preserveAspectRatio="xMinYMin meet" '
         f'aria-labelledby="{_e(chart_id)}-title {_e(chart_id)}-desc">'
         f'<title id="{_e(chart_id)}-title">{_e(title)}</title>'
         f'<desc id="{_e(chart_id)}-desc">{_e(desc)}</desc>' + "".join(body) + "</svg>"
@@ -53,88 +65,241 @@ def _rect(x: float, y: float, w: float, h: float, fill: str, title: str = "", ex
 
 
 def _text(
-    x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK, size: int = 12, full: str = ""
+    x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK, size: int = FONT, weight: str = ""
 ) -> str:
-    tip = f"<title>{_e(full)}</title>" if full and full != text else ""
+    bold = f' font-weight="{weight}"' if weight else ""
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}" font-size="{size}">{tip}{_e(text)}</text>'
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}" font-size="{size}"{bold}>'
+        f"{_e(text)}</text>"
     )
 
 
-def nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^k at or above value (1 for nothing to show)."""
-    if not value > 0 or not math.isfinite(value):
+def _fit_label(
+    x: float, y: float, text: str, right: float, *, size: int = SMALL, inside_from: float = 0, light: bool = False
+) -> str:
+    """A value label just right of x; when it would pass `right`, right-aligned inside the bar instead
+    (white on a dark bar, ink on a `light` one)."""
+    if x + 5 + text_width(text, size) <= right:
+        return _text(x + 5, y, text, size=size)
+    if x - 5 - text_width(text, size) >= inside_from:
+        return _text(x - 5, y, text, anchor="end", fill=INK if light else "#ffffff", size=size, weight="600")
+    return _text(right, y, text, anchor="end", size=size)
+
+
+# --- scales -----------------------------------------------------------------------------------
+
+
+def nice_step(span: float, intervals: int = 5) -> float:
+    """A 1, 2 or 5 × 10^k step giving at most about `intervals` intervals over `span`."""
+    if not span > 0 or not math.isfinite(span):
         return 1.0
-    exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * exp >= value * (1 - 1e-12):
-            return float(step * exp)
+    raw = span / intervals
+    exp = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * exp >= raw * (1 - 1e-9):
+            return float(m * exp)
     return float(10 * exp)
 
 
-def _axis(top: float, bottom: float, vmax: float, fmt: Callable[[float], str], ticks: int = 4) -> list[str]:
-    """Vertical gridlines with labels under the plot, from 0 to vmax."""
-    out = []
-    for k in range(ticks + 1):
-        v = vmax * k / ticks
-        x = LABEL_W + PLOT_W * k / ticks
-        out.append(_rect(x - 0.5, top, 1, bottom - top, GRID))
-        out.append(_text(x, bottom + 14, fmt(v), anchor="middle", fill=MUTED, size=11))
-    return out
+def linear_ticks(vmax: float, intervals: int = 6) -> list[float]:
+    """0, step, 2·step … up to the first tick at or past vmax (1-2-5 steps)."""
+    if not vmax > 0 or not math.isfinite(vmax):
+        return [0.0, 1.0]
+    step = nice_step(vmax, intervals)
+    n = max(1, math.ceil(vmax / step - 1e-9))
+    return [round(k * step, 10) for k in range(n + 1)]
 
 
-def _legend(y: float, items: Sequence[tuple[str, str]]) -> list[str]:
-    out, x = [], float(LABEL_W)
+def nice_max(value: float) -> float:
+    """The axis end for `value`: the first 1-2-5 tick at or past it (1 for nothing to show)."""
+    return linear_ticks(value)[-1]
+
+
+#: Ticks of a log axis of hours: 1-2-5 in minutes, hours, then days (labels read '10 min', '2 h', '5 d').
+HOUR_LADDER = (
+    1 / 60, 2 / 60, 5 / 60, 10 / 60, 20 / 60, 30 / 60, 1, 2, 5, 10, 20, 50,
+    5 * 24, 10 * 24, 20 * 24, 50 * 24, 100 * 24, 200 * 24, 500 * 24, 1000 * 24,
+)
+
+
+def hour_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks of a log axis from the ladder value at or below `lo` to the one at or past `hi`."""
+    lo = max(lo, HOUR_LADDER[0] * 1.5)
+    # strictly below the smallest value, so that its bar has a visible length
+    start = max((v for v in HOUR_LADDER if v <= lo / 1.5), default=HOUR_LADDER[0])
+    end = min((v for v in HOUR_LADDER if v >= hi * (1 - 1e-9)), default=HOUR_LADDER[-1])
+    ticks = [v for v in HOUR_LADDER if start <= v <= end]
+    if len(ticks) > 7:  # keep every other tick, always the ends
+        kept = ticks[::2]
+        if kept[-1] != ticks[-1]:
+            kept.append(ticks[-1])
+        ticks = kept
+    return ticks
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Value → x over [x0, x1]: linear from 0, or log between its first and last tick."""
+
+    ticks: list[float]
+    x0: float
+    x1: float
+    log: bool = False
+
+    @property
+    def lo(self) -> float:
+        return self.ticks[0]
+
+    @property
+    def hi(self) -> float:
+        return self.ticks[-1]
+
+    def x(self, value: float) -> float:
+        v = min(max(value, self.lo), self.hi)
+        if self.log:
+            frac = (math.log(v) - math.log(self.lo)) / (math.log(self.hi) - math.log(self.lo))
+        else:
+            frac = (v - self.lo) / (self.hi - self.lo) if self.hi > self.lo else 0.0
+        return self.x0 + (self.x1 - self.x0) * frac
+
+
+def hours_scale(values: Sequence[float], x0: float, x1: float) -> Scale:
+    """Log when the positive values span more than 20×, else linear (1-2-5 hours or days)."""
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return Scale([0.0, 1.0], x0, x1)
+    lo, hi = min(positive), max(positive)
+    if hi / lo > 20:
+        return Scale(hour_ticks(lo, hi), x0, x1, log=True)
+    if hi >= 72:
+        return Scale([t * 24 for t in linear_ticks(hi / 24, 4)], x0, x1)
+    return Scale(linear_ticks(hi, 4), x0, x1)
+
+
+def _spaced(labels: Sequence[tuple[float, str]], left: float, right: float, y: float, size: int = SMALL) -> list[str]:
+    """Labels centred on their x, kept inside [left, right]; a label that would overlap the previous one
+    is left out (the first and the last are always kept)."""
+    placed: list[tuple[float, float, str, str]] = []  # start, end, anchor, text (with its x)
+    out: list[tuple[float, str, str]] = []
+    n = len(labels)
+    for k, (x, text) in enumerate(labels):
+        w = text_width(text, size)
+        anchor, start = "middle", x - w / 2
+        if start < left:
+            anchor, start = "start", x
+        if start + w > right:
+            anchor, start = "end", x - w
+        if placed and start < placed[-1][1] + 6:
+            if k != n - 1:
+                continue
+            while placed and start < placed[-1][1] + 6 and len(placed) > 1:
+                placed.pop()
+                out.pop()
+        placed.append((start, start + w, anchor, text))
+        out.append((x, text, anchor))
+    return [_text(x, y, text, anchor=anchor, fill=MUTED, size=size) for x, text, anchor in out]
+
+
+def _axis(scale: Scale, top: float, bottom: float, fmt: Callable[[float], str]) -> list[str]:
+    """Vertical gridlines with labels under the plot; labels stay inside the drawing and never overlap."""
+    out = [_rect(scale.x(v) - 0.5, top, 1, bottom - top, GRID) for v in scale.ticks]
+    return out + _spaced([(scale.x(v), fmt(v)) for v in scale.ticks], scale.x0, scale.x1, bottom + 14)
+
+
+def _legend(y: float, items: Sequence[tuple[str, str]], width: int) -> tuple[list[str], float]:
+    """Legend swatches, wrapping onto further lines; returns the elements and the y below them."""
+    out, x = [], float(MARGIN)
     for label, color in items:
+        w = 17 + text_width(label, SMALL) + 12
+        if x + w > width - MARGIN and x > MARGIN:
+            x, y = float(MARGIN), y + 18
         out.append(_rect(x, y - 10, 12, 12, color))
-        out.append(_text(x + 17, y, label, size=11))
-        x += 24 + 7 * len(label)
-    return out
+        out.append(_text(x + 17, y, label, size=SMALL))
+        x += w
+    return out, y + 14
 
 
-def _money_tick(v: float) -> str:
+def money_tick(v: float) -> str:
     if v == 0:
         return "$0"
     if v >= 1000:
         return f"${v:,.0f}"
-    return f"${v:,.2f}".rstrip("0").rstrip(".") if v < 1 else f"${v:,.2f}".removesuffix(".00")
+    if v >= 1:
+        return f"${v:,.2f}".removesuffix(".00")
+    return f"${v:.4f}".rstrip("0").rstrip(".")
+
+
+def hours_tick(v: float) -> str:
+    return "0" if v == 0 else duration(v)
+
+
+# --- charts -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class CostBar:
     label: str
-    realtime: Decimal
+    realtime: Decimal | None
     batch: Decimal | None
     note: str = ""
 
 
-def cost_bars(chart_id: str, rows: Sequence[CostBar]) -> str:
-    """Realtime vs batch cost per model: a pair of horizontal bars each."""
-    bar_h, gap, group = 16, 4, 52
-    top = 28
-    vmax = nice_max(max([float(r.realtime) for r in rows] + [float(r.batch or 0) for r in rows] + [0.0]))
+def _money_scale(values: Sequence[float], extra: float | None, x0: float, x1: float) -> tuple[Scale, bool]:
+    """The cost axis, including `extra` (the budget) when it is within 3× of the data; (scale, shown)."""
+    top = max([*values, 0.0])
+    shown = extra is not None and (top == 0 or extra <= 3 * top)
+    vmax = max(top, extra) if shown and extra is not None else top
+    return Scale(linear_ticks(vmax), x0, x1), shown
+
+
+def _budget_line(scale: Scale, shown: bool, budget: float | None, top: float, bottom: float, width: int) -> list[str]:
+    if budget is None:
+        return []
+    words = f"budget {money_tick(budget)}"
+    if not shown:
+        return [_text(width - MARGIN, top - 6, f"{words} (off the scale, right) →", anchor="end", fill=BUDGET,
+                      size=SMALL)]
+    bx = scale.x(budget)
+    anchor = "end" if bx + text_width(words, SMALL) > width - MARGIN else "start"
+    return [
+        _rect(bx - 1, top - 2, 2, bottom - top + 2, BUDGET, words, ' fill-opacity="0.9"'),
+        _text(bx + (4 if anchor == "start" else -4), top - 6, words, anchor=anchor, fill=BUDGET, size=SMALL),
+    ]
+
+
+def cost_bars(chart_id: str, rows: Sequence[CostBar], *, budget: Decimal | None = None, width: int = WIDTH) -> str:
+    """Realtime vs batch cost per model: the model's name, then a realtime and a batch bar; the budget line."""
+    bar_h, gap = 15, 3
+    label_h, group_gap = 18, 12
+    items = [("Realtime", REALTIME), ("Batch", BATCH)] + ([("Budget", BUDGET)] if budget is not None else [])
+    body, y = _legend(16, items, width)
+    top = y + 14
+    values = [float(v) for r in rows for v in (r.realtime, r.batch) if v is not None]
+    scale, shown = _money_scale(values, float(budget) if budget is not None else None, MARGIN, width - MARGIN)
+    group = label_h + 2 * bar_h + gap + group_gap
     bottom = top + group * len(rows)
-    body = _legend(16, [("Realtime", REALTIME), ("Batch", BATCH)])
-    body += _axis(top - 4, bottom, vmax, _money_tick)
+    body += _axis(scale, top - 4, bottom, money_tick)
     for i, r in enumerate(rows):
-        y = top + group * i + 6
-        body.append(_text(LABEL_W - 8, y + bar_h + 2, _clip(r.label), anchor="end", full=r.label))
-        w = PLOT_W * float(r.realtime) / vmax
-        body.append(_rect(LABEL_W, y, w, bar_h, REALTIME, f"{r.label}: realtime {usd_display(r.realtime)}"))
-        body.append(_text(LABEL_W + w + 5, y + bar_h - 3, usd_display(r.realtime), size=11))
-        y2 = y + bar_h + gap
-        if r.batch is None:
-            body.append(_text(LABEL_W + 4, y2 + bar_h - 3, r.note or "no batch", fill=MUTED, size=11))
-        else:
-            w = PLOT_W * float(r.batch) / vmax
-            body.append(_rect(LABEL_W, y2, w, bar_h, BATCH, f"{r.label}: batch {usd_display(r.batch)}"))
-            body.append(_text(LABEL_W + w + 5, y2 + bar_h - 3, usd_display(r.batch), size=11))
+        y = top + group * i
+        body.append(_text(MARGIN, y + 13, r.label, size=FONT, weight="600"))
+        if r.realtime is None and r.batch is None:
+            body.append(_text(MARGIN + 4, y + label_h + bar_h - 3, r.note or "no cost", fill=MUTED, size=SMALL))
+            continue
+        for k, (value, color, mode) in enumerate(((r.realtime, REALTIME, "realtime"), (r.batch, BATCH, "batch"))):
+            by = y + label_h + k * (bar_h + gap)
+            if value is None:
+                body.append(_text(MARGIN + 4, by + bar_h - 3, f"{mode}: {r.note or 'none'}", fill=MUTED, size=SMALL))
+                continue
+            x = scale.x(float(value))
+            body.append(_rect(MARGIN, by, x - MARGIN, bar_h, color, f"{r.label}: {mode} {usd_display(value)}"))
+            body.append(_fit_label(x, by + bar_h - 3, usd_display(value), width - MARGIN, inside_from=MARGIN))
+    body += _budget_line(scale, shown, float(budget) if budget is not None else None, top, bottom, width)
     desc = "; ".join(
-        f"{r.label}: realtime {usd_display(r.realtime)}, "
-        + ("no batch" if r.batch is None else f"batch {usd_display(r.batch)}")
+        f"{r.label}: realtime {usd_display(r.realtime) if r.realtime is not None else r.note}, "
+        + (f"batch {usd_display(r.batch)}" if r.batch is not None else f"batch: {r.note or 'none'}")
         for r in rows
-    )
-    return _svg(chart_id, "Realtime vs batch cost per model", desc, bottom + 24, body)
+    ) + (f"; budget {usd_display(budget)}" if budget is not None else "")
+    return _svg(chart_id, "Realtime vs batch cost per model", desc, width, bottom + 24, body)
 
 
 @dataclass(frozen=True)
@@ -146,76 +311,77 @@ class CostRangeRow:
     high: Decimal
 
 
-def cost_ranges(chart_id: str, rows: Sequence[CostRangeRow]) -> str:
+def cost_ranges(chart_id: str, rows: Sequence[CostRangeRow], *, width: int = WIDTH) -> str:
     """Low / expected / high cost per model and mode: a band from low to high, a mark at expected."""
-    row_h, top = 30, 28
-    vmax = nice_max(max([float(r.high) for r in rows] + [0.0]))
-    bottom = top + row_h * len(rows)
-    body = _legend(16, [("Realtime range", REALTIME), ("Batch range", BATCH), ("Expected", INK)])
-    body += _axis(top - 4, bottom, vmax, _money_tick)
+    label_h, band_h, row_gap = 17, 20, 8
+    body, y = _legend(16, [("Realtime range", REALTIME), ("Batch range", BATCH), ("Expected", INK)], width)
+    top = y + 12
+    scale = Scale(linear_ticks(max([float(r.high) for r in rows] + [0.0])), MARGIN, width - MARGIN)
+    row = label_h + band_h + row_gap
+    bottom = top + row * len(rows)
+    body += _axis(scale, top - 4, bottom, money_tick)
     for i, r in enumerate(rows):
-        y = top + row_h * i + row_h / 2
+        y = top + row * i
         color = REALTIME if r.mode == "realtime" else BATCH
         label = f"{r.label} ({r.mode})"
-        body.append(_text(LABEL_W - 8, y + 4, _clip(label, 30), anchor="end", full=label))
-        x0 = LABEL_W + PLOT_W * float(r.low) / vmax
-        x1 = LABEL_W + PLOT_W * float(r.high) / vmax
-        xe = LABEL_W + PLOT_W * float(r.expected) / vmax
+        body.append(_text(MARGIN, y + 13, label, size=FONT, weight="600"))
+        cy = y + label_h + band_h / 2
+        x0, x1, xe = scale.x(float(r.low)), scale.x(float(r.high)), scale.x(float(r.expected))
         words = f"{label}: low {usd_display(r.low)}, expected {usd_display(r.expected)}, high {usd_display(r.high)}"
-        body.append(_rect(x0, y - 5, max(x1 - x0, 2.0), 10, color, words, ' fill-opacity="0.55"'))
-        body.append(_rect(x0 - 1, y - 8, 2, 16, color))
-        body.append(_rect(x1 - 1, y - 8, 2, 16, color))
-        body.append(_rect(xe - 2, y - 10, 4, 20, INK, words))
+        body.append(_rect(x0, cy - 5, max(x1 - x0, 2.0), 10, color, words, ' fill-opacity="0.55"'))
+        body.append(_rect(x0 - 1, cy - 8, 2, 16, color))
+        body.append(_rect(x1 - 1, cy - 8, 2, 16, color))
+        body.append(_rect(xe - 2, cy - 10, 4, 20, INK, words))
         span = usd_display(r.expected) if r.low == r.high else f"{usd_display(r.low)}–{usd_display(r.high)}"
-        body.append(_text(max(x1, xe) + 6, y + 4, span, size=11))
+        end = max(x1, xe)
+        if end + 6 + text_width(span, SMALL) <= width - MARGIN:
+            body.append(_text(end + 6, cy + 4, span, size=SMALL))
+        else:
+            body.append(_text(min(x0, xe) - 6, cy + 4, span, anchor="end", size=SMALL))
     desc = "; ".join(
         f"{r.label} {r.mode}: {usd_display(r.low)} to {usd_display(r.high)}, expected {usd_display(r.expected)}"
         for r in rows
     )
-    return _svg(chart_id, "Cost range per model (low, expected, high)", desc, bottom + 24, body)
+    return _svg(chart_id, "Cost range per model (low, expected, high)", desc, width, bottom + 24, body)
 
 
-def histogram(chart_id: str, label: str, edges: Sequence[int], counts: Sequence[int]) -> str:
+def histogram(
+    chart_id: str, label: str, edges: Sequence[int], counts: Sequence[int], *, width: int = WIDTH
+) -> str:
     """Requests per input-token bucket, as vertical bars with the bucket edges under them."""
-    height, top, left, right = 230, 30, 60, 20
+    height, top, left, right = 240, 36, 44, MARGIN
     plot_h = height - top - 50
-    plot_w = WIDTH - left - right
+    plot_w = width - left - right
     n = max(1, len(counts))
-    cmax = nice_max(max([*counts, 0]))
-    body = [_text(left, 16, f"Input tokens per request: {label}", size=12)]
-    for k in range(5):
-        v = cmax * k / 4
-        y = top + plot_h - plot_h * k / 4
+    ticks = linear_ticks(max([*counts, 0]))
+    cmax = ticks[-1]
+    body = [_text(MARGIN, 16, f"Input tokens per request: {label}", size=FONT, weight="600")]
+    for v in ticks:
+        y = top + plot_h - plot_h * v / cmax
         body.append(_rect(left, y - 0.5, plot_w, 1, GRID))
-        body.append(_text(left - 6, y + 4, f"{v:g}", anchor="end", fill=MUTED, size=11))
+        body.append(_text(left - 6, y + 4, f"{v:,.0f}", anchor="end", fill=MUTED, size=SMALL))
     slot = plot_w / n
-    every = max(1, math.ceil(n / 8))
+    widest = max(text_width(f"{e:,}", SMALL) for e in edges) + 6
+    every = max(1, math.ceil(widest / slot))
     for i, c in enumerate(counts):
         h = plot_h * c / cmax
         x = left + slot * i
         hi = edges[i + 1] - 1 if i + 1 < len(edges) else edges[i]
         what = f"{c:,} request(s) with {edges[i]:,}–{hi:,} input tokens"
         body.append(_rect(x + 1, top + plot_h - h, slot - 2, h, BATCH, what))
-        if c:
-            body.append(_text(x + slot / 2, top + plot_h - h - 3, f"{c:,}", anchor="middle", size=10))
-    for i in range(0, len(edges), every):
-        x = left + slot * i
-        body.append(_text(x, top + plot_h + 14, f"{edges[i]:,}", anchor="middle", fill=MUTED, size=10))
+        if c and text_width(f"{c:,}", SMALL) <= slot:
+            body.append(_text(x + slot / 2, top + plot_h - h - 3, f"{c:,}", anchor="middle", size=SMALL))
+    shown = list(range(0, len(edges), every))
+    if shown[-1] != len(edges) - 1:
+        shown.append(len(edges) - 1)
+    body += _spaced([(left + slot * i, f"{edges[i]:,}") for i in shown], MARGIN, width - MARGIN, top + plot_h + 15)
     body.append(_rect(left, top + plot_h, plot_w, 1, INK))
-    body.append(
-        _text(
-            left + plot_w / 2,
-            height - 8,
-            "input tokens per request (counted sample)",
-            anchor="middle",
-            fill=MUTED,
-            size=11,
-        )
-    )
-    desc = f"Histogram of input tokens per counted request for {label}: " + ", ".join(
+    body.append(_text(left + plot_w / 2, height - 8, "input tokens per request (counted sample)", anchor="middle",
+                      fill=MUTED, size=SMALL))
+    desc = f"Histogram of input tokens per counted request, {label}: " + ", ".join(
         f"{edges[i]:,}+: {c:,}" for i, c in enumerate(counts)
     )
-    return _svg(chart_id, f"Per-request input token distribution ({label})", desc, height, body)
+    return _svg(chart_id, f"Per-request input token distribution ({label})", desc, width, height, body)
 
 
 @dataclass(frozen=True)
@@ -227,71 +393,80 @@ class TurnaroundRow:
     realtime: float | None
     batch_supported: bool
     never_expires: bool = False
+    note: str = ""
 
 
-def _hours_tick(v: float) -> str:
-    if 0 < v < 1:
-        return f"{v * 60:.0f}m"
-    return f"{v:,.1f}".removesuffix(".0") + "h"
+def _batch_words(r: TurnaroundRow) -> str:
+    if r.note:
+        return r.note
+    if not r.batch_supported:
+        return "no batch"
+    if r.p50 is None:
+        return "batch turnaround unknown"
+    worst = "never expires" if r.never_expires else (duration(r.worst) if r.worst is not None else "?")
+    p90 = duration(r.p90) if r.p90 is not None else "?"
+    return f"batch p50 {duration(r.p50)} · p90 {p90} · worst {worst}"
 
 
-def turnaround(chart_id: str, rows: Sequence[TurnaroundRow], deadline_hours: float | None) -> str:
-    """Batch p50 / p90 / worst and realtime duration per model, in hours, with the deadline as a line."""
-    row_h, group, top = 18, 50, 28
-    known = [v for r in rows for v in (r.p50, r.p90, r.worst, r.realtime) if v is not None]
-    vmax = nice_max(max([*known, deadline_hours or 0.0, 0.0]))
-    bottom = top + group * len(rows)
+def turnaround(chart_id: str, rows: Sequence[TurnaroundRow], deadline_hours: float | None, *,
+               width: int = WIDTH) -> str:
+    """Batch p50 / p90 / worst and realtime duration per model with the deadline as a line; hours go on a
+    log axis when they span orders of magnitude. Each model's name, then its batch figures (beside the
+    name when they fit, else on a line of their own), then the batch and realtime bars."""
+    bar_h, gap, line_h, group_gap = 15, 3, 17, 12
     items = [("Batch p50", BATCH), ("p90", BATCH_P90), ("worst", BATCH_WORST), ("Realtime", REALTIME)]
     if deadline_hours is not None:
         items.append(("Deadline", DEADLINE))
-    body = _legend(16, items)
-    body += _axis(top - 4, bottom, vmax, _hours_tick)
-
-    def x(v: float) -> float:
-        return LABEL_W + PLOT_W * min(v, vmax) / vmax
-
-    for i, r in enumerate(rows):
-        y = top + group * i + 6
-        body.append(_text(LABEL_W - 8, y + row_h + 2, _clip(r.label), anchor="end", full=r.label))
-        if not r.batch_supported:
-            body.append(_text(LABEL_W + 4, y + row_h - 4, "no batch", fill=MUTED, size=11))
-        elif r.p50 is None:
-            body.append(_text(LABEL_W + 4, y + row_h - 4, "batch turnaround unknown", fill=MUTED, size=11))
+    body, y = _legend(16, items, width)
+    top = y + 14
+    known = [v for r in rows if not r.note for v in (r.p50, r.p90, r.worst, r.realtime) if v is not None]
+    scale = hours_scale([*known, *([deadline_hours] if deadline_hours else [])], MARGIN, width - MARGIN)
+    right = width - MARGIN
+    layout = []
+    for r in rows:
+        words = _batch_words(r)
+        beside = text_width(r.label, FONT) + 14 + text_width(words, SMALL) <= right - MARGIN
+        bars = 1 if r.note else 2
+        layout.append((r, words, beside, line_h * (1 if beside else 2) + bars * bar_h + gap + group_gap))
+    bottom = top + sum(h for *_, h in layout)
+    body += _axis(scale, top - 4, bottom, hours_tick)
+    y = top
+    for r, words, beside, height in layout:
+        body.append(_text(MARGIN, y + 13, r.label, size=FONT, weight="600"))
+        if beside:
+            body.append(_text(right, y + 13, words, anchor="end", fill=MUTED if r.note else INK, size=SMALL))
         else:
-            worst = "never expires" if r.never_expires else (_hours_tick(r.worst) if r.worst is not None else "?")
-            words = (
-                f"{r.label}: batch p50 {_hours_tick(r.p50)}, p90 "
-                + (_hours_tick(r.p90) if r.p90 is not None else "?")
-                + f", worst {worst}"
-            )
+            body.append(_text(MARGIN, y + line_h + 13, words, fill=MUTED if r.note else INK, size=SMALL))
+        by = y + line_h * (1 if beside else 2)
+        ry = by + bar_h + gap
+        y += height
+        if r.note:
+            continue
+        if r.batch_supported and r.p50 is not None:
+            tip = f"{r.label}: {words}"
             if r.worst is not None:
-                body.append(
-                    _rect(
-                        LABEL_W,
-                        y,
-                        x(r.worst) - LABEL_W,
-                        row_h,
-                        BATCH_WORST,
-                        words,
-                        f' stroke="{BATCH_P90}" stroke-width="1"',
-                    )
-                )
+                body.append(_rect(MARGIN, by, scale.x(r.worst) - MARGIN, bar_h, BATCH_WORST, tip,
+                                  f' stroke="{BATCH_P90}" stroke-width="1"'))
             if r.p90 is not None:
-                body.append(_rect(LABEL_W, y, x(r.p90) - LABEL_W, row_h, BATCH_P90, words))
-            body.append(_rect(LABEL_W, y, x(r.p50) - LABEL_W, row_h, BATCH, words))
-            end = max(v for v in (r.p50, r.p90, r.worst) if v is not None)
-            body.append(_text(x(end) + 5, y + row_h - 4, f"p50 {_hours_tick(r.p50)} · worst {worst}", size=11))
-        y2 = y + row_h + 4
+                body.append(_rect(MARGIN, by, scale.x(r.p90) - MARGIN, bar_h, BATCH_P90, tip))
+            body.append(_rect(MARGIN, by, scale.x(r.p50) - MARGIN, bar_h, BATCH, tip))
         if r.realtime is None:
-            body.append(_text(LABEL_W + 4, y2 + row_h - 4, "realtime duration unknown", fill=MUTED, size=11))
+            body.append(_text(MARGIN + 4, ry + bar_h - 3, "realtime duration unknown", fill=MUTED, size=SMALL))
         else:
-            words = f"{r.label}: realtime {_hours_tick(r.realtime)}"
-            body.append(_rect(LABEL_W, y2, x(r.realtime) - LABEL_W, row_h, REALTIME, words))
-            body.append(_text(x(r.realtime) + 5, y2 + row_h - 4, f"realtime {_hours_tick(r.realtime)}", size=11))
+            x = scale.x(r.realtime)
+            body.append(_rect(MARGIN, ry, x - MARGIN, bar_h, REALTIME, f"{r.label}: realtime {duration(r.realtime)}"))
+            body.append(_fit_label(x, ry + bar_h - 3, f"realtime {duration(r.realtime)}", right, inside_from=MARGIN))
     if deadline_hours is not None:
-        dx = x(deadline_hours)
-        body.append(_rect(dx - 1, top - 6, 2, bottom - top + 8, DEADLINE, f"deadline {_hours_tick(deadline_hours)}"))
+        dx = scale.x(deadline_hours)
+        words = f"deadline {duration(deadline_hours)}"
+        anchor = "end" if dx + 4 + text_width(words, SMALL) > right else "start"
+        body.append(_rect(dx - 1, top - 2, 2, bottom - top + 2, DEADLINE, words))
+        body.append(_text(dx + (4 if anchor == "start" else -4), top - 6, words, anchor=anchor, fill=DEADLINE,
+                          size=SMALL))
+    axis = "log scale" if scale.log else "linear scale"
     desc = "; ".join(
-        f"{r.label}: batch p50 {r.p50}, p90 {r.p90}, worst {r.worst}, realtime {r.realtime} hours" for r in rows
-    ) + (f"; deadline {deadline_hours} hours" if deadline_hours is not None else "")
-    return _svg(chart_id, "Turnaround per model, hours", desc, bottom + 24, body)
+        f"{r.label}: " + (r.note or f"batch p50 {duration(r.p50)}, p90 {duration(r.p90)}, worst "
+                          f"{duration(r.worst)}, realtime {duration(r.realtime)}")
+        for r in rows
+    ) + (f"; deadline {duration(deadline_hours)}" if deadline_hours is not None else "") + f" ({axis})"
+    return _svg(chart_id, f"Turnaround per model ({axis})", desc, width, bottom + 24, body)

@@ -13,9 +13,13 @@ from decimal import Decimal
 from planner import __version__
 from planner.estimate import Estimate
 from planner.money import usd_display
+from planner.render.cells import MARK, derived_batch_price, recommendation_of, token_groups, verdict_word
 from planner.render.tabular import TABLE_HEADERS, assumptions, hours, model_name, summary, table
 
-RIGHT = {"Requests", "Input tokens", "Output tokens", "Realtime", "Batch", "Savings"}
+RIGHT = {
+    "Requests", "Input tokens", "Output tokens", "Realtime", "Batch", "Savings", "Batch p50 / p90", "Realtime time"
+}
+MARKS = {"fits": "✓", "unknown": "?"}
 
 
 def md_escape(text: object) -> str:
@@ -49,30 +53,32 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
         "",
         "## Summary",
         "",
-        f"**{md_escape(s.headline)}**",
+        f"**{MARKS.get(s.status, '✗')} {md_escape(s.headline)}**",
         "",
-        f"**{md_escape(s.saving)}**",
+        md_escape(s.limits),
         "",
-        *[f"- {md_escape(d)}" for d in s.details],
+        *([f"- {MARK[status][0]} {md_escape(text)}" for status, text in s.verdicts] if len(s.verdicts) > 1 else []),
         "",
         "## Estimate",
         "",
         *md_table(TABLE_HEADERS, table(result), RIGHT),
     ]
-    if any(e.batch_cost_usd is not None and e.batch_price_basis != "explicit" for e in result.estimates):
+    if derived_batch_price(result):
         out += ["", "\\* batch price derived from the provider's default batch discount."]
 
     out += ["", "## Cost range", ""]
     rows = []
     for e in result.estimates:
+        if e.cannot_run:
+            continue
         r = e.realtime_cost_range
         rows.append([model_name(e), "realtime", usd_display(r.low), usd_display(r.expected), usd_display(r.high)])
-        if e.batch_cost_range is not None:
+        if e.batch_cost_range is not None and e.batch_eligible:
             b = e.batch_cost_range
             rows.append([model_name(e), "batch", usd_display(b.low), usd_display(b.expected), usd_display(b.high)])
     out += md_table(["Model", "Mode", "Low", "Expected", "High"], rows, {"Low", "Expected", "High"})
 
-    savers = [e for e in result.estimates if e.savings_usd is not None]
+    savers = [e for e in result.estimates if e.savings_usd is not None and e.batch_eligible and not e.cannot_run]
     if savers:
         top = max(float(e.savings_usd or 0) for e in savers)
         out += ["", "## Savings", ""]
@@ -89,16 +95,18 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
             {"Savings"},
         )
 
-    seen: dict[tuple[tuple[int, ...], tuple[int, ...]], list[str]] = {}
-    for e in result.estimates:
-        h = e.input_tokens_histogram
-        if h is not None and any(h.counts):
-            seen.setdefault((tuple(h.edges), tuple(h.counts)), []).append(model_name(e))
-    if seen:
+    groups = token_groups(result.estimates)
+    if groups:
         out += ["", "## Input tokens per request", ""]
-    for (edges, counts), names in seen.items():
+    for drawn, group in groups:
+        h = drawn.input_tokens_histogram
+        assert h is not None
+        edges, counts = h.edges, h.counts
         top_count = max(counts)
-        out += [f"Counted sample, tokenizer of {md_escape(', '.join(names))}:", ""]
+        scaled = [f"{model_name(e)} (×{e.tokenizer_factor})" for e in group if e.token_method != "exact"]
+        names = ", ".join(model_name(e) for e in group if e.token_method == "exact") or model_name(drawn)
+        also = f"; scaled for {', '.join(scaled)}" if scaled and drawn.token_method == "exact" else ""
+        out += [f"Counted sample, {md_escape(drawn.tokenizer or 'tokenizer')}: {md_escape(names)}{md_escape(also)}", ""]
         out += md_table(
             ["Input tokens", "Requests", ""],
             [[f"{edges[i]:,}–{edges[i + 1] - 1:,}", f"{c:,}", _bar(c, top_count)] for i, c in enumerate(counts)],
@@ -107,8 +115,10 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
         out.append("")
 
     timed = [e for e in result.estimates if e.turnaround is not None]
+    rec = recommendation_of(result)
+    verdicts = {id(e): verdict_word(v) for e, v in zip(result.estimates, rec.verdicts, strict=True)}
     if timed:
-        deadline = next((e.plan.deadline_hours for e in timed if e.plan and e.plan.deadline_hours is not None), None)
+        deadline = recommendation_of(result).deadline_hours
         out += ["", "## Turnaround", ""]
         if deadline is not None:
             out += [f"Deadline: {hours(deadline)}.", ""]
@@ -118,10 +128,11 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
             assert t is not None
             tb = t.batch
             worst = "never expires" if tb.never_expires else hours(tb.worst_hours)
-            batch = [hours(tb.p50_hours), hours(tb.p90_hours), worst] if tb.supported else ["—", "—", "—"]
-            plan = e.plan.summary if e.plan is not None else ""
-            trows.append([model_name(e), t.tier or "—", *batch, hours(t.realtime.hours), plan])
-        out += md_table(["Model", "Tier", "Batch p50", "Batch p90", "Batch worst", "Realtime", "Plan"], trows)
+            ok = tb.supported and not e.cannot_run
+            batch = [hours(tb.p50_hours), hours(tb.p90_hours), worst] if ok else ["—", "—", "—"]
+            realtime = "—" if e.cannot_run else hours(t.realtime.hours)
+            trows.append([model_name(e), t.tier or "—", *batch, realtime, verdicts.get(id(e), "")])
+        out += md_table(["Model", "Tier", "Batch p50", "Batch p90", "Batch worst", "Realtime", "Verdict"], trows)
 
     out += ["", "## Assumptions", ""]
     for title, lines in assumptions(result):

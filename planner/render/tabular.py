@@ -19,6 +19,15 @@ from decimal import Decimal
 
 from planner.estimate import Estimate, ModelEstimate
 from planner.money import usd, usd_display
+from planner.render.cells import (
+    batch_cell,
+    derived_batch_price,
+    realtime_cell,
+    recommendation_of,
+    saved_cell,
+    verdict_word,
+)
+from planner.units import count, counted, duration
 
 #: (column, meaning). Stable order; append only.
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -65,6 +74,13 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("plan_cost_usd", "cost of the chosen plan, USD"),
     ("plan_hours", "duration of the chosen plan, hours"),
     ("plan_summary", "the plan in words"),
+    ("verdict", "fits / over_budget / unknown / late / cannot_run (planner.recommend)"),
+    ("verdict_plan", "batch / realtime / split: the option the verdict is about (empty: cannot run)"),
+    ("verdict_cost_usd", "cost of that option, USD"),
+    ("verdict_hours", "its duration, hours (batch on p90)"),
+    ("recommended", "true for the one model the recommendation picks (or names as the closest)"),
+    ("verdict_text", "the verdict in words"),
+    ("cannot_run", "why the model cannot run the job at all; '; '-separated (empty: it can)"),
 )
 
 
@@ -125,6 +141,18 @@ def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
         "plan_hours": _num(p.hours) if p is not None else "",
         "plan_summary": p.summary if p is not None else "",
     }
+    rec = recommendation_of(result)
+    v = next((v for v, x in zip(rec.verdicts, result.estimates, strict=True) if x is e), None)
+    c = v.choice if v is not None else None
+    row |= {
+        "verdict": v.status if v is not None else "",
+        "verdict_plan": c.plan if c is not None else "",
+        "verdict_cost_usd": _money(c.cost_usd) if c is not None else "",
+        "verdict_hours": _num(c.hours) if c is not None else "",
+        "recommended": "true" if v is not None and rec.model == v.model and rec.name == v.name else "false",
+        "verdict_text": v.text if v is not None else "",
+        "cannot_run": "; ".join(e.cannot_run),
+    }
     assert list(row) == [c for c, _ in CSV_COLUMNS]
     return row
 
@@ -152,123 +180,76 @@ def model_name(e: ModelEstimate) -> str:
 
 
 def hours(h: float | None) -> str:
-    if h is None:
-        return "unknown"
-    return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"
+    return duration(h)
 
 
 @dataclass
 class Summary:
+    """The answer, as the reports print it: the recommendation's headline, then each model's verdict."""
+
     headline: str
-    saving: str
-    details: list[str] = field(default_factory=list)
+    status: str
+    limits: str
+    verdicts: list[tuple[str, str]] = field(default_factory=list)
 
-
-def _planned(e: ModelEstimate) -> bool:
-    return e.plan is not None and e.plan.choice in ("batch", "realtime", "split") and e.plan.cost_usd is not None
+    @property
+    def details(self) -> list[str]:
+        """One line per model, in the order asked: its verdict."""
+        return [text for _, text in self.verdicts]
 
 
 def summary(result: Estimate) -> Summary:
-    """The recommendation and the saving, in a sentence each, then one line per model."""
-    details = []
-    for e in result.estimates:
-        if e.batch_cost_usd is not None and e.savings_usd is not None and e.batch_eligible:
-            line = (
-                f"{model_name(e)}: batch {usd_display(e.batch_cost_usd)} vs realtime "
-                f"{usd_display(e.realtime_cost_usd)}, saves {usd_display(e.savings_usd)} ({e.savings_pct:.0f}%)"
-            )
-        elif not e.runs:  # retired or not yet released: no realtime recommendation either
-            line = f"{model_name(e)}: {'; '.join(e.reasons)}"
-        else:
-            why = "; ".join(e.reasons) or "no batch price"
-            line = f"{model_name(e)}: realtime only, {usd_display(e.realtime_cost_usd)} ({why})"
-        if e.plan is not None:
-            line += f". Plan: {e.plan.summary}"
-        details.append(line)
-
-    planned = [e for e in result.estimates if _planned(e)]
-    if planned:
-        in_budget = [e for e in planned if e.plan is not None and e.plan.within_budget is not False] or planned
-        best = min(in_budget, key=lambda e: e.plan.cost_usd if e.plan and e.plan.cost_usd is not None else 0)
-        assert best.plan is not None and best.plan.cost_usd is not None
-        saved = best.realtime_cost_usd - best.plan.cost_usd
-        headline = f"Recommended: {model_name(best)}, {best.plan.summary}."
-        if saved > 0:
-            pct = float(saved / best.realtime_cost_usd * 100) if best.realtime_cost_usd else 0.0
-            saving = f"Saving {usd_display(saved)} ({pct:.0f}%) against running {model_name(best)} realtime."
-        elif best.batch_cost_usd is None or not best.batch_eligible:
-            why = "; ".join(best.reasons) or "no batch price"
-            saving = f"No batch saving: {model_name(best)} cannot run as a batch ({why}), yet is the cheapest plan."
-        else:
-            saving = "No saving against realtime: the deadline rules batch out for this model."
-        return Summary(headline, saving, details)
-
-    eligible = [e for e in result.estimates if e.batch_eligible and e.batch_cost_usd is not None]
-    if eligible:
-        best = min(eligible, key=lambda e: e.batch_cost_usd if e.batch_cost_usd is not None else Decimal(0))
-        assert best.batch_cost_usd is not None and best.savings_usd is not None
-        headline = (
-            f"Recommended: run {model_name(best)} as a batch job, "
-            f"{usd_display(best.batch_cost_usd)} for {best.requests:,} requests."
-        )
-        saving = (
-            f"Saving {usd_display(best.savings_usd)} ({best.savings_pct:.0f}%) against "
-            f"{usd_display(best.realtime_cost_usd)} realtime."
-        )
-        return Summary(headline, saving, details)
-
-    cheapest = min(result.estimates, key=lambda e: e.realtime_cost_usd)
-    headline = (
-        f"No model asked about can run this job as a batch; the cheapest is {model_name(cheapest)} "
-        f"realtime at {usd_display(cheapest.realtime_cost_usd)}."
-    )
-    return Summary(headline, "No batch saving available.", details)
+    """The recommendation (planner.recommend) in words; the same sentences as the terminal's."""
+    rec = recommendation_of(result)
+    limits = []
+    plan = next((e.plan for e in result.estimates if e.plan is not None), None)
+    if rec.deadline_hours is not None:
+        when = f" (by {plan.deadline.isoformat(timespec='minutes')})" if plan and plan.deadline else ""
+        limits.append(f"deadline {duration(rec.deadline_hours)}{when}")
+    if rec.budget_usd is not None:
+        limits.append(f"budget {usd_display(rec.budget_usd)}")
+    text = ("Planned against " + " and ".join(limits) + "; batch judged on its p90 time.") if limits else (
+        "No --deadline or --budget given: the cheapest way to run the job.")
+    return Summary(rec.headline, rec.status, text, [(v.status, v.text) for v in rec.verdicts])
 
 
 TABLE_HEADERS = (
     "Model",
-    "Requests",
-    "Input tokens",
-    "Output tokens",
+    "Verdict",
     "Realtime",
     "Batch",
     "Savings",
-    "Batch OK",
     "Batch p50 / p90",
     "Realtime time",
+    "Requests",
+    "Input tokens",
+    "Output tokens",
 )
 
 
-def _tokens(n: int, ci: tuple[int, int]) -> str:
-    return f"{n:,}" if ci[0] == ci[1] else f"{n:,} ±{(ci[1] - ci[0]) // 2:,}"
-
-
 def table(result: Estimate) -> list[list[str]]:
-    """The estimate table, as text cells in the order of TABLE_HEADERS."""
+    """The estimate table, as text cells in the order of TABLE_HEADERS (the terminal's cells)."""
+    rec = recommendation_of(result)
     rows = []
-    for e in result.estimates:
-        batch = "—" if e.batch_cost_usd is None else usd_display(e.batch_cost_usd)
-        if e.batch_cost_usd is not None and e.batch_price_basis != "explicit":
-            batch += " *"
-        savings = "—" if e.savings_usd is None else f"{usd_display(e.savings_usd)} ({e.savings_pct:.0f}%)"
+    for e, v in zip(result.estimates, rec.verdicts, strict=True):
         t = e.turnaround
         b_time = rt_time = "—"
-        if t is not None:
+        if t is not None and not e.cannot_run:
             if t.batch.supported:
-                b_time = f"{hours(t.batch.p50_hours)} / {hours(t.batch.p90_hours)}"
-            rt_time = hours(t.realtime.hours)
+                b_time = f"{duration(t.batch.p50_hours)} / {duration(t.batch.p90_hours)}"
+            rt_time = duration(t.realtime.hours)
         rows.append(
             [
                 model_name(e),
-                f"{e.requests:,}",
-                _tokens(e.input_tokens, e.input_tokens_ci95),
-                _tokens(e.output_tokens, e.output_tokens_ci95),
-                usd_display(e.realtime_cost_usd),
-                batch,
-                savings,
-                "yes" if e.batch_eligible else "no",
+                verdict_word(v),
+                realtime_cell(e),
+                batch_cell(e),
+                saved_cell(e),
                 b_time,
                 rt_time,
+                count(e.requests),
+                counted(e.input_tokens, e.input_tokens_ci95),
+                counted(e.output_tokens, e.output_tokens_ci95),
             ]
         )
     return rows
@@ -292,7 +273,7 @@ def assumptions(result: Estimate) -> list[tuple[str, list[str]]]:
             f"{model_name(e)}: table {e.price_table}, prices verified {e.price_table_verified.isoformat()}, "
             f"source {e.price_source}; batch price basis: {e.batch_price_basis}."
         )
-    if any(e.batch_price_basis == "default multiplier" for e in result.estimates):
+    if derived_batch_price(result):
         prices.append("* batch price derived from the provider's default batch discount (no explicit batch price).")
     tokens = []
     for e in result.estimates:
@@ -326,7 +307,11 @@ def assumptions(result: Estimate) -> list[tuple[str, list[str]]]:
                 limits.append(f"budget {usd_display(p.budget_usd)}")
             if limits:
                 timing.append(f"{model_name(e)}: plan against {', '.join(limits)}.")
-    eligibility = [f"{model_name(e)} does not qualify for batch: {r}" for e in result.estimates for r in e.reasons]
+    eligibility = [f"{model_name(e)} cannot run this job: {r}" for e in result.estimates for r in e.cannot_run]
+    eligibility += [
+        f"{model_name(e)} does not qualify for batch: {r}"
+        for e in result.estimates for r in e.reasons if r not in e.cannot_run
+    ]
     groups = [
         ("Sample and interval", sample),
         ("Prices", prices),

@@ -1,204 +1,270 @@
-"""The human view of an estimate: one Rich table, then every assumption behind its numbers."""
+"""The human view of an estimate: the answer first, then the table, then short assumptions with sources.
+
+Order: what to do (the recommendation's headline and one verdict line per model: what to do, what it
+costs, by when), the cost table, savings bars, turnaround, then the assumptions in a few lines with the
+sources as numbered footnotes (`verbose=True` gives every assumption in full). Warnings and notes are
+not printed here: `estimate_notes()` returns them for the command to put on stderr.
+
+Tables go through planner.render.layout, so no model id, amount or verdict is ever cut: at narrow
+widths columns are stacked into further tables, and piped output is plain full-width rows.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterable
+
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from planner.estimate import Estimate, ModelEstimate
 from planner.money import usd_display
-from planner.turnaround import format_hours
+from planner.recommend import Recommendation
+from planner.render.cells import (
+    MARK,
+    batch_cell,
+    derived_batch_price,
+    name_of,
+    realtime_cell,
+    recommendation_of,
+    saved_cell,
+    verdict_word,
+)
+from planner.render.layout import Col, Grid, print_grid, print_marked
+from planner.units import counted, duration
+
+_URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
-def compact(n: float) -> str:
-    """12,345 as is; larger counts as 123.4K, 96.0M, 1.2B so the table stays narrow."""
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= 100 * size / 100 and abs(n) >= 100_000:
-            return f"{n / size:,.1f}{unit}"
-    return f"{n:,.0f}"
+def _styled(word: str, status: str) -> Text:
+    return Text(word, style=MARK[status][1])
 
 
-def _tokens(n: int, ci: tuple[int, int]) -> str:
-    half = (ci[1] - ci[0]) // 2
-    return compact(n) if half == 0 else f"{compact(n)}\n±{compact(half)}"
-
-
-def _batch_cell(e: ModelEstimate) -> str:
-    if e.batch_cost_usd is None:
-        return "—"
-    cell = usd_display(e.batch_cost_usd)
-    if e.batch_price_basis != "explicit":
-        cell += " *"
-    return cell
-
-
-def _qualifies(e: ModelEstimate) -> Text:
-    if e.batch_eligible:
-        return Text("yes", style="green")
-    return Text("no", style="bold red")
-
-
-def estimate_table(result: Estimate) -> Table:
-    table = Table(title=f"batchplan estimate: {result.dataset.path}", title_justify="left")
-    for name, justify in (
-        ("Model", "left"),
-        ("Requests", "right"),
-        ("In tok", "right"),
-        ("Out tok", "right"),
-        ("Realtime", "right"),
-        ("Batch", "right"),
-        ("Saved", "right"),
-        ("%", "right"),
-        ("OK", "center"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for e in result.estimates:
-        savings = pct = "—"
-        if e.savings_usd is not None:
-            savings, pct = usd_display(e.savings_usd), f"{e.savings_pct:.0f}%"
-        name = e.resolved_model
-        if e.model not in (e.resolved_model, f"{e.provider}/{e.resolved_model}"):
-            name = f"{e.model}\n→ {name}"
-        table.add_row(
-            name,
-            compact(e.requests),
-            _tokens(e.input_tokens, e.input_tokens_ci95),
-            _tokens(e.output_tokens, e.output_tokens_ci95),
-            usd_display(e.realtime_cost_usd),
-            _batch_cell(e),
-            savings,
-            pct,
-            _qualifies(e),
+def estimate_grid(result: Estimate, rec: Recommendation) -> Grid:
+    grid = Grid(
+        [
+            Col("Model", key=True),
+            Col("Verdict"),
+            Col("Realtime", "right"),
+            Col("Batch", "right"),
+            Col("Saved", "right"),
+            Col("Requests", "right"),
+            Col("Input tokens", "right"),
+            Col("Output tokens", "right"),
+        ],
+    )
+    for e, v in zip(result.estimates, rec.verdicts, strict=True):
+        grid.add(
+            name_of(e), _styled(verdict_word(v), v.status), realtime_cell(e), batch_cell(e), saved_cell(e),
+            counted(e.requests, (e.requests, e.requests)), counted(e.input_tokens, e.input_tokens_ci95),
+            counted(e.output_tokens, e.output_tokens_ci95),
         )
-    return table
+    return grid
+
+
+def turnaround_grid(result: Estimate) -> Grid:
+    """Batch turnaround (files, waves, p50/p90/worst) next to the same job sent realtime."""
+    grid = Grid(
+        [
+            Col("Model", key=True),
+            Col("Batch p50", "right"),
+            Col("p90", "right"),
+            Col("Worst", "right"),
+            Col("Realtime", "right"),
+            Col("Files", "right"),
+            Col("Waves", "right"),
+            Col("Tier"),
+            Col("Realtime bound by"),
+        ],
+        title="Turnaround",
+    )
+    for e in result.estimates:
+        t = e.turnaround
+        if t is None:
+            continue
+        b, rt = t.batch, t.realtime
+        bound = rt.bound_by if rt.hours is not None else "limits unknown"
+        if e.cannot_run:
+            grid.add(name_of(e), "cannot run", "—", "—", "—", "—", "—", t.tier or "—", "—")
+            continue
+        if not b.supported:
+            grid.add(name_of(e), "no batch", "—", "—", duration(rt.hours), "—", "—", t.tier or "—", bound)
+            continue
+        worst = "never expires" if b.never_expires else duration(b.worst_hours)
+        grid.add(
+            name_of(e), duration(b.p50_hours), duration(b.p90_hours), worst, duration(rt.hours),
+            f"{b.files:,}" if b.files is not None else "?", f"{b.waves:,}" if b.waves is not None else "?",
+            t.tier or "—", bound,
+        )
+    return grid
 
 
 def savings_chart(result: Estimate, width: int = 30) -> list[Text]:
-    """A small bar per model: its batch saving in dollars, scaled to the largest; '—' without batch."""
-    if not any(e.savings_usd is not None for e in result.estimates):
+    """A bar per model that can run as a batch: its saving in dollars, scaled to the largest."""
+    rows = [e for e in result.estimates if e.savings_usd is not None and e.batch_eligible and not e.cannot_run]
+    if not rows:
         return []
-    top = max((e.savings_usd for e in result.estimates if e.savings_usd is not None and e.savings_usd > 0), default=0)
-    names = [f"{e.provider}/{e.resolved_model}" for e in result.estimates]
-    pad = min(32, max(len(n) for n in names))
+    top = max((e.savings_usd for e in rows if e.savings_usd is not None and e.savings_usd > 0), default=0)
+    names = [name_of(e) for e in rows]
+    pad = max(len(n) for n in names)
     lines = [Text("Savings with batch", style="bold")]
-    for e, name in zip(result.estimates, names, strict=True):
-        line = Text(f"  {name[:pad]:<{pad}} ")
-        if e.savings_usd is None:
-            line.append("— no batch", style="dim")
-        else:
-            n = round(width * float(e.savings_usd / top)) if top and e.savings_usd > 0 else 0
-            line.append("█" * n or "▏", style="green" if e.batch_eligible else "dim")
-            line.append(f" {usd_display(e.savings_usd)} ({e.savings_pct:.0f}%)")
-            if not e.batch_eligible:
-                line.append(" (not eligible)", style="red")
+    for e, name in zip(rows, names, strict=True):
+        assert e.savings_usd is not None
+        line = Text(f"  {name:<{pad}} ")
+        n = round(width * float(e.savings_usd / top)) if top and e.savings_usd > 0 else 0
+        line.append("█" * n or "▏", style="green")
+        line.append(f" {usd_display(e.savings_usd)} ({e.savings_pct or 0:.0f}%)")
         lines.append(line)
     return lines
 
 
-_h = format_hours
+class Footnotes:
+    """Sources as numbered footnotes: each URL gets a number the first time it is cited."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def cite(self, text: str | None) -> str:
+        """'[1][2]' for the URLs in `text` ('' for none)."""
+        refs = []
+        for raw in _URL.findall(text or ""):
+            url = raw.rstrip(").,;:")
+            if url not in self.urls:
+                self.urls.append(url)
+            refs.append(f"[{self.urls.index(url) + 1}]")
+        return "".join(dict.fromkeys(refs))
 
 
-def turnaround_table(result: Estimate) -> Table | None:
-    """Batch turnaround (files, waves, p50/p90/worst) next to the same job sent realtime."""
-    rows = [e for e in result.estimates if e.turnaround is not None]
-    if not rows:
-        return None
-    table = Table(title="Turnaround", title_justify="left")
-    for name, justify in (
-        ("Model", "left"),
-        ("Tier", "left"),
-        ("Files", "right"),
-        ("Waves", "right"),
-        ("Batch p50", "right"),
-        ("p90", "right"),
-        ("Worst", "right"),
-        ("Realtime", "right"),
-        ("Bound by", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for e in rows:
-        t = e.turnaround
-        assert t is not None
-        b, rt = t.batch, t.realtime
-        realtime = _h(rt.hours)
-        bound = rt.bound_by if rt.hours is not None else "limits unknown"
-        if not b.supported:
-            table.add_row(e.resolved_model, t.tier or "—", "—", "—", "no batch", "", "", realtime, bound)
-            continue
-        worst = "never expires" if b.never_expires else _h(b.worst_hours)
-        table.add_row(
-            e.resolved_model,
-            t.tier or "—",
-            f"{b.files:,}" if b.files is not None else "?",
-            f"{b.waves:,}" if b.waves is not None else "?",
-            _h(b.p50_hours),
-            _h(b.p90_hours),
-            worst,
-            realtime,
-            bound,
-        )
-    return table
+def _names(es: Iterable[ModelEstimate]) -> str:
+    return ", ".join(name_of(e) for e in es)
 
 
-def _assumptions(result: Estimate) -> list[str]:
-    ds = result.dataset
-    lines = [
-        f"Dataset: {escape(ds.path)} ({ds.format}), {ds.counted_requests:,} requests counted; {result.scaling}.",
-        f"Output tokens: {result.output_assumption.description}.",
-    ]
-    for e in result.estimates:
-        name = f"{e.provider}/{e.resolved_model}"
-        tokens = f"tokens {e.token_method_label}"
-        if e.token_method == "approximate":
-            low, high = usd_display(e.realtime_cost_range.low), usd_display(e.realtime_cost_range.high)
-            tokens += f" (no public tokenizer; realtime cost {low}–{high})"
-        lines.append(
-            f"{name}: {tokens}; prices {e.price_table}, verified {e.price_table_verified} ({escape(e.price_source)})"
-        )
+def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) -> list[str]:
+    """The assumptions behind the numbers in a few lines, sources cited as footnotes."""
+    es = result.estimates
+    lines = [f"Job: {result.scaling}.", f"Output tokens: {result.output_assumption.description}."]
+    exact = [e for e in es if e.token_method == "exact"]
+    approx = [e for e in es if e.token_method != "exact"]
+    tokens = []
+    if exact:
+        tokens.append(f"exact for {_names(exact)}")
+    if approx:
+        tokens.append("approximate for " + ", ".join(f"{name_of(e)} (±{math.ceil(e.token_band * 100)}%)"
+                                                    for e in approx))
+    line = f"Tokens: {'; '.join(tokens)}."
+    if approx:
+        line += " Costs marked ≈ carry the band of the count (and of any cache assumption)."
+    lines.append(line)
+    renamed = [f"{e.model} → {name_of(e)}" for e in es if e.model not in (e.resolved_model, name_of(e))]
+    if renamed:
+        lines.append(f"Names: {'; '.join(renamed)}.")
+    tables: dict[str, list[str]] = {}
+    for e in es:
+        tables.setdefault(e.price_table, [])
+        ref = notes.cite(e.price_source)
+        if ref not in tables[e.price_table]:
+            tables[e.price_table].append(ref)
+    verified = sorted({e.price_table_verified.isoformat() for e in es})
+    line = (f"Prices (USD, tables in force on {result.as_of}): "
+            + ", ".join(f"{t} {''.join(refs)}" for t, refs in tables.items())
+            + f"; verified {', '.join(verified)}.")
+    if derived_batch_price(result):
+        line += " * batch price derived from the provider's default batch discount (none published)."
+    lines.append(line)
+    for e in es:
         if e.cache is not None:
-            lines.append(f"{name}: prompt cache: {escape(e.cache.description)}.")
-        t = e.turnaround
-        if t is not None and t.batch.supported:
-            src = "observed in your history" if t.batch.observed else (t.batch.figures_source or "no source")
-            lines.append(f"{name}: batch turnaround figures: {escape(src)}")
-    if any(e.batch_price_basis == "default multiplier" for e in result.estimates):
-        lines.append("* batch price derived from the provider's default batch discount (no explicit batch price).")
+            lines.append(f"Prompt cache, {name_of(e)}: {e.cache.description}.")
+    timed = [e for e in es if e.turnaround is not None]
+    if timed:
+        cited = [
+            notes.cite(e.turnaround.batch.figures_source) for e in timed
+            if e.turnaround is not None and e.turnaround.batch.supported and not e.turnaround.batch.observed
+        ]
+        refs = "".join(dict.fromkeys(re.findall(r"\[\d+\]", "".join(cited))))
+        observed = [e for e in timed if e.turnaround is not None and e.turnaround.batch.observed]
+        src = f"published figures {refs}" if refs else "no published figures"
+        if observed:
+            src += f"; observed in your history for {_names(observed)}"
+        tiers = sorted({f"{e.provider} {e.turnaround.tier}" for e in timed if e.turnaround and e.turnaround.tier})
+        lines.append(
+            f"Batch times: waves × per-batch p50/p90 ({src}); plans judge batch on p90. Realtime time: "
+            f"from the tier's rate limits ({', '.join(tiers) or 'no tier known'})."
+        )
+    lines.append(
+        "Batch windows are vendor targets, not guarantees: under peak load a batch can take the whole "
+        "window, and requests unfinished at expiry are cancelled. Batch gives no streaming or interactive latency."
+    )
+    if verbose:
+        for e in es:
+            name = name_of(e)
+            lines.append(
+                f"{name}: tokens {e.token_method_label}; prices {e.price_table}, verified "
+                f"{e.price_table_verified} {notes.cite(e.price_source)}; batch price basis: {e.batch_price_basis}."
+            )
+            t = e.turnaround
+            if t is not None and t.batch.supported:
+                src = "observed in your history" if t.batch.observed else (t.batch.figures_source or "no source")
+                lines.append(f"{name}: batch turnaround figures: {src}")
+            for r in e.reasons:
+                lines.append(f"{name}: not eligible for batch: {r}")
+        lines.extend(result.notes)
     return lines
 
 
-def _warnings(result: Estimate) -> list[str]:
-    out: list[str] = []
+def estimate_notes(result: Estimate) -> list[tuple[str, str]]:
+    """(kind, text) for stderr: warnings first (per model), then the vendors' notes, once each."""
+    warnings: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = []
     seen: set[str] = set()
     for e in result.estimates:
-        name = f"{e.provider}/{e.resolved_model}"
-        out.extend(f"[red]✗[/red] {name}: {escape(reason)}" for reason in e.reasons)
         t = e.turnaround
-        if t is not None:
-            out.extend(f"[yellow]![/yellow] {name}: {escape(n)}" for n in t.notes)
-            for note in (*t.batch.notes, *t.realtime.notes):
-                key = f"{e.provider}: {note}"
-                if note and key not in seen:
-                    seen.add(key)
-                    out.append(f"[dim]{escape(key)}[/dim]")
-        if e.plan is not None:
-            out.append(f"[bold]{name} plan:[/bold] {escape(e.plan.summary)}")
-    return out
+        if t is None or e.cannot_run:
+            continue
+        warnings.extend(("warning", f"{name_of(e)}: {n}") for n in t.notes)
+        for n in (*t.batch.notes, *t.realtime.notes):
+            key = f"{e.provider}: {n}"
+            if n and key not in seen:
+                seen.add(key)
+                notes.append(("note", key))
+    return warnings + notes
 
 
-def render_estimate(result: Estimate, console: Console | None = None) -> None:
+def render_estimate(result: Estimate, console: Console | None = None, *, verbose: bool = False) -> None:
     console = console or Console()
-    console.print(estimate_table(result))
-    for bar in savings_chart(result):
-        console.print(bar, highlight=False)
-    timing = turnaround_table(result)
-    if timing is not None:
-        console.print(timing)
-    console.print("Assumptions", style="bold")
-    for line in _assumptions(result):
-        console.print(f"  • {line}", highlight=False)
-    for line in _warnings(result):
-        console.print(line, highlight=False)
-    for note in result.notes:
-        console.print(f"[dim]{escape(note)}[/dim]", highlight=False)
+    rec = recommendation_of(result)
+    ds = result.dataset
+    console.print(Text(f"batchplan estimate: {ds.path}", style="bold"))
+    console.print(Text(
+        f"{ds.requests:,} requests ({ds.format}) · {result.output_assumption.description} · "
+        f"prices in force on {result.as_of}", style="dim"))
+    console.print()
+    status = "fits" if rec.status == "fits" else "unknown" if rec.status == "unknown" else "late"
+    print_marked(console, MARK[status][0], MARK[status][1], rec.headline, bold=True)
+    if len(rec.verdicts) > 1:
+        console.print()
+        for v in rec.verdicts:
+            print_marked(console, MARK[v.status][0], MARK[v.status][1], v.text, indent=2)
+    console.print()
+    print_grid(console, estimate_grid(result, rec))
+    width = max(10, min(30, console.width - 60)) if console.is_terminal else 30
+    bars = savings_chart(result, width)
+    if bars:
+        console.print()
+        for bar in bars:
+            console.print(bar)
+    timing = turnaround_grid(result)
+    if timing.rows:
+        console.print()
+        print_grid(console, timing)
+    console.print()
+    notes = Footnotes()
+    console.print(Text("Assumptions", style="bold"))
+    for text in assumptions(result, notes, verbose=verbose):
+        console.print(Text(f"  • {text}"))
+    if notes.urls:
+        console.print(Text("Sources", style="bold"))
+        for k, url in enumerate(notes.urls, 1):
+            console.print(Text(f"  [{k}] {url}"), soft_wrap=True)
+    if not verbose:
+        console.print(Text("Every assumption and note in full: --verbose.", style="dim"))
