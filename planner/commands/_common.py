@@ -111,9 +111,16 @@ def stderr_console() -> Console:
 
 
 def note(message: str, *, kind: str = "note") -> None:
-    """One warning or note on stderr (`batchplan: warning: …`); nothing with --quiet."""
-    if not SETTINGS.quiet:
-        print(f"batchplan: {kind}: {message}" if kind else f"batchplan: {message}", file=sys.stderr)
+    """One warning or note on stderr (`batchplan: warning: …`), word-wrapped on a terminal; nothing with --quiet."""
+    if SETTINGS.quiet:
+        return
+    text = f"batchplan: {kind}: {message}" if kind else f"batchplan: {message}"
+    if sys.stderr.isatty():
+        from rich.text import Text
+
+        stderr_console().print(Text(text, style="yellow" if kind == "warning" else "dim"))
+    else:
+        print(text, file=sys.stderr)
 
 
 def notes_summarised(messages: Sequence[str], *, kind: str = "skipped", more: str = "--json lists them all") -> None:

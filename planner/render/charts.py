@@ -189,10 +189,10 @@ def _spaced(labels: Sequence[tuple[float, str]], left: float, right: float, y: f
             anchor, start = "start", x
         if start + w > right:
             anchor, start = "end", x - w
-        if placed and start < placed[-1][1] + 6:
+        if placed and start < placed[-1][1] + 10:
             if k != n - 1:
                 continue
-            while placed and start < placed[-1][1] + 6 and len(placed) > 1:
+            while placed and start < placed[-1][1] + 10 and len(placed) > 1:
                 placed.pop()
                 out.pop()
         placed.append((start, start + w, anchor, text))

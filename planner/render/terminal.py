@@ -49,7 +49,6 @@ def estimate_grid(result: Estimate, rec: Recommendation) -> Grid:
             Col("Realtime", "right"),
             Col("Batch", "right"),
             Col("Saved", "right"),
-            Col("Requests", "right"),
             Col("Input tokens", "right"),
             Col("Output tokens", "right"),
         ],
@@ -57,7 +56,7 @@ def estimate_grid(result: Estimate, rec: Recommendation) -> Grid:
     for e, v in zip(result.estimates, rec.verdicts, strict=True):
         grid.add(
             name_of(e), _styled(verdict_word(v), v.status), realtime_cell(e), batch_cell(e), saved_cell(e),
-            counted(e.requests, (e.requests, e.requests)), counted(e.input_tokens, e.input_tokens_ci95),
+            counted(e.input_tokens, e.input_tokens_ci95),
             counted(e.output_tokens, e.output_tokens_ci95),
         )
     return grid
@@ -74,10 +73,11 @@ def turnaround_grid(result: Estimate) -> Grid:
             Col("Realtime", "right"),
             Col("Files", "right"),
             Col("Waves", "right"),
-            Col("Tier"),
-            Col("Realtime bound by"),
+            Col("Tier", drop=True),
+            Col("Realtime bound by", drop=True),
         ],
         title="Turnaround",
+        see_also="--json or a wider terminal",
     )
     for e in result.estimates:
         t = e.turnaround
@@ -261,7 +261,7 @@ def render_estimate(result: Estimate, console: Console | None = None, *, verbose
     notes = Footnotes()
     console.print(Text("Assumptions", style="bold"))
     for text in assumptions(result, notes, verbose=verbose):
-        console.print(Text(f"  • {text}"))
+        print_marked(console, "•", "", text, indent=2)
     if notes.urls:
         console.print(Text("Sources", style="bold"))
         for k, url in enumerate(notes.urls, 1):
