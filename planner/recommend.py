@@ -130,7 +130,7 @@ def _how(choice: Choice) -> str:
         return "as a batch job"
     if choice.plan == "realtime":
         return "realtime"
-    return f"split {choice.batch_share:.0%} batch / {1 - choice.batch_share:.0%} realtime"
+    return f"as a split ({choice.batch_share:.0%} batch, {1 - choice.batch_share:.0%} realtime)"
 
 
 def _when(choice: Choice) -> str:
@@ -203,7 +203,7 @@ def _verdict(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> V
     elif status == "over_budget":
         over = usd_display(choice.over_budget_usd or Decimal(0))
         if limit is not None:
-            text = f"{name}: over budget: {_phrase(choice)} meets the deadline but is {over} over the budget"
+            text = f"{name}: over budget: {_phrase(choice)}, meets the deadline but is {over} over the budget"
         else:
             text = f"{name}: over budget: the cheapest, {_phrase(choice)}, is {over} over the budget"
         text += no_batch

@@ -213,7 +213,7 @@ def batch_turnaround(
     if lim.batches_per_hour:
         creation_hours = max(creation_hours or 0.0, (files - 1) / lim.batches_per_hour)
         if files > lim.batches_per_hour:
-            notes.append(f"creating {files:,} batches takes {files / lim.batches_per_hour:.1f} h "
+            notes.append(f"creating {files:,} batches takes {format_hours(files / lim.batches_per_hour)} "
                          f"at {lim.batches_per_hour:,} batches per hour")
 
     published: pricing.Turnaround | None = table.batch.turnaround
@@ -230,11 +230,12 @@ def batch_turnaround(
     else:
         notes.append(f"{table.name}'s table records no turnaround figures: times unknown")
     if published is not None and published.expiry_hours is None:
-        notes.append(f"{table.name} never expires a batch job (target {published.completion_window_hours}h): "
-                     "no worst case can be stated")
+        target = format_hours(float(published.completion_window_hours))
+        notes.append(f"{table.name} never expires a batch job (target {target}): no worst case can be stated")
     elif published is not None:
         billed = "billed" if table.batch.expired_requests_billed else "not billed"
-        notes.append(f"each wave expires after {published.expiry_hours}h: unfinished requests are cancelled "
+        expiry = format_hours(worst)
+        notes.append(f"each wave expires after {expiry}: unfinished requests are cancelled "
                      f"({billed}); completed ones are billed")
     extra = creation_hours or 0.0
     return BatchTurnaround(

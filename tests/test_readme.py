@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -49,3 +50,39 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, (command, proc.stderr[-800:])
     assert "Traceback" not in proc.stderr
+
+
+CONSOLE = re.compile(r"```console\n\$ (batchplan [^\n]*)\n(.*?)```", re.S)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def terminal_output(command: str, home: Path, columns: int = 80) -> str:
+    """What `command` prints on stdout in a terminal of `columns` columns (Rich sees a terminal via
+    FORCE_COLOR; NO_COLOR and the stripped escapes leave the text), trailing spaces removed."""
+    exe = Path(sys.executable).parent / "batchplan"
+    proc = subprocess.run(
+        [str(exe), *shlex.split(command)[1:]],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(home), "COLUMNS": str(columns), "FORCE_COLOR": "1",
+             "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, (command, proc.stderr[-800:])
+    return "\n".join(line.rstrip() for line in ANSI.sub("", proc.stdout).splitlines()) + "\n"
+
+
+def test_readme_shows_real_80_column_output(tmp_path: Path) -> None:
+    """The README's console blocks are what the command prints at 80 columns today.
+
+    BATCHPLAN_UPDATE_README=1 rewrites them from the real output (then review the diff)."""
+    blocks = CONSOLE.findall(README)
+    assert blocks, "the README shows no real output"
+    text = README
+    for command, shown in blocks:
+        real = terminal_output(command, tmp_path)
+        assert max(len(line) for line in real.splitlines()) <= 80
+        if os.environ.get("BATCHPLAN_UPDATE_README"):
+            text = text.replace(f"$ {command}\n{shown}", f"$ {command}\n{real}", 1)
+            continue
+        assert shown == real, f"README output of `{command}` is stale; rerun with BATCHPLAN_UPDATE_README=1"
+    if text != README:
+        (ROOT / "README.md").write_text(text, encoding="utf-8")

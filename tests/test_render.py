@@ -349,3 +349,15 @@ def test_real_terminal_at_80_columns(reviews: Path, tmp_path: Path) -> None:
     for cell in decision_cells(result):
         assert whole_on_a_line(text, cell), cell
     assert "…" not in text
+
+
+def test_validate_lists_the_first_problems_then_counts(tmp_path: Path) -> None:
+    bad = tmp_path / "batch.jsonl"
+    bad.write_text("".join('{"method": "POST", "url": "/v1/chat/completions", "body": {}}\n' for _ in range(300)))
+    res = runner.invoke(app, ["validate", str(bad), "--vendor", "openai"], env={"BATCHPLAN_HOME": str(tmp_path)})
+    assert res.exit_code == 1
+    problems = [line for line in res.stdout.splitlines() if line.startswith("✗ ")]
+    assert 1 <= len(problems) <= 20
+    assert re.search(r"^… and [\d,]+ more problem\(s\) \(--json lists every one\)$", res.stdout, re.M)
+    doc = json.loads(runner.invoke(app, ["validate", str(bad), "--vendor", "openai", "--json"]).stdout)
+    assert len(doc["problems"]) >= 300

@@ -6,6 +6,7 @@ anything, and URLs (price sources) appear only as text. Everything from the esti
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape
 
@@ -21,7 +22,7 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; background: #f6f6f4; color: #222; font: 15px/1.5 system-ui, -apple-system, "Segoe UI",
   Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1040px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; }
+main { max-width: 1040px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; overflow-wrap: break-word; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #ddd; }
 h3 { font-size: 15px; margin: 18px 0 4px; }
@@ -42,6 +43,7 @@ th, td { border: 1px solid #ddd; padding: 5px 7px; vertical-align: top; }
 thead th { background: #f0f0ee; text-align: left; }
 tbody th { font-weight: 600; text-align: left; }
 td.num { text-align: right; }
+.nw { white-space: nowrap; }
 td.yes, td.no, td.maybe { font-weight: 600; white-space: nowrap; }
 .cards { display: none; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 12px; margin: 10px 0; }
@@ -84,6 +86,14 @@ def _e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
+#: '60 h' never breaks between the number and its unit.
+_DURATION = re.compile(r"(\d) (min|h|d)\b")
+
+
+def _unbroken(cell: str) -> str:
+    return _DURATION.sub("\\1\u00a0\\2", cell)
+
+
 _CELL_CLASS = {"✓": "yes", "✗": "no", "?": "maybe"}
 
 
@@ -95,12 +105,20 @@ def _table(result: Estimate) -> str:
     head = "".join(f'<th scope="col">{_e(h)}</th>' for h in TABLE_HEADERS)
     body = []
     for row in table(result):
-        cells = [f'<th scope="row">{_e(row[0])}</th>']
+        cells = [f'<th scope="row">{_model_cell(row[0])}</th>']
         for header, cell in zip(TABLE_HEADERS[1:], row[1:], strict=True):
             cls = _verdict_class(cell) if header == "Verdict" else "num"
-            cells.append(f'<td class="{cls}">{_e(cell)}</td>')
+            cells.append(f'<td class="{cls}">{_e(_unbroken(cell))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _model_cell(name: str) -> str:
+    """A model name that may break only after its provider's slash, never inside the id."""
+    head, sep, tail = name.rpartition("/")
+    if not sep:
+        return f'<span class="nw">{_e(name)}</span>'
+    return f'<span class="nw">{_e(head)}/</span><wbr><span class="nw">{_e(tail)}</span>'
 
 
 def _cards(result: Estimate) -> str:

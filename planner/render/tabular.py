@@ -27,7 +27,7 @@ from planner.render.cells import (
     saved_cell,
     verdict_word,
 )
-from planner.units import count, counted, duration
+from planner.units import counted, duration
 
 #: (column, meaning). Stable order; append only.
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -221,14 +221,14 @@ TABLE_HEADERS = (
     "Savings",
     "Batch p50 / p90",
     "Realtime time",
-    "Requests",
     "Input tokens",
     "Output tokens",
 )
 
 
 def table(result: Estimate) -> list[list[str]]:
-    """The estimate table, as text cells in the order of TABLE_HEADERS (the terminal's cells)."""
+    """The estimate table, as text cells in the order of TABLE_HEADERS (the terminal's cells). The job's
+    request count is the same for every model and is stated above the table."""
     rec = recommendation_of(result)
     rows = []
     for e, v in zip(result.estimates, rec.verdicts, strict=True):
@@ -247,7 +247,6 @@ def table(result: Estimate) -> list[list[str]]:
                 saved_cell(e),
                 b_time,
                 rt_time,
-                count(e.requests),
                 counted(e.input_tokens, e.input_tokens_ci95),
                 counted(e.output_tokens, e.output_tokens_ci95),
             ]
