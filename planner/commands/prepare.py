@@ -36,8 +36,6 @@ from planner.errors import EXIT_CHECK_FAILED, UsageError
 
 #: A template is one prompt, not a dataset: reading stops (with an error) past this size.
 TEMPLATE_MAX_BYTES = 1024 * 1024
-#: The names batchplan.batchfiles knows each canonical vendor by (the table's provider id is canonical).
-_LINE_FORMAT_NAME = {"google": "gemini"}
 
 
 def vendor_name(value: str | None) -> str | None:
@@ -49,13 +47,18 @@ def vendor_name(value: str | None) -> str | None:
 
 
 def _line_vendor(value: str | None) -> str | None:
+    """The name planner.batchfiles knows the vendor's line format by (`google` → `gemini`)."""
+    from planner.batchfiles import PROVIDER_VENDOR
+
     name = vendor_name(value)
-    return _LINE_FORMAT_NAME.get(name, name) if name is not None else None
+    return PROVIDER_VENDOR.get(name, name) if name is not None else None
 
 
 def _shown(vendor: str) -> str:
-    """A vendor as the output names it: its provider id."""
-    return {v: k for k, v in _LINE_FORMAT_NAME.items()}.get(vendor, vendor)
+    """A vendor as the output names it: its provider id (`gemini` → `google`)."""
+    from planner.batchfiles import VENDOR_PROVIDER
+
+    return VENDOR_PROVIDER.get(vendor, vendor)
 
 
 def prepare_command(
