@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from planner.money import band_pct, usd, usd_approx, usd_display
+from planner.money import usd, usd_approx, usd_display
 from planner.plan import PlanOption, pick, plan_options
 from planner.units import duration
 
@@ -293,7 +293,3 @@ def recommend(
                      " (no tier limits or turnaround figures in its table).")
         return result("unknown", closest, headline)
     return result("nothing_fits", closest, headline)
-
-
-def approximate(choice: Choice) -> bool:
-    return band_pct(choice.cost_usd, choice.cost_low_usd, choice.cost_high_usd) > 0

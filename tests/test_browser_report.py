@@ -1,7 +1,11 @@
 """The HTML report in a real browser: headless Chromium (Debian's `chromium`) driven by Playwright.
 
-Every chart must have a non-empty drawn area and shapes in it, the console must stay free of errors
-(a Content-Security-Policy violation is one), and a screenshot is saved. Skips only on a machine
+Opened at 1280 px and at 390 px (a phone): every visible chart must have a non-empty drawn area, shapes
+in it and every label inside its SVG; nothing in the estimate section may overflow sideways (on the phone
+each model is a card); no text may render below 11 px; the headline must say what the JSON
+recommendation says (and, when every plan says nothing fits, must not recommend one); the console must
+stay free of errors (a Content-Security-Policy violation is one). Screenshots are saved (paths printed
+with -s); the issue's scenario (tests/_reviews.py) is one of the reports. Skips only on a machine
 without /usr/bin/chromium, and never when $CI is set: there a missing browser is a failure.
 """
 
