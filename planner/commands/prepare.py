@@ -55,10 +55,10 @@ def _line_vendor(value: str | None) -> str | None:
 
 
 def _shown(vendor: str) -> str:
-    """A vendor as the output names it: its provider id (`gemini` → `google`)."""
-    from planner.batchfiles import VENDOR_PROVIDER
+    """A vendor as the output names it: its price table's provider id (`gemini` → `google`)."""
+    from planner.vendors import get_vendor
 
-    return VENDOR_PROVIDER.get(vendor, vendor)
+    return get_vendor(vendor).provider
 
 
 def prepare_command(
