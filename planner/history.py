@@ -581,3 +581,185 @@ def summary() -> list[Summary]:
             first=min(r.created_at for r in rows), last=max(r.created_at for r in rows),
         ))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Reconciled batches (`batchplan reconcile`): what was billed per request, to learn from
+
+
+#: Fewest reconciled requests of a model before later estimates use their outputs or input ratio.
+MIN_RECONCILED_REQUESTS = 30
+
+_RECONCILED_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS reconciled (
+    key TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    tokenizer TEXT,
+    exact_estimate INTEGER NOT NULL,
+    as_of TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    input_estimated INTEGER,
+    input_actual INTEGER NOT NULL,
+    output_estimated INTEGER,
+    output_actual INTEGER NOT NULL,
+    cost_estimated TEXT,
+    cost_actual TEXT NOT NULL,
+    source TEXT,
+    imported_at TEXT NOT NULL
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS reconciled_requests (
+    key TEXT NOT NULL REFERENCES reconciled(key),
+    custom_id TEXT NOT NULL,
+    succeeded INTEGER NOT NULL,
+    input_estimated INTEGER,
+    input_actual INTEGER NOT NULL,
+    output_actual INTEGER NOT NULL,
+    PRIMARY KEY (key, custom_id)
+)
+""",
+)
+
+
+def _connect_reconciled(create: bool) -> sqlite3.Connection | None:
+    conn = _connect(create)
+    if conn is None:
+        return None
+    try:
+        for statement in _RECONCILED_SCHEMA:
+            conn.execute(statement)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise InputError(f"the history store cannot be opened: {exc}", path=db_path()) from None
+    return conn
+
+
+class StoredReconciliation(BaseModel):
+    """Whether `record_reconciliation` added the batch (False: it was stored before, nothing changed)."""
+
+    key: str
+    added: bool
+    requests: int
+    store: str
+
+
+def record_reconciliation(outcome: Any) -> StoredReconciliation:
+    """Store one reconciled batch (a `planner.reconcile.Outcome`) and its per-request usage, in one
+    transaction; a batch already stored (same key) is left as it is."""
+    report = outcome.report
+    conn = _connect_reconciled(create=True)
+    assert conn is not None
+    now = datetime.now(UTC).isoformat()
+    try:
+        with conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO reconciled VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (report.key, report.provider, report.resolved_model, outcome.tokenizer_key,
+                 int(outcome.exact_estimate), report.as_of.isoformat(), report.requests.results,
+                 report.requests.succeeded, report.requests.failed, report.input_tokens.estimated,
+                 report.input_tokens.actual, report.output_tokens.estimated, report.output_tokens.actual,
+                 report.cost_usd.estimated, report.cost_usd.actual, ", ".join(report.results), now),
+            )
+            added = bool(cur.rowcount)
+            if added:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO reconciled_requests VALUES (?,?,?,?,?,?)",
+                    [(report.key, p.custom_id, int(p.succeeded), p.estimated_input, p.actual_input, p.actual_output)
+                     for p in outcome.pairs],
+                )
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"nothing stored: the history store failed: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+    return StoredReconciliation(key=report.key, added=added, requests=len(outcome.pairs), store=str(db_path()))
+
+
+class ObservedOutputs(BaseModel):
+    """Output tokens per request that your reconciled batches of one model actually produced."""
+
+    provider: str
+    model: str
+    batches: int
+    requests: int
+    mean: float
+    p50: float
+    p90: float
+    max: int
+
+    def describe(self) -> str:
+        return (f"{round(self.mean):,} output tokens per request (observed mean over {self.requests:,} requests of "
+                f"{self.batches} reconciled {self.model} batch(es) in your history; p90 {self.p90:,.0f}; "
+                "--no-history to ignore)")
+
+
+def _reconciled_rows(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    conn = _connect_reconciled(create=False)
+    if conn is None:
+        return []
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"the history store cannot be read: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+
+
+def observed_outputs(provider: str, model: str) -> ObservedOutputs | None:
+    """The observed output distribution of this model's reconciled requests, or None below
+    MIN_RECONCILED_REQUESTS."""
+    rows = _reconciled_rows(
+        "SELECT r.key, q.output_actual FROM reconciled_requests q JOIN reconciled r ON r.key = q.key "
+        "WHERE r.provider = ? AND r.model = ? AND q.succeeded = 1",
+        (provider, model),
+    )
+    if len(rows) < MIN_RECONCILED_REQUESTS:
+        return None
+    outs = [int(o) for _, o in rows]
+    return ObservedOutputs(
+        provider=provider, model=model, batches=len({k for k, _ in rows}), requests=len(outs),
+        mean=sum(outs) / len(outs), p50=quantile(outs, 0.5), p90=quantile(outs, 0.9), max=max(outs),
+    )
+
+
+class InputCalibration(BaseModel):
+    """Billed / estimated input tokens of this model's reconciled requests, for an approximate tokenizer:
+    later estimates multiply their count by `factor`, with `band` its 95% relative half-width (at least 1%:
+    a new job is never exactly like the old ones)."""
+
+    provider: str
+    model: str
+    batches: int
+    requests: int
+    factor: float
+    band: float
+
+    def describe(self) -> str:
+        return (f"input tokens × {self.factor:.4f} (±{self.band:.1%}): billed ÷ estimated over {self.requests:,} "
+                f"requests of {self.batches} reconciled {self.model} batch(es) in your history; --no-history to ignore")
+
+
+def input_calibration(provider: str, model: str, tokenizer: str) -> InputCalibration | None:
+    """The ratio billed / estimated input over reconciled requests counted with this same (approximate)
+    tokenizer definition, or None below MIN_RECONCILED_REQUESTS."""
+    rows = _reconciled_rows(
+        "SELECT r.key, q.input_estimated, q.input_actual FROM reconciled_requests q JOIN reconciled r "
+        "ON r.key = q.key WHERE r.provider = ? AND r.model = ? AND r.tokenizer = ? AND r.exact_estimate = 0 "
+        "AND q.succeeded = 1 AND q.input_estimated > 0",
+        (provider, model, tokenizer),
+    )
+    if len(rows) < MIN_RECONCILED_REQUESTS:
+        return None
+    est = [float(e) for _, e, _ in rows]
+    act = [float(a) for _, _, a in rows]
+    factor = sum(act) / sum(est)
+    n = len(rows)
+    resid = [a - factor * e for e, a in zip(est, act, strict=True)]
+    mean_est = sum(est) / n
+    se = (sum(r * r for r in resid) / (n - 1) / n) ** 0.5 / mean_est
+    return InputCalibration(provider=provider, model=model, batches=len({k for k, _, _ in rows}), requests=n,
+                            factor=factor, band=min(1.0, max(0.01, 1.96 * se / factor)))

@@ -228,6 +228,33 @@ class ToolRule(Strict):
     source: str | None = None
 
 
+class ExactRule(Strict):
+    """An offline reconstruction of a tokenizer the vendor does not publish (ctok for Claude), and the
+    request framing around it, measured against real API usage. Used where the engine is installed;
+    the tokenizer's approximation (encoding × factor, band) stays the fallback.
+
+    `version` is the engine's version string (ctok routes "3.0" to its v3 family, "4.7" to v4.7, "4.8"
+    to v4.8+); `by_model` overrides it for models that share this tokenizer entry but not its family.
+    `turn_tokens` are added per change of speaker, `join_tokens` per extra text block or repeated
+    speaker; with `turns_measured` false, multi-turn requests are counted but reported as approximate."""
+
+    engine: Literal["ctok"]
+    version: str = Field(pattern=r"^\d+(\.\d+)*$")
+    by_model: dict[str, str] = Field(default_factory=dict)
+    turn_tokens: int = Field(ge=0, le=10_000, strict=True)
+    join_tokens: int = Field(ge=0, le=10_000, strict=True)
+    turns_measured: bool = True
+    #: relative margin added (rounded up) to the parts of a request the engine does not cover
+    #: (tool definitions, images, documents, tool calls): never an undercount on what is measured
+    uncovered_band: Fraction = Decimal("0.05")
+    #: formatting allowance per tool_use / tool_result block (real usage: median ~+25 per pair)
+    tool_block_tokens: int = Field(default=15, ge=0, le=10_000, strict=True)
+    source: str | None = None
+
+    def version_for(self, model_id: str) -> str:
+        return self.by_model.get(model_id, self.version)
+
+
 class Tokenizer(Strict):
     """How to count a model's tokens offline, and how far the count may be off."""
 
@@ -238,9 +265,12 @@ class Tokenizer(Strict):
     message_overhead: int = Field(default=3, ge=0, le=10_000, strict=True)
     name_overhead: int = Field(default=1, ge=-100, le=10_000, strict=True)  # -1 for gpt-3.5's cookbook rule
     reply_priming: int = Field(default=3, ge=0, le=10_000, strict=True)
+    #: formatting tokens of a system prompt (None: the same as message_overhead)
+    system_overhead: int | None = Field(default=None, ge=0, le=10_000, strict=True)
     chat_format: Literal["openai", "anthropic"] = "openai"
     images: ImageRule | None = None
     tools: ToolRule | None = None
+    exact: ExactRule | None = None
     source: str | None = None
 
     @model_validator(mode="after")

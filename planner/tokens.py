@@ -172,7 +172,7 @@ def anthropic_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
     pieces = Pieces()
     system = body.get("system")
     if system is not None:
-        pieces.fixed += tok.message_overhead
+        pieces.fixed += tok.message_overhead if tok.system_overhead is None else tok.system_overhead
         _content(system, pieces, tok)
     messages = body.get("messages", [])
     last = len(messages) - 1

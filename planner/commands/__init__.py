@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES = ("estimate", "report", "prepare", "prices", "models", "history")
+COMMAND_MODULES = ("estimate", "report", "prepare", "prices", "models", "history", "reconcile")
 
 
 def register_all(app: typer.Typer) -> None:
