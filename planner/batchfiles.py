@@ -331,22 +331,23 @@ def price_requests(
     requests: Sequence[Request], resolved: ResolvedModel, assumption: Any, as_of: date, path: str
 ) -> Priced:
     """Count and price requests with estimate()'s own pieces (same tokenizer, same output assumption)."""
-    from planner.estimate import _estimate_one, _tokenizer_key, assumed_images_note, count_dataset
+    from planner.estimate import _estimate_one, _tokenizer_key, assumed_images_note, count_dataset, in_memory_counts
     from planner.workload import Scaling
 
     tok = resolved.tokenizer
     key = _tokenizer_key(tok)
     counts, ids = count_dataset(requests, {key: tok}, assumption, path)
+    mine, over = in_memory_counts(resolved, counts[key], requests, assumption)  # ctok for Claude, as estimate()
     n = len(ids)
-    one = _estimate_one(resolved, counts[key], ids, Scaling(job_requests=n, sampled=n), as_of)
+    one = _estimate_one(resolved, mine, ids, Scaling(job_requests=n, sampled=n), as_of, tokens=over)
     return Priced(
         requests=n,
         input_tokens=one.input_tokens,
         output_tokens=one.output_tokens,
         realtime_cost=one.realtime_cost_usd,
         batch_cost=one.batch_cost_usd,
-        inputs=list(counts[key].inputs),
-        outputs=list(counts[key].outputs),
+        inputs=list(mine.inputs),
+        outputs=list(mine.outputs),
         ids=list(ids),
         reasons=one.reasons,
         assumed_images=one.assumed_images,

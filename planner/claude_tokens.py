@@ -159,6 +159,10 @@ class ClaudeCounter:
             t.loose += anthropic_system_prompt(body.get("tool_choice"), self.tok.tools)
             t.loose += sum(self.content(json.dumps(tool, ensure_ascii=False)) for tool in tools)
             t.why.add("tool definitions")
+            server = sorted({str(tool.get("type")) for tool in tools if isinstance(tool, dict)
+                             and tool.get("type") not in (None, "custom")})
+            if server:  # web search, code execution, memory…: their prompts and results are not published
+                t.why.add(f"server tools ({', '.join(server)}: their hidden prompts and results are not counted)")
         return self._finish(t)
 
     def _blocks(self, content: Any, t: _Tally) -> None:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from planner.calibration import Override
 from planner.costs import cost_of, split_by_tier
 from planner.counting import Counted
 from planner.counts import CountsFile
@@ -51,7 +52,7 @@ class Model(BaseModel):
 class OutputAssumption(Model):
     """Where output-token counts come from; printed with every estimate."""
 
-    mode: Literal["fixed", "max_tokens", "ratio", "column"]
+    mode: Literal["fixed", "max_tokens", "ratio", "column", "history"]
     value: float | int | str | None = None
     description: str
 
@@ -128,7 +129,7 @@ class ModelEstimate(Model):
     input_tokens_per_request: float
     output_tokens_per_request: float
     max_input_tokens: int
-    token_method: Literal["exact", "approximate"]
+    token_method: Literal["exact", "calibrated", "approximate"]
     token_method_label: str
     token_band: Decimal
     realtime_cost_usd: USD
@@ -160,6 +161,8 @@ class ModelEstimate(Model):
     #: The encoding that counted this model's tokens, and the factor its counts were scaled by (1: exact).
     tokenizer: str = ""
     tokenizer_factor: Decimal = Decimal(1)
+    #: what this model's numbers rest on beyond the shared output assumption (ctok, your history)
+    assumptions: list[str] = Field(default_factory=list)
 
 
 class Estimate(Model):
@@ -209,6 +212,8 @@ def _outputs_for(chunk: Counted, inputs: Sequence[int], assumption: OutputAssump
     """Output tokens of each request under tokenizer j, by the stated assumption."""
     if assumption.mode == "fixed":
         return [int(assumption.value or 0)] * len(chunk)
+    if assumption.mode == "history":  # filled in per model after counting (planner.history)
+        return [0] * len(chunk)
     if assumption.mode == "ratio":
         ratio = float(assumption.value or 0)
         return [math.ceil(i * ratio) for i in inputs]
@@ -515,6 +520,88 @@ def _batch_cache_prices(r: ResolvedModel, batch: PriceSet, cache: CacheAssumptio
     return None
 
 
+def _observed_outputs(
+    resolved: Sequence[ResolvedModel], assumption: OutputAssumption, use_history: bool
+) -> list[Any] | None:
+    """Per model, the output tokens your reconciled batches observed (planner.history), when no output
+    option was given and history is on; None when not asked."""
+    if assumption.mode != "max_tokens" or not use_history:
+        return None
+    from planner.history import observed_outputs
+
+    return [observed_outputs(r.table.provider, r.model.id) for r in resolved]
+
+
+def _learned(
+    r: ResolvedModel, counts: _Counts, observed: Any, assumption: OutputAssumption, o: EstimateOptions, path: str,
+    fmt: str = "",
+) -> tuple[_Counts, Override | None, list[str]]:
+    """This model's counts after what can replace the table's approximation: ctok (exact, or calibrated on
+    a sample) for Claude, else the billed/estimated ratio of your reconciled batches; and output tokens
+    observed in your history when no output option was given. Returns (counts, override, notes)."""
+    import os
+
+    from planner import calibration, claude_tokens
+
+    notes: list[str] = []
+    over: Override | None = None
+    if r.tokenizer.method != "exact":
+        if fmt == "counts":  # counted elsewhere: nothing here to recount
+            pass
+        elif claude_tokens.rule_for(r.tokenizer) is not None:
+            plain = fmt in LINE_FORMATS or fmt in ("csv", "tsv")  # file size ≈ text size (not .gz, Parquet…)
+            size = os.path.getsize(path) if plain and os.path.isfile(path) and not path.endswith(".gz") else None
+            over = calibration.claude_override(
+                r, counts.inputs, path=path, reader=o.reader, sample=o.sampling.sample, seed=o.sampling.seed,
+                skip_bad=o.skip_bad, exact_tokens=o.exact_tokens, text_chars=size,
+            )
+            if over is not None:
+                over = _ctok_engine(r, over)
+            if over is None and path == "-":
+                notes.append("standard input cannot be re-read to count with ctok: the table's approximation is used")
+        elif r.tokenizer.exact is not None:
+            notes.append(claude_tokens.unavailable_note())
+        if over is None and o.timing.use_history:
+            over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
+    if over is None and observed is None:
+        return counts, None, notes
+    new = _Counts()
+    new.inputs = over.inputs if over is not None else counts.inputs
+    new.assumed_images = counts.assumed_images
+    new.prefix_tokens = round(counts.prefix_tokens * over.factor) if over is not None else counts.prefix_tokens
+    if observed is not None:
+        new.outputs = array("q", [round(observed.mean)] * len(new.inputs))
+        notes.append(f"output tokens: {observed.describe()}")
+    elif over is not None and assumption.mode == "ratio":
+        ratio = float(assumption.value or 0)
+        new.outputs = array("q", (math.ceil(i * ratio) for i in new.inputs))
+    else:
+        new.outputs = counts.outputs
+    if over is not None:
+        notes.insert(0, over.note)
+    return new, over, notes
+
+
+def in_memory_counts(
+    r: ResolvedModel, counts: _Counts, requests: Sequence[Request], assumption: OutputAssumption
+) -> tuple[_Counts, Override | None]:
+    """`counts` of requests held in memory (prepare, validate) with ctok's where it counts this model."""
+    from planner import calibration
+
+    over = calibration.in_memory_override(r, requests) if r.tokenizer.method != "exact" else None
+    if over is None or len(over.inputs) != len(counts.inputs):
+        return counts, None
+    over = _ctok_engine(r, over)
+    new = _Counts()
+    new.inputs, new.assumed_images, new.prefix_tokens = over.inputs, counts.assumed_images, counts.prefix_tokens
+    if assumption.mode == "ratio":
+        ratio = float(assumption.value or 0)
+        new.outputs = array("q", (math.ceil(i * ratio) for i in new.inputs))
+    else:
+        new.outputs = counts.outputs
+    return new, over
+
+
 def estimate(
     path: str | Path,
     models: Sequence[str],
@@ -546,6 +633,11 @@ def estimate(
 
     check_tiers(o.timing.tier, [r.table for r in resolved], book.tables)  # a typo fails before the file is read
     assumption = output_assumption(o.output)
+    observed = _observed_outputs(resolved, assumption, o.timing.use_history)
+    if assumption.mode == "max_tokens" and observed and all(x is not None for x in observed):
+        assumption = OutputAssumption(
+            mode="history", description="per model, observed in your reconciled batches (see each model's notes)"
+        )
     tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
 
     skip = SkipLog() if o.skip_bad else None
@@ -570,9 +662,13 @@ def estimate(
     else:
         scaling = Scaling(job_requests=sampling.rows or counted, sampled=counted)
 
+    learned = [
+        _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt)
+        for i, r in enumerate(resolved)
+    ]
     results = [
-        _estimate_one(r, counts[_tokenizer_key(r.tokenizer)], ids, scaling, book.as_of, cache.prefix, cache.hit_rate)
-        for r in resolved
+        _estimate_one(r, c, ids, scaling, book.as_of, cache.prefix, cache.hit_rate, tokens=over, assumptions=notes)
+        for r, (c, over, notes) in zip(resolved, learned, strict=True)
     ]
     results = [
         e.model_copy(update=dict(zip(("turnaround", "plan"), timing(
@@ -594,7 +690,9 @@ def estimate(
             first_reasons=[reason for _, reason in skipped.first],
         ),
     )
-    notes = [
+    notes = [f"{r.model.id}: {n}" for r, (_, _, model_notes) in zip(resolved, learned, strict=True)
+             for n in model_notes]
+    notes += [
         "Batch APIs promise completion within a window (usually 24h), not a time: under peak load no vendor "
         "guarantees it, and requests unfinished at expiry are cancelled (completed ones are billed).",
         "Batch is for jobs that can wait: it gives no streaming and no interactive latency.",
@@ -638,6 +736,24 @@ def assumed_images_note(e: ModelEstimate) -> str | None:
             f"{w}×{h} px (assumed, the table's image rule)")
 
 
+def _ctok_engine(r: ResolvedModel, over: Override) -> Override:
+    """Name the engine on a ctok override (what `tokenizer` reports for the model)."""
+    import dataclasses
+
+    rule = r.tokenizer.exact
+    return dataclasses.replace(over, engine=f"ctok {rule.version_for(r.model.id)}" if rule else "ctok")
+
+
+def _factor(tok: Tokenizer, tokens: Override | None) -> Decimal:
+    """What the counts are relative to the encoding: the table's factor, times a calibration's; 1 when an
+    exact engine (ctok) counted them itself."""
+    if tokens is None:
+        return tok.factor
+    if tokens.method != "calibrated":
+        return Decimal(1)
+    return (tok.factor * Decimal(repr(tokens.factor))).quantize(Decimal("0.0001"))
+
+
 def _estimate_one(
     r: ResolvedModel,
     counts: _Counts,
@@ -646,8 +762,12 @@ def _estimate_one(
     as_of: date,
     cache_prefix: str | None = None,
     cache_hit_rate: float = 1.0,
+    *,
+    tokens: Override | None = None,
+    assumptions: Sequence[str] = (),
 ) -> ModelEstimate:
     tok = r.tokenizer
+    band = tokens.band if tokens is not None else tok.band
     workload = Workload(inputs=counts.inputs, outputs=counts.outputs, scaling=scaling)
     in_total, in_ci = workload.scaled_total(workload.inputs)
     out_total, out_ci = workload.scaled_total(workload.outputs)
@@ -657,7 +777,7 @@ def _estimate_one(
     from planner.eligibility import WorkloadShape, eligibility
 
     cache = _cache_assumption(r, counts, cache_prefix, cache_hit_rate)
-    rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, tok.band, cache)
+    rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, band, cache)
     verdict = eligibility(r, as_of, workload=WorkloadShape(workload.inputs, workload.outputs, ids))
     batch_prices, basis, reasons = verdict.batch_prices, verdict.basis, list(verdict.reasons)
     over_ctx = OverLimit(count=verdict.over_context_window.count, first_ids=list(verdict.over_context_window.first_ids))
@@ -669,7 +789,7 @@ def _estimate_one(
     b_cost = b_ci = b_range = savings = pct = None
     if batch_prices is not None:
         b_cost, b_ci, b_range = _costs(
-            workload, batch_prices, tok.band, cache, _batch_cache_prices(r, batch_prices, cache)
+            workload, batch_prices, band, cache, _batch_cache_prices(r, batch_prices, cache)
         )
         savings = rt_cost - b_cost
         pct = float(savings / rt_cost * 100) if rt_cost else 0.0
@@ -688,9 +808,9 @@ def _estimate_one(
         input_tokens_per_request=round(in_stats.mean, 2),
         output_tokens_per_request=round(out_stats.mean, 2),
         max_input_tokens=in_stats.max,
-        token_method=tok.method,
-        token_method_label=band_label(tok),
-        token_band=tok.band,
+        token_method=tokens.method if tokens is not None else tok.method,
+        token_method_label=tokens.label if tokens is not None else band_label(tok),
+        token_band=band,
         realtime_cost_usd=rt_cost,
         batch_cost_usd=b_cost,
         savings_usd=savings,
@@ -710,6 +830,7 @@ def _estimate_one(
         assumed_images=counts.assumed_images,
         assumed_image_size=tok.images.assumed_size if tok.images is not None and counts.assumed_images else None,
         cannot_run=cannot_run,
-        tokenizer=tok.encoding,
-        tokenizer_factor=tok.factor,
+        tokenizer=tokens.engine if tokens is not None and tokens.engine else tok.encoding,
+        tokenizer_factor=_factor(tok, tokens),
+        assumptions=list(assumptions),
     )

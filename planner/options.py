@@ -186,6 +186,8 @@ class EstimateOptions(_Options):
     as_of: date | None = None
     prices: tuple[Path, ...] = ()
     skip_bad: bool = False
+    #: count every request with the exact engine where one exists (ctok for Claude), not a sample
+    exact_tokens: bool = False
 
     @field_validator("prices", mode="before")
     @classmethod
@@ -242,6 +244,7 @@ FLAT: dict[str, tuple[str, str]] = {
     "as_of": ("", "as_of"),
     "prices": ("", "prices"),
     "skip_bad": ("", "skip_bad"),
+    "exact_tokens": ("", "exact_tokens"),
 }
 _FLAG = {(group, name): "--" + key.replace("_", "-") for key, (group, name) in FLAT.items()}
 _FLAG[("timing", "use_history")] = "--history/--no-history"

@@ -170,8 +170,10 @@ def _error_text(error: Any) -> tuple[str, str | None]:
     """(short type, message) of a vendor error object."""
     err = _dict(error)
     inner = _dict(err.get("error"))
-    kind = str(inner.get("type") or err.get("code") or err.get("type") or err.get("status") or "error")
-    message = inner.get("message") or err.get("message")
+    code = err.get("code") if isinstance(err.get("code"), str) else None
+    kind = str(inner.get("type") or code or err.get("status") or err.get("errorCode") or err.get("type")
+               or err.get("code") or "error")
+    message = inner.get("message") or err.get("message") or err.get("errorMessage")
     return kind, str(message) if message is not None else None
 
 
@@ -296,6 +298,10 @@ def _json_items(path: Path) -> Iterator[tuple[str, Any]]:
     except json.JSONDecodeError:
         pass
     else:
+        if isinstance(doc, dict) and "\n" not in text.strip():  # a one-line JSONL file
+            first_line = text[: len(text) - len(text.lstrip())].count("\n") + 1
+            yield f"{path}:{first_line}", doc
+            return
         yield from _doc_items(path, doc)
         return
     for number, line in enumerate(text.splitlines(), 1):
@@ -812,14 +818,14 @@ def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = 
         req: Request | None = None
         if res.custom_id is not None and res.custom_id in by_id:
             req = by_id[res.custom_id]
-        elif res.request is not None and not by_id:
+        elif res.request is not None and res.custom_id is None:  # Vertex: the line carries its request
             req = res.request
         if res.custom_id is not None:
             if res.custom_id in seen:
                 raise InputError(f"custom id '{res.custom_id}' has two results", path=res.where.rpartition(":")[0])
             seen.add(res.custom_id)
         pairs.append((res, req))
-    missing = [req.id for req in order if req.id not in seen]
+    missing = [req.id for req in order if req.id not in seen] if seen else []
 
     # --- the estimate of the matched requests
     matched_reqs = [req for _, req in pairs if req is not None]

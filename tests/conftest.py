@@ -35,3 +35,10 @@ def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _own_history_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets an empty `$BATCHPLAN_HOME`: estimates learn from the history store, and a test must not
+    read (or write) the developer's own (tests that need a store set their own, after this)."""
+    monkeypatch.setenv("BATCHPLAN_HOME", str(tmp_path_factory.mktemp("home")))
