@@ -10,6 +10,8 @@ Rows:
 - peak memory: the exact `estimate` on the counting file and on the large file: all its processes
   together (proportional set size, sampled), and its largest process (ru_maxrss)
 - two models: `estimate` with a GPT and a Claude model (one encoding) against one model, same file
+- Claude vs OpenAI: `estimate -m claude-haiku-4-5` (ctok on a calibration sample) against `-m gpt-4o-mini`
+  on a ~26 MB file (the target is at most 3x); skipped when ctok is not installed
 - price tables: loading every table in force today, in a fresh process
 - start-up: `batchplan --help` against `python -c pass`
 Every command runs in a fresh process; timings are wall-clock, best of N.
@@ -151,6 +153,15 @@ def two_models(path: Path) -> tuple[str, str]:
     return f"{two / one:.2f}x", f"estimate with {MODEL} + claude-haiku-4-5 {two:.2f} s vs {MODEL} alone {one:.2f} s"
 
 
+def claude_vs_openai(path: Path) -> tuple[str, str]:
+    """`estimate` of a Claude model (ctok exact on a sample, calibrating the file) against a GPT model."""
+    base = [*batchplan(), "estimate", str(path), "--output-tokens", "100", "--json", "-m"]
+    gpt, _ = timed([*base, MODEL], repeat=3)
+    claude, out = timed([*base, "claude-haiku-4-5"], repeat=3)
+    label = json.loads(out)["estimates"][0]["token_method_label"]
+    return f"{claude / gpt:.2f}x", f"claude-haiku-4-5 {claude:.2f} s ({label}) vs {MODEL} {gpt:.2f} s"
+
+
 def startup() -> tuple[str, str]:
     help_s, _ = timed([*batchplan(), "--help"], repeat=7)
     pass_s, _ = timed([sys.executable, "-c", "pass"], repeat=7)
@@ -164,6 +175,7 @@ def main() -> None:
     parser.add_argument("--big-mb", type=float, default=200.0, help="size of the sampling/memory benchmark file")
     parser.add_argument("--sample", type=int, default=2000, help="rows drawn in sample mode")
     parser.add_argument("--seeds", type=int, default=10, help="sample-mode seeds for the interval's coverage")
+    parser.add_argument("--claude-mb", type=float, default=26.0, help="size of the Claude-vs-OpenAI file")
     args = parser.parse_args()
 
     sys.path.insert(0, str(HERE))
@@ -186,6 +198,15 @@ def main() -> None:
         detail = f"all processes (PSS, sampled); largest single process {largest:.0f} MB (ru_maxrss)"
         rows.append((f"peak memory, exact estimate ({size})", f"{pss:.0f} MB", detail))
     rows.append(("GPT + Claude models vs one model", *two_models(DATA / f"chat-{args.count_mb:g}mb-seed7.jsonl")))
+    try:
+        import ctok  # noqa: F401
+    except ImportError:
+        print("ctok is not installed: skipping the Claude-vs-OpenAI row", file=sys.stderr)
+    else:
+        claude_file = DATA / f"chat-{args.claude_mb:g}mb-seed7.jsonl"
+        if not claude_file.exists():
+            generate(claude_file, args.claude_mb, 7)
+        rows.append((f"Claude vs OpenAI estimate ({args.claude_mb:g} MB)", *claude_vs_openai(claude_file)))
     rows.append(("price-table load", *table_load()))
     rows.append(("start-up (--help) vs python -c pass", *startup()))
 

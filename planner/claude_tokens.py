@@ -43,10 +43,7 @@ from planner.pricing import ExactRule, Tokenizer
 from planner.tokens import chat_as_anthropic
 from planner.tool_tokens import anthropic_system_prompt
 
-INSTALL_HINT = (
-    "pip install 'batchplan[claude]' (Python 3.12+), or on Python 3.11: "
-    "pip install --ignore-requires-python ctok"
-)
+INSTALL_HINT = "installed with batchplan on Python 3.12+; on 3.11: pip install --ignore-requires-python ctok"
 #: Texts longer than this are not memoised (they rarely repeat, and would hold memory).
 MEMO_MAX_LEN = 32_768
 MEMO_MAX_ITEMS = 200_000
@@ -100,6 +97,9 @@ class ClaudeCounter:
         self.tok = tok
         self._count: Callable[[str, str], int] = engine.token_count
         self.frame = list(engine.tokenize("x", version)).count(_PAD)
+        # framing constants were measured for the entry's own family; a model routed to another one
+        # (`by_model`) is counted with them but multi-turn requests are reported as approximate
+        self.turns_measured = rule.turns_measured and version == rule.version
         self.memo: dict[str, int] = {}
 
     # -- texts ------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class ClaudeCounter:
             if i > 0:
                 if role != prev:
                     t.exact += self.rule.turn_tokens
-                    if not self.rule.turns_measured:
+                    if not self.turns_measured:
                         t.why.add("multi-turn framing of this tokenizer family (not measured)")
                 else:
                     t.exact += self.rule.join_tokens

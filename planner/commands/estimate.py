@@ -117,7 +117,17 @@ BudgetOption = Annotated[
     str | None, typer.Option("--budget", metavar="USD", help="Budget in USD: which models and plans fit.")
 ]
 HistoryOption = Annotated[
-    bool, typer.Option("--history/--no-history", help="Use observed turnaround from `batchplan history import`.")
+    bool,
+    typer.Option(
+        "--history/--no-history",
+        help="Learn from your history: observed turnaround, and the outputs and token ratios of reconciled batches.",
+    ),
+]
+ExactTokensOption = Annotated[
+    bool,
+    typer.Option(
+        "--exact-tokens", help="Count every request with the exact engine (ctok for Claude), not a calibrated sample."
+    ),
 ]
 SkipBadOption = Annotated[
     bool, typer.Option("--skip-bad", help="Skip malformed lines (reported) instead of stopping at the first.")
@@ -147,6 +157,7 @@ def estimate_command(
     deadline: DeadlineOption = None,
     budget: BudgetOption = None,
     history: HistoryOption = True,
+    exact_tokens: ExactTokensOption = False,
     json_output: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -162,7 +173,7 @@ def estimate_command(
             sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate, as_of=as_of,
             prices=prices, format=format, text_column=text_column, id_column=id_column, system=system,
             skip_bad=skip_bad, tier=tier,
-            concurrency=concurrency, deadline=deadline, budget=budget, history=history,
+            concurrency=concurrency, deadline=deadline, budget=budget, history=history, exact_tokens=exact_tokens,
         ),
         json_output,
         verbose,
@@ -174,7 +185,7 @@ OPTION_NAMES = (
     "output_tokens", "output_ratio", "output_column", "rows", "sample", "seed", "cache_prefix", "cache_hit_rate",
     "as_of", "prices", "format", "text_column", "id_column", "system", "skip_bad", "tier", "concurrency", "deadline",
     "budget",
-    "history",
+    "history", "exact_tokens",
 )
 
 
@@ -200,6 +211,7 @@ def build_options(
     deadline: str | None,
     budget: str | None,
     history: bool,
+    exact_tokens: bool = False,
 ) -> EstimateOptions:
     """The typed options of `estimate` and `report`, from their flags; a bad value is a UsageError."""
     from planner.options import EstimateOptions
@@ -210,7 +222,7 @@ def build_options(
         as_of=parse_date(as_of), prices=prices or [], format=format, text_column=text_column, id_column=id_column,
         system=system,
         skip_bad=skip_bad, tier=tier or (), concurrency=concurrency, deadline=deadline, budget=budget,
-        use_history=history,
+        use_history=history, exact_tokens=exact_tokens,
     )
 
 
