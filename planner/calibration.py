@@ -194,25 +194,48 @@ def claude_override(
     )
 
 
-def in_memory_override(r: ResolvedModel, requests: Sequence[Request]) -> Override | None:
-    """ctok counts of requests already in memory (`prepare`, `validate`): every one, in order."""
+def in_memory_override(r: ResolvedModel, requests: Sequence[Request], *, seed: int = 0) -> Override | None:
+    """ctok counts of requests already in memory (`prepare`, `validate`, `reconcile`), the way `estimate`
+    counts a file: every request when they hold at most EXACT_MAX_CHARS of text, else calibrated on a
+    seeded random sample of them."""
     from planner import claude_tokens
 
     counter = claude_tokens.counter(r.tokenizer, r.model.id)
     if counter is None or not requests:
         return None
-    counts = [counter.count(q) for q in requests]
-    total = sum(c.tokens for c in counts)
-    share = sum(c.uncovered_tokens for c in counts) / total if total else 0.0
-    uncovered = sorted({w for c in counts for w in c.uncovered})
-    new = array("q", (c.tokens for c in counts))
-    if not uncovered:
-        return Override(new, "exact", f"exact (ctok {counter.version})", Decimal(0), 1.0,
-                        f"input tokens counted exactly with ctok ({counter.version} family)")
-    band = _band(share)
-    return Override(new, "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
-                    f"input tokens counted with ctok ({counter.version} family); {share:.1%} of them "
-                    f"({', '.join(uncovered)}) approximated, rounded up")
+    sizes = [_text_size(q) for q in requests]
+    if sum(sizes) <= EXACT_MAX_CHARS:
+        counts = [counter.count(q) for q in requests]
+        total = sum(c.tokens for c in counts)
+        share = sum(c.uncovered_tokens for c in counts) / total if total else 0.0
+        uncovered = sorted({w for c in counts for w in c.uncovered})
+        new = array("q", (c.tokens for c in counts))
+        if not uncovered:
+            return Override(new, "exact", f"exact (ctok {counter.version})", Decimal(0), 1.0,
+                            f"input tokens counted exactly with ctok ({counter.version} family)")
+        band = _band(share)
+        return Override(new, "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
+                        f"input tokens counted with ctok ({counter.version} family); {share:.1%} of them "
+                        f"({', '.join(uncovered)}) approximated, rounded up")
+    order = list(range(len(requests)))
+    random.Random(seed).shuffle(order)
+    chosen: list[int] = []
+    chars = 0
+    for i in order:
+        if len(chosen) >= SAMPLE_MIN and (chars + sizes[i] > SAMPLE_CHARS or len(chosen) >= SAMPLE_MAX):
+            break
+        chosen.append(i)
+        chars += sizes[i]
+    approx_all = count_requests(requests, r.tokenizer)
+    counts = [counter.count(requests[i]) for i in chosen]
+    exact = [c.tokens for c in counts]
+    ratio, rel = ratio_estimate(exact, [approx_all[i] for i in chosen], len(requests))
+    share = sum(c.uncovered_tokens for c in counts) / sum(exact) if sum(exact) else 0.0
+    band = _band(share, rel)
+    new = array("q", (max(0, round(a * ratio)) for a in approx_all))
+    return Override(new, "calibrated", f"calibrated (±{band:.1%}; ctok on {len(chosen):,} sampled requests)",
+                    band, ratio, f"input tokens calibrated: ctok ({counter.version} family) counted {len(chosen):,} "
+                    f"random requests exactly, {ratio:.4f}× the table's approximation; 95% band ±{rel:.2%}")
 
 
 def history_override(r: ResolvedModel, inputs: Sequence[int], tokenizer_key: str) -> Override | None:

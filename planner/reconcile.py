@@ -729,14 +729,13 @@ def _assumption(opts: ReconcileOptions, planned: Planned | None) -> tuple[str, A
 
 def _estimate_inputs(r: ResolvedModel, requests: Sequence[Request], source: str) -> tuple[list[int], str, bool]:
     """Per-request input tokens the way `estimate` counts them for this model; (counts, method, exact)."""
-    from planner import claude_tokens
+    from planner.calibration import in_memory_override
     from planner.estimate import OutputAssumption, _tokenizer_key, count_dataset
 
     tok = r.tokenizer
-    claude = claude_tokens.count_requests(requests, tok, r.model.id)
-    if claude is not None:
-        exact = all(c.exact for c in claude)
-        return [c.tokens for c in claude], "exact (ctok)" if exact else "ctok, partly approximate", exact
+    over = in_memory_override(r, requests) if tok.method != "exact" else None
+    if over is not None:  # Claude with ctok: exactly as `estimate` would (exact, or calibrated on a sample)
+        return list(over.inputs), over.label, over.method == "exact"
     key = _tokenizer_key(tok)
     zero = OutputAssumption(mode="fixed", value=0, description="")
     counts, _ = count_dataset(requests, {key: tok}, zero, source)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 ResultsArgument = Annotated[
     list[Path],
     typer.Argument(
-        metavar="RESULTS...",
+        metavar="RESULTS",
         help="Vendor result files: OpenAI/Azure/Groq output and error JSONL, Anthropic results JSONL, Gemini or "
         "Vertex batch output, Bedrock .jsonl.out, or batch objects with usage (JSON).",
     ),
