@@ -122,9 +122,11 @@ class ClaudeCounter:
     def count(self, req: Request) -> ClaudeCount:
         body = chat_as_anthropic(req.body) if req.api == "chat" else req.body if req.api == "anthropic" else None
         if body is None:
-            # embeddings/completions have no Claude counterpart: count the bare text, flag it
-            text = json.dumps(req.body.get("input", req.body.get("prompt", "")), ensure_ascii=False)
-            return self._finish(_Tally(loose=self.content(text), why={f"a {req.api} body"}))
+            # another API's body (Gemini contents, Responses, embeddings): the table's rule counts it, flagged
+            from planner.tokens import count_requests
+
+            approx = count_requests([req], self.tok)[0]
+            return ClaudeCount(approx, False, approx, (f"a {req.api} body (counted with the table's rule)",))
         return self.count_body(body)
 
     def count_body(self, body: dict[str, Any]) -> ClaudeCount:

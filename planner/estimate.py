@@ -546,9 +546,7 @@ def _learned(
     notes: list[str] = []
     over: Override | None = None
     if r.tokenizer.method != "exact":
-        if fmt == "counts":  # counted elsewhere: nothing here to recount
-            pass
-        elif claude_tokens.rule_for(r.tokenizer) is not None:
+        if claude_tokens.rule_for(r.tokenizer) is not None and fmt != "counts":  # counts: counted elsewhere
             plain = fmt in LINE_FORMATS or fmt in ("csv", "tsv")  # file size ≈ text size (not .gz, Parquet…)
             size = os.path.getsize(path) if plain and os.path.isfile(path) and not path.endswith(".gz") else None
             over = calibration.claude_override(
@@ -559,7 +557,7 @@ def _learned(
                 over = _ctok_engine(r, over)
             if over is None and path == "-":
                 notes.append("standard input cannot be re-read to count with ctok: the table's approximation is used")
-        elif r.tokenizer.exact is not None:
+        elif r.tokenizer.exact is not None and not claude_tokens.available():
             notes.append(claude_tokens.unavailable_note())
         if over is None and o.timing.use_history:
             over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
