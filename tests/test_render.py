@@ -115,8 +115,9 @@ def test_the_answer_comes_first_and_agrees_with_the_plan(scenario: Estimate) -> 
 
 def test_approximate_costs_carry_their_band_and_counts_are_in_full(scenario: Estimate) -> None:
     text = rendered(scenario, 120)
-    claude = next(e for e in scenario.estimates if e.provider == "anthropic")
-    assert claude.token_method == "approximate"
+    # Claude is counted with ctok where it is installed (calibrated on this file): take a model counted
+    # by the table's approximation
+    claude = next(e for e in scenario.estimates if e.token_method == "approximate")
     assert re.search(r"≈\$[\d,.]+ ±\d+%", cells.realtime_cell(claude))
     assert cells.realtime_cell(claude) in text
     assert f"{claude.input_tokens:,}" in text  # 1,004,355, never 1.0M or 1,000.0K

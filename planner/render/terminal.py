@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 from rich.console import Console
 from rich.text import Text
@@ -149,9 +150,12 @@ def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) ->
     tokens = []
     if exact:
         tokens.append(f"exact for {_names(exact)}")
-    if approx:
-        tokens.append("approximate for " + ", ".join(f"{name_of(e)} (±{math.ceil(e.token_band * 100)}%)"
-                                                    for e in approx))
+    for method in ("calibrated", "approximate"):  # calibrated: exact counts of a sample scale the rest
+        these = [e for e in approx if e.token_method == method]
+        if these:
+            tokens.append(f"{method} for " + ", ".join(
+                f"{name_of(e)} (±{math.ceil(e.token_band * 1000) / 10:g}%)" if e.token_band < Decimal("0.05")
+                else f"{name_of(e)} (±{math.ceil(e.token_band * 100)}%)" for e in these))
     line = f"Tokens: {'; '.join(tokens)}."
     if approx:
         line += " Costs marked ≈ carry the band of the count (and of any cache assumption)."
