@@ -1,21 +1,32 @@
 """The `batchplan` command line: parses options, calls the Python API, renders. Nothing else.
 
-Each command group lives in its own `planner/commands/*.py` module and registers itself on `app`.
+Each command group lives in its own `planner/commands/*.py` module and registers itself on the app.
 Conventions every command shares are wired here, once: `-h`/`--help`; `--quiet`/`-q` and `--no-color`
 accepted before or after the command; shell completion (`--install-completion`, `--show-completion`);
 argument metavars that read (`DATA`, `FILE...`, never a type such as `<str>`); and the whole first
 paragraph of each command's description in the top-level help, never cut at 45 characters.
+
+Start-up is part of the interface (`batchplan check MODEL` should feel instant, issue #14):
+`batchplan NAME …` imports and builds only NAME's command (`build_app`); the top-level help, errors
+and shell completion build them all, and so does `app`, the whole app for tests and embedding.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from planner.commands import register_all
+from planner.commands import COMMANDS, register_all, register_command
 from planner.commands._common import SETTINGS
+
+try:  # typer >= 0.25 converts values through pydantic TypeAdapters, built when a value is parsed
+    from typer._coercion import RuntimeParam, build_runtime_param
+except ImportError:  # pragma: no cover - older typer converts through click types
+    RuntimeParam = None  # type: ignore[assignment,misc]
 
 
 class _Argument(TyperArgument):
@@ -61,8 +72,71 @@ def _shared_options() -> list[Any]:
     return [p for p in command.params if p.name in ("quiet", "no_color")]
 
 
+if RuntimeParam is not None:
+
+    class _Verbatim(RuntimeParam):  # type: ignore[misc,valid-type]
+        """A parameter's conversion, without a pydantic TypeAdapter where the value needs none.
+
+        Typer builds a pydantic TypeAdapter for every parameter it parses, even one left out (None)
+        or already what the command takes: that imports pydantic's validators and plugin loader and
+        builds one core schema each (a fifth of `check`'s start-up). Typer's own `coerce` turns a missing
+        value into None or (); a `str` given to a `str` (or list-of-`str`) parameter is returned as
+        is, which is what that adapter returns; any other value (bytes, numbers, paths, choices,
+        files, custom parsers) goes to the conversion typer builds, as before."""
+
+        descriptor: Any
+        verbatim: bool
+        converter: Any
+
+        def __init__(self, descriptor: Any) -> None:
+            super().__init__(parameter_info=descriptor.parameter_info, annotation=descriptor.annotation)
+            object.__setattr__(self, "descriptor", descriptor)
+            object.__setattr__(self, "verbatim", descriptor.parameter_info.parser is None)
+            object.__setattr__(self, "converter", None)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if self.verbatim:
+                if self.annotation is str and type(value) is str:
+                    return value
+                if self.annotation == list[str] and type(value) in (list, tuple) and all(
+                    type(v) is str for v in value
+                ):
+                    return list(value)
+            if self.converter is None:
+                object.__setattr__(self, "converter", build_runtime_param(self.descriptor))
+            return self.converter._coerce_value(value, param=param, ctx=ctx)
+
+
+def _lazy_conversion(param: Any) -> None:
+    """Convert `param`'s values through `_Verbatim` (typer's pydantic adapter only when needed)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if RuntimeParam is not None and descriptor is not None and getattr(param, "_runtime_param", False) is None:
+        param._runtime_param = _Verbatim(descriptor)
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:  # the command's own, --help and the shared ones
+            _lazy_conversion(param)
+        return params
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:  # also --install-completion and --show-completion, added after __init__
+            _lazy_conversion(param)
+        return params
+
+
 def _conventions(command: Any) -> None:
-    """Shared options on every command, readable argument metavars, full short help."""
+    """Shared options on every command, readable argument metavars, full short help, and values
+    converted without typer's pydantic adapters where they need none (`_Verbatim`)."""
+    if type(command) is TyperCommand:
+        command.__class__ = _Command
+    elif type(command) is TyperGroup:
+        command.__class__ = _Group
     for param in command.params:
         if type(param) is TyperArgument:
             param.__class__ = _Argument
@@ -78,7 +152,7 @@ def _conventions(command: Any) -> None:
                 sub.short_help = sub.help.strip().split("\n\n", 1)[0].replace("\n", " ")
 
 
-class _Root(TyperGroup):
+class _Root(_Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _conventions(self)
@@ -90,16 +164,19 @@ class _Root(TyperGroup):
         return super().make_context(info_name, args, parent, **extra)
 
 
-app = typer.Typer(
-    name="batchplan",
-    cls=_Root,
-    help="Plan LLM batch jobs: realtime vs batch cost, turnaround and model eligibility from a sample.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def _new_app() -> typer.Typer:
+    app = typer.Typer(
+        name="batchplan",
+        cls=_Root,
+        help="Plan LLM batch jobs: realtime vs batch cost, turnaround and model eligibility from a sample.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root)
+    return app
 
 
 def _version(value: bool) -> None:
@@ -110,7 +187,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
@@ -120,8 +196,45 @@ def root(
     """
 
 
-register_all(app)
+#: Options of `batchplan` itself that may come before the command name and take no value.
+_LEADING_FLAGS = frozenset({"-q", "--quiet", "--no-color"})
+
+
+def invoked_command(argv: Sequence[str]) -> str | None:
+    """The command `argv` (without the program name) runs, when it plainly names one; None when it is
+    help, completion, an error or anything else that needs every command (they then all get built)."""
+    if any(name.endswith("_COMPLETE") for name in os.environ):  # shell completion (`_BATCHPLAN_COMPLETE`)
+        return None
+    for arg in argv:
+        if arg in _LEADING_FLAGS:
+            continue
+        return arg if arg in COMMANDS else None
+    return None
+
+
+def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
+    """The app with every command, or, for an `argv` that runs one command, with only that one: the
+    same command, help and errors (tests/test_cli_conventions.py compares them), without importing
+    and building the others."""
+    app = _new_app()
+    name = invoked_command(argv) if argv is not None else None
+    if name is None:
+        register_all(app)
+    else:
+        register_command(app, name)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """`planner.cli.app`: the whole app (built on first use, so that `main` need not build it)."""
+    if name == "app":
+        whole = build_app()
+        globals()["app"] = whole
+        return whole
+    raise AttributeError(f"module 'planner.cli' has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    import sys
+
+    build_app(sys.argv[1:])()

@@ -5,7 +5,10 @@ provider names as vendors, endpoint words)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,3 +121,93 @@ def test_quiet_and_no_color_anywhere(write_jsonl: Callable[..., Path]) -> None:
     for plain in ([*argv, "--no-color"], ["--no-color", *argv]):
         assert not re.search(r"\x1b\[[0-9;]*3\dm", runner.invoke(app, plain, env=env).stdout)
     assert not re.search(r"\x1b\[[0-9;]*3\dm", runner.invoke(app, argv, env=env | {"NO_COLOR": "1"}).stdout)
+
+
+def test_the_command_table_names_every_command_in_help_order() -> None:
+    """planner.commands.COMMANDS maps each command to its module, so that `batchplan NAME` builds NAME alone."""
+    from planner.commands import COMMANDS
+
+    root = typer.main.get_command(app)
+    assert list(COMMANDS) == list(root.commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", commands()[1:], ids=" ".join)
+def test_a_command_built_alone_is_the_command_of_the_whole_app(path: list[str]) -> None:
+    """What `batchplan NAME …` runs (planner.cli.build_app) has the same help, errors and conventions."""
+    from planner.cli import build_app
+
+    alone = build_app([*path, "--json"])
+    assert path[0] in typer.main.get_command(alone).commands  # type: ignore[attr-defined]
+    for argv in ([*path, "-h"], [*path, "--no-such-option"], ["-q", *path, "--help"]):
+        whole = runner.invoke(app, argv, env={"COLUMNS": "100"})
+        one = runner.invoke(alone, argv, env={"COLUMNS": "100"})
+        assert (one.exit_code, one.stdout, one.stderr) == (whole.exit_code, whole.stdout, whole.stderr), argv
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["check", "gpt-4o"], "check"),
+        (["-q", "--no-color", "models", "--json"], "models"),
+        (["prices", "list"], "prices"),
+        ([], None),
+        (["--help"], None),
+        (["-h", "check"], None),
+        (["--version"], None),
+        (["chek", "gpt-4o"], None),  # a typo: the whole app, for its "No such command" and suggestion
+        (["--", "check"], None),
+        (["-qh", "check"], None),
+    ],
+)
+def test_which_command_argv_runs(argv: list[str], name: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from planner.cli import invoked_command
+
+    assert invoked_command(argv) == name
+    monkeypatch.setenv("_BATCHPLAN_COMPLETE", "complete_bash")  # shell completion needs every command
+    assert invoked_command(argv) is None
+
+
+def test_shell_completion_through_the_entry_point() -> None:
+    probe = "import sys; sys.argv[0] = 'batchplan'; from planner.cli import main; main()"
+    cases = (("batchplan pri", "prices"), ("batchplan check --js", "--json"), ("batchplan prices l", "list"))
+    for words, want in cases:
+        env = {**os.environ, "_BATCHPLAN_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        res = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0 and want in res.stdout.split(), (words, res.stdout, res.stderr)
+
+
+def test_values_are_converted_as_typer_converts_them(tmp_path: Path) -> None:
+    """planner.cli hands plain strings through without typer's pydantic adapters; every parameter of
+    every command still gets exactly what typer's own conversion gives (or the same error)."""
+    from typer._click import Context
+    from typer._coercion import build_runtime_param
+
+    from planner.cli import _Verbatim
+
+    (tmp_path / "file.txt").write_text("x")
+    samples: list[object] = [None, "x", "", " 12 ", "1.5", "-3", "yes", "2026-01-01", b"bytes", b"\xff",
+                             ("a", "b"), ["1", "2"], (), str(tmp_path), str(tmp_path / "file.txt"), 7, True]
+
+    def outcome(convert: Callable[[], object]) -> object:
+        try:
+            return ("ok", convert())
+        except Exception as exc:
+            return ("error", type(exc), str(exc))
+
+    root = typer.main.get_command(app)
+    seen = 0
+    for path in commands():
+        cmd = root
+        for name in path:
+            cmd = cmd.commands[name]  # type: ignore[attr-defined]
+        ctx = Context(cmd, info_name="batchplan")
+        for param in cmd.get_params(ctx):
+            lazy = param.get_runtime_param()
+            assert isinstance(lazy, _Verbatim), (path, param.name)
+            own = build_runtime_param(param.type_descriptor)
+            for value in samples:
+                got = outcome(lambda: lazy.coerce(value, param=param, ctx=ctx))  # noqa: B023
+                assert got == outcome(lambda: own.coerce(value, param=param, ctx=ctx)), (path, param.name, value)  # noqa: B023
+                seen += 1
+    assert seen > 1000

@@ -1,4 +1,9 @@
-"""CLI command modules. Each exposes `register(app)`; the order here is the order in `--help`."""
+"""CLI command modules. Each exposes `register(app)`, which adds its commands to the app.
+
+`COMMANDS` names every top-level command, in `--help` order, with the module that registers it, so
+that `batchplan NAME …` imports and builds NAME's module alone (planner.cli.build_app). A new command:
+its module with `register(app)`, and a line here (tests/test_cli_conventions.py checks the two agree).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,24 @@ import importlib
 
 import typer
 
-COMMAND_MODULES = ("estimate", "report", "prepare", "prices", "models", "history", "reconcile")
+COMMANDS: dict[str, str] = {
+    "estimate": "estimate",
+    "report": "report",
+    "prepare": "prepare",
+    "validate": "prepare",
+    "models": "models",
+    "check": "check",
+    "reconcile": "reconcile",
+    "prices": "prices",  # groups are listed after the commands
+    "history": "history",
+}
 
 
 def register_all(app: typer.Typer) -> None:
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"planner.commands.{name}")
-        module.register(app)
+    for module in dict.fromkeys(COMMANDS.values()):
+        importlib.import_module(f"planner.commands.{module}").register(app)
+
+
+def register_command(app: typer.Typer, name: str) -> None:
+    """Register the module that provides the top-level command `name` (and that module's others)."""
+    importlib.import_module(f"planner.commands.{COMMANDS[name]}").register(app)

@@ -49,14 +49,6 @@ def _verdict_label(row: dict[str, Any]) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Registers `models` and `check` (planner.commands.check)."""
-    from planner.commands import check
-
-    _register_models(app)
-    check.register(app)
-
-
-def _register_models(app: typer.Typer) -> None:
     @app.command("models")
     @handle_errors
     def models_cmd(
