@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -116,7 +115,7 @@ def _new_temp(directory: Path, name: str, registry: list[Path]) -> int:
     """Create `.NAME.XXXXXXXX.tmp` in `directory`, recorded in `registry` *before* it exists, so that an
     interrupt at any point leaves nothing the cleanup does not know about."""
     for _ in range(100):
-        tmp = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        tmp = directory / f".{name}.{os.urandom(4).hex()}.tmp"
         registry.append(tmp)
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)

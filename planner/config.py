@@ -15,11 +15,9 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from planner.errors import UsageError
-from planner.pricing import load_yaml
 
 #: The config names a few files: reading stops (with an error) past this size.
 CONFIG_MAX_BYTES = 1024 * 1024
@@ -69,7 +67,7 @@ def config_path() -> Path:
 
 
 class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     prices: list[str] = []
 
@@ -80,7 +78,11 @@ def load_config() -> Config:
     if not path.is_file():
         if os.environ.get("BATCHPLAN_CONFIG"):
             raise UsageError(f"{path}: no such config file (BATCHPLAN_CONFIG)")
-        return Config()
+        return Config.model_construct()  # the defaults: nothing to validate
+    import yaml  # only with a config file to read (commands start faster without it)
+
+    from planner.safeyaml import load_yaml
+
     try:
         with open(path, "rb") as handle:
             data = handle.read(CONFIG_MAX_BYTES + 1)

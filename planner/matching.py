@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # see planner.pricing.Strict
 
 
 class Equals(_Rule):
@@ -67,8 +67,8 @@ class AllOf(_Rule):
 
 
 Rule = Annotated[Equals | StartsWith | Regex | AnyOf | AllOf, Field(union_mode="left_to_right")]
-AnyOf.model_rebuild()
-AllOf.model_rebuild()
+# AnyOf and AllOf name Rule, defined after them: pydantic resolves it when they first validate
+# (defer_build), so that importing the rules builds no validator.
 
 
 @functools.lru_cache(maxsize=4096)

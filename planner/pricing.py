@@ -15,13 +15,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from planner.errors import AmbiguousModelError, PricingError, UnknownModelError
 from planner.matching import Rule, accepting_clause, describe, equals_names, literals, matches
+from planner.tablefiles import VERSION_FILE as VERSION_FILE  # (they lived here before)
+from planner.tablefiles import TableVersion as TableVersion
+from planner.tablefiles import list_versions as list_versions
+from planner.tablefiles import shipped_pricing_dir as shipped_pricing_dir
+
+if TYPE_CHECKING:
+    import yaml
 
 SCHEMA_VERSION = 1
 #: Bounds of the schema's numbers. Tokens of one request (context windows, outputs, tier thresholds, fixed
@@ -32,80 +38,6 @@ MAX_RATE = 10**15
 MAX_HOURS = 8784
 #: The largest table file read (the biggest shipped one is ~45 KB).
 MAX_TABLE_BYTES = 4 * 1024 * 1024
-#: A table (or config) whose YAML aliases expand to more values than this is refused ("billion laughs").
-MAX_YAML_VALUES = 1_000_000
-# libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
-_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _NoDuplicateKeys(yaml.constructor.SafeConstructor):
-    """Refuses a key written twice in one mapping: PyYAML silently keeps the last, so a second
-    `provider:` would change the table unseen."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue  # `<<: *base` merges are meant to be overridden
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.setdefault(key, key_node.start_mark.line)
-                except TypeError:
-                    continue  # an unhashable key: the base class reports it
-                if first != key_node.start_mark.line:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key '{key}' (first on line {first + 1})", key_node.start_mark
-                    )
-        return super().construct_mapping(node, deep=deep)
-
-
-class StrictLoader(_NoDuplicateKeys, _BASE_LOADER):  # type: ignore[misc,valid-type]
-    """The safe loader every table and config goes through (libyaml's when PyYAML has it), strict on keys."""
-
-
-class StrictPyLoader(_NoDuplicateKeys, yaml.SafeLoader):
-    """The same in pure Python (PyYAML built without libyaml)."""
-
-
-SAFE_LOADER: type[yaml.SafeLoader] = StrictLoader
-
-
-def expanded_size(value: Any, limit: int = MAX_YAML_VALUES) -> int:
-    """How many values `value` holds once YAML aliases are expanded (shared nodes count each time they
-    are used, as validation would visit them); stops counting past `limit`."""
-    sizes: dict[int, int] = {}
-    stack: list[tuple[Any, bool]] = [(value, False)]
-    while stack:
-        item, done = stack.pop()
-        if not isinstance(item, (dict, list)):
-            continue
-        children = list(item.items()) if isinstance(item, dict) else item
-        flat = [c for pair in children for c in pair] if isinstance(item, dict) else children
-        if done:
-            sizes[id(item)] = min(limit + 1, 1 + sum(sizes.get(id(c), 1) for c in flat))
-        elif id(item) not in sizes:
-            sizes[id(item)] = 1  # a cycle (not possible from the safe loader) counts once
-            stack.append((item, True))
-            stack.extend((c, False) for c in flat if isinstance(c, (dict, list)) and id(c) not in sizes)
-    return sizes.get(id(value), 1)
-
-
-def load_yaml(text: str, loader: type[yaml.SafeLoader] | None = None) -> Any:
-    """Parse YAML with the strict safe loader; a document nested too deeply or expanding past
-    MAX_YAML_VALUES is a yaml.YAMLError like any other malformed document."""
-    try:
-        raw = yaml.load(text, Loader=loader or SAFE_LOADER)
-    except RecursionError:
-        raise yaml.YAMLError("nested too deeply") from None
-    try:
-        size = expanded_size(raw)
-    except RecursionError:  # pragma: no cover - expanded_size is iterative
-        raise yaml.YAMLError("nested too deeply") from None
-    if size > MAX_YAML_VALUES:
-        raise yaml.YAMLError(f"expands to more than {MAX_YAML_VALUES:,} values (YAML aliases)")
-    return raw
-VERSION_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.ya?ml$")
 
 
 def _money(value: Any) -> Any:
@@ -122,7 +54,9 @@ Fraction = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, le=10, allow_
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a class's validator is built when it first validates (a table read from YAML, a
+    # user's table), not at import: commands served by planner.tablecache never build one
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Rates(Strict):
@@ -160,17 +94,15 @@ class PriceSet(Rates):
         return chosen
 
     def scaled(self, factor: Decimal) -> PriceSet:
-        """Every price times `factor`: how a default batch discount is applied."""
+        """Every price times `factor`: how a default batch discount is applied. Made of validated prices
+        and a validated factor, so built without validating again (no schema is built for it)."""
 
         def scale(r: Rates) -> dict[str, Any]:
-            return {
-                k: (v * factor if isinstance(v, Decimal) else v)
-                for k, v in r.model_dump(exclude={"tiers", "above_input_tokens"}).items()
-            }
+            return {k: (v * factor if isinstance(v := getattr(r, k), Decimal) else v) for k in Rates.model_fields}
 
-        return PriceSet(
+        return PriceSet.model_construct(
             **scale(self),
-            tiers=[Tier(above_input_tokens=t.above_input_tokens, **scale(t)) for t in self.tiers],
+            tiers=[Tier.model_construct(above_input_tokens=t.above_input_tokens, **scale(t)) for t in self.tiers],
         )
 
     def thresholds(self) -> list[int]:
@@ -533,13 +465,6 @@ def _overlap(models: list[ModelEntry]) -> str | None:
     return None
 
 
-class CachedTable(Strict):
-    """One entry of the compiled-table cache (planner.tablecache): a validated table and its key."""
-
-    key: str
-    table: PriceTable
-
-
 class TableHead(Strict):
     """What resolution needs of a table before reading its rows: who it is, its grammar, its priority."""
 
@@ -552,13 +477,10 @@ class TableHead(Strict):
 
     @classmethod
     def of(cls, table: PriceTable) -> TableHead:
-        return cls(provider=table.provider, name=table.name, version=table.version, priority=table.priority,
-                   model_match=table.model_match, fallback_provider=table.fallback_provider)
-
-
-class CachedHead(Strict):
-    key: str
-    head: TableHead
+        """The head of a validated table (so not validated again)."""
+        return cls.model_construct(provider=table.provider, name=table.name, version=table.version,
+                                   priority=table.priority, model_match=table.model_match,
+                                   fallback_provider=table.fallback_provider)
 
 
 def semantic_problems(table: PriceTable) -> list[str]:
@@ -581,13 +503,6 @@ def semantic_problems(table: PriceTable) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Loading
-
-
-def shipped_pricing_dir() -> Path:
-    """The tables bundled in the wheel, or the repository's `pricing/` in a source checkout."""
-    here = Path(__file__).resolve().parent
-    bundled = here / "_pricing"
-    return bundled if bundled.is_dir() else here.parent / "pricing"
 
 
 def _yaml_error(path: Path, exc: yaml.YAMLError) -> PricingError:
@@ -718,6 +633,10 @@ def _parse_table(path: Path, data: bytes) -> PriceTable:
         raise PricingError("not UTF-8 text", path=path) from None
     except OSError as exc:
         raise PricingError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    import yaml
+
+    from planner.safeyaml import load_yaml
+
     try:
         raw = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -735,30 +654,6 @@ def _parse_table(path: Path, data: bytes) -> PriceTable:
     if problems:
         raise PricingError(problems[0], path=path)
     return table
-
-
-@dataclass(frozen=True)
-class TableVersion:
-    provider: str
-    version: date
-    path: Path
-
-
-def list_versions(root: Path | None = None) -> dict[str, list[TableVersion]]:
-    """All shipped table files by provider, oldest first, without parsing them."""
-    root = root or shipped_pricing_dir()
-    out: dict[str, list[TableVersion]] = {}
-    if not root.is_dir():
-        return out
-    for provider_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        versions = []
-        for f in provider_dir.iterdir():
-            m = VERSION_FILE.match(f.name)
-            if m:
-                versions.append(TableVersion(provider_dir.name, date.fromisoformat(m.group(1)), f))
-        if versions:
-            out[provider_dir.name] = sorted(versions, key=lambda v: v.version)
-    return out
 
 
 @dataclass(frozen=True)

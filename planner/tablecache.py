@@ -1,12 +1,21 @@
-"""A cache of validated price tables, so table commands skip the YAML parse (most of their start-up).
+"""A cache of validated price tables, so table commands skip the YAML parse and the validation.
 
-Each table file read is stored once as JSON under the user's cache directory, named by a key that
-hashes the file's bytes together with the schema code (planner/pricing.py, planner/matching.py) and
-the pydantic version. A changed table, a changed schema or an upgrade therefore never meets a stale
-entry: it has another key. An entry is JSON, never pickle, and is validated by the same schema when
-loaded, so a corrupted or tampered file cannot run code and cannot smuggle in a table the schema
-would refuse; an entry whose recorded key differs from its name is ignored. The directory is used
-only when the current user owns it and nobody else can write to it.
+Each table file read is stored once under the user's cache directory, named by a key that hashes the
+file's bytes together with the code that reads it (planner/pricing.py, matching.py, safeyaml.py and
+this file) and the pydantic version. A changed table, a changed schema or an upgrade therefore never
+meets a stale entry: it has another key.
+
+An entry is what the schema validated, written by this module after a table passed validation: the
+table as JSON with only the fields the file set (so a user's table layered over a shipped one merges
+exactly as when parsed), under an HMAC-SHA256 of the key and the body. The HMAC's secret is 32 random
+bytes made once per cache directory (`secret.key`, 0600). An entry whose HMAC checks was written by
+batchplan for this very key, so it is rebuilt without validating again (`model_construct`, field by
+field, every value's type checked against the schema); one that does not (corrupt, truncated,
+edited, copied from another table, machine or user, or from an older format) is ignored and the YAML
+is parsed and validated as if there were no cache. Entries are JSON, never pickle: reading one cannot
+run code. The directory is used only when the current user owns it and nobody else can write to it;
+who can write as that user can equally edit the shipped tables or the config, so the cache adds no
+way in.
 
 `$BATCHPLAN_CACHE_DIR` moves the cache (`off` disables it); by default it is the platform's user
 cache directory. Any failure to read or write the cache is silent: the table is parsed as before.
@@ -15,19 +24,36 @@ cache directory. Any failure to read or write the cache is silent: the table is 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import hmac
+import json
 import os
 import stat
 import sys
 import tempfile
+import types
+import typing
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from planner.pricing import PriceTable, TableHead
 
-_FORMAT = b"batchplan-table-cache/1"
+    M = TypeVar("M", bound=BaseModel)
+
+_FORMAT = b"batchplan-table-cache/2"
+#: The code a cached table depends on: the schema, its match rules, the YAML loader and this module.
+_CODE = ("pricing.py", "matching.py", "safeyaml.py", "tablecache.py")
+_SECRET = "secret.key"
+_SECRET_BYTES = 32
 _fingerprint: bytes | None = None
+_secrets: dict[Path, bytes | None] = {}
 
 
 def cache_dir() -> Path | None:
@@ -45,17 +71,16 @@ def cache_dir() -> Path | None:
 
 
 def _schema_fingerprint() -> bytes:
-    """What a cached table depends on besides its file: the schema's source and pydantic's version."""
+    """What a cached table depends on besides its file: the schema's and the YAML loader's source, this
+    module's, and pydantic's version."""
     global _fingerprint
     if _fingerprint is None:
-        import pydantic
-
-        from planner import matching, pricing
+        from pydantic.version import VERSION
 
         h = hashlib.sha256(_FORMAT)
-        for module in (pricing, matching):
-            h.update(Path(module.__file__ or "").read_bytes())
-        h.update(pydantic.VERSION.encode())
+        for name in _CODE:  # read, not imported (safeyaml imports yaml, which a cached load never needs)
+            h.update(Path(__file__).with_name(name).read_bytes())
+        h.update(VERSION.encode())
         _fingerprint = h.digest()
     return _fingerprint
 
@@ -76,85 +101,310 @@ def _usable(directory: Path) -> bool:
     return not (hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)))
 
 
-def load(cache_key: str) -> PriceTable | None:
-    """The validated table stored under `cache_key`, or None (missing, unreadable, stale or refused)."""
+def _private_file(info: os.stat_result) -> bool:
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    return not (hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077))
+
+
+def _read_secret(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not _private_file(os.fstat(handle.fileno())):
+            return None
+        data = handle.read(_SECRET_BYTES + 1)
+    return data if len(data) == _SECRET_BYTES else None
+
+
+def _secret(directory: Path, *, create: bool) -> bytes | None:
+    """The directory's HMAC secret (read once per process); made when storing and there is none."""
+    found = _secrets.get(directory)
+    if found is not None or (directory in _secrets and not create):
+        return found
+    found = _read_secret(directory / _SECRET)
+    if found is None and create:
+        found = _make_secret(directory)
+    _secrets[directory] = found
+    return found
+
+
+def _make_secret(directory: Path) -> bytes | None:
+    path = directory / _SECRET
+    fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=directory)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(_SECRET_BYTES))
+        try:
+            os.link(tmp, path)  # never replaces the secret another process has just made
+        except FileExistsError:
+            if _read_secret(path) is None:  # the wrong size, not a file, or open to others: a new one
+                os.replace(tmp, path)
+        except OSError:  # no hard links here
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return _read_secret(path)
+
+
+def _mac(secret: bytes, cache_key: str, kind: str, body: bytes) -> str:
+    return hmac.new(secret, b"\0".join([_FORMAT, cache_key.encode(), kind.encode(), body]), hashlib.sha256).hexdigest()
+
+
+def _entry(cache_key: str, kind: str) -> Any:
+    """The JSON document stored under `cache_key` if its HMAC checks, else None."""
     directory = cache_dir()
     if directory is None or not _usable(directory):
         return None
-    path = directory / f"{cache_key}.json"
+    secret = _secret(directory, create=False)
+    if secret is None:
+        return None
     try:
-        raw = path.read_bytes()
+        raw = (directory / f"{cache_key}.{kind}.json").read_bytes()
     except OSError:
         return None
-    from pydantic import ValidationError
-
-    from planner.pricing import CachedTable
-
-    try:
-        entry = CachedTable.model_validate_json(raw)
-    except (ValidationError, ValueError):
+    head, _, body = raw.partition(b"\n")
+    fmt, _, mac = head.partition(b" ")
+    if fmt != _FORMAT or not hmac.compare_digest(mac, _mac(secret, cache_key, kind, body).encode()):
         return None
-    return entry.table if entry.key == cache_key else None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def load(cache_key: str) -> PriceTable | None:
+    """The validated table stored under `cache_key`, or None (missing, unreadable, stale or refused)."""
+    from planner.pricing import PriceTable
+
+    return _rebuilt(PriceTable, _entry(cache_key, "table"))
 
 
 def load_head(cache_key: str) -> TableHead | None:
     """The stored head (provider, grammar, priority) of the table under `cache_key`, or None."""
-    directory = cache_dir()
-    if directory is None or not _usable(directory):
-        return None
-    try:
-        raw = (directory / f"{cache_key}.head.json").read_bytes()
-    except OSError:
-        return None
-    from pydantic import ValidationError
+    from planner.pricing import TableHead
 
-    from planner.pricing import CachedHead
-
-    try:
-        entry = CachedHead.model_validate_json(raw)
-    except (ValidationError, ValueError):
-        return None
-    return entry.head if entry.key == cache_key else None
+    return _rebuilt(TableHead, _entry(cache_key, "head"))
 
 
 def store(cache_key: str, table: PriceTable) -> None:
     """Write the table and its head under `cache_key` atomically (temp files renamed into place), 0600."""
-    directory = cache_dir()
-    if directory is None:
-        return
-    from planner.pricing import CachedTable, TableHead
+    from planner.pricing import TableHead
 
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not _usable(directory):
-            return
-        _write(directory, f"{cache_key}.json", CachedTable(key=cache_key, table=table).model_dump_json())
-    except OSError:
-        return
+    _store(cache_key, "table", table)
     store_head(cache_key, TableHead.of(table))
 
 
 def store_head(cache_key: str, head: TableHead) -> None:
+    _store(cache_key, "head", head)
+
+
+def _store(cache_key: str, kind: str, model: BaseModel) -> None:
     directory = cache_dir()
     if directory is None:
         return
-    from planner.pricing import CachedHead
-
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if _usable(directory):
-            _write(directory, f"{cache_key}.head.json", CachedHead(key=cache_key, head=head).model_dump_json())
+        if not _usable(directory):
+            return
+        secret = _secret(directory, create=True)
+        if secret is None:
+            return
+        body = model.model_dump_json(exclude_unset=True).encode()
+        _write(directory, f"{cache_key}.{kind}.json", _FORMAT + b" " + _mac(secret, cache_key, kind, body).encode()
+               + b"\n" + body)
     except OSError:
         return
 
 
-def _write(directory: Path, name: str, body: str) -> None:
+def _write(directory: Path, name: str, body: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".table-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(body.encode("utf-8"))
+            handle.write(body)
         os.replace(tmp, directory / name)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# -- rebuilding a model from its own dump, without validating it again ------------------------------
+
+
+class _Mismatch(Exception):
+    """A value that is not what the schema's field holds (never for an entry this module wrote)."""
+
+
+def _rebuilt(cls: type[M], doc: Any) -> M | None:
+    if doc is None:
+        return None
+    try:
+        return rebuild(cls, doc)
+    except (_Mismatch, ArithmeticError, ValueError, TypeError, KeyError, RecursionError):
+        return None
+
+
+def rebuild(cls: type[M], doc: Any) -> M:
+    """`cls` from `model.model_dump(mode="json", exclude_unset=True)` of a validated `model`, equal to it
+    (fields, the fields it set, nested models) without running validation: `model_construct` on every
+    nested model, each value checked to be of its field's type. Raises _Mismatch for anything else."""
+    if type(doc) is not dict:
+        raise _Mismatch(f"{cls.__name__}: not an object")
+    fields = _fields(cls)
+    if not doc.keys() <= fields.keys():
+        raise _Mismatch(f"{cls.__name__}: unknown fields {sorted(doc.keys() - fields.keys())}")
+    values: dict[str, Any] = {}
+    for name, (convert, default) in fields.items():
+        if name in doc:
+            values[name] = convert(doc[name])
+        elif default is _REQUIRED:
+            raise _Mismatch(f"{cls.__name__}: missing {name}")
+        else:
+            values[name] = default()
+    return cls.model_construct(_fields_set=set(doc), **values)
+
+
+_REQUIRED: Any = object()
+_FIELDS: dict[type, dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]]] = {}
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {}
+
+
+def _fields(cls: type[BaseModel]) -> dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]]:
+    """Each field's converter and default (what validation puts there when the field is left out)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        from pydantic import BaseModel
+
+        found = {}
+        for name, info in cls.model_fields.items():
+            annotation = info.annotation
+            if isinstance(annotation, typing.ForwardRef):
+                # a deferred class naming what its module defines after it (matching.AnyOf: `list[Rule]`)
+                annotation = eval(annotation.__forward_arg__, vars(sys.modules[cls.__module__]))  # our source
+            default: Any
+            if info.is_required():
+                default = _REQUIRED
+            elif info.default_factory is not None:
+                factory = info.default_factory
+                if isinstance(factory, type) and issubclass(factory, BaseModel):  # e.g. BatchLimits
+                    default = functools.partial(rebuild, factory, {})
+                elif factory in (list, dict):
+                    default = factory
+                else:
+                    raise TypeError(f"the table cache cannot rebuild the default of {cls.__name__}.{name}")
+            else:
+                value = info.default
+                if type(value) not in (type(None), bool, int, str, Decimal, tuple):
+                    raise TypeError(f"the table cache cannot rebuild the default of {cls.__name__}.{name}")
+                default = functools.partial(_same, value)
+            found[name] = (_converter(annotation), default)
+        _FIELDS[cls] = found
+    return found
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _converter(annotation: Any) -> Callable[[Any], Any]:
+    try:
+        return _CONVERTERS[annotation]
+    except KeyError:
+        convert = _CONVERTERS[annotation] = _make_converter(annotation)
+        return convert
+    except TypeError:  # an unhashable annotation
+        return _make_converter(annotation)
+
+
+def _exactly(kind: type) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if type(value) is not kind:
+            raise _Mismatch(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return convert
+
+
+def _make_converter(annotation: Any) -> Callable[[Any], Any]:
+    """How the JSON of one field's value becomes the value validation made of it."""
+    from pydantic import BaseModel
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _converter(args[0])
+    if origin is typing.Union or origin is types.UnionType:
+        options = [a for a in args if a is not type(None)]
+        inner = _converter(options[0]) if len(options) == 1 else _one_of(options)
+        if len(options) == len(args):
+            return inner
+        return lambda value: None if value is None else inner(value)
+    if origin is list:
+        item = _converter(args[0])
+        return lambda value: [item(v) for v in _exactly(list)(value)]
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            each = _converter(args[0])
+            return lambda value: tuple(each(v) for v in _exactly(list)(value))
+        items = [_converter(a) for a in args]
+
+        def convert_tuple(value: Any) -> tuple[Any, ...]:
+            if type(value) is not list or len(value) != len(items):
+                raise _Mismatch(f"expected a list of {len(items)}")
+            return tuple(c(v) for c, v in zip(items, value, strict=True))
+
+        return convert_tuple
+    if origin is dict:
+        if args[0] is not str:
+            raise TypeError(f"the table cache cannot rebuild {annotation!r}")
+        item = _converter(args[1])
+        return lambda value: {_exactly(str)(k): item(v) for k, v in _exactly(dict)(value).items()}
+    if origin is typing.Literal:
+
+        def convert_literal(value: Any) -> Any:
+            if not any(type(value) is type(a) and value == a for a in args):
+                raise _Mismatch(f"{value!r} is not one of {args}")
+            return value
+
+        return convert_literal
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        model = annotation
+        return lambda value: rebuild(model, value)
+    if annotation is Decimal:
+        return lambda value: Decimal(_exactly(str)(value))
+    if annotation is date:
+        return lambda value: date.fromisoformat(_exactly(str)(value))
+    if annotation in (str, int, bool):
+        return _exactly(annotation)
+    if annotation is Any:
+        return lambda value: value
+    raise TypeError(f"the table cache cannot rebuild {annotation!r}")
+
+
+def _one_of(options: list[Any]) -> Callable[[Any], Any]:
+    """A union of models that forbid extra fields (matching.Rule): the first whose fields the object
+    fills, the one left-to-right validation picks."""
+    from pydantic import BaseModel
+
+    models = []
+    for option in options:
+        model = option if isinstance(option, type) and issubclass(option, BaseModel) else None
+        if model is None or model.model_config.get("extra") != "forbid":
+            raise TypeError(f"the table cache cannot rebuild a union with {option!r}")
+        models.append(model)
+
+    def convert(value: Any) -> Any:
+        if type(value) is not dict:
+            raise _Mismatch("expected an object")
+        for model in models:
+            fields = _fields(model)
+            required = {n for n, (_, default) in fields.items() if default is _REQUIRED}
+            if value.keys() <= fields.keys() and required <= value.keys():
+                return rebuild(model, value)
+        raise _Mismatch(f"no model of {options} has the fields {sorted(value)}")
+
+    return convert

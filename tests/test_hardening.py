@@ -570,9 +570,9 @@ def test_deep_duplicate_and_exploding_yaml_are_one_line(tmp_path: Path, loader: 
     """For libyaml's loader (100,000 deep) and the pure-Python one (20,000 deep: it is slow to scan, and
     fails the same way past Python's recursion limit): a deep document, a key written twice, and an
     alias bomb, in a price table and in the config."""
-    import planner.pricing as pricing
+    import planner.safeyaml as safeyaml
 
-    monkeypatch.setattr(pricing, "SAFE_LOADER", getattr(pricing, loader))
+    monkeypatch.setattr(safeyaml, "SAFE_LOADER", getattr(safeyaml, loader))
     base = Path(ACME).read_text(encoding="utf-8")
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True))

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
 
         book = load_pricebook(parse_date(as_of), user_tables=prices or [])
         if not book.tables and book.missing and provider is None:
-            from planner.pricing import list_versions
+            from planner.tablefiles import list_versions
 
             earliest = min(v[0].version for v in list_versions().values())
             raise PricingError(f"no price table is in force on {book.as_of}: the earliest starts {earliest}")

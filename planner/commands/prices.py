@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def list_cmd(root: RootOption = None, json_out: JsonOption = False) -> None:
         """Every provider and its table versions (effective dates)."""
-        from planner.pricing import list_versions
+        from planner.tablefiles import list_versions
 
         versions = list_versions(_root(root))
         if not versions:
