@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,17 @@ def _console(stderr: bool) -> Console:
     if not console.is_terminal:
         console.soft_wrap = True  # piped: never wrap or cut a line; the reader's tools do that
     return console
+
+
+def piped_stdout() -> bool:
+    """Whether stdout is no terminal, as Rich's console would decide (FORCE_COLOR or TTY_COMPATIBLE
+    make it one), answered without importing Rich; when in doubt, False (Rich then decides)."""
+    if sys.stdout is None or os.environ.get("FORCE_COLOR") is not None or os.environ.get("TTY_COMPATIBLE"):
+        return False
+    try:
+        return not sys.stdout.isatty()
+    except ValueError:
+        return False
 
 
 def stdout_console() -> Console:

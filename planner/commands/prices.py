@@ -51,14 +51,17 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({p: [v.version.isoformat() for v in vs] for p, vs in versions.items()})
             return
-        from planner.commands._common import stdout_console
-        from planner.render.layout import Col, Grid, print_grid
+        import sys
+
+        from planner.commands._common import piped_stdout, stdout_console
+        from planner.render.layout import Col, Grid, print_grid, print_plain
 
         grid = Grid([Col("Provider", key=True), Col("Versions (in force from)"), Col("Newest file", drop=True)],
                     see_also="--json or a pipe")
         for p, vs in versions.items():
             grid.add(p, ", ".join(v.version.isoformat() for v in vs), str(vs[-1].path))
-        print_grid(stdout_console(), grid)
+        if not (piped_stdout() and print_plain(grid, sys.stdout)):
+            print_grid(stdout_console(), grid)
 
     @prices.command("show")
     @handle_errors

@@ -10,19 +10,18 @@ file), rows are printed full width, aligned with spaces, with no box drawing and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # Rich is imported where a table is drawn: `print_plain` needs none of it
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 Justify = Literal["left", "right", "center"]
-Cell = str | Text
+Cell: TypeAlias = "str | Text"
 
 
 @dataclass(frozen=True)
@@ -51,14 +50,19 @@ class Grid:
 
 
 def _text(cell: Cell) -> Text:
-    return cell if isinstance(cell, Text) else Text(cell)
+    from rich.text import Text
+
+    return Text(cell) if isinstance(cell, str) else cell
 
 
 def _plain(cell: Cell) -> str:
-    return cell.plain if isinstance(cell, Text) else cell
+    return cell if isinstance(cell, str) else cell.plain
 
 
 def _table(grid: Grid, which: Sequence[int], title: str | None) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(
         title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, show_edge=False,
         pad_edge=False, collapse_padding=True, header_style="bold",
@@ -73,25 +77,54 @@ def _table(grid: Grid, which: Sequence[int], title: str | None) -> Table:
 
 def _width(console: Console, table: Table) -> int:
     """The table's natural width (unbounded: Rich clamps a measurement to the console's width)."""
+    from rich.measure import Measurement
+
     return Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+
+
+def _cell_len(text: str) -> int:
+    """Columns `text` takes on a terminal (wide characters count two)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def plain_lines(grid: Grid) -> list[str]:
     """The grid as aligned plain-text lines (header first), two spaces between columns, full width."""
     cells = [[" ".join(c.header.split()) for c in grid.cols], *[[_plain(x) for x in row] for row in grid.rows]]
-    widths = [max(cell_len(r[i]) for r in cells) for i in range(len(grid.cols))]
+    widths = [max(_cell_len(r[i]) for r in cells) for i in range(len(grid.cols))]
     lines = []
     for r in cells:
         parts = []
         for i, (value, c) in enumerate(zip(r, grid.cols, strict=True)):
-            pad = " " * (widths[i] - cell_len(value))
+            pad = " " * (widths[i] - _cell_len(value))
             parts.append(pad + value if c.justify == "right" else value + pad)
         lines.append("  ".join(parts).rstrip())
     return lines
 
 
+#: Characters Rich's Text removes (BEL, BS, VT, FF, CR) or expands (tab) when it prints a line.
+_RICH_CHANGES = re.compile("[\x07\x08\x0b\x0c\x0d\t]")
+
+
+def print_plain(grid: Grid, file: TextIO) -> bool:
+    """Print `grid` to `file` as `print_grid` does to a console that is no terminal, without importing
+    Rich (start-up time, issue #14). False, and nothing printed, when a cell holds a character Rich
+    would change: `print_grid` then does it."""
+    lines = [grid.title] if grid.title and grid.rows else []
+    lines += plain_lines(grid) if grid.rows else []
+    if any(_RICH_CHANGES.search(line) for line in lines):
+        return False
+    file.write("".join(line + "\n" for line in lines))
+    return True
+
+
 def print_grid(console: Console, grid: Grid) -> None:
     """Print `grid` whole: fitted tables on a terminal, plain rows when piped (see the module docstring)."""
+    from rich.text import Text
+
     if not grid.rows:
         return
     if not console.is_terminal:
@@ -151,6 +184,8 @@ def _stack(console: Console, grid: Grid, keep: list[int], width: int) -> list[li
 
 def _blocks(console: Console, grid: Grid, keep: list[int]) -> None:
     """One block per row: the key cells on a line, then `header: value` lines."""
+    from rich.text import Text
+
     if grid.title:
         console.print(Text(grid.title, style="bold"))
     keys = [i for i in keep if grid.cols[i].key]
@@ -168,6 +203,9 @@ def _blocks(console: Console, grid: Grid, keep: list[int]) -> None:
 
 def print_marked(console: Console, mark: str, style: str, text: str, *, indent: int = 0, bold: bool = False) -> None:
     """`✓ text` with wrapped lines hanging under the text on a terminal; one unwrapped line when piped."""
+    from rich.table import Table
+    from rich.text import Text
+
     if not console.is_terminal:
         console.print(Text(f"{' ' * indent}{mark} {text}"), soft_wrap=True)
         return
