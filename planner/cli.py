@@ -13,6 +13,8 @@ and shell completion build them all, and so does `app`, the whole app for tests 
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -55,7 +57,13 @@ def _set_no_color(value: bool) -> None:
 
 
 def _shared_options() -> list[Any]:
-    """`--quiet/-q` and `--no-color` as Typer builds them (taken from a throwaway command)."""
+    """`--quiet/-q` and `--no-color` as Typer builds them, a fresh copy for each command."""
+    return [copy.copy(p) for p in _built_shared_options()]
+
+
+@functools.cache
+def _built_shared_options() -> tuple[Any, ...]:
+    """The shared options, built once per process (taken from a throwaway command)."""
     holder = typer.Typer()
 
     @holder.command()
@@ -69,7 +77,7 @@ def _shared_options() -> list[Any]:
         """Unused."""
 
     command = typer.main.get_command(holder)
-    return [p for p in command.params if p.name in ("quiet", "no_color")]
+    return tuple(p for p in command.params if p.name in ("quiet", "no_color"))
 
 
 if RuntimeParam is not None:
