@@ -13,6 +13,7 @@ Rows:
 - Claude vs OpenAI: `estimate -m claude-haiku-4-5` (ctok on a calibration sample) against `-m gpt-4o-mini`
   on a ~26 MB file (the target is at most 3x); skipped when ctok is not installed
 - price tables: loading every table in force today, in a fresh process
+- table commands: `check MODEL`, `models --json` and `prices list`, whole processes start to finish
 - start-up: `batchplan --help` against `python -c pass`
 Every command runs in a fresh process; timings are wall-clock, best of N.
 """
@@ -24,6 +25,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -141,7 +143,7 @@ def table_load() -> tuple[str, str]:
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
         seconds, tables, models = out.stdout.split()
         best = min(best, float(seconds))
-    return f"{best * 1000:.0f} ms", f"{tables} provider tables, {models} models, parsed and validated"
+    return f"{best * 1000:.0f} ms", f"{tables} provider tables, {models} models (from the table cache once warm)"
 
 
 def two_models(path: Path) -> tuple[str, str]:
@@ -160,6 +162,20 @@ def claude_vs_openai(path: Path) -> tuple[str, str]:
     claude, out = timed([*base, "claude-haiku-4-5"], repeat=3)
     label = json.loads(out)["estimates"][0]["token_method_label"]
     return f"{claude / gpt:.2f}x", f"claude-haiku-4-5 {claude:.2f} s ({label}) vs {MODEL} {gpt:.2f} s"
+
+
+def table_commands(repeat: int = 15) -> tuple[str, str]:
+    """`check MODEL`, `models --json` and `prices list` (stdout piped, warm table cache), taken in turn
+    `repeat` times: fastest and median each; the result is the slowest command's fastest run."""
+    commands = (["check", MODEL], ["models", "--json"], ["prices", "list"])
+    for cmd in commands:
+        timed([*batchplan(), *cmd])  # fills the table cache
+    times: dict[str, list[float]] = {" ".join(cmd): [] for cmd in commands}
+    for _ in range(repeat):
+        for cmd in commands:
+            times[" ".join(cmd)].append(timed([*batchplan(), *cmd])[0])
+    detail = "; ".join(f"{name} {min(t) * 1000:.0f}/{statistics.median(t) * 1000:.0f} ms" for name, t in times.items())
+    return f"{max(min(t) for t in times.values()) * 1000:.0f} ms", f"{detail} (fastest/median of {repeat})"
 
 
 def startup() -> tuple[str, str]:
@@ -208,6 +224,7 @@ def main() -> None:
             generate(claude_file, args.claude_mb, 7)
         rows.append((f"Claude vs OpenAI estimate ({args.claude_mb:g} MB)", *claude_vs_openai(claude_file)))
     rows.append(("price-table load", *table_load()))
+    rows.append(("table commands start to finish", *table_commands()))
     rows.append(("start-up (--help) vs python -c pass", *startup()))
 
     width = max(len(r[0]) for r in rows)
