@@ -13,6 +13,7 @@ and shell completion build them all, and so does `app`, the whole app for tests 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
@@ -116,10 +117,12 @@ if RuntimeParam is not None:
 
 
 def _lazy_conversion(param: Any) -> None:
-    """Convert `param`'s values through `_Verbatim` (typer's pydantic adapter only when needed)."""
+    """Convert `param`'s values through `_Verbatim` (typer's pydantic adapter only when needed). A typer
+    whose internals differ keeps its own conversion (tests/test_cli_conventions.py notices)."""
     descriptor = getattr(param, "type_descriptor", None)
     if RuntimeParam is not None and descriptor is not None and getattr(param, "_runtime_param", False) is None:
-        param._runtime_param = _Verbatim(descriptor)
+        with contextlib.suppress(TypeError, AttributeError):  # another typer's RuntimeParam
+            param._runtime_param = _Verbatim(descriptor)
 
 
 class _Command(TyperCommand):
