@@ -841,7 +841,8 @@ class PriceBook:
                 ids = ", ".join(f"{table.provider}/{m.id}" for m, _ in hits)
                 raise AmbiguousModelError(requested, ids.split(", "), as_of=self.as_of.isoformat())
             m, clause = best
-            note = f"'{requested}' is not a listed id; it resolves to {table.provider}/{m.id}, whose rule {describe(clause)}"
+            note = (f"'{requested}' is not a listed id; it resolves to {table.provider}/{m.id}, "
+                    f"whose rule {describe(clause)}")
             return ResolvedModel(table, m, requested, describe(clause), (note,))
         if fallback and table.fallback_provider and table.fallback_provider in self.tables:
             origin = self.tables[table.fallback_provider]
