@@ -115,19 +115,24 @@ def _exact(counter: ClaudeCounter, n: int, path: str, reader: ReadOptions, sampl
         return None
     if len(requests) != n:
         return None
+    return _counted_override(counter, requests, f" on all {n:,} requests")
+
+
+def _counted_override(counter: ClaudeCounter, requests: Sequence[Request], scope: str) -> Override:
+    """Every request counted by ctok: exact, or partly approximate (rounded up) where ctok cannot cover a
+    part (tools, images, …); `scope` says how many were counted (" on all N requests" or "")."""
     counts = [counter.count(q) for q in requests]
     total = sum(c.tokens for c in counts)
-    loose = sum(c.uncovered_tokens for c in counts)
-    share = loose / total if total else 0.0
+    share = sum(c.uncovered_tokens for c in counts) / total if total else 0.0
     uncovered = sorted({w for c in counts for w in c.uncovered})
     new = array("q", (c.tokens for c in counts))
     if not uncovered:
         return Override(new, "exact", f"exact (ctok {counter.version})", Decimal(0), 1.0,
-                        f"input tokens counted exactly with ctok ({counter.version} family) on all {n:,} requests")
+                        f"input tokens counted exactly with ctok ({counter.version} family){scope}")
     band = _band(share)
     return Override(new, "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
-                    f"input tokens counted with ctok ({counter.version} family) on all {n:,} requests; "
-                    f"{share:.1%} of them ({', '.join(uncovered)}) approximated, rounded up")
+                    f"input tokens counted with ctok ({counter.version} family){scope}; {share:.1%} of them "
+                    f"({', '.join(uncovered)}) approximated, rounded up")
 
 
 def claude_override(
@@ -205,18 +210,7 @@ def in_memory_override(r: ResolvedModel, requests: Sequence[Request], *, seed: i
         return None
     sizes = [_text_size(q) for q in requests]
     if sum(sizes) <= EXACT_MAX_CHARS:
-        counts = [counter.count(q) for q in requests]
-        total = sum(c.tokens for c in counts)
-        share = sum(c.uncovered_tokens for c in counts) / total if total else 0.0
-        uncovered = sorted({w for c in counts for w in c.uncovered})
-        new = array("q", (c.tokens for c in counts))
-        if not uncovered:
-            return Override(new, "exact", f"exact (ctok {counter.version})", Decimal(0), 1.0,
-                            f"input tokens counted exactly with ctok ({counter.version} family)")
-        band = _band(share)
-        return Override(new, "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
-                        f"input tokens counted with ctok ({counter.version} family); {share:.1%} of them "
-                        f"({', '.join(uncovered)}) approximated, rounded up")
+        return _counted_override(counter, requests, "")
     order = list(range(len(requests)))
     random.Random(seed).shuffle(order)
     chosen: list[int] = []

@@ -363,7 +363,7 @@ class Planned:
 
 def planned_from_manifest(path: str | Path) -> Planned:
     """The requests of the files a `batchplan prepare` manifest lists (read from beside the manifest)."""
-    from planner.batchfiles import VENDOR_RULES, parse_line
+    from planner.batchfiles import VENDOR_RULES
 
     path = Path(path)
     try:
@@ -382,19 +382,7 @@ def planned_from_manifest(path: str | Path) -> Planned:
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or "/" in name or "\\" in name:
             raise InputError(f"manifest lists a bad file entry {json.dumps(entry)[:80]}", path=path)
-        batch = path.parent / name
-        with open_binary(str(batch), "batch file") as handle:
-            for number, raw in enumerate(handle, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except ValueError:
-                    raise InputError("malformed JSON", path=batch, line=number) from None
-                parsed = parse_line(obj, number, rules)
-                if parsed.request is None:
-                    raise InputError("; ".join(parsed.problems), path=batch, line=number)
-                requests.append(parsed.request)
+        requests.extend(_vendor_requests(path.parent / name, rules, "batch file"))
     as_of = manifest.get("as_of")
     return Planned(
         requests=requests, source=str(path), model=_str(manifest.get("model")), vendor=rules.name,
@@ -404,9 +392,29 @@ def planned_from_manifest(path: str | Path) -> Planned:
     )
 
 
+def _vendor_requests(path: Path, rules: Any, kind: str) -> list[Request]:
+    """Every request of one vendor batch file, in order; a line that is not that vendor's is an error."""
+    from planner.batchfiles import parse_line
+
+    requests: list[Request] = []
+    with open_binary(str(path), kind) as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                raise InputError("malformed JSON", path=path, line=number) from None
+            parsed = parse_line(obj, number, rules)
+            if parsed.request is None:
+                raise InputError("; ".join(parsed.problems), path=path, line=number)
+            requests.append(parsed.request)
+    return requests
+
+
 def planned_from_input(path: str | Path) -> Planned:
     """The requests of a batch input file of any vendor (or any dataset batchplan reads, ids from its rows)."""
-    from planner.batchfiles import VENDOR_RULES, detect_vendor, parse_line
+    from planner.batchfiles import VENDOR_RULES, detect_vendor
 
     path = str(path)
     first: Any = None
@@ -425,19 +433,7 @@ def planned_from_input(path: str | Path) -> Planned:
         model = next((r.model for r in requests if r.model), None)
         return Planned(requests=requests, source=path, model=model, vendor=vendor)
     rules = VENDOR_RULES[vendor]
-    requests = []
-    with open_binary(path, "input file") as handle:
-        for number, raw in enumerate(handle, 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except ValueError:
-                raise InputError("malformed JSON", path=path, line=number) from None
-            parsed = parse_line(obj, number, rules)
-            if parsed.request is None:
-                raise InputError("; ".join(parsed.problems), path=path, line=number)
-            requests.append(parsed.request)
+    requests = _vendor_requests(Path(path), rules, "input file")
     model = next((r.model for r in requests if r.model), None)
     return Planned(requests=requests, source=path, model=model, vendor=rules.name)
 
