@@ -1,30 +1,46 @@
-"""Exact token counting over all cores, streaming, order preserved.
+"""Exact token counting over all cores, streaming, order preserved: one engine for every input.
 
-Two engines, both measured with benchmarks/count.py on a 2-core machine (50 MB chat JSONL, ~10M tokens):
+How a dataset flows (`count_file`, what `estimate` runs):
+* The calling process only cuts the input into blocks of about `SPAN_BYTES` of whole lines, with block
+  reads and C-level byte counts (never a Python loop per line). Each block goes to a worker, which
+  decodes, parses and validates it (`datasets.parse_line`, or `csv_block_records` + `csv_request`),
+  counts it under every tokenizer and sends back one columnar `Counted` chunk. A regular file's blocks
+  travel as (offset, length) and workers `pread` them; a pipe's, stdin's or a `.gz`'s travel as bytes.
+* CSV/TSV is cut the same way. A newline ends an RFC 4180 record exactly when the number of `"` before
+  it (since the last record boundary) is even, so the cutter extends a block until its quote count is
+  even. The worker checks the cut: it parses its block with `csv.reader` plus an end marker, and a
+  marker swallowed by a field means the cut fell inside a quoted field (possible only with a stray `"`
+  in an unquoted field, which `csv.reader` takes literally). Blocks before it are exact; from that block
+  on the file is read record by record (`datasets.csv_records`) and the records still counted on all
+  cores. The totals equal `csv.reader` over the whole file in every case.
+* Inputs smaller than `SMALL_BYTES` (measured: below it a pool's start-up costs more than the second
+  core gives) are counted in the calling process, with the same code, and no pool is started.
 
-* `count_file` (what `estimate` runs on a line-per-request file): the calling process only cuts the
-  file into ~512 KB blocks of whole lines; each worker reads its block from the file itself, decodes,
-  parses and validates it with `datasets.parse_line`, counts it under every tokenizer and returns one
-  columnar `Counted` chunk. Nothing serial is left in the caller: fastest runs were 1.6-2.1x a plain
-  json.loads + tiktoken loop (medians of 9 rounds 1.3-2.0x: the host's cores change speed from run to
-  run), where two plain loops run at once reach 1.9-2.2x one loop, the most two cores give here.
-* `count_chunks` / `count_chunks_multi` / `count_stream` (CSV records, samples, stdin, Python callers):
-  the caller parses and builds `Pieces`; workers only encode.
+Counting several models costs what their distinct (encoding, counting rule) pairs cost, not what the
+models cost. A request becomes its pieces once per counting rule (`tokens.request_shape`; tokenizers
+that differ only in per-message, per-name and priming overheads share it, and so do all tokenizers of
+one chat format for a request without images or tools); each text is encoded once per encoding per
+chunk however many rules use it; each model's count is then arithmetic on those numbers
+(`fixed + overheads + encoded`, times its calibration factor). Texts repeated across requests (roles,
+a shared system prompt) are encoded once per process (`_RepeatCache`, bounded).
 
-Per request, a worker does fewer instructions than the plain loop (callgrind, 800 requests: 622M vs
-639M): token ids come back from tiktoken as one packed buffer instead of a list of Python ints
-(`encodings.token_counter`), and texts that repeat across requests (roles, a shared system prompt)
-are encoded once per process.
-Alternatives measured and rejected: tiktoken's `encode_ordinary_batch(num_threads=2)` (0.7x a plain
-loop), per-thread slices (~1.0x end to end: parsing holds the GIL), `ProcessPoolExecutor` (~15 % lost
-to its feeder threads), piping the lines themselves to the workers (pickling them cost ~0.1x of the
-speed-up), pinning each worker to a core (no gain), and orjson for parsing (~4 % of a worker's time
-saved, not worth a dependency whose number and error semantics differ from json's).
+Measured (benchmarks/run.py; figures and machine in the README): per request a worker does fewer
+instructions than the plain json.loads + encode loop (token ids come back from tiktoken as one packed
+buffer, `encodings.token_counter`). Rejected after measurement: tiktoken's `encode_ordinary_batch`
+threads (0.7x a plain loop), per-thread slices (~1.0x: parsing holds the GIL),
+`ProcessPoolExecutor` (~15 % lost to its feeder threads), pickling lists of lines to workers (~0.1x of
+the speed-up; one bytes block per task costs nothing measurable), pinning workers to cores, orjson
+(~4 % of a worker's time, number and error semantics unlike json's).
 
-Memory stays flat: at most `2 * workers` chunks are in flight, results are yielded in input order as
-soon as they are ready, and the repeat cache has fixed bounds (a 50 MB and a 500 MB file: ~40 MB per
-worker either way). Inputs smaller than one chunk are counted in-process (no worker start-up).
-Workers are forked on Linux (they inherit the loaded encoding), spawned elsewhere.
+Memory stays flat: at most `2 * workers` blocks are in flight, results are yielded in input order as
+soon as they are ready, the repeat cache has fixed bounds, and no line longer than the input's line
+limit is read (planner.inputs).
+
+Lifecycle: workers are forked on Linux (they inherit the encodings, loaded once) and spawned elsewhere.
+A worker ignores Ctrl-C (the parent decides), dies with its parent (PR_SET_PDEATHSIG on Linux; EOF on
+its pipe elsewhere), and holds /dev/null, not the parent's stdin/stdout/stderr, so `estimate … | cat`
+ends when the parent does, however it ends. A worker that dies mid-run is one `WorkerError`, and the
+pool's other workers are stopped.
 
 For Spark, Dask or Ray, use the pure per-record functions `count_request_json` / `count_request`, which
 need nothing but the tokenizer rule (see docs/scale.md).
@@ -39,24 +55,43 @@ import itertools
 import json
 import multiprocessing
 import os
+import re
+import signal
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, Literal, cast
 
-from planner.datasets import OPENAI_URL_API, ReadOptions, Request, parse_line
+from planner.datasets import (
+    OPENAI_URL_API,
+    CsvColumns,
+    ReadOptions,
+    Request,
+    csv_block_records,
+    csv_columns,
+    csv_records,
+    csv_request,
+    parse_line,
+)
 from planner.encodings import token_counter
-from planner.errors import InputError
+from planner.errors import BatchplanError, InputError
+from planner.inputs import Input
 from planner.pricing import Tokenizer
-from planner.tokens import Count, Pieces, calibrate, count_pieces, count_text, request_pieces
+from planner.tokens import Count, Pieces, calibrate, count_pieces, request_pieces, request_shape, shape_key
 
-DEFAULT_CHUNK = 1000  # requests per task: small enough that the last tasks finish close together
-SPAN_MIN_BYTES = 1 << 20  # below this, reading the lines here and piping them costs nothing worth saving
-SPAN_BYTES = 1 << 19  # bytes of whole lines per worker task when workers read the file themselves
+DEFAULT_CHUNK = 1000  # requests per task when requests (not file blocks) are counted
+SPAN_BYTES = 1 << 19  # bytes of whole lines per worker task: ~25 ms of work, so the last tasks end together
+SMALL_BYTES = 1 << 20  # inputs below this are counted in-process (see benchmarks/run.py, "small file")
+ODD_RUN_BLOCKS = 32  # a CSV block may grow to this many SPAN_BYTES while a quote is open, then records are read
 Mode = Literal["process", "serial"]
+Errors = list[tuple[int, str]]
+
+
+class WorkerError(BatchplanError):
+    """A counting worker process stopped (killed, out of memory) or failed: the count is incomplete."""
 
 
 def default_workers() -> int:
@@ -102,311 +137,154 @@ def count_request_json(line: str, tok: Tokenizer) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Worker side
-
-
-def _raw_sums(count: Callable[[str], int], texts: Sequence[str], sizes: Sequence[int]) -> list[int]:
-    """Encoded token totals of consecutive groups of texts (`sizes[i]` texts for request i)."""
-    out: list[int] = []
-    it = iter(texts)
-    for n in sizes:
-        total = 0
-        for _ in range(n):
-            total += count(next(it))
-        out.append(total)
-    return out
-
-
-def _serve(conn: Connection, make_handler: Callable[[], Callable[[Any], Any]]) -> None:
-    """A worker process's loop: answer each task with ("ok", result) or ("error", why); None stops it."""
-    gc.disable()  # workers build no reference cycles; collections would only copy forked pages
-    try:
-        handle = make_handler()
-        while (task := conn.recv()) is not None:
-            try:
-                conn.send(("ok", handle(task)))
-            except Exception as exc:  # report, keep serving; the caller raises
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    except (EOFError, KeyboardInterrupt, BrokenPipeError):
-        return
-    finally:
-        conn.close()
-        # Skip the interpreter's exit path (stdio flush): a forked child may have inherited a stdout
-        # lock held by a parent thread (e.g. a progress bar refreshing), and would hang on it.
-        os._exit(0)
-
-
-def _worker(conn: Connection, encoding: str) -> None:
-    """Encoding worker: receive (texts, sizes), send back per-request sums."""
-
-    def make_handler() -> Callable[[Any], Any]:
-        count = token_counter(encoding)
-        return lambda task: _raw_sums(count, *task)
-
-    _serve(conn, make_handler)
-
-
-class _Pool:
-    """N worker processes, each on its own pipe. Chunks go round-robin, so reading results round-robin
-    returns them in input order; no helper threads compete with the caller for the GIL (the reason this
-    is measurably faster than concurrent.futures.ProcessPoolExecutor here)."""
-
-    def __init__(self, workers: int, encoding: str, target: Callable[..., None] | None = None, *args: Any) -> None:
-        # fork: workers inherit the loaded encoding and modules, so start-up is instant. Elsewhere spawn.
-        ctx: Any = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-        self.conns: list[Connection] = []
-        self.procs: list[BaseProcess] = []
-        run, run_args = (_worker, (encoding,)) if target is None else (target, args)
-        for _ in range(workers):
-            parent, child = ctx.Pipe(duplex=True)
-            proc = ctx.Process(target=run, args=(child, *run_args), daemon=True, name="batchplan-count")
-            proc.start()
-            child.close()
-            self.conns.append(parent)
-            self.procs.append(proc)
-        self.sent = 0
-        self.received = 0
-
-    def send(self, *task: Any) -> None:
-        self.conns[self.sent % len(self.conns)].send(task)
-        self.sent += 1
-
-    def receive_any(self, buffered: dict[int, Any]) -> Any:
-        """The next result in input order, reading whichever worker is ready meanwhile (a worker whose
-        result waits in a full pipe would otherwise stall until the workers before it finish)."""
-        from multiprocessing.connection import wait
-
-        want = self.received
-        while want not in buffered:
-            n = len(self.conns)
-            outstanding = {self.conns[i % n] for i in range(want, self.sent)}
-            for ready in wait(list(outstanding)):
-                conn = cast(Connection, ready)
-                index = self.conns.index(conn)
-                # the oldest unanswered task of this worker
-                seq = next(i for i in range(want, self.sent) if i % n == index and i not in buffered)
-                try:
-                    status, payload = conn.recv()
-                except EOFError:
-                    raise RuntimeError("a token-counting worker process died") from None
-                if status != "ok":
-                    raise RuntimeError(f"token counting failed in a worker: {payload}")
-                buffered[seq] = payload
-        self.received += 1
-        return buffered.pop(want)
-
-    def receive(self) -> Any:
-        conn = self.conns[self.received % len(self.conns)]
-        self.received += 1
-        try:
-            status, payload = conn.recv()
-        except EOFError:
-            raise RuntimeError("a token-counting worker process died") from None
-        if status != "ok":
-            raise RuntimeError(f"token counting failed in a worker: {payload}")
-        return payload
-
-    def close(self) -> None:
-        if self.received < self.sent:  # abandoned mid-stream: the work in flight is not wanted
-            for proc in self.procs:
-                proc.terminate()
-        for conn in self.conns:
-            with contextlib.suppress(BrokenPipeError, OSError):
-                conn.send(None)
-        for proc in self.procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(timeout=5)
-        for conn in self.conns:
-            conn.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Driver
+# Counting inside one process: work per distinct (encoding, counting rule), arithmetic per model
 
 
 class _RepeatCache:
-    """Counts of texts that repeat across requests (roles, names, a shared system prompt), encoded once
-    per process instead of once per request. A text is cached the second time it is seen. Memory is
-    bounded whatever the file's size: at most `MAX_SEEN` hashes (~4 MB) and `MAX_KNOWN_CHARS` characters
-    of cached text; either is simply emptied when full."""
+    """Token counts under one encoding, with texts that repeat across requests (roles, names, a shared
+    system prompt) encoded once per process instead of once per request. A text is kept the second time
+    it is seen. Memory is bounded whatever the file's size: at most `MAX_SEEN` hashes (~4 MB) and
+    `MAX_KNOWN_CHARS` characters of kept text; either is simply emptied when full."""
 
     MAX_LEN = 32_768
     MAX_KNOWN_CHARS = 2_000_000
     MAX_SEEN = 50_000
 
     def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
         self.count = token_counter(encoding)
         self.known: dict[str, int] = {}
         self.known_chars = 0
         self.seen: set[int] = set()
 
-    def take_known(self, pieces: Pieces) -> None:
-        """Move the counts of repeated texts into `pieces.fixed`; leave the rest in `pieces.texts`."""
-        rest: list[str] = []
-        known, seen = self.known, self.seen
-        for text in pieces.texts:
-            n = known.get(text)
-            if n is None and len(text) <= self.MAX_LEN:
-                h = hash(text)
-                if h in seen:
-                    if self.known_chars + len(text) > self.MAX_KNOWN_CHARS:
-                        known.clear()
-                        self.known_chars = 0
-                    n = known[text] = self.count(text)
-                    self.known_chars += len(text)
-                else:
-                    if len(seen) >= self.MAX_SEEN:
-                        seen.clear()
-                    seen.add(h)
-            if n is None:
-                rest.append(text)
+    def sums(self, pieces: Sequence[Pieces], memo: dict[str, int] | None = None) -> list[int]:
+        """Each request's encoded tokens (its texts' counts summed). `memo` (text -> count, for one chunk)
+        is read and filled when several counting rules share this encoding and so the same texts."""
+        known, seen, count = self.known, self.seen, self.count
+        max_len, max_seen = self.MAX_LEN, self.MAX_SEEN
+        out: list[int] = []
+        append = out.append
+        for p in pieces:
+            total = 0
+            for text in p.texts:
+                n = known.get(text)
+                if n is None:
+                    if memo is not None:
+                        n = memo.get(text)
+                        if n is not None:
+                            total += n
+                            continue
+                    n = count(text)
+                    if memo is not None:
+                        memo[text] = n
+                    if len(text) <= max_len:
+                        h = hash(text)
+                        if h in seen:
+                            self._keep(text, n)
+                        else:
+                            if len(seen) >= max_seen:
+                                seen.clear()
+                            seen.add(h)
+                total += n
+            append(total)
+        return out
+
+    def _keep(self, text: str, n: int) -> None:
+        if self.known_chars + len(text) > self.MAX_KNOWN_CHARS:
+            self.known.clear()
+            self.known_chars = 0
+        self.known[text] = n
+        self.known_chars += len(text)
+
+
+class _Counter:
+    """Counts requests under several tokenizers at the cost of their distinct counting rules and
+    encodings (see the module docstring)."""
+
+    def __init__(self, toks: Sequence[Tokenizer]) -> None:
+        self.toks = list(toks)
+        shapes: dict[tuple[str, str, str], int] = {}
+        self.reps: list[Tokenizer] = []  # one tokenizer per distinct counting rule
+        self.shape_of: list[int] = []
+        for tok in self.toks:
+            key = shape_key(tok)
+            if key not in shapes:
+                shapes[key] = len(self.reps)
+                self.reps.append(tok)
+            self.shape_of.append(shapes[key])
+        first_of_format: dict[str, int] = {}
+        # rules of one chat format give the same pieces for a request without images or tools
+        self.base_of = [first_of_format.setdefault(rep.chat_format, s) for s, rep in enumerate(self.reps)]
+        self.encodings = list(dict.fromkeys(tok.encoding for tok in self.toks))
+        self.enc_of = [self.encodings.index(tok.encoding) for tok in self.toks]
+        self.shapes_of_enc = [
+            sorted({self.shape_of[j] for j in range(len(self.toks)) if self.enc_of[j] == e})
+            for e in range(len(self.encodings))
+        ]
+        self._caches: list[_RepeatCache] | None = None
+
+    def caches(self) -> list[_RepeatCache]:
+        if self._caches is None:  # the encodings load on first use, once per process
+            self._caches = [_RepeatCache(enc) for enc in self.encodings]
+        return self._caches
+
+    def count(self, requests: Sequence[Request]) -> list[list[Count]]:
+        """`out[j][i]`: request i under tokenizer j."""
+        caches = self.caches()
+        pieces: list[list[Pieces]] = []
+        alias: list[int] = []  # the shape whose pieces list this shape's is (the very same objects)
+        for s, rep in enumerate(self.reps):
+            b = self.base_of[s]
+            if b == s:
+                pieces.append([request_shape(r, rep) for r in requests])
+                alias.append(s)
+                continue
+            base = pieces[b]
+            if any(p.ruled for p in base):
+                pieces.append([request_shape(r, rep) if p.ruled else p for p, r in zip(base, requests, strict=True)])
+                alias.append(s)
             else:
-                pieces.fixed += n
-        pieces.texts = rest
+                pieces.append(base)
+                alias.append(alias[b])
+        sums: dict[tuple[int, int], list[int]] = {}
+        for e, shapes in enumerate(self.shapes_of_enc):
+            distinct = sorted({alias[s] for s in shapes})
+            memo: dict[str, int] | None = {} if len(distinct) > 1 else None
+            for s in distinct:
+                sums[(s, e)] = caches[e].sums(pieces[s], memo)
+        out: list[list[Count]] = []
+        for j, tok in enumerate(self.toks):
+            s = self.shape_of[j]
+            raw = sums[(alias[s], self.enc_of[j])]
+            mo, no, rp = tok.message_overhead, tok.name_overhead, tok.reply_priming
+            so = mo if tok.system_overhead is None else tok.system_overhead
+            if tok.factor == 1:
+                out.append([
+                    Count(p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r + p.exact,
+                          p.images, p.assumed_images, p.image_tokens)
+                    for p, r in zip(pieces[s], raw, strict=True)
+                ])
+            else:
+                out.append([
+                    Count(calibrate(p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r, tok)
+                          + p.exact,
+                          p.images, p.assumed_images, p.image_tokens)
+                    for p, r in zip(pieces[s], raw, strict=True)
+                ])
+        return out
 
-
-def _shared_memos(toks: Sequence[Tokenizer]) -> dict[str, dict[str, int]]:
-    """An empty text -> tokens memo for each encoding that more than one tokenizer uses."""
-    encodings = [tok.encoding for tok in toks]
-    return {enc: {} for enc in set(encodings) if encodings.count(enc) > 1}
-
-
-def _finish(pieces: Sequence[Pieces], raw: Sequence[int], tok: Tokenizer) -> list[Count]:
-    return [
-        Count(calibrate(p.fixed + r, tok) + p.exact, p.images, p.assumed_images, p.image_tokens)
-        for p, r in zip(pieces, raw, strict=True)
-    ]
-
-
-def count_chunks(
-    requests: Iterable[Request],
-    tok: Tokenizer,
-    *,
-    workers: int | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
-    on_progress: Callable[[int], None] | None = None,
-    mode: Mode = "process",
-) -> Iterator[list[Count]]:
-    """Per-chunk lists of `Count`, in input order, for a stream of requests of any length.
-
-    `workers` defaults to the usable cores; 1 (or `mode="serial"`) counts in-process. `on_progress`
-    is called with the number of requests finished so far after each chunk. Only `2 * workers` chunks
-    are held at a time."""
-    for _, counts in count_chunks_multi(
-        requests, [tok], workers=workers, chunk_size=chunk_size, on_progress=on_progress, mode=mode
-    ):
-        yield counts[0]
-
-
-def count_stream(
-    requests: Iterable[Request],
-    tok: Tokenizer,
-    *,
-    workers: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
-) -> Iterator[int]:
-    """Input tokens of each request, in order, counted on all cores; streams (flat memory)."""
-    for counts in count_chunks(requests, tok, workers=workers, on_progress=on_progress, chunk_size=chunk_size):
-        for c in counts:
-            yield c.tokens
-
-
-def count_chunks_multi(
-    requests: Iterable[Request],
-    toks: Sequence[Tokenizer],
-    *,
-    workers: int | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
-    on_progress: Callable[[int], None] | None = None,
-    mode: Mode = "process",
-) -> Iterator[tuple[list[Request], list[list[Count]]]]:
-    """Like `count_chunks`, for several tokenizers at once over one pass of the stream.
-
-    Yields each chunk's requests with their counts per tokenizer (`counts[j][i]` is request i under
-    `toks[j]`), in input order. One worker pool per distinct encoding; texts repeated across requests
-    are encoded once per tokenizer in the calling process, and tokenizers that share an encoding send
-    each distinct text of a chunk to the pool once."""
-    n_workers = workers if workers is not None else default_workers()
-    for tok in toks:
-        token_counter(tok.encoding)  # load before forking: workers inherit it
-    iterator = iter(requests)
-    caches = [_RepeatCache(tok.encoding) for tok in toks]
-    done = 0
-
-    def next_chunk() -> tuple[list[Request], list[list[Pieces]]]:
-        reqs: list[Request] = []
-        pieces: list[list[Pieces]] = [[] for _ in toks]
-        for req in iterator:
-            reqs.append(req)
-            for j, tok in enumerate(toks):
-                p = request_pieces(req, tok)
-                caches[j].take_known(p)
-                pieces[j].append(p)
-            if len(reqs) >= chunk_size:
-                break
-        return reqs, pieces
-
-    def report(n: int) -> None:
-        nonlocal done
-        done += n
-        if on_progress is not None:
-            on_progress(done)
-
-    reqs, pieces = next_chunk()
-    if mode == "serial" or n_workers <= 1 or len(reqs) < chunk_size:
-        while reqs:
-            memos = _shared_memos(toks)
-            counts = [count_pieces(pieces[j], tok, memo=memos.get(tok.encoding)) for j, tok in enumerate(toks)]
-            report(len(reqs))
-            yield reqs, counts
-            reqs, pieces = next_chunk()
-        return
-
-    groups: dict[str, list[int]] = {}  # encoding -> the tokenizers (indexes into toks) that use it
-    for j, tok in enumerate(toks):
-        groups.setdefault(tok.encoding, []).append(j)
-    pools = {enc: _Pool(n_workers, enc) for enc in groups}
-    Sent = tuple[list[Request], list[list[Pieces]], dict[str, dict[str, int]]]
-    pending: deque[Sent] = deque()
-    try:
-        while reqs or pending:
-            while reqs and len(pending) < 2 * n_workers:
-                indexes: dict[str, dict[str, int]] = {}
-                for enc, js in groups.items():
-                    if len(js) == 1:  # the request's texts go as they are; the worker sums them
-                        chunk = pieces[js[0]]
-                        pools[enc].send([t for p in chunk for t in p.texts], [len(p.texts) for p in chunk])
-                        for p in chunk:
-                            p.texts = []
-                    else:  # tokenizers sharing an encoding: each distinct text goes once, counted alone
-                        index = indexes[enc] = {}
-                        for j in js:
-                            for p in pieces[j]:
-                                for t in p.texts:
-                                    index.setdefault(t, len(index))
-                        pools[enc].send(list(index), [1] * len(index))
-                pending.append((reqs, pieces, indexes))
-                reqs, pieces = next_chunk()
-            done_reqs, done_pieces, done_indexes = pending.popleft()
-            per_tok: list[list[Count]] = [[] for _ in toks]
-            for enc, js in groups.items():
-                raw = pools[enc].receive()  # per-request sums, or per-text counts when texts were indexed
-                at = done_indexes.get(enc)
-                for j in js:
-                    sums = raw if at is None else [sum(raw[at[t]] for t in p.texts) for p in done_pieces[j]]
-                    per_tok[j] = _finish(done_pieces[j], sums, toks[j])
-            report(len(done_reqs))
-            yield done_reqs, per_tok
-    finally:
-        for pool in pools.values():
-            pool.close()
+    def texts(self, texts: Sequence[str]) -> list[list[int]]:
+        """Calibrated tokens of bare texts (sample outputs) under each tokenizer, encoded once per encoding."""
+        caches = self.caches()
+        raw = [[caches[e].count(t) for t in texts] for e in range(len(self.encodings))]
+        return [
+            raw[self.enc_of[j]] if tok.factor == 1 else [calibrate(n, tok) for n in raw[self.enc_of[j]]]
+            for j, tok in enumerate(self.toks)
+        ]
 
 
 # ---------------------------------------------------------------------------------------------
-# The estimate's engine: everything it needs of each request, parsed and counted where it was read
+# What the estimate takes from each chunk
 
 
 @dataclass(slots=True)
@@ -453,22 +331,38 @@ class _Describer:
     """Turns requests into `Counted`, remembering the token counts of prompts it has seen."""
 
     def __init__(self, toks: Sequence[Tokenizer], want_prefix: bool = False) -> None:
-        self.toks = toks
+        self.toks = list(toks)
         self.want_prefix = want_prefix
         self.prefixes: dict[bytes, list[int]] = {}
-        self.repeats = [_RepeatCache(tok.encoding) for tok in toks]
+        self.counter = _Counter(toks)
 
     def count(self, requests: Sequence[Request]) -> list[list[Count]]:
-        """Counts of each request under each tokenizer; texts repeated across requests encoded once, and
-        texts of one chunk encoded once per encoding however many tokenizers use it."""
-        out = []
-        memos = _shared_memos(self.toks)
-        for tok, cache in zip(self.toks, self.repeats, strict=True):
-            pieces = [request_pieces(r, tok) for r in requests]
-            for p in pieces:
-                cache.take_known(p)
-            out.append(count_pieces(pieces, tok, memo=memos.get(tok.encoding)))
-        return out
+        return self.counter.count(requests)
+
+    def counted(
+        self, requests: list[Request], sizes: list[int] | None, errors: Errors
+    ) -> tuple[Counted, Errors]:
+        """The chunk counted and described; a request too deeply nested to walk becomes a bad line."""
+        try:
+            counts = self.counter.count(requests)
+        except RecursionError:
+            requests, sizes, errors = self._without_too_deep(requests, sizes, errors)
+            counts = self.counter.count(requests)
+        return self.describe(requests, counts, sizes), errors
+
+    def _without_too_deep(
+        self, requests: list[Request], sizes: list[int] | None, errors: Errors
+    ) -> tuple[list[Request], list[int] | None, Errors]:
+        keep: list[int] = []
+        errors = list(errors)
+        for i, req in enumerate(requests):
+            try:
+                self.counter.count([req])
+            except RecursionError:
+                errors.append((req.line, "nested too deeply to count"))
+            else:
+                keep.append(i)
+        return [requests[i] for i in keep], [sizes[i] for i in keep] if sizes is not None else None, errors
 
     def prefix(self, req: Request) -> tuple[bytes | None, list[int]]:
         found = leading_prefix(req)
@@ -504,7 +398,7 @@ class _Describer:
                 prefix, prefix_tokens = digest, tokens
         outputs = None
         if any(r.output_text is not None for r in requests):
-            outputs = [[count_text(r.output_text or "", tok) for r in requests] for tok in self.toks]
+            outputs = self.counter.texts([r.output_text or "" for r in requests])
         if sizes is None:
             sizes = [len(json.dumps(r.body, ensure_ascii=False).encode()) for r in requests]
         return Counted(
@@ -521,10 +415,48 @@ class _Describer:
         )
 
 
-Errors = list[tuple[int, str]]
+# ---------------------------------------------------------------------------------------------
+# Tasks: what a worker (or the calling process, for small inputs) is asked to do
 
 
-def _parse_chunk(
+@dataclass(frozen=True)
+class _Config:
+    """Everything a worker needs, sent once when it starts."""
+
+    toks: list[Tokenizer]
+    fmt: str  # a line format, "csv"/"tsv", or "" when the tasks carry ready-made requests
+    options: ReadOptions
+    name: str
+    want_prefix: bool = False
+    columns: CsvColumns | None = None
+
+
+_UNCLEAN = "unclean"  # a CSV block that did not end at a record boundary: read on record by record
+
+
+@dataclass(slots=True)
+class _Stopped:
+    """A block's requests up to an error that stops the count (handed on first, then it is raised, so
+    the first problem in the file is the one reported)."""
+
+    counted: Counted
+    errors: Errors
+    message: str
+    line: int | None
+_TAIL = "tail"  # the block cutter gave up on a quote left open: read on record by record
+
+
+def _numbered(data: bytes, first_line: int) -> list[tuple[int, bytes]]:
+    """Numbered lines of a block of whole lines (a UTF-8 BOM on line 1 dropped)."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if first_line == 1 and lines and lines[0].startswith(b"\xef\xbb\xbf"):
+        lines[0] = lines[0][3:]
+    return [(first_line + i, line) for i, line in enumerate(lines)]
+
+
+def _parse_lines(
     items: Sequence[tuple[int, bytes]], fmt: str, options: ReadOptions, name: str
 ) -> tuple[list[Request], list[int], Errors]:
     requests: list[Request] = []
@@ -547,149 +479,548 @@ def _parse_chunk(
     return requests, sizes, errors
 
 
-def _describe_chunk(
-    items: Sequence[tuple[int, bytes]], fmt: str, options: ReadOptions, name: str, describer: _Describer
-) -> tuple[Counted, Errors]:
-    requests, sizes, errors = _parse_chunk(items, fmt, options, name)
-    return describer.describe(requests, describer.count(requests), sizes), errors
+class _Handler:
+    """Does one task: ("span", first line, path, offset, length, last) or ("bytes", first line, data,
+    last) for a block of the file; ("rows", [(line, fields)]) for CSV records read by the caller;
+    ("requests", requests, describe) for requests parsed by the caller."""
+
+    def __init__(self, config: _Config) -> None:
+        self.config = config
+        self.describer = _Describer(config.toks, config.want_prefix)
+        self.files: dict[str, int] = {}
+
+    def __call__(self, task: tuple[Any, ...]) -> Any:
+        kind = task[0]
+        c = self.config
+        if kind == "requests":
+            return self.describer.counted(task[1], None, []) if task[2] else self.describer.count(task[1])
+        if kind == "rows":
+            return self._rows(task[1])
+        first: int = task[1]
+        if kind == "span":
+            data = self._pread(task[2], task[3], task[4], first)
+            last = task[5]
+        else:
+            data, last = task[2], task[3]
+        if c.columns is not None:
+            found = csv_block_records(data, first, c.columns.delimiter, c.name, last=last)
+            if found is None:
+                return _UNCLEAN
+            records, stop = found
+            counted, errors = self._rows(records)
+            if stop is None:
+                return counted, errors
+            return _Stopped(counted, errors, stop.message, stop.line)
+        requests, sizes, errors = _parse_lines(_numbered(data, first), c.fmt, c.options, c.name)
+        return self.describer.counted(requests, sizes, errors)
+
+    def _rows(self, records: Sequence[tuple[int, list[str]]]) -> tuple[Counted, Errors]:
+        c = self.config
+        assert c.columns is not None
+        requests: list[Request] = []
+        errors: Errors = []
+        for number, row in records:
+            try:
+                req = csv_request(row, number, c.columns, c.options, c.name)
+            except InputError as exc:
+                errors.append((number, exc.message))
+                continue
+            if req is not None:
+                requests.append(req)
+        return self.describer.counted(requests, None, errors)
+
+    def _pread(self, path: str, offset: int, length: int, first: int) -> bytes:
+        fd = self.files.get(path)
+        if fd is None:
+            try:
+                fd = self.files[path] = os.open(path, os.O_RDONLY)
+            except OSError as exc:
+                raise InputError(f"cannot reopen: {exc.strerror}", path=self.config.name) from None
+        data = os.pread(fd, length, offset)
+        if len(data) < length:
+            raise InputError(
+                "the file changed while it was being read (it is shorter than when it was opened); "
+                "nothing was counted from a partial file",
+                path=self.config.name,
+                line=first,
+            )
+        return data
 
 
-def _parse_worker(
-    conn: Connection, toks: Sequence[Tokenizer], fmt: str, options: ReadOptions, name: str, want_prefix: bool
-) -> None:
-    """Parsing worker for `count_file`: receive a block of lines (or where to read it), send back
-    (counted, errors)."""
-
-    def make_handler() -> Callable[[Any], Any]:
-        describer = _Describer(toks, want_prefix)
-        files: dict[str, int] = {}
-
-        def handle(task: Any) -> tuple[Counted, Errors]:
-            if task[0] == "span":  # ("span", path, first line number, offset, length): read it ourselves
-                fd = files.get(task[1])
-                if fd is None:
-                    fd = files[task[1]] = os.open(task[1], os.O_RDONLY)
-                items = _span_lines(os.pread(fd, task[4], task[3]), task[2])
-            else:  # ("lines", numbered lines)
-                items = task[1]
-            return _describe_chunk(items, fmt, options, name, describer)
-
-        return handle
-
-    _serve(conn, make_handler)
+# ---------------------------------------------------------------------------------------------
+# Where tasks run: in this process, or in a pool of worker processes
 
 
-def _span_lines(data: bytes, first_line: int) -> list[tuple[int, bytes]]:
-    """Numbered lines of a block of whole lines read from the file."""
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if first_line == 1 and lines and lines[0].startswith(b"\xef\xbb\xbf"):
-        lines[0] = lines[0][3:]
-    return [(first_line + i, line) for i, line in enumerate(lines)]
+Item = tuple[Any, tuple[Any, ...] | None]  # (what the caller gets back, the task; None: stop here, _TAIL)
 
 
-def _spans(raw: BinaryIO, span_bytes: int) -> Iterator[tuple[int, int, int]]:
-    """(first line, offset, length) of consecutive blocks of whole lines, each about `span_bytes` long.
+class _InProcess:
+    """Runs tasks right here (small inputs, one core): the same handler as a worker's, no pool."""
 
-    Cut by size, not by line count, so every task costs a worker about the same time and the last ones
-    finish close together; found with block reads and C-level newline counts, never a Python loop per
-    line."""
-    offset = 0
-    first = 1
-    while block := raw.read(span_bytes):
-        if not block.endswith(b"\n"):
-            block += raw.readline()  # finish the last line
-        yield first, offset, len(block)
-        offset += len(block)
-        first += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    def __init__(self, config: _Config) -> None:
+        self.handler = _Handler(config)
+
+    def map(self, items: Iterator[Item], depth: int = 1) -> Iterator[tuple[Any, Any]]:
+        for meta, task in items:
+            if task is None:
+                yield meta, _TAIL
+                return
+            yield meta, self.handler(task)
+
+    def abandon(self) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        return
 
 
-def _numbered_chunks(raw: BinaryIO, chunk_size: int) -> Iterator[list[tuple[int, bytes]]]:
-    chunk: list[tuple[int, bytes]] = []
-    for number, line in enumerate(raw, 1):
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        chunk.append((number, line))
-        if len(chunk) >= chunk_size:
+def _die_with_parent(parent_pid: int) -> None:
+    """A worker's set-up: ignore Ctrl-C (the parent handles it and stops us), die with the parent, and
+    hold /dev/null instead of the parent's stdin/stdout/stderr, so a pipeline reading the parent's
+    output ends when the parent does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: killed when the parent dies
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(0)
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+
+
+def _serve(conn: Connection, config: _Config, parent_pid: int) -> None:
+    """A worker process's loop: answer each task with ("ok", result), ("input", message, line) for bad
+    input, or ("error", why); None (or the parent's end of the pipe closing) stops it."""
+    _die_with_parent(parent_pid)
+    gc.disable()  # workers build no reference cycles; collections would only copy forked pages
+    try:
+        handle = _Handler(config)
+        while (task := conn.recv()) is not None:
+            try:
+                reply: tuple[Any, ...] = ("ok", handle(task))
+            except InputError as exc:
+                reply = ("input", exc.message, exc.line)
+            except Exception as exc:  # report, keep serving; the caller raises
+                reply = ("error", f"{type(exc).__name__}: {exc}")
+            conn.send(reply)
+    except (EOFError, OSError, KeyboardInterrupt):
+        return
+    finally:
+        # Skip the interpreter's exit path (stdio flush, atexit): a forked child may have inherited a
+        # lock held by a parent thread (e.g. a progress bar refreshing), and would hang on it.
+        os._exit(0)
+
+
+class _Pool:
+    """N worker processes, each on its own pipe, no helper threads (they would compete with the caller
+    for the GIL: the reason this beats concurrent.futures here). Tasks go to the least busy worker,
+    results come back in input order; at most `2 * N` tasks are in flight, and a task carrying data is
+    sent only to an idle worker, so a large task and a large result never block each other."""
+
+    def __init__(self, workers: int, config: _Config) -> None:
+        for tok in config.toks:
+            token_counter(tok.encoding)  # loaded once, here: forked workers share it
+        with contextlib.suppress(ImportError):
+            import ctypes  # noqa: F401  (imported once here instead of in every worker)
+        ctx: Any = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        self.name = config.name
+        self.conns: list[Connection] = []
+        self.procs: list[BaseProcess] = []
+        self.closed = False
+        self.broken = False
+        try:
+            for _ in range(workers):
+                parent, child = ctx.Pipe(duplex=True)
+                proc = ctx.Process(target=_serve, args=(child, config, os.getpid()), daemon=True,
+                                   name="batchplan-count")
+                proc.start()
+                child.close()
+                self.conns.append(parent)
+                self.procs.append(proc)
+        except BaseException:
+            self.broken = True
+            self.close()
+            raise
+        self._reset()
+
+    def _reset(self) -> None:
+        self.queues: list[deque[int]] = [deque() for _ in self.conns]
+        self.metas: dict[int, Any] = {}
+        self.results: dict[int, Any] = {}
+        self.sent = 0
+        self.done = 0
+        self.pending: Item | None = None
+
+    def map(self, items: Iterator[Item], depth: int = 1) -> Iterator[tuple[Any, Any]]:
+        """(meta, result) for each (meta, task) of `items`, in order; `depth` tasks at most per worker.
+        A bad input met while reading ahead is raised after the results before it."""
+        self._reset()
+        n = len(self.conns)
+        exhausted = False
+        failure: BaseException | None = None
+        while True:
+            while not exhausted and failure is None:
+                if self.pending is None:
+                    try:
+                        self.pending = next(items)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    except BatchplanError as exc:
+                        failure = exc
+                        break
+                meta, task = self.pending
+                if task is None:  # stop here: handed back in order, nothing after it is sent
+                    self.metas[self.sent] = meta
+                    self.results[self.sent] = _TAIL
+                    self.sent += 1
+                    self.pending = None
+                    exhausted = True
+                    break
+                if self.sent - self.done >= 2 * n:
+                    break
+                w = min(range(n), key=lambda i: len(self.queues[i]))
+                if len(self.queues[w]) >= depth:
+                    break
+                self._send(w, task)
+                self.queues[w].append(self.sent)
+                self.metas[self.sent] = meta
+                self.sent += 1
+                self.pending = None
+            if self.done in self.results:
+                result = self.results.pop(self.done)
+                meta = self.metas.pop(self.done)
+                self.done += 1
+                if isinstance(result, BaseException):
+                    raise result
+                yield meta, result
+                continue
+            if self.done == self.sent:
+                if failure is not None:
+                    raise failure
+                if exhausted:
+                    return
+                continue
+            self._collect()
+
+    def abandon(self) -> list[Any]:
+        """Stop mid-stream: wait out the tasks in flight (their results are dropped) and return the metas
+        of everything not yet handed back, in order, including the item read ahead."""
+        while any(self.queues):
+            self._collect()
+        left = [self.metas[seq] for seq in sorted(self.metas) if seq >= self.done]
+        if self.pending is not None:
+            left.append(self.pending[0])
+        self._reset()
+        return left
+
+    def _send(self, w: int, task: tuple[Any, ...]) -> None:
+        try:
+            self.conns[w].send(task)
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            raise self._died(w) from None
+
+    def _collect(self) -> None:
+        """Receive every result that is ready (blocking until at least one is)."""
+        from multiprocessing.connection import wait
+
+        busy = [self.conns[i] for i, q in enumerate(self.queues) if q]
+        for ready in wait(busy):
+            w = self.conns.index(cast(Connection, ready))
+            try:
+                reply = self.conns[w].recv()
+            except (EOFError, OSError):
+                raise self._died(w) from None
+            seq = self.queues[w].popleft()
+            if reply[0] == "ok":
+                self.results[seq] = reply[1]
+            elif reply[0] == "input":
+                self.results[seq] = InputError(reply[1], path=self.name, line=reply[2])
+            else:
+                self.results[seq] = WorkerError(f"token counting failed in a worker process: {reply[1]}")
+
+    def _died(self, w: int) -> WorkerError:
+        self.broken = True
+        proc = self.procs[w]
+        proc.join(timeout=1)
+        code = proc.exitcode
+        if code is not None and code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+            if -code == getattr(signal, "SIGKILL", 9):
+                how += " (out of memory, or killed by hand?)"
+        elif code is not None:
+            how = f"exited with status {code}"
+        else:
+            how = "stopped answering"
+        return WorkerError(f"a token-counting worker process died mid-run ({how}); no estimate was made")
+
+    def close(self) -> None:
+        """Stop the workers: a clean stop asks them to exit, anything else terminates them now."""
+        if self.closed:
+            return
+        self.closed = True
+        clean = not self.broken and not any(getattr(self, "queues", ()))
+        for conn, proc in zip(self.conns, self.procs, strict=True):
+            if clean:
+                with contextlib.suppress(OSError, ValueError):
+                    conn.send(None)
+            else:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    proc.terminate()
+        for proc in self.procs:
+            proc.join(timeout=5 if clean else 1)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+        for conn in self.conns:
+            conn.close()
+
+
+def _engine(config: _Config, workers: int, small: bool) -> _InProcess | _Pool:
+    return _InProcess(config) if small or workers <= 1 else _Pool(workers, config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cutting an input into blocks
+
+
+@dataclass(slots=True)
+class _Block:
+    first_line: int
+    offset: int
+    data: bytes
+    last: bool
+    tail: bool = False
+
+    def task(self, path: str | None) -> tuple[Any, ...] | None:
+        if self.tail:
+            return None
+        if path is not None:
+            return ("span", self.first_line, path, self.offset, len(self.data), self.last)
+        return ("bytes", self.first_line, self.data, self.last)
+
+
+def _blocks(src: Input, span: int, quote: bool) -> Generator[_Block, None, None]:
+    """Consecutive blocks of whole lines of `src`, each about `span` bytes, each knowing its first line's
+    number (for errors) and offset (for pread). With `quote` (CSV), a block ends only where its count of
+    `"` is even, so that it ends at a record boundary unless a stray quote misleads it (the worker
+    checks); if a quote stays open past `ODD_RUN_BLOCKS` spans, the last block is marked `tail`.
+
+    Cut by size, not by line count, so every task costs a worker about the same time; found with block
+    reads and C-level counts, never a Python loop per line. No line longer than the input's line limit
+    is ever read whole."""
+    cap = src.max_line
+    line = src.line + 1
+    offset = src.offset
+    odd_limit = ODD_RUN_BLOCKS * span
+    long_line = re.compile(rb"[^\n]{%d}" % (cap + 1)) if cap < span else None
+    data = src.read(span)
+    try:
+        while data:
+            parts = [data]
+            size = len(data)
+            if not data.endswith(b"\n"):  # finish the last line
+                tail_len = size - (data.rfind(b"\n") + 1)
+                if tail_len > cap:
+                    src.too_long(line + data.count(b"\n"))
+                rest = src.read_through_newline(cap - tail_len + 2)
+                parts.append(rest)
+                size += len(rest)
+                if tail_len + len(rest) - rest.endswith(b"\n") > cap:
+                    src.too_long(line + data.count(b"\n"))
+            tail = False
+            if quote and sum(p.count(b'"') for p in parts) & 1:
+                odd = True
+                while odd:  # a quoted field is open: add lines until the quotes pair up
+                    more = src.read_through_newline(cap + 2)
+                    if not more:
+                        break
+                    if len(more) - more.endswith(b"\n") > cap:
+                        src.too_long(line + sum(p.count(b"\n") for p in parts))
+                    parts.append(more)
+                    size += len(more)
+                    odd ^= bool(more.count(b'"') & 1)
+                    if odd and size > odd_limit:
+                        tail = True
+                        break
+            block = b"".join(parts) if len(parts) > 1 else data
+            if long_line is not None and (found := long_line.search(block)):
+                src.too_long(line + block.count(b"\n", 0, found.start()))
+            if tail:
+                data = b""
+                yield _Block(line, offset, block, last=False, tail=True)
+                return
+            data = src.read(span)
+            yield _Block(line, offset, block, last=not data)
+            line += block.count(b"\n")
+            offset += len(block)
+    finally:
+        if data:  # read ahead but never handed out: give it back (the CSV fallback reads on from here)
+            src.unread(data, lines=0)
+
+
+def _is_small(src: Input) -> bool:
+    """Whether the input holds less than `SMALL_BYTES` from here on (a stream is read that far ahead,
+    and given back)."""
+    if src.kind == "file" and src.size is not None:
+        return src.size - src.offset < SMALL_BYTES
+    head = src.read(SMALL_BYTES)
+    src.unread(head, lines=0)
+    return len(head) < SMALL_BYTES
+
+
+def _batched(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
+    """Lists of `n` items; the items read before an input error are handed on before it is raised."""
+    chunk: list[Any] = []
+    try:
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= n:
+                yield chunk
+                chunk = []
+    except BatchplanError:
+        if chunk:
             yield chunk
-            chunk = []
+        raise
     if chunk:
         yield chunk
 
 
+# ---------------------------------------------------------------------------------------------
+# The engine's entry points
+
+
 def count_file(
-    raw: BinaryIO,
-    name: str,
+    src: Input,
     fmt: str,
     options: ReadOptions,
     toks: Sequence[Tokenizer],
     *,
     workers: int | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
     on_progress: Callable[[int], None] | None = None,
     want_prefix: bool = False,
-    path: str | None = None,
-) -> Iterator[tuple[Counted, Errors]]:
-    """Parse and count a line-per-request file (JSONL formats or text) on all cores.
+    span_bytes: int | None = None,
+) -> Generator[tuple[Counted, Errors], None, None]:
+    """Parse and count a dataset (a line format, or CSV/TSV) on all cores, reading it once.
 
-    The calling process only splits the file into blocks of lines; workers decode, parse, validate,
-    count under every tokenizer and describe each request, so nothing serial is left to bound the
-    speed-up. With `path` (a plain, seekable file) a worker reads its block (`SPAN_BYTES` of whole lines)
-    from the file itself and only block offsets cross the pipes. Chunks come back in input order with
-    their bad lines."""
+    `src` is an open input (planner.inputs) positioned at the start; its first line may have been
+    peeked. Chunks come back in input order with their bad lines (line, reason); input errors that
+    stop the count (a line over the limit, an unterminated quote, a file that shrank) are raised in
+    order too. `on_progress` gets the number of requests counted so far."""
     n_workers = workers if workers is not None else default_workers()
-    for tok in toks:
-        token_counter(tok.encoding)  # load before forking: workers inherit it
-    if path is not None and n_workers > 1 and os.path.getsize(path) >= SPAN_MIN_BYTES:
-        tasks: Iterator[tuple[Any, ...]] = (
-            ("span", path, first, offset, length) for first, offset, length in _spans(raw, SPAN_BYTES)
-        )
-        yield from _run_pool(n_workers, tasks, (list(toks), fmt, options, name, want_prefix), on_progress)
-        return
-    chunks = _numbered_chunks(raw, chunk_size)
-    first = next(chunks, None)
-    if first is None:
-        return
-    if n_workers <= 1 or len(first) < chunk_size:
-        describer = _Describer(toks, want_prefix)
-        done = 0
-        for chunk in itertools.chain([first], chunks):
-            counted, errors = _describe_chunk(chunk, fmt, options, name, describer)
-            done += len(counted)
-            if on_progress is not None:
-                on_progress(done)
-            yield counted, errors
-        return
-    tasks = (("lines", chunk) for chunk in itertools.chain([first], chunks))
-    yield from _run_pool(n_workers, tasks, (list(toks), fmt, options, name, want_prefix), on_progress)
+    span = span_bytes or SPAN_BYTES
+    columns = None
+    delimiter = "\t" if fmt == "tsv" else ","
+    if fmt in ("csv", "tsv"):
+        header_reader = csv_records(src, delimiter)
+        header = next(header_reader, None)
+        header_reader.close()
+        if header is None:
+            return
+        columns = csv_columns(header[1], delimiter, options, src.name)
+    config = _Config(list(toks), fmt, options, src.name, want_prefix, columns)
+    small = n_workers <= 1 or _is_small(src)
+    engine = _engine(config, n_workers, small)
+    path = src.path if isinstance(engine, _Pool) else None  # workers pread a regular file themselves
+    done = 0
 
+    def progress(counted: Counted) -> None:
+        nonlocal done
+        done += len(counted)
+        if on_progress is not None:
+            on_progress(done)
 
-def _run_pool(
-    n_workers: int,
-    tasks: Iterator[tuple[Any, ...]],
-    worker_args: tuple[Any, ...],
-    on_progress: Callable[[int], None] | None,
-) -> Iterator[tuple[Counted, Errors]]:
-    """Feed tasks to parsing workers (at most two each in flight) and yield their results in order."""
-    pool = _Pool(n_workers, "", _parse_worker, *worker_args)
-    buffered: dict[int, Any] = {}
-    done = pending = 0
     try:
-        task = next(tasks, None)
-        while task is not None or pending:
-            while task is not None and pending < 2 * n_workers:
-                pool.send(*task)
-                pending += 1
-                task = next(tasks, None)
-            counted, errors = pool.receive_any(buffered)
-            pending -= 1
-            done += len(counted)
-            if on_progress is not None:
-                on_progress(done)
-            yield counted, errors
+        blocks = _blocks(src, span, quote=columns is not None)
+        rest: list[_Block] | None = None
+        for block, result in engine.map(((b, b.task(path)) for b in blocks), depth=2 if path else 1):
+            if result is _UNCLEAN or result is _TAIL:
+                rest = [block, *engine.abandon()]
+                break
+            yield from _hand_on(result, progress, src.name)
+        if rest is None:
+            return
+        # A quote misled the block cutter: from the first block it could not end, read record by record.
+        blocks.close()  # gives back what it read ahead
+        src.unread(b"".join(b.data for b in rest), lines=0)
+        records = csv_records(src, delimiter, first_line=rest[0].first_line)
+        tasks = ((None, ("rows", chunk)) for chunk in _batched(records, DEFAULT_CHUNK))
+        for _, result in engine.map(tasks, depth=1):
+            yield from _hand_on(result, progress, src.name)
     finally:
-        pool.close()
+        engine.close()
+
+
+def _hand_on(
+    result: tuple[Counted, Errors] | _Stopped, progress: Callable[[Counted], None], name: str
+) -> Iterator[tuple[Counted, Errors]]:
+    if isinstance(result, _Stopped):
+        progress(result.counted)
+        yield result.counted, result.errors
+        raise InputError(result.message, path=name, line=result.line)
+    progress(result[0])
+    yield result
+
+
+def count_chunks_multi(
+    requests: Iterable[Request],
+    toks: Sequence[Tokenizer],
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+    mode: Mode = "process",
+) -> Iterator[tuple[list[Request], list[list[Count]]]]:
+    """Count a stream of requests under several tokenizers in one pass, on all cores.
+
+    Yields each chunk's requests with their counts per tokenizer (`counts[j][i]` is request i under
+    `toks[j]`), in input order; the cost follows the tokenizers' distinct encodings and counting rules,
+    not their number. `workers` defaults to the usable cores; 1 (or `mode="serial"`, or a stream shorter
+    than one chunk) counts in-process. Only `2 * workers` chunks are held at a time."""
+    yield from _count_requests(requests, toks, workers, chunk_size, on_progress, mode, False)
+
+
+def count_chunks(
+    requests: Iterable[Request],
+    tok: Tokenizer,
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+    mode: Mode = "process",
+) -> Iterator[list[Count]]:
+    """Per-chunk lists of `Count`, in input order, for a stream of requests of any length (see
+    `count_chunks_multi`)."""
+    for _, counts in count_chunks_multi(
+        requests, [tok], workers=workers, chunk_size=chunk_size, on_progress=on_progress, mode=mode
+    ):
+        yield counts[0]
+
+
+def count_stream(
+    requests: Iterable[Request],
+    tok: Tokenizer,
+    *,
+    workers: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[int]:
+    """Input tokens of each request, in order, counted on all cores; streams (flat memory)."""
+    for counts in count_chunks(requests, tok, workers=workers, on_progress=on_progress, chunk_size=chunk_size):
+        for c in counts:
+            yield c.tokens
 
 
 def count_stream_described(
@@ -700,10 +1031,36 @@ def count_stream_described(
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Callable[[int], None] | None = None,
     want_prefix: bool = False,
-) -> Iterator[tuple[Counted, Errors]]:
-    """The same results for an already-parsed stream (CSV records, a sample): encoding on all cores."""
-    describer = _Describer(toks, want_prefix)
-    for chunk, counts in count_chunks_multi(
-        requests, toks, workers=workers, chunk_size=chunk_size, on_progress=on_progress
-    ):
-        yield describer.describe(chunk, counts), []
+) -> Generator[tuple[Counted, Errors], None, None]:
+    """`count_file`'s results for an already-parsed stream (a sample, a caller's requests)."""
+    for _, result in _count_requests(requests, toks, workers, chunk_size, on_progress, "process", True, want_prefix):
+        yield result
+
+
+def _count_requests(
+    requests: Iterable[Request],
+    toks: Sequence[Tokenizer],
+    workers: int | None,
+    chunk_size: int,
+    on_progress: Callable[[int], None] | None,
+    mode: Mode,
+    describe: bool,
+    want_prefix: bool = False,
+) -> Iterator[tuple[list[Request], Any]]:
+    n_workers = workers if workers is not None else default_workers()
+    chunks = _batched(iter(requests), chunk_size)
+    first = next(chunks, None)
+    if first is None:
+        return
+    config = _Config(list(toks), "", ReadOptions(), "", want_prefix)
+    engine = _engine(config, n_workers, mode == "serial" or len(first) < chunk_size)
+    done = 0
+    try:
+        items = ((chunk, ("requests", chunk, describe)) for chunk in itertools.chain([first], chunks))
+        for chunk, result in engine.map(items, depth=1):
+            done += len(chunk)
+            if on_progress is not None:
+                on_progress(done)
+            yield chunk, result
+    finally:
+        engine.close()

@@ -2,23 +2,25 @@
 
 Formats are detected from the extension and the first record, and can be forced with `--format`.
 Readers stream (a 500 MB file is never held in memory), read `.gz` transparently, and `-` reads
-standard input. A bad line raises `InputError` naming file and line, unless the caller passes a
-`SkipLog`, which records it and moves on.
+standard input; every file is opened once through `planner.inputs` (pipes and FIFOs work, lines are
+bounded). A bad line raises `InputError` naming file and line, unless the caller passes a `SkipLog`,
+which records it and moves on.
+
+The parsers are pure, so worker processes use them on their own blocks of the file: `parse_line` for
+the line formats, `csv_request` (a record) and `csv_block_records` (a block of records) for CSV/TSV.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 from planner.errors import InputError, UsageError
+from planner.inputs import Input, describe_size, open_input
 
 Api = Literal["chat", "responses", "embeddings", "completions", "anthropic", "gemini"]
 #: Record shapes read by planner.shapes (ShareGPT, Alpaca, fine-tuning files, bare bodies, Gemini/Vertex/Bedrock lines).
@@ -35,7 +37,8 @@ OPENAI_URL_API: dict[str, Api] = {
     "/v1/embeddings": "embeddings",
     "/v1/completions": "completions",
 }
-csv.field_size_limit(2**31 - 1)
+MAX_TOKENS_VALUE = 10**15  # a larger max_tokens is no real request (and would overflow 64-bit sums)
+csv.field_size_limit(2**31 - 1)  # records are bounded by the input's line limit instead (planner.inputs)
 
 
 @dataclass(slots=True)
@@ -76,7 +79,7 @@ class ReadOptions:
 
 
 # ---------------------------------------------------------------------------------------------
-# Opening
+# Opening: every file goes through planner.inputs (read once, bounded lines, one-line errors)
 
 
 def _display(path: str) -> str:
@@ -84,46 +87,39 @@ def _display(path: str) -> str:
 
 
 class Utf8Lines:
-    """Text lines of a binary stream, decoded one line at a time, so that an invalid byte is reported on
-    the line it is on (a text wrapper decodes ahead in blocks and would blame an earlier line)."""
+    """Text lines of an input, decoded one line at a time, so that an invalid byte is reported on the
+    line it is on (a text wrapper decodes ahead in blocks and would blame an earlier line)."""
 
-    def __init__(self, raw: BinaryIO, name: str) -> None:
-        self._raw = raw
-        self._name = name
-        self.line = 0
+    def __init__(self, src: Input) -> None:
+        self.src = src
+        self._name = src.name
+
+    @property
+    def line(self) -> int:
+        return self.src.line
 
     def readline(self) -> str:
-        try:
-            data = self._raw.readline()
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read: {exc}", path=self._name, line=self.line + 1) from None
+        data = self.src.readline()
         if not data:
             return ""
-        self.line += 1
-        if self.line == 1 and data.startswith(b"\xef\xbb\xbf"):
+        if self.src.line == 1 and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            what = "not UTF-8 text (is it a binary file?)" if self.line == 1 else "not valid UTF-8"
-            raise InputError(what, path=self._name, line=self.line) from None
+            what = "not UTF-8 text (is it a binary file?)" if self.src.line == 1 else "not valid UTF-8"
+            raise InputError(what, path=self._name, line=self.src.line) from None
 
     def skip(self) -> bool:
         """Pass over one line without decoding it; False at the end of the file."""
-        try:
-            data = self._raw.readline()
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read: {exc}", path=self._name, line=self.line + 1) from None
-        if data:
-            self.line += 1
-        return bool(data)
+        return bool(self.src.readline())
 
     def __iter__(self) -> Iterator[str]:
         while line := self.readline():
             yield line
 
     def close(self) -> None:
-        self._raw.close()
+        self.src.close()
 
     def __enter__(self) -> Utf8Lines:
         return self
@@ -132,28 +128,14 @@ class Utf8Lines:
         self.close()
 
 
-def open_binary(path: str, kind: str = "dataset file") -> BinaryIO:
-    """Open a user's file for reading as bytes, with one-line errors; `.gz` is decompressed."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"is a directory, not a {kind}", path=path)
-    try:
-        raw: BinaryIO = open(p, "rb")  # noqa: SIM115 - handed to the caller to close
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except PermissionError:
-        raise InputError("permission denied", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", path=path) from None
-    if path.endswith(".gz"):
-        raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
-    return raw
+def open_binary(path: str, kind: str = "dataset file") -> Input:
+    """Open a user's file (or `-`) once for bounded reading as bytes; `.gz` is decompressed."""
+    return open_input(path, kind)
 
 
 def open_text(path: str) -> Utf8Lines:
     """Open a dataset as UTF-8 lines (BOM stripped), transparently gunzipping `.gz`; `-` is stdin."""
-    raw = sys.stdin.buffer if path == "-" else open_binary(path)
-    return Utf8Lines(raw, _display(path))
+    return Utf8Lines(open_input(path))
 
 
 def _base_suffix(path: str) -> str:
@@ -195,43 +177,52 @@ def read_requests(
     options = options or ReadOptions()
     if _columnar.kind_of(path) is not None:  # Parquet / Arrow / a saved Hugging Face dataset
         return _columnar.read_columnar(path, options, skip)
-    fmt, handle, first = _open_detected(path, options)
-    return fmt, _stream(path, fmt, handle, first, options, skip)
+    fmt, src = open_dataset(path, options)
+    return fmt, _stream(fmt, src, options, skip)
 
 
 def detect_file_format(path: str, options: ReadOptions) -> str:
-    """The format `read_requests` would read `path` as (checked against the options); the file is closed."""
+    """The format `read_requests` would read `path` as (checked against the options); the file is closed.
+    Reads the start of the file: not for pipes, which `open_dataset` reads once instead."""
     kind = _columnar.kind_of(path)
     if kind is not None:
         is_counts = options.format == "counts" or _counts_columns(_columnar.open_table(path).columns, options)
         return "counts" if is_counts else kind
-    fmt, handle, _ = _open_detected(path, options)
-    handle.close()
+    fmt, src = open_dataset(path, options)
+    src.close()
     return fmt
 
 
-def _open_detected(path: str, options: ReadOptions) -> tuple[str, Utf8Lines, str]:
-    """Open the file, read its first line and settle its format (checked against the options)."""
+def open_dataset(path: str, options: ReadOptions) -> tuple[str, Input]:
+    """Open the dataset once, look at its first line and settle its format (checked against the
+    options). The returned input still holds that first line: nothing is read twice."""
     if options.format is not None and options.format not in FORMATS:
         raise UsageError(f"unknown --format '{options.format}'; choose one of {', '.join(FORMATS)}")
-    handle = open_text(path)
+    src = open_input(path)
     try:
-        first = handle.readline()
-    except UnicodeDecodeError:
-        handle.close()
-        raise InputError("not UTF-8 text (is it a binary file?)", path=_display(path), line=1) from None
-    except (OSError, EOFError) as exc:
-        handle.close()
-        raise InputError(f"cannot read: {exc}", path=_display(path)) from None
-    fmt = options.format or detect_format(path, first)
-    if fmt in ("csv", "tsv") and not options.text_column and _counts_columns(
-        next(csv.reader([first], delimiter="\t" if fmt == "tsv" else ","), []), options
-    ):
-        fmt = "counts"
-    if fmt in ("csv", "tsv") and not options.text_column:
-        handle.close()
-        raise UsageError(f"{fmt.upper()} input needs --text-column NAME (the column holding each prompt)")
-    return fmt, handle, first
+        first = src.peek_line()
+        if first.startswith(b"\xef\xbb\xbf"):
+            first = first[3:]
+        try:
+            text = first.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text (is it a binary file?)", path=src.name, line=1) from None
+        fmt = options.format or detect_format(path, text)
+        if fmt in ("csv", "tsv") and not options.text_column and _counts_columns(
+            next(csv.reader([text], delimiter="\t" if fmt == "tsv" else ","), []), options
+        ):
+            fmt = "counts"
+        if fmt in ("csv", "tsv") and not options.text_column:
+            raise UsageError(f"{fmt.upper()} input needs --text-column NAME (the column holding each prompt)")
+        if fmt == "text" and options.output_column:
+            raise UsageError(
+                f"--output-column '{options.output_column}' names a column, but {src.name} is plain text "
+                "(one prompt per line, no columns); use a CSV/TSV column or a JSONL field"
+            )
+    except BaseException:
+        src.close()
+        raise
+    return fmt, src
 
 
 def _counts_columns(columns: list[str], options: ReadOptions) -> bool:
@@ -240,40 +231,35 @@ def _counts_columns(columns: list[str], options: ReadOptions) -> bool:
 
 
 def _stream(
-    path: str,
     fmt: str,
-    handle: Utf8Lines,
-    first: str,
+    src: Input,
     options: ReadOptions,
     skip: SkipLog | None,
     only_lines: frozenset[int] | None = None,
 ) -> Iterator[Request]:
-    name = _display(path)
+    name = src.name
     count = 0
     try:
-        lines = _lines(handle, first, only_lines)
         if fmt in ("csv", "tsv"):
-            records = _csv_requests(name, lines, "\t" if fmt == "tsv" else ",", options, skip)
-        elif fmt == "text":
-            records = _text_requests(name, lines, options)
+            records: Iterator[Request] = _csv_requests(src, "\t" if fmt == "tsv" else ",", options, skip)
         else:
-            records = _json_requests(name, lines, fmt, options, skip)
+            lines = _lines(Utf8Lines(src), only_lines)
+            if fmt == "text":
+                records = _text_requests(name, lines, options)
+            else:
+                records = _json_requests(name, lines, fmt, options, skip)
         for req in records:
             count += 1
             yield req
     finally:
-        handle.close()
+        src.close()
     if count == 0:
         raise InputError("no requests found (the file is empty or every line was skipped)", path=name)
 
 
-def _lines(handle: Utf8Lines, first: str, only: frozenset[int] | None = None) -> Iterator[tuple[int, str]]:
+def _lines(handle: Utf8Lines, only: frozenset[int] | None = None) -> Iterator[tuple[int, str]]:
     """Numbered lines (the reader reports bad UTF-8 on its own line). With `only`, other lines are
     skipped undecoded, so sampling a large file costs little more than reading it."""
-    if first == "":
-        return
-    if only is None or 1 in only:
-        yield 1, first
     last = max(only) if only else None
     while last is None or handle.line < last:
         if only is not None and handle.line + 1 not in only:
@@ -303,6 +289,8 @@ def parse_line(text: str, number: int, fmt: str, options: ReadOptions, name: str
         raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=name, line=number) from None
     except RecursionError:
         raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
+    except ValueError as exc:  # e.g. an integer literal past Python's 4,300-digit conversion limit
+        raise InputError(f"malformed JSON: {_first_clause(exc)}", path=name, line=number) from None
     return parse_record(obj, number, fmt, options, name)
 
 
@@ -398,9 +386,20 @@ def _max_tokens(body: dict[str, Any], *keys: str) -> int | None:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _Shape(f"'{key}' must be a non-negative integer, got {json.dumps(value)}")
+            raise _Shape(f"'{key}' must be a non-negative integer, got {_short(value)}")
+        if value > MAX_TOKENS_VALUE:
+            raise _Shape(f"'{key}' is {_short(value)}, more than any model can produce (at most {MAX_TOKENS_VALUE:,})")
         return value
     return None
+
+
+def _short(value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else json.dumps(value)[:60]
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} digits)"
+
+
+def _first_clause(exc: Exception) -> str:
+    return str(exc).split(";")[0]
 
 
 def _optional_str(obj: dict[str, Any], key: str) -> str | None:
@@ -496,62 +495,195 @@ def _text_requests(name: str, lines: Iterator[tuple[int, str]], options: ReadOpt
             yield req
 
 
-def _csv_requests(
-    name: str,
-    lines: Iterator[tuple[int, str]],
-    delimiter: str,
-    options: ReadOptions,
-    skip: SkipLog | None,
-) -> Iterator[Request]:
-    # csv needs the raw line stream; line numbers come from the reader (a quoted field may span lines).
-    reader = csv.reader((line for _, line in lines), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        raise InputError(f"malformed header: {exc}", path=name, line=1) from None
+# ---------------------------------------------------------------------------------------------
+# CSV / TSV: records may span lines (quoted newlines), so they are read record by record
+
+
+@dataclass(frozen=True, slots=True)
+class CsvColumns:
+    """Where the fields a request needs are, from the header."""
+
+    delimiter: str
+    width: int
+    text: int
+    id: int | None
+    output: int | None
+
+
+# After the last line the readers add this line: parsed alone, the input ended at a record boundary;
+# swallowed into a field, a quote never closed.
+# It holds lone surrogates, which no text decoded from UTF-8 can contain, so no data can fake it.
+_END = "\ud800batchplan-end\ud800"
+
+
+def csv_columns(header: Sequence[str], delimiter: str, options: ReadOptions, name: str) -> CsvColumns:
     column = options.text_column or ""
     if column not in header:
         raise InputError(f"no column '{column}'; columns are: {', '.join(header)}", path=name, line=1)
-    text_at = header.index(column)
-    id_name = options.id_column or "id"
-    if options.id_column and id_name not in header:
-        columns = ", ".join(header)
-        raise InputError(f"no column '{id_name}' (the --id-column); columns are: {columns}", path=name, line=1)
-    id_at = header.index(id_name) if id_name in header else None
     out_at = None
     if options.output_column:
         if options.output_column not in header:
             raise InputError(
                 f"no column '{options.output_column}'; columns are: {', '.join(header)}", path=name, line=1
             )
-        out_at = header.index(options.output_column)
+        out_at = list(header).index(options.output_column)
+    id_name = options.id_column or "id"
+    if options.id_column and id_name not in header:
+        columns = ", ".join(header)
+        raise InputError(f"no column '{id_name}' (the --id-column); columns are: {columns}", path=name, line=1)
+    return CsvColumns(
+        delimiter=delimiter,
+        width=len(header),
+        text=list(header).index(column),
+        id=list(header).index(id_name) if id_name in header else None,
+        output=out_at,
+    )
+
+
+def csv_request(
+    row: Sequence[str], number: int, columns: CsvColumns, options: ReadOptions, name: str
+) -> Request | None:
+    """One CSV/TSV record (ending on line `number`) as a Request; None for a blank record; InputError for
+    a record with the wrong number of fields. Pure, like `parse_line`."""
+    if not row or all(not cell.strip() for cell in row):
+        return None
+    if len(row) != columns.width:
+        raise InputError(f"expected {columns.width} columns, found {len(row)}", path=name, line=number)
+    if options.id_column and columns.id is not None and not row[columns.id]:
+        raise InputError(f"empty '{options.id_column}' id (the --id-column)", path=name, line=number)
+    return Request(
+        line=number,
+        id=row[columns.id] if columns.id is not None and row[columns.id] else f"row-{number}",
+        api="chat",
+        body=_chat_body(row[columns.text], options.system),
+        output_text=row[columns.output] if columns.output is not None else None,
+    )
+
+
+def _unterminated(row: Sequence[str], start: int, name: str) -> InputError:
+    """The error for a record whose last field swallowed the end marker: its quote never closed."""
+    opened = start + sum(field.count("\n") for field in row[:-1])
+    return InputError(
+        "unterminated quoted field: a '\"' opens a field here that no later '\"' closes "
+        "(it would swallow the rest of the file into one request)",
+        path=name,
+        line=opened,
+    )
+
+
+def csv_records(
+    src: Input, delimiter: str, first_line: int | None = None
+) -> Generator[tuple[int, list[str]], None, None]:
+    """(last line, fields) of each record from `src` to its end, parsed exactly as `csv.reader` would.
+
+    Bounded like every read: no record may run past `src.max_line` bytes (an unterminated quote would
+    otherwise read the whole file into one field), and a quote still open at the end of the input is an
+    error naming the line it opened on, never a silent single request. `first_line` is the number of the
+    next line of `src` when reading starts in the middle (default: where `src` stands)."""
+    name = src.name
+    state = {"line": (first_line - 1) if first_line is not None else src.line, "start": 0, "bytes": 0}
+    state["start"] = state["line"] + 1
+
+    def feed() -> Iterator[str]:
+        while data := src.readline():
+            state["line"] += 1
+            state["bytes"] += len(data)
+            if state["bytes"] > src.max_line:
+                raise InputError(
+                    f"a quoted field runs on for more than {describe_size(src.max_line)} (an unterminated quote?)",
+                    path=name,
+                    line=state["start"],
+                )
+            if state["line"] == 1 and data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                what = "not UTF-8 text (is it a binary file?)" if state["line"] == 1 else "not valid UTF-8"
+                raise InputError(what, path=name, line=state["line"]) from None
+            yield text if text.endswith("\n") else text + "\n"
+        yield _END + "\n"
+
+    reader = csv.reader(feed(), delimiter=delimiter)
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            _fail_or_skip(InputError(f"malformed CSV: {exc}", path=name, line=reader.line_num), skip)
+            raise InputError(f"malformed CSV: {exc}", path=name, line=state["line"]) from None
+        if row == [_END]:
+            return
+        if row and _END in row[-1]:
+            raise _unterminated(row, state["start"], name)
+        yield state["line"], row
+        state["start"] = state["line"] + 1
+        state["bytes"] = 0
+
+
+def csv_block_records(
+    data: bytes, first_line: int, delimiter: str, name: str, *, last: bool
+) -> tuple[list[tuple[int, list[str]]], InputError | None] | None:
+    """The records of a block of whole lines that starts at a record boundary, as `csv.reader` over the
+    whole file gives them: (last line, fields) each, with the error that stopped the block early (bad
+    UTF-8, malformed CSV, and at the end of the input (`last`) an unterminated quote), if any. None
+    when the block does not end at a record boundary (a quote left open at its end: a stray `"`
+    misled the block cutter), so that the caller reads on from the block's start record by record."""
+    out: list[tuple[int, list[str]]] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = first_line + data.count(b"\n", 0, exc.start)
+        what = "not UTF-8 text (is it a binary file?)" if bad == 1 else "not valid UTF-8"
+        good = data[: data.rfind(b"\n", 0, exc.start) + 1]  # the lines before the bad one
+        if good:
+            found = csv_block_records(good, first_line, delimiter, name, last=False)
+            if found is None:
+                return None
+            out, error = found
+            if error is not None:
+                return out, error
+        return out, InputError(what, path=name, line=bad)
+    parts = text.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+    lines = [part + "\n" for part in parts]
+    lines.append(_END + "\n")
+    reader = csv.reader(lines, delimiter=delimiter)
+    start = first_line
+    base = first_line - 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:  # the end marker was swallowed by a field that no quote closed
+            return None
+        except csv.Error as exc:
+            return out, InputError(f"malformed CSV: {exc}", path=name, line=base + reader.line_num)
+        if row == [_END]:
+            return out, None
+        if row and _END in row[-1]:
+            return (out, _unterminated(row, start, name)) if last else None
+        end = base + reader.line_num
+        out.append((end, row))
+        start = end + 1
+
+
+def _csv_requests(src: Input, delimiter: str, options: ReadOptions, skip: SkipLog | None) -> Iterator[Request]:
+    name = src.name
+    records = csv_records(src, delimiter)
+    try:
+        _, header = next(records)
+    except StopIteration:
+        return
+    columns = csv_columns(header, delimiter, options, name)
+    for number, row in records:
+        try:
+            req = csv_request(row, number, columns, options, name)
+        except InputError as exc:
+            _fail_or_skip(exc, skip)
             continue
-        number = reader.line_num
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            _fail_or_skip(InputError(f"expected {len(header)} columns, found {len(row)}", path=name, line=number), skip)
-            continue
-        text = row[text_at]
-        if options.id_column and id_at is not None and not row[id_at]:
-            _fail_or_skip(InputError(f"empty '{id_name}' id (the --id-column)", path=name, line=number), skip)
-            continue
-        yield Request(
-            line=number,
-            id=row[id_at] if id_at is not None and row[id_at] else f"row-{number}",
-            api="chat",
-            body=_chat_body(text, options.system),
-            output_text=row[out_at] if out_at is not None else None,
-        )
+        if req is not None:
+            yield req
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,26 +692,12 @@ def _csv_requests(
 
 def count_lines(path: str) -> int:
     """Lines in a file by counting newline bytes in large binary blocks (no decoding, no parsing)."""
-    if path == "-":
-        raise UsageError("--sample needs a file it can read twice, not standard input")
-    p = Path(path)
-    if p.is_dir():
-        raise InputError("is a directory, not a dataset file", path=path)
-    try:
-        raw = gzip.open(p, "rb") if path.endswith(".gz") else open(p, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except PermissionError:
-        raise InputError("permission denied", path=path) from None
     lines = 0
     last = b"\n"
-    try:
-        with raw:
-            while block := raw.read(1 << 22):
-                lines += block.count(b"\n")
-                last = block[-1:]
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read: {exc}", path=path) from None
+    with open_input(path) as src:
+        while block := src.read(1 << 22):
+            lines += block.count(b"\n")
+            last = block[-1:]
     return lines + (0 if last == b"\n" else 1)
 
 
@@ -593,25 +711,23 @@ def sample_requests(
 ) -> tuple[str, int, Iterator[Request]]:
     """A seeded uniform sample of `k` rows: (format, rows in the file, the sampled requests).
 
-    Line formats (JSONL, text) pick `k` line numbers after a fast line count and parse only those.
-    CSV/TSV records may span lines, so they are reservoir-sampled record by record (still untokenized).
+    Line formats (JSONL, text) in a regular file pick `k` line numbers after a fast line count and parse
+    only those. CSV/TSV records may span lines, so they are reservoir-sampled record by record (still
+    untokenized), and so are the lines of a pipe or standard input, which can be read only once.
     """
     import random
 
     if k < 1:
         raise UsageError("--sample must be 1 or more")
     options = options or ReadOptions()
-    if path == "-":
-        raise UsageError("--sample needs a file it can read twice, not standard input")
     if _columnar.kind_of(path) is not None:
         return _columnar.sample_columnar(path, k, seed=seed, options=options, skip=skip)
-    fmt, handle, first = _open_detected(path, options)
+    fmt, src = open_dataset(path, options)
+    rng = random.Random(seed)
     if fmt in ("csv", "tsv"):
-        stream = _stream(path, fmt, handle, first, options, skip)
-        rng = random.Random(seed)
         reservoir: list[Request] = []
         seen = 0
-        for req in stream:
+        for req in _stream(fmt, src, options, skip):
             seen += 1
             if len(reservoir) < k:
                 reservoir.append(req)
@@ -621,13 +737,58 @@ def sample_requests(
                     reservoir[j] = req
         reservoir.sort(key=lambda r: r.line)
         return fmt, seen, iter(reservoir)
+    if not src.rereadable:
+        return _sample_stream(fmt, src, k, rng, options, skip)
     try:
         total = count_lines(path)
     except BaseException:
-        handle.close()
+        src.close()
         raise
-    chosen = frozenset(random.Random(seed).sample(range(1, total + 1), min(k, total)))
-    return fmt, total, _stream(path, fmt, handle, first, options, skip, chosen)
+    chosen = frozenset(rng.sample(range(1, total + 1), min(k, total)))
+    return fmt, total, _stream(fmt, src, options, skip, chosen)
+
+
+def _sample_stream(
+    fmt: str, src: Input, k: int, rng: Any, options: ReadOptions, skip: SkipLog | None
+) -> tuple[str, int, Iterator[Request]]:
+    """One pass over an input that cannot be read twice: a reservoir of `k` raw lines, parsed after."""
+    reservoir: list[tuple[int, bytes]] = []
+    try:
+        while data := src.readline():
+            n = src.line
+            if len(reservoir) < k:
+                reservoir.append((n, data))
+            else:
+                j = rng.randrange(n)
+                if j < k:
+                    reservoir[j] = (n, data)
+    finally:
+        src.close()
+    total = src.line
+    reservoir.sort()
+
+    def requests() -> Iterator[Request]:
+        count = 0
+        for number, data in reservoir:
+            if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                what = "not UTF-8 text (is it a binary file?)" if number == 1 else "not valid UTF-8"
+                raise InputError(what, path=src.name, line=number) from None
+            try:
+                req = parse_line(text, number, fmt, options, src.name)
+            except InputError as exc:
+                _fail_or_skip(exc, skip)
+                continue
+            if req is not None:
+                count += 1
+                yield req
+        if count == 0:
+            raise InputError("no requests found (the file is empty or every line was skipped)", path=src.name)
+
+    return fmt, total, requests()
 
 
 _PARSERS = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}

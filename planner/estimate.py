@@ -6,7 +6,9 @@ This is the Python API beneath `batchplan estimate`. It returns Pydantic models;
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
+import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,12 +24,11 @@ from planner.costs import cost_of, split_by_tier
 from planner.counting import Counted
 from planner.counts import CountsFile
 from planner.datasets import (
-    LINE_FORMATS,
     ReadOptions,
     Request,
     SkipLog,
     detect_file_format,
-    open_binary,
+    open_dataset,
     read_requests,
     sample_requests,
 )
@@ -365,32 +366,35 @@ def _count_source(
 ) -> tuple[str, int | None]:
     """One pass over the dataset into `tally`: (format, rows in the file when sampled).
 
-    A line-per-request file is parsed and counted in worker processes; CSV, stdin and samples are
-    parsed here and encoded on all cores."""
+    The dataset is opened once (pipes, FIFOs and stdin included) and parsed and counted in worker
+    processes, block by block (planner.counting.count_file); a sample is drawn here and counted on all
+    cores."""
+    from planner.columnar import kind_of
     from planner.counting import count_file, count_stream_described
 
     name = path if path != "-" else "<stdin>"
     if counts_file is not None:  # counted elsewhere: the counts arrive as they are
         fmt, file_rows = "counts", None
-        source: Iterable[tuple[Counted, list[tuple[int, str]]]] = counts_file.chunks(progress)
-    elif sample is not None:
-        fmt, file_rows, stream = sample_requests(path, sample, seed=seed, options=options, skip=skip)
+        for chunk, errors in counts_file.chunks(progress):
+            tally.add(chunk, errors)
+    elif sample is not None or kind_of(path) is not None:  # a sample, or Parquet/Arrow read by batches
+        if sample is not None:
+            fmt, file_rows, stream = sample_requests(path, sample, seed=seed, options=options, skip=skip)
+        else:
+            file_rows = None
+            fmt, stream = read_requests(path, options, skip)
         source = count_stream_described(stream, toks, chunk_size=CHUNK, on_progress=progress, want_prefix=want_prefix)
+        with contextlib.closing(source):
+            for chunk, errors in source:
+                tally.add(chunk, errors)
     else:
         file_rows = None
-        fmt = detect_file_format(path, options) if path != "-" else ""
-        if fmt in LINE_FORMATS:
-            source = count_file(
-                open_binary(path), name, fmt, options, toks, chunk_size=CHUNK, on_progress=progress,
-                want_prefix=want_prefix, path=None if path.endswith(".gz") else path,
-            )
-        else:
-            fmt, stream = read_requests(path, options, skip)
-            source = count_stream_described(
-                stream, toks, chunk_size=CHUNK, on_progress=progress, want_prefix=want_prefix
-            )
-    for chunk, errors in source:
-        tally.add(chunk, errors)
+        fmt, src = open_dataset(path, options)
+        with src, contextlib.closing(
+            count_file(src, fmt, options, toks, on_progress=progress, want_prefix=want_prefix)
+        ) as counted:
+            for chunk, errors in counted:
+                tally.add(chunk, errors)
     if not tally.ids:
         raise InputError("no requests found (the file is empty or every line was skipped)", path=name)
     return fmt, file_rows
@@ -713,7 +717,10 @@ def _counts_file(
     path: str, o: EstimateOptions, resolved: Sequence[ResolvedModel], tokenizers: dict[str, Tokenizer]
 ) -> CountsFile | None:
     """The counts file at `path` when it is one (token counts computed elsewhere: planner.counts)."""
-    if path == "-" or detect_file_format(path, o.reader) != "counts":
+    # only a regular file or a columnar dataset is looked at here: a pipe or FIFO is read once, later
+    if path == "-" or not (os.path.isfile(path) or os.path.isdir(path)):
+        return None
+    if detect_file_format(path, o.reader) != "counts":
         return None
     from planner.counts import check_options, open_counts
 

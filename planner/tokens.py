@@ -31,7 +31,13 @@ class Pieces:
     """Formatting tokens that need no encoding, plus the texts whose encodings are counted.
 
     `exact` holds vendor-formula tokens (images, published overheads) that are not calibrated;
-    `images` / `assumed_images` count the images seen and those billed at an assumed size."""
+    `images` / `assumed_images` count the images seen and those billed at an assumed size.
+
+    `messages`, `names`, `primed` and `systems` count where the tokenizer's per-message, per-name,
+    reply-priming and system-prompt overheads apply, so that tokenizers differing only in those numbers
+    share one `Pieces` (see
+    `request_shape`); `ruled` says the request holds an image or tools, whose tokens depend on the
+    tokenizer's image and tool rules."""
 
     fixed: int = 0
     texts: list[str] = field(default_factory=list)
@@ -39,6 +45,11 @@ class Pieces:
     images: int = 0
     assumed_images: int = 0
     image_tokens: int = 0
+    messages: int = 0
+    names: int = 0
+    primed: int = 0
+    systems: int = 0
+    ruled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,9 @@ def _image_part(part: dict[str, Any], kind: Any, pieces: Pieces, rule: ImageRule
     return False
 
 
+_IMAGE_KINDS = frozenset(("image_url", "input_image", "image"))
+
+
 def _text_of_part(part: Any, pieces: Pieces, tok: Tokenizer | None = None) -> None:
     """One element of a multi-part `content` list. Text parts are counted, images by the model's image
     rule when it has one; other parts by their JSON, so nothing is silently free."""
@@ -100,6 +114,8 @@ def _text_of_part(part: Any, pieces: Pieces, tok: Tokenizer | None = None) -> No
         pieces.texts.append(_dumps(part))
         return
     kind = part.get("type")
+    if kind in _IMAGE_KINDS:
+        pieces.ruled = True
     if kind in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
         pieces.texts.append(part["text"])
     elif kind == "refusal" and isinstance(part.get("refusal"), str):
@@ -130,7 +146,11 @@ def _content(content: Any, pieces: Pieces, tok: Tokenizer | None = None) -> None
 
 def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
     """The cookbook accounting: per message overhead + role + content (+ name and its overhead), + priming."""
-    pieces = Pieces(fixed=tok.message_overhead * len(messages) + tok.reply_priming)
+    return with_overheads(_chat_shape(messages, tok), tok)
+
+
+def _chat_shape(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
+    pieces = Pieces(messages=len(messages), primed=1)
     append = pieces.texts.append
     for message in messages:
         for key, value in message.items():
@@ -150,13 +170,14 @@ def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
             elif isinstance(value, str):
                 append(value)
                 if key == "name":
-                    pieces.fixed += tok.name_overhead
+                    pieces.names += 1
     return pieces
 
 
 def _openai_tool_pieces(tools: Any, tok: Tokenizer, pieces: Pieces) -> None:
     if not isinstance(tools, list) or not tools:
         return
+    pieces.ruled = True
     if tok.tools is None:
         pieces.texts.extend(tools_json(tools))
         return
@@ -169,15 +190,19 @@ def anthropic_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
     """Messages API body: system prompt, then messages with the table's per-message overhead; with
     tools, the tool-use system prompt plus each tool's JSON. Thinking blocks of earlier turns are not
     input (Anthropic's token-counting doc)."""
-    pieces = Pieces()
+    return with_overheads(_anthropic_shape(body, tok), tok)
+
+
+def _anthropic_shape(body: dict[str, Any], tok: Tokenizer) -> Pieces:
+    pieces = Pieces(primed=1)
     system = body.get("system")
     if system is not None:
-        pieces.fixed += tok.message_overhead if tok.system_overhead is None else tok.system_overhead
+        pieces.systems += 1
         _content(system, pieces, tok)
     messages = body.get("messages", [])
     last = len(messages) - 1
+    pieces.messages += len(messages)
     for i, message in enumerate(messages):
-        pieces.fixed += tok.message_overhead
         content = message.get("content")
         if i < last and isinstance(content, list):
             content = [
@@ -186,9 +211,9 @@ def anthropic_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
         _content(content, pieces, tok)
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
+        pieces.ruled = True
         pieces.exact += anthropic_system_prompt(body.get("tool_choice"), tok.tools)
         pieces.texts.extend(tools_json(tools))
-    pieces.fixed += tok.reply_priming
     return pieces
 
 
@@ -218,6 +243,10 @@ def _responses_item(item: Any) -> dict[str, Any]:
 
 def responses_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
     """Responses API: `instructions` act as a system message; `input` is a string or a list of items."""
+    return with_overheads(_responses_shape(body, tok), tok)
+
+
+def _responses_shape(body: dict[str, Any], tok: Tokenizer) -> Pieces:
     messages: list[dict[str, Any]] = []
     if isinstance(body.get("instructions"), str):
         messages.append({"role": "developer", "content": body["instructions"]})
@@ -226,7 +255,7 @@ def responses_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
         messages.append({"role": "user", "content": given})
     elif isinstance(given, list):
         messages.extend(_responses_item(item) for item in given)
-    pieces = chat_pieces(messages, tok)
+    pieces = _chat_shape(messages, tok)
     _openai_tool_pieces(body.get("tools"), tok, pieces)
     return pieces
 
@@ -327,21 +356,52 @@ def gemini_as_chat(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_pieces(req: Request, tok: Tokenizer) -> Pieces:
+    """What `tok` bills for the request: formatting tokens (overheads included) and texts to encode."""
+    return with_overheads(request_shape(req, tok), tok)
+
+
+def request_shape(req: Request, tok: Tokenizer) -> Pieces:
+    """The request's pieces before the tokenizer's per-message, per-name and priming overheads (counted
+    in `messages`, `names`, `primed`). They depend only on `shape_key(tok)`: tokenizers that share it
+    share the pieces, and the pieces of a request that is not `ruled` are the same for every tokenizer
+    of one `chat_format`."""
     if req.api == "gemini":
         req = Request(req.line, req.id, "chat", gemini_as_chat(req.body))
     if req.api == "chat" and tok.chat_format == "anthropic":
-        return anthropic_pieces(chat_as_anthropic(req.body), tok)
+        return _anthropic_shape(chat_as_anthropic(req.body), tok)
     if req.api == "chat":
-        pieces = chat_pieces(req.body["messages"], tok)
+        pieces = _chat_shape(req.body["messages"], tok)
         _openai_tool_pieces(req.body.get("tools") or req.body.get("functions"), tok, pieces)
         return pieces
     if req.api == "anthropic":
-        return anthropic_pieces(req.body, tok)
+        return _anthropic_shape(req.body, tok)
     if req.api == "responses":
-        return responses_pieces(req.body, tok)
+        return _responses_shape(req.body, tok)
     if req.api == "embeddings":
         return plain_pieces(req.body.get("input"))
     return plain_pieces(req.body.get("prompt"))
+
+
+def overheads(pieces: Pieces, tok: Tokenizer) -> int:
+    """The tokenizer's formatting tokens for a shape: per message, per name, reply priming, and per
+    system prompt (Anthropic's; the message overhead unless the table gives its own)."""
+    system = tok.message_overhead if tok.system_overhead is None else tok.system_overhead
+    return (
+        tok.message_overhead * pieces.messages + tok.name_overhead * pieces.names + tok.reply_priming * pieces.primed
+        + system * pieces.systems
+    )
+
+
+def with_overheads(pieces: Pieces, tok: Tokenizer) -> Pieces:
+    pieces.fixed += overheads(pieces, tok)
+    return pieces
+
+
+def shape_key(tok: Tokenizer) -> tuple[str, str, str]:
+    """What `request_shape` reads of a tokenizer: its chat format and its image and tool rules."""
+    images = tok.images.model_dump_json() if tok.images is not None else ""
+    tools = tok.tools.model_dump_json() if tok.tools is not None else ""
+    return tok.chat_format, images, tools
 
 
 def calibrate(raw: int, tok: Tokenizer) -> int:

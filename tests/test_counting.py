@@ -165,15 +165,15 @@ def test_repeat_cache_stays_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(_RepeatCache, "MAX_KNOWN_CHARS", 200)
     cache = _RepeatCache("o200k_base")
     encode = get_encoding("o200k_base").encode_ordinary
-    hits = 0
+    encoded: list[str] = []
+    cache.count = lambda text: (encoded.append(text), len(encode(text)))[1]  # type: ignore[method-assign]
+    texts_seen = 0
     for i in range(500):
         texts = ["system", f"unique text number {i}", "Classify the ticket. " * 3, f"shared {i % 7}"]
-        pieces = Pieces(texts=list(texts))
-        cache.take_known(pieces)
-        assert pieces.fixed + sum(len(encode(t)) for t in pieces.texts) == sum(len(encode(t)) for t in texts)
-        hits += len(texts) - len(pieces.texts)
+        texts_seen += len(texts)
+        assert cache.sums([Pieces(texts=list(texts))]) == [sum(len(encode(t)) for t in texts)]
         assert len(cache.seen) <= 10 and cache.known_chars <= 200
-    assert hits > 900  # the texts in every request were served from the cache, not re-encoded
+    assert texts_seen - len(encoded) > 900  # the repeated texts were served from the cache, not re-encoded
 
 
 @pytest.mark.parametrize("workers", [1, 2])

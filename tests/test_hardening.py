@@ -4,7 +4,6 @@ user had is overwritten or left half-written."""
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import json
 import os
@@ -108,14 +107,14 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     # Tests may run as root, who can read anything: simulate the OS refusing this one file.
     data = tmp_path / "secret.jsonl"
     data.write_text(json.dumps(GOOD) + "\n")
-    real_open = builtins.open
+    real_open = os.open
 
     def refusing_open(file: Any, *args: Any, **kwargs: Any) -> Any:
         if str(file) == str(data):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", refusing_open)
+    monkeypatch.setattr(os, "open", refusing_open)
     code, out, err = run("estimate", str(data), "-m", "acme-small", *COMMON)
     assert code == 2
     one_clean_line(err, out)

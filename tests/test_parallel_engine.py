@@ -1,8 +1,11 @@
-"""The worker-process engine (workers parse and count) gives exactly what the in-process path gives."""
+"""The engine (workers read, parse and count their own blocks) gives exactly what the plain readers give:
+JSONL and text line by line, CSV/TSV exactly as `csv.reader` over the whole file, in every mode (in
+process, workers reading blocks by offset, workers sent the bytes of a pipe)."""
 
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 import struct
@@ -10,11 +13,14 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.counting import Counted, _span_lines, _spans, count_file, count_stream_described
-from planner.datasets import ReadOptions, SkipLog, read_requests
+from planner import counting
+from planner.counting import Counted, _blocks, _numbered, count_file, count_stream_described
+from planner.datasets import ReadOptions, SkipLog, csv_block_records, csv_records, open_dataset, read_requests
+from planner.errors import InputError
+from planner.inputs import Input, from_bytes, open_input
 from planner.pricing import ImageRule, Tokenizer
 
 GPT = Tokenizer(
@@ -53,39 +59,48 @@ def dataset(path: Path) -> Path:
     return path
 
 
-def flatten(chunks: list[Counted]) -> dict[str, object]:
+def flatten(chunks: list[Counted], n_toks: int = 2) -> dict[str, object]:
     """What the estimate takes from the chunks, independent of how the stream was cut."""
     return {
         "lines": [n for c in chunks for n in c.lines],
         "ids": [i for c in chunks for i in c.ids],
         "max_tokens": [m for c in chunks for m in c.max_tokens],
-        "tokens": [[t for c in chunks for t in c.tokens[j]] for j in range(2)],
-        "outputs": [[t for c in chunks for t in (c.output_tokens or [[], []])[j]] for j in range(2)],
-        "assumed_images": [sum(c.assumed_images[j] for c in chunks) for j in range(2)],
+        "tokens": [[t for c in chunks for t in c.tokens[j]] for j in range(n_toks)],
+        "outputs": [[t for c in chunks for t in (c.output_tokens or [[]] * n_toks)[j]] for j in range(n_toks)],
+        "assumed_images": [sum(c.assumed_images[j] for c in chunks) for j in range(n_toks)],
         "prefixes": {(c.prefix, c.prefix_shared, tuple(c.prefix_tokens)) for c in chunks},
     }
 
 
-@pytest.mark.parametrize(("workers", "spans"), [(1, False), (2, False), (2, True)])
+def run_file(
+    src: Input, fmt: str, options: ReadOptions, toks: list[Tokenizer], *, workers: int, span: int, **kw: object
+) -> tuple[list[Counted], list[tuple[int, str]]]:
+    got: list[Counted] = []
+    errors: list[tuple[int, str]] = []
+    with src:
+        for chunk, errs in count_file(src, fmt, options, toks, workers=workers, span_bytes=span, **kw):  # type: ignore[arg-type]
+            got.append(chunk)
+            errors.extend(errs)
+    return got, errors
+
+
+MODES = [("in-process", 1, False), ("workers read by offset", 2, False), ("workers sent the bytes", 2, True)]
+
+
+@pytest.mark.parametrize(("mode", "workers", "as_pipe"), MODES)
 def test_file_engine_equals_stream_engine(
-    tmp_path: Path, workers: int, spans: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, mode: str, workers: int, as_pipe: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("planner.counting.SPAN_MIN_BYTES", 0)  # workers read their blocks from the file
-    monkeypatch.setattr("planner.counting.SPAN_BYTES", 1500)  # ... in many blocks, lines cut anywhere
+    monkeypatch.setattr(counting, "SMALL_BYTES", 0)  # a pool even for this small file
     path = dataset(tmp_path / "d.jsonl")
     options = ReadOptions(output_column="answer")
     toks = [GPT, CLAUDE]
     skip = SkipLog()
     _, stream = read_requests(str(path), options, skip)
     expected = [c for c, _ in count_stream_described(stream, toks, workers=2, chunk_size=10, want_prefix=True)]
-    got, errors = [], []
-    with open(path, "rb") as raw:
-        for chunk, errs in count_file(
-            raw, str(path), "chat", options, toks, workers=workers, chunk_size=7, want_prefix=True,
-            path=str(path) if spans else None,
-        ):
-            got.append(chunk)
-            errors.extend(errs)
+    src = from_bytes(path.read_bytes(), str(path)) if as_pipe else open_input(str(path))
+    got, errors = run_file(src, "chat", options, toks, workers=workers, span=1500, want_prefix=True)
+    assert len(got) > 10  # many blocks, lines cut anywhere
     assert flatten(got) == flatten(expected)
     assert sum(len(c) for c in got) == 157
     assert [line for line, _ in errors] == [n for n, _ in skip.first]
@@ -97,10 +112,9 @@ def test_file_engine_equals_stream_engine(
     assert got[0].tokens[0][0] > 765
 
 
-def test_bad_bytes_are_reported_on_their_line(tmp_path: Path) -> None:
-    raw = io.BytesIO(b'{"messages": [{"role": "user", "content": "a"}]}\n{"messages": "\xff"}\n')
-    results = list(count_file(raw, "x.jsonl", "chat", ReadOptions(), [GPT], workers=1))
-    ((chunk, errors),) = results
+def test_bad_bytes_are_reported_on_their_line() -> None:
+    src = from_bytes(b'{"messages": [{"role": "user", "content": "a"}]}\n{"messages": "\xff"}\n', "x.jsonl")
+    ((chunk, errors),) = [r for r in count_file(src, "chat", ReadOptions(), [GPT], workers=1)]
     assert len(chunk) == 1 and errors == [(2, "not valid UTF-8")]
 
 
@@ -113,18 +127,163 @@ def test_bad_bytes_are_reported_on_their_line(tmp_path: Path) -> None:
     last_newline=st.booleans(),
     span_bytes=st.integers(min_value=1, max_value=64),
 )
-def test_file_blocks_hold_every_line_once_with_its_number(
+def test_line_blocks_hold_every_line_once_with_its_number(
     lines: list[bytes], ending: bytes, last_newline: bool, span_bytes: int
 ) -> None:
-    """Workers read the blocks `_spans` finds: together they are the file, each block holds whole lines,
-    and each knows the number of its first line (the line an error is reported on)."""
+    """Workers read the blocks `_blocks` cuts: together they are the file, each block holds whole lines,
+    and each knows the number of its first line (the line an error is reported on) and its offset."""
     data = ending.join(lines) + (ending if last_newline and lines else b"")
-    spans = list(_spans(io.BytesIO(data), span_bytes))
-    assert b"".join(data[offset : offset + length] for _, offset, length in spans) == data
-    numbered = [item for first, offset, length in spans for item in _span_lines(data[offset : offset + length], first)]
+    blocks = list(_blocks(from_bytes(data), span_bytes, quote=False))
+    assert b"".join(b.data for b in blocks) == data
+    assert all(data[b.offset : b.offset + len(b.data)] == b.data for b in blocks)
+    assert [b.last for b in blocks] == [False] * (len(blocks) - 1) + [True] * bool(blocks)
+    numbered = [item for b in blocks for item in _numbered(b.data, b.first_line)]
     expected = data.split(b"\n")
     if expected and expected[-1] == b"":
         expected.pop()
     if expected and expected[0].startswith(b"\xef\xbb\xbf"):
         expected[0] = expected[0][3:]  # a UTF-8 byte-order mark is not part of line 1
     assert numbered == list(enumerate(expected, 1))
+
+
+# --- CSV: blocks cut where the quotes pair up, checked against csv.reader --------------------------------
+
+FIELD = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\té€')), max_size=12)
+
+
+def reference_records(text: str, delimiter: str) -> list[tuple[int, list[str]]] | int:
+    """csv.reader over the whole file, fed line by line as the readers feed it: (last line, fields) of
+    each record, or the line csv.reader fails on."""
+    parts = text.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+    reader = csv.reader([part + "\n" for part in parts], delimiter=delimiter)
+    try:
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error:
+        return reader.line_num
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(FIELD, min_size=1, max_size=4), max_size=25),
+    terminator=st.sampled_from(["\n", "\r\n"]),
+    delimiter=st.sampled_from([",", "\t"]),
+    last_newline=st.booleans(),
+    span_bytes=st.integers(min_value=1, max_value=48),
+)
+def test_csv_blocks_end_at_record_boundaries_and_parse_as_csv_reader(
+    rows: list[list[str]], terminator: str, delimiter: str, last_newline: bool, span_bytes: int
+) -> None:
+    """On RFC 4180 CSV (quoted newlines, doubled quotes, CR LF, a missing final newline) every block the
+    quote-parity cutter makes ends at a record boundary, and the blocks' records, parsed alone by
+    workers, are exactly `csv.reader`'s over the whole file, each with the line it ends on."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator=terminator).writerows(rows)
+    text = out.getvalue()
+    if not last_newline:
+        text = text.removesuffix(terminator)
+    data = text.encode()
+    src = from_bytes(data)
+    blocks = list(_blocks(src, span_bytes, quote=True))
+    rest = src.read(len(data) + 1)  # after a block marked `tail` (a quote open too long), read on serially
+    assert b"".join(b.data for b in blocks) + rest == data
+    got: list[tuple[int, list[str]]] | int = []
+    try:
+        for b in blocks:
+            if b.tail:
+                src = from_bytes(b.data + rest)
+                got.extend(csv_records(src, delimiter, first_line=b.first_line))  # type: ignore[union-attr]
+                break
+            found = csv_block_records(b.data, b.first_line, delimiter, "x.csv", last=b.last)
+            assert found is not None, "an RFC 4180 block always ends at a record boundary"
+            records, stop = found
+            got.extend(records)  # type: ignore[union-attr]
+            if stop is not None:
+                raise stop
+    except InputError as exc:  # a bare CR the writer left unquoted: csv.reader fails on it too
+        got = exc.line or 0
+    assert got == reference_records(text, delimiter)
+
+
+def csv_file_records(src: Input, *, workers: int, span: int, fmt: str = "csv") -> list[tuple[int, str, str]]:
+    """(line, id, text) of every request the engine reads from a CSV with columns id,text."""
+    options = ReadOptions(text_column="text")
+    got: list[tuple[int, str, str]] = []
+    with src:
+        for chunk, errs in count_file(src, fmt, options, [GPT], workers=workers, span_bytes=span):
+            if errs:  # as the estimate does without --skip-bad: the first bad record stops it
+                line, message = min(errs)
+                raise InputError(message, path=src.name, line=line)
+            got.extend(zip(chunk.lines, chunk.ids, [str(t) for t in chunk.tokens[0]], strict=True))
+    return got
+
+
+def serial_records(path: Path) -> list[tuple[int, str, str]] | str:
+    """The same from the serial reader (csv.reader over the whole file), or its error."""
+    from planner.tokens import count_requests
+
+    try:
+        _, stream = read_requests(str(path), ReadOptions(text_column="text"))
+        requests = list(stream)
+    except InputError as exc:
+        return str(exc)
+    return [(r.line, r.id, str(n)) for r, n in zip(requests, count_requests(requests, GPT), strict=True)]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.lists(st.text(alphabet=st.sampled_from(list('ab,"\n ')), max_size=10), min_size=1, max_size=20),
+    span_bytes=st.integers(min_value=1, max_value=40),
+)
+def test_csv_with_stray_quotes_reads_as_csv_reader_does(tmp_path: Path, body: list[str], span_bytes: int) -> None:
+    """Not RFC 4180: quotes anywhere (`12" pizza`), a quote that never closes. Where a stray quote
+    misleads the cutter, the worker notices and the file is read on record by record from that block:
+    the requests (or the error and its line) are exactly what the serial reader gives."""
+    text = "id,text\n" + "".join(f"{i},{cell}\n" for i, cell in enumerate(body))
+    path = tmp_path / "stray.csv"
+    path.write_text(text, encoding="utf-8")
+    expected = serial_records(path)
+    for workers in (1, 2):
+        try:
+            _, src = open_dataset(str(path), ReadOptions(text_column="text"))
+            got: list[tuple[int, str, str]] | str = csv_file_records(src, workers=workers, span=span_bytes)
+        except InputError as exc:
+            got = str(exc)
+        if got == []:
+            got = "stray.csv: no requests found" if isinstance(expected, str) else []
+        if isinstance(expected, str) and "no requests found" in expected:
+            assert got in ([], "stray.csv: no requests found")
+        else:
+            assert got == expected, (workers, text)
+
+
+def test_unterminated_quote_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    """Row 2 opens a quote that never closes: csv.reader would swallow the rest of the file into one
+    field (one request); every reader says where the quote opened instead."""
+    path = tmp_path / "u.csv"
+    path.write_text('id,text\n1,"hello\n2,world\n3,foo\n' + "".join(f"{i},x\n" for i in range(4, 5000)))
+    with pytest.raises(InputError, match=r"u\.csv:2: unterminated quoted field"):
+        list(read_requests(str(path), ReadOptions(text_column="text"))[1])
+    for workers in (1, 2):
+        with pytest.raises(InputError, match=r"u\.csv:2: unterminated quoted field"):
+            _, src = open_dataset(str(path), ReadOptions(text_column="text"))
+            csv_file_records(src, workers=workers, span=512)
+
+
+def test_csv_engine_in_every_mode_equals_the_serial_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(counting, "SMALL_BYTES", 0)
+    rows = [["id", "text"]] + [[f"t{i}", f'line one {i}\nline "two"\r\n, three' * (i % 4)] for i in range(700)]
+    rows.insert(300, ["", ""])  # a blank record is not a request
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    path = tmp_path / "m.csv"
+    path.write_text(out.getvalue(), encoding="utf-8", newline="")
+    expected = serial_records(path)
+    assert isinstance(expected, list) and len(expected) == 700
+    for workers, as_pipe in ((1, False), (2, False), (2, True)):
+        src = from_bytes(path.read_bytes(), str(path)) if as_pipe else open_input(str(path))
+        src.peek_line()
+        assert csv_file_records(src, workers=workers, span=700) == expected, (workers, as_pipe)

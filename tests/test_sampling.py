@@ -87,8 +87,21 @@ def test_csv_sample_uses_records_not_lines(tmp_path: Path) -> None:
     assert all(r.body["messages"][0]["content"].startswith("line one\nline two") for r in got)
 
 
-def test_sample_rejects_stdin_and_zero() -> None:
-    with pytest.raises(UsageError):
-        sample_requests("-", 10)
+def test_sample_rejects_zero() -> None:
     with pytest.raises(UsageError):
         sample_requests("whatever.jsonl", 0)
+
+
+def test_sample_of_standard_input_reads_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard input cannot be read twice (count the lines, then read the chosen ones): it is
+    reservoir-sampled in one pass, and every line is in the count of rows."""
+    import io
+    import sys
+
+    data = make_file(tmp_path / "d.jsonl", 500).read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    fmt, total, stream = sample_requests("-", 40, seed=3)
+    sampled = list(stream)
+    assert (fmt, total, len(sampled)) == ("chat", 500, 40)
+    assert sorted({r.line for r in sampled}) == [r.line for r in sampled]  # 40 distinct lines, in file order
+    assert all(r.id == f"r{r.line - 1}" for r in sampled)
