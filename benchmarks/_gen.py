@@ -1,7 +1,12 @@
-"""Seeded synthetic chat datasets for the counting benchmark."""
+"""Seeded synthetic datasets for the benchmarks: OpenAI batch chat JSONL and CSV.
+
+`unique=True` (the speed rows) makes every text unique, system prompts included, so that no repeat
+cache flatters batchplan; the default keeps four shared system prompts (the repeated-text rows, and
+what real batch jobs look like)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from pathlib import Path
@@ -66,8 +71,11 @@ def _paragraph(rng: random.Random, sentences: int) -> str:
     return " ".join(parts)
 
 
-def record(rng: random.Random, i: int) -> dict[str, object]:
-    messages: list[dict[str, str]] = [{"role": "system", "content": rng.choice(_SYSTEMS)}]
+def record(rng: random.Random, i: int, unique: bool = False) -> dict[str, object]:
+    system = rng.choice(_SYSTEMS)
+    if unique:
+        system = f"{system} Case {i}: {_sentence(rng)}"
+    messages: list[dict[str, str]] = [{"role": "system", "content": system}]
     for turn in range(rng.choice([1, 1, 1, 2, 3])):
         if turn:
             messages.append({"role": "assistant", "content": _paragraph(rng, rng.randint(1, 4))})
@@ -83,7 +91,7 @@ def record(rng: random.Random, i: int) -> dict[str, object]:
     }
 
 
-def generate(path: Path, size_mb: float, seed: int = 7) -> Path:
+def generate(path: Path, size_mb: float, seed: int = 7, unique: bool = False) -> Path:
     """Write ~size_mb MB of OpenAI batch chat JSONL to `path` (deterministic for a seed)."""
     rng = random.Random(seed)
     target = int(size_mb * 1_000_000)
@@ -92,8 +100,27 @@ def generate(path: Path, size_mb: float, seed: int = 7) -> Path:
     i = 0
     with open(path, "w", encoding="utf-8") as out:
         while written < target:
-            line = json.dumps(record(rng, i), ensure_ascii=False) + "\n"
+            line = json.dumps(record(rng, i, unique), ensure_ascii=False) + "\n"
             out.write(line)
             written += len(line.encode("utf-8"))
+            i += 1
+    return path
+
+
+def generate_csv(path: Path, size_mb: float, seed: int = 7) -> Path:
+    """Write ~size_mb MB of CSV (columns id, text; every text unique) to `path`. About one text in six
+    holds a code block, so quoted fields with newlines and doubled quotes run through the file."""
+    rng = random.Random(seed)
+    target = int(size_mb * 1_000_000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "text"])
+        i = 0
+        while out.tell() < target:
+            text = _paragraph(rng, int(min(rng.lognormvariate(2.3, 0.9), 200)) + 1)
+            if rng.random() < 0.05:
+                text += ' She said "refund" twice.'
+            writer.writerow([f"row-{i}", f"{text} (ticket {i})"])
             i += 1
     return path

@@ -1,25 +1,22 @@
-"""Benchmark batchplan's exact token counting against a plain single-process tiktoken loop.
+"""Benchmark batchplan's exact counting against the plain single-process tiktoken loop on the same file.
 
-    .venv/bin/python benchmarks/count.py                 # generates ~50 MB of chat JSONL (seeded)
-    .venv/bin/python benchmarks/count.py --size-mb 200 --workers 2
-    .venv/bin/python benchmarks/count.py --file my.jsonl
+    python benchmarks/count.py                              # 26 MB of unique-text chat JSONL (generated)
+    python benchmarks/count.py --format csv                 # 26 MB of CSV, --text-column text
+    python benchmarks/count.py --file my.jsonl --rounds 9
 
-Both sides do the full job on the same file: read it, parse every line, count each chat request with
-the openai-cookbook accounting (3 per message + role + content [+ name + 1], + 3 priming) using
-o200k_base `encode_ordinary`. The baseline is the obvious loop (json.loads + encode per text); batchplan
-goes through `planner.counting.count_file`, the engine `estimate` runs on JSONL (workers parse and count). Each side
-runs in a fresh child process so its peak RSS (ru_maxrss, including worker processes) is its own, and is
-timed from the moment its code is imported and o200k_base is loaded: that start-up (~0.3 s for batchplan,
-mostly pydantic) does not grow with the file, and counting is what is measured.
-The two totals must agree exactly, or the benchmark fails.
+Both sides do the full job: read the file, parse every record, count each request with the
+openai-cookbook accounting under o200k_base. The baseline is the obvious loop (benchmarks/_plain.py:
+json.loads or csv.reader, then encode_ordinary per text); batchplan goes through
+`planner.counting.count_file`, the engine `estimate` runs (workers read, parse and count their own
+blocks; CSV blocks cut where the quotes pair up). Each side runs in a fresh process and is timed from
+the moment its code is imported and o200k_base loaded: that start-up does not grow with the file (the
+"small file" row of run.py measures it). The two totals must agree exactly, or the benchmark fails.
 
-The speed of shared cores drifts by tens of percent within seconds, so the benchmark runs rounds: each
-round times both sides back to back (in alternating order) and then two plain loops at the same time,
-one per core. Like timeit, it reports the fastest run of each side (slower runs measure the neighbours),
-with the median ratio of the rounds beside it, and the "ceiling": how much faster two plain loops get
-through two files than one loop through one. That ceiling is the most any two-process counter can get
-out of the machine (shared caches, memory bandwidth, a host that slows busy cores), so a speed-up near
-it means nothing is left on the table but the cores themselves.
+Shared cores change speed by tens of percent within seconds, so the benchmark runs rounds: each times
+both sides back to back (in alternating order), then two plain loops at once, one per core. It prints
+the ratio of the fastest runs (timeit's convention: slower runs measure the neighbours), the minimum
+and median of the rounds' ratios, and the "ceiling": how much faster two plain loops get through two
+files than one through one, the most any two-process counter can get from the machine.
 """
 
 from __future__ import annotations
@@ -39,42 +36,18 @@ ROOT = HERE.parent
 DATA = HERE / ".data"
 
 
-def run_baseline(path: str) -> tuple[int, int]:
-    from planner.encodings import get_encoding
-
-    encode = get_encoding("o200k_base").encode_ordinary
-    rows = tokens = 0
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            obj = json.loads(line)
-            body = obj.get("body", obj)
-            n = 3
-            for message in body["messages"]:
-                n += 3
-                for key, value in message.items():
-                    if isinstance(value, str):
-                        n += len(encode(value))
-                        if key == "name":
-                            n += 1
-            rows += 1
-            tokens += n
-    return rows, tokens
-
-
-def run_batchplan(path: str, workers: int | None) -> tuple[int, int]:
-    """The engine `batchplan estimate` runs on a JSONL file: workers decode, parse, validate and count."""
+def run_batchplan(path: str, fmt: str, workers: int | None) -> tuple[int, int]:
+    """The engine `batchplan estimate` runs: workers decode, parse, validate and count."""
     from planner.counting import count_file
-    from planner.datasets import ReadOptions, detect_file_format, open_binary
+    from planner.datasets import ReadOptions, open_dataset
     from planner.pricing import Tokenizer
 
     tok = Tokenizer(encoding="o200k_base", method="exact")
-    options = ReadOptions()
-    fmt = detect_file_format(path, options)
+    options = ReadOptions(text_column="text" if fmt == "csv" else None)
     rows = tokens = 0
-    with open_binary(path) as raw:
-        for counted, errors in count_file(raw, path, fmt, options, [tok], workers=workers, path=path):
+    detected, src = open_dataset(path, options)
+    with src:
+        for counted, errors in count_file(src, detected, options, [tok], workers=workers):
             if errors:
                 raise SystemExit(f"{path}:{errors[0][0]}: {errors[0][1]}")
             rows += len(counted)
@@ -82,131 +55,130 @@ def run_batchplan(path: str, workers: int | None) -> tuple[int, int]:
     return rows, tokens
 
 
-def child(which: str, path: str, workers: int | None) -> None:
+def child(which: str, path: str, fmt: str, workers: int | None) -> None:
     """Run one side and print its numbers as JSON (called in a fresh process)."""
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(HERE))
+    from _plain import csv_loop, jsonl_loop
+
     from planner.encodings import get_encoding
 
-    get_encoding("o200k_base")  # loading the BPE table is start-up, not counting
-    if which == "batchplan":  # so is importing the package (~0.3 s, mostly pydantic for the price schema)
+    encode = get_encoding("o200k_base").encode_ordinary  # loading the BPE table is start-up, not counting
+    if which == "batchplan":  # so is importing the package (pydantic, for the price schema)
         import planner.counting  # noqa: F401
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
-    rows, tokens = run_baseline(path) if which == "baseline" else run_batchplan(path, workers)
+    if which == "batchplan":
+        rows, tokens = run_batchplan(path, fmt, workers)
+    elif fmt == "csv":
+        rows, tokens = csv_loop(path, encode)
+    else:
+        rows, tokens = jsonl_loop(path, encode)
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime - cpu0
-    print(
-        json.dumps(
-            {
-                "rows": rows,
-                "tokens": tokens,
-                "seconds": seconds,
-                "cpu": cpu,
-                "rss_kb": own.ru_maxrss,
-                "child_rss_kb": kids.ru_maxrss,
-            }
-        )
-    )
+    print(json.dumps({"rows": rows, "tokens": tokens, "seconds": seconds, "cpu": cpu}))
 
 
-def measure(which: str, path: str, workers: int | None) -> dict[str, float]:
-    out = subprocess.run(_command(which, path, workers), check=True, capture_output=True, text=True, cwd=ROOT)
-    return _result(out.stdout)
-
-
-def _command(which: str, path: str, workers: int | None) -> list[str]:
-    cmd = [sys.executable, __file__, "--child", which, "--file", path]
+def _command(which: str, path: str, fmt: str, workers: int | None) -> list[str]:
+    cmd = [sys.executable, __file__, "--child", which, "--file", path, "--format", fmt]
     return [*cmd, "--workers", str(workers)] if workers is not None else cmd
 
 
-def _result(stdout: str) -> dict[str, float]:
-    result: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
+def measure(which: str, path: str, fmt: str, workers: int | None) -> dict[str, float]:
+    out = subprocess.run(_command(which, path, fmt, workers), check=True, capture_output=True, text=True, cwd=ROOT)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def two_loops_at_once(path: str) -> float:
-    """Seconds for two plain loops run at the same time, one per core: the most any two-process
-    counter can get out of this machine (shared caches, memory bandwidth and a host that slows busy
-    cores keep it under 2x)."""
-    procs = [
-        subprocess.Popen(_command("baseline", path, None), stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        for _ in range(2)
-    ]
-    return max(_result(proc.communicate()[0])["seconds"] for proc in procs)
+def two_loops_at_once(path: str, fmt: str) -> float:
+    """Seconds for two plain loops run at the same time, one per core."""
+    cmd = _command("baseline", path, fmt, None)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    return max(float(json.loads(proc.communicate()[0].strip().splitlines()[-1])["seconds"]) for proc in procs)
+
+
+def dataset(fmt: str, size_mb: float, seed: int = 7) -> Path:
+    """The unique-text file of this size (generated once into benchmarks/.data)."""
+    sys.path.insert(0, str(HERE))
+    from _gen import generate, generate_csv
+
+    if fmt == "csv":
+        target = DATA / f"unique-{size_mb:g}mb-seed{seed}.csv"
+        if not target.exists():
+            print(f"generating {target} ...", file=sys.stderr, flush=True)
+            generate_csv(target, size_mb, seed)
+    else:
+        target = DATA / f"unique-{size_mb:g}mb-seed{seed}.jsonl"
+        if not target.exists():
+            print(f"generating {target} ...", file=sys.stderr, flush=True)
+            generate(target, size_mb, seed, unique=True)
+    return target
+
+
+def compare(path: str, fmt: str, rounds: int, workers: int | None = None) -> dict[str, object]:
+    """Both sides for `rounds` rounds: the figures run.py and this script print."""
+    best: dict[str, dict[str, float]] = {}
+    ratios: list[float] = []
+    together: list[float] = []
+    for round_ in range(rounds):
+        pair: dict[str, dict[str, float]] = {}
+        order = ("baseline", "batchplan") if round_ % 2 == 0 else ("batchplan", "baseline")
+        for which in order:
+            r = pair[which] = measure(which, path, fmt, workers)
+            if which not in best or r["seconds"] < best[which]["seconds"]:
+                best[which] = r
+        totals = {which: (pair[which]["rows"], pair[which]["tokens"]) for which in pair}
+        if totals["baseline"] != totals["batchplan"]:
+            sys.exit(f"MISMATCH: baseline {pair['baseline']}, batchplan {pair['batchplan']}")
+        ratios.append(pair["baseline"]["seconds"] / pair["batchplan"]["seconds"])
+        together.append(two_loops_at_once(path, fmt))
+    base, ours = best["baseline"], best["batchplan"]
+    return {
+        "best": base["seconds"] / ours["seconds"],
+        "min": min(ratios),
+        "median": statistics.median(ratios),
+        "ceiling": 2 * base["seconds"] / min(together),
+        "baseline": base,
+        "batchplan": ours,
+        "rounds": ratios,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size-mb", type=float, default=50.0, help="size of the generated dataset")
-    parser.add_argument("--file", help="count this JSONL file (chat bodies or OpenAI batch lines)")
+    parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    parser.add_argument("--size-mb", type=float, default=26.0, help="size of the generated unique-text dataset")
+    parser.add_argument("--file", help="count this file instead (JSONL chat/batch lines, or CSV with a 'text' column)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=9, help="rounds; each runs both sides back to back")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each runs both sides back to back")
     parser.add_argument("--child", choices=["baseline", "batchplan"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        child(args.child, args.file, args.workers)
+        child(args.child, args.file, args.format, args.workers)
         return
-    if args.file:
-        path = args.file
-    else:
-        sys.path.insert(0, str(HERE))
-        from _gen import generate
-
-        target = DATA / f"chat-{args.size_mb:g}mb-seed{args.seed}.jsonl"
-        if not target.exists():
-            print(f"generating {target} ...", flush=True)
-            generate(target, args.size_mb, args.seed)
-        path = str(target)
+    path = args.file or str(dataset(args.format, args.size_mb))
     size = Path(path).stat().st_size
-    print(f"file: {path} ({size / 1e6:.1f} MB), {os.cpu_count()} cores")
-
-    # The speed of these shared cores drifts by tens of percent within seconds, so every round measures
-    # both sides back to back (in alternating order) and then two plain loops at once.
-    best: dict[str, dict[str, float]] = {}
-    ratios: list[float] = []
-    together: list[float] = []
-    for round_ in range(args.repeat):
-        pair: dict[str, dict[str, float]] = {}
-        order = ("baseline", "batchplan") if round_ % 2 == 0 else ("batchplan", "baseline")
-        for which in order:
-            r = pair[which] = measure(which, path, args.workers)
-            if which not in best or r["seconds"] < best[which]["seconds"]:
-                best[which] = r
-        ratios.append(pair["baseline"]["seconds"] / pair["batchplan"]["seconds"])
-        together.append(two_loops_at_once(path))
-    base, ours = best["baseline"], best["batchplan"]
-    if (base["rows"], base["tokens"]) != (ours["rows"], ours["tokens"]):
-        sys.exit(f"MISMATCH: baseline {base['rows']} rows/{base['tokens']} tokens, batchplan {ours}")
-    print(f"{'':10} {'seconds':>8} {'CPU s':>6} {'rows/s':>10} {'tokens/s':>12} {'MB/s':>7} {'peak RSS MB':>12}")
-    for name, r in (("baseline", base), ("batchplan", ours)):
-        peak = (r["rss_kb"] + r["child_rss_kb"]) / 1024
+    print(f"file: {path} ({size / 1e6:.1f} MB, {args.format}), {os.cpu_count()} cores")
+    r = compare(path, args.format, args.rounds, args.workers)
+    base, ours = r["baseline"], r["batchplan"]
+    assert isinstance(base, dict) and isinstance(ours, dict)
+    print(f"{'':10} {'seconds':>8} {'CPU s':>6} {'rows/s':>10} {'tokens/s':>12} {'MB/s':>7}")
+    for name, x in (("baseline", base), ("batchplan", ours)):
         print(
-            f"{name:10} {r['seconds']:8.2f} {r['cpu']:6.2f} {r['rows'] / r['seconds']:10,.0f} "
-            f"{r['tokens'] / r['seconds']:12,.0f} {size / 1e6 / r['seconds']:7.1f} {peak:12.0f}"
+            f"{name:10} {x['seconds']:8.2f} {x['cpu']:6.2f} {x['rows'] / x['seconds']:10,.0f} "
+            f"{x['tokens'] / x['seconds']:12,.0f} {size / 1e6 / x['seconds']:7.1f}"
         )
-    print(f"fastest of {args.repeat} runs per side; peak RSS = the counting process + its largest worker (ru_maxrss)")
     print(f"rows {int(ours['rows']):,}, tokens {int(ours['tokens']):,} (identical on both sides)")
-    # The headline follows timeit: the fastest run is the least disturbed one, slower runs measure the
-    # neighbours. The median of rounds is printed beside it to show the spread.
-    speedup = base["seconds"] / ours["seconds"]
-    ceiling = 2 * base["seconds"] / min(together)
     print(
-        f"speed-up: {speedup:.2f}x (fastest vs fastest of {args.repeat}); median of back-to-back rounds "
-        f"{statistics.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+        f"speed-up: {r['best']:.2f}x (fastest vs fastest of {args.rounds}); rounds min {r['min']:.2f}x, "
+        f"median {r['median']:.2f}x ({', '.join(f'{x:.2f}' for x in r['rounds'])})"  # type: ignore[attr-defined]
     )
-    print(
-        f"ceiling: two plain loops at once count {ceiling:.2f}x as fast as one on this machine (fastest runs); "
-        f"batchplan reaches {speedup / ceiling:.0%} of it"
-    )
-    with open("/proc/loadavg") if Path("/proc/loadavg").exists() else open(os.devnull) as handle:
-        load = handle.read().split()[:3]
-    if load:
-        print(f"load average after the runs: {' '.join(load)} (other processes on the cores skew the ratio)")
+    print(f"ceiling: two plain loops at once count {r['ceiling']:.2f}x as fast as one on this machine")
+    print(f"load average after the runs: {' '.join(os.getloadavg()[:3].__str__().strip('()').split(', '))}")
 
 
 if __name__ == "__main__":

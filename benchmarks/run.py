@@ -1,59 +1,212 @@
 """Run every batchplan benchmark and print one table of ratios (the figures the README records).
 
-    .venv/bin/python benchmarks/run.py              # ~50 MB counting file, ~200 MB sampling file
-    .venv/bin/python benchmarks/run.py --big-mb 500 # the issue's 500 MB case
+    python benchmarks/run.py                 # every row, ~3-4 minutes on 2 cores (data generated once)
+    python benchmarks/run.py --rounds 9 --count-mb 50 --big-mb 500   # the long run, for a quiet machine
 
-Rows:
-- counting: batchplan's exact counting vs a plain single-process tiktoken loop (benchmarks/count.py)
-- sample vs exact: `estimate --sample K` time as a share of the exact `estimate` on a large file, and
-  whether the exact total falls inside the sample's 95% interval
-- peak memory: the exact `estimate` on the counting file and on the large file: all its processes
-  together (proportional set size, sampled), and its largest process (ru_maxrss)
-- two models: `estimate` with a GPT and a Claude model (one encoding) against one model, same file
-- Claude vs OpenAI: `estimate -m claude-haiku-4-5` (ctok on a calibration sample) against `-m gpt-4o-mini`
-  on a ~26 MB file (the target is at most 3x); skipped when ctok is not installed
-- price tables: loading every table in force today, in a fresh process
-- table commands: `check MODEL`, `models --json` and `prices list`, whole processes start to finish
-- start-up: `batchplan --help` against `python -c pass`
-Every command runs in a fresh process; timings are wall-clock, best of N.
+Issue #14's rows, on unique-text data from benchmarks/_gen.py (every text unique, no repeat cache helps):
+- JSONL, one model: the counting engine vs the plain json.loads + encode_ordinary loop (count.py)
+- CSV `--text-column`: the engine vs the plain csv.reader + encode_ordinary loop (count.py)
+- small file (5 MB JSONL), start-up included: the whole `batchplan estimate` process vs the whole plain
+  loop process (`python benchmarks/_plain.py`, tiktoken.get_encoding from a warm cache)
+- 4 models on 2 encodings vs 1 model, and vs the 2 models that hold those encodings: whole `estimate`
+- `check`, `models --json`, `prices list`: whole-process start-up
+- memory: peak PSS of the whole process tree, `estimate` vs the plain loop, two file sizes, 4 models
+Repeated-text rows (the generator's four shared system prompts, as real jobs have):
+- sample vs exact time, and whether the exact total falls in the sample's 95% interval
+- a GPT and a Claude model (one encoding) vs one model
+- `batchplan --help` start-up
+Every command runs in a fresh process; rounds alternate the order of the two sides; each ratio prints
+as the fastest vs fastest run and the minimum / median of the rounds (min and median are what to quote
+on a shared machine). Totals are checked equal to the plain loops.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import hashlib
 import json
 import os
-import resource
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / ".data"
 MODEL = "gpt-4o-mini"
+FOUR = ["gpt-4o-mini", "gpt-4", "claude-haiku-4-5", "gemini-2.5-flash"]  # o200k_base and cl100k_base
+TWO_ENCODINGS = ["gpt-4o-mini", "gpt-4"]
+sys.path.insert(0, str(HERE))
+
+Row = tuple[str, str, str, str]  # (benchmark, result, goal, detail)
 
 
-def timed(cmd: list[str], repeat: int = 1) -> tuple[float, str]:
-    """Best wall time of `repeat` runs, and the stdout of the last."""
-    best = float("inf")
-    out = ""
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-        best = min(best, time.perf_counter() - start)
-    return best, out
+def batchplan() -> list[str]:
+    exe = shutil.which("batchplan", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "planner"]
 
 
-def peak_memory_mb(cmd: list[str]) -> tuple[float, float]:
+def tiktoken_cache() -> dict[str, str]:
+    """An environment whose tiktoken cache holds o200k_base (the file batchplan ships, under the name
+    tiktoken gives its public URL), so the plain loop loads it the way a user's warm machine would."""
+    cache = DATA / "tiktoken-cache"
+    url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+    target = cache / hashlib.sha1(url.encode()).hexdigest()
+    if not target.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "planner" / "_encodings" / "o200k_base.tiktoken", target)
+    return {**os.environ, "TIKTOKEN_CACHE_DIR": str(cache)}
+
+
+def wall(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(list(cmd), check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout
+    return time.perf_counter() - start, out
+
+
+def paired(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tuple[list[float], list[float]]:
+    """`rounds` timings of each side, back to back in alternating order."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i in range(rounds):
+        if i % 2:
+            ys.append(b())
+            xs.append(a())
+        else:
+            xs.append(a())
+            ys.append(b())
+    return xs, ys
+
+
+def ratio_text(ratios: Sequence[float], best: float) -> str:
+    return f"{best:.2f}x (min {min(ratios):.2f}, median {statistics.median(ratios):.2f})"
+
+
+# --- issue #14's rows -------------------------------------------------------------------------------
+
+
+def counting_row(fmt: str, size_mb: float, rounds: int) -> Row:
+    from count import compare, dataset
+
+    path = dataset(fmt, size_mb)
+    r = compare(str(path), fmt, rounds)
+    base, ours = r["baseline"], r["batchplan"]
+    assert isinstance(base, dict) and isinstance(ours, dict)
+    ratios = r["rounds"]
+    assert isinstance(ratios, list)
+    name = "JSONL, one model, vs plain json.loads+encode loop" if fmt == "jsonl" else (
+        "CSV --text-column vs plain csv.reader+encode loop"
+    )
+    goal = "≥ 1.8x" if fmt == "jsonl" else "≥ 1.6x"
+    detail = (
+        f"{path.stat().st_size / 1e6:.0f} MB, {int(ours['rows']):,} requests, {int(ours['tokens']):,} tokens "
+        f"(identical); best {base['seconds']:.2f} s vs {ours['seconds']:.2f} s, CPU {base['cpu']:.2f} vs "
+        f"{ours['cpu']:.2f} s; two plain loops at once reach {r['ceiling']:.2f}x"
+    )
+    return name, ratio_text(ratios, float(r["best"])), goal, detail  # type: ignore[arg-type]
+
+
+def small_file_row(rounds: int) -> Row:
+    from count import dataset
+
+    path = dataset("jsonl", 5)
+    env = tiktoken_cache()
+    plain = [sys.executable, str(HERE / "_plain.py"), "jsonl", str(path)]
+    ours = [*batchplan(), "estimate", str(path), "-m", MODEL, "--output-tokens", "0", "--json"]
+    plain_out = json.loads(wall(plain, env)[1])
+    our_out = json.loads(wall(ours)[1])["estimates"][0]
+    expected = plain_out["tokens"]
+    if our_out["input_tokens"] != expected:
+        sys.exit(f"MISMATCH on the small file: plain {expected}, batchplan {our_out['input_tokens']}")
+    xs, ys = paired(lambda: wall(plain, env)[0], lambda: wall(ours)[0], rounds)
+    ratios = [x / y for x, y in zip(xs, ys, strict=True)]
+    detail = (
+        f"5 MB, {plain_out['rows']:,} requests, {expected:,} tokens (identical); whole processes, best "
+        f"{min(xs):.2f} s (plain loop) vs {min(ys):.2f} s (batchplan estimate, tables and all)"
+    )
+    return "5 MB JSONL, start-up included, vs plain loop", ratio_text(ratios, min(xs) / min(ys)), "≥ 1.0x", detail
+
+
+def models_row(size_mb: float, rounds: int) -> list[Row]:
+    from count import dataset
+
+    path = dataset("jsonl", size_mb)
+    base = [*batchplan(), "estimate", str(path), "--output-tokens", "0", "--json"]
+
+    def cmd(models: Sequence[str]) -> list[str]:
+        return [*base, *(arg for m in models for arg in ("-m", m))]
+
+    one, four = paired(lambda: wall(cmd([MODEL]))[0], lambda: wall(cmd(FOUR))[0], rounds)
+    two, four2 = paired(lambda: wall(cmd(TWO_ENCODINGS))[0], lambda: wall(cmd(FOUR))[0], rounds)
+    r1 = [f / o for f, o in zip(four, one, strict=True)]
+    r2 = [f / t for f, t in zip(four2, two, strict=True)]
+    return [
+        (
+            "4 models (2 encodings) vs 1 model",
+            ratio_text(r1, min(four) / min(one)),
+            "≤ 1.25x",
+            f"{', '.join(FOUR)}: best {min(four):.2f} s vs {MODEL} {min(one):.2f} s ({size_mb:g} MB)",
+        ),
+        (
+            "4 models vs the 2 models holding those encodings",
+            ratio_text(r2, min(four2) / min(two)),
+            "≈ 1x",
+            f"vs {' + '.join(TWO_ENCODINGS)} {min(two):.2f} s: cost follows encodings, not models",
+        ),
+    ]
+
+
+def startup_rows(rounds: int) -> list[Row]:
+    rows: list[Row] = []
+    for args in (["check", MODEL], ["models", "--json"], ["prices", "list"]):
+        cmd = [*batchplan(), *args]
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, cwd=ROOT)  # check exits 1 for a model that does not qualify
+            times.append(time.perf_counter() - start)
+        rows.append((
+            f"`{' '.join(args)}` start-up",
+            f"{min(times) * 1000:.0f} ms (median {statistics.median(times) * 1000:.0f})",
+            "≤ 120 ms",
+            "whole process (loads the price tables it needs)",
+        ))
+    return rows
+
+
+def memory_rows(size_mb: float, big_mb: float) -> list[Row]:
+    from count import dataset
+
+    small, big = dataset("jsonl", size_mb), dataset("jsonl", big_mb)
+    env = tiktoken_cache()
+    plain_pss, _ = peak_memory_mb([sys.executable, str(HERE / "_plain.py"), "jsonl", str(small)], env)
+    rows: list[Row] = []
+    for path, models in ((small, [MODEL]), (big, [MODEL]), (small, FOUR)):
+        cmd = [*batchplan(), "estimate", str(path), "--output-tokens", "0", "--json",
+               *(arg for m in models for arg in ("-m", m))]
+        pss, largest = peak_memory_mb(cmd)
+        what = f"{path.stat().st_size / 1e6:.0f} MB, {len(models)} model{'s' * (len(models) > 1)}"
+        rows.append((
+            f"memory, whole tree PSS ({what})",
+            f"{pss:.0f} MB = {pss / plain_pss:.2f}x",
+            "≤ 1.3x, flat",
+            f"plain loop {plain_pss:.0f} MB ({small.stat().st_size / 1e6:.0f} MB file); "
+            f"largest process {largest:.0f} MB",
+        ))
+    return rows
+
+
+def peak_memory_mb(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(peak proportional set size of the whole process tree, peak RSS of its largest process), MB.
-
-    PSS splits pages the forked workers share with the parent (the BPE tables) between them, so the
+    PSS splits the pages forked workers share with the parent (the BPE tables) between them, so the
     tree's PSS is what the machine really spends; it is sampled every 20 ms from /proc."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
     peak_pss = 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)  # wait4: this command's own rusage
@@ -61,9 +214,8 @@ def peak_memory_mb(cmd: list[str]) -> tuple[float, float]:
             break
         peak_pss = max(peak_pss, sum(_pss_kb(p) for p in _tree(proc.pid)))
         time.sleep(0.02)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(cmd)} failed")
     return peak_pss / 1024, usage.ru_maxrss / 1024
 
 
@@ -90,149 +242,105 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def batchplan() -> list[str]:
-    exe = shutil.which("batchplan", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "planner"]
+# --- repeated-text rows -----------------------------------------------------------------------------
 
 
-def counting(size_mb: float) -> tuple[str, str]:
-    out = subprocess.run(
-        [sys.executable, str(HERE / "count.py"), "--size-mb", str(size_mb)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    lines = out.splitlines()
-    speed = next(line for line in lines if line.startswith("speed-up"))
-    ceiling = next(line for line in lines if line.startswith("ceiling"))
-    rows = next(line for line in lines if line.startswith("batchplan "))
-    ratio = speed.split()[1]
-    figures = " ".join(rows.split()[1:])
-    return ratio, f"{speed}; {ceiling}; best run {figures} (s, CPU s, rows/s, tokens/s, MB/s, peak MB)"
+def repeated(size_mb: float) -> Path:
+    from _gen import generate
+
+    path = DATA / f"chat-{size_mb:g}mb-seed7.jsonl"
+    if not path.exists():
+        print(f"generating {path} ...", file=sys.stderr, flush=True)
+        generate(path, size_mb, 7)
+    return path
 
 
-def sample_vs_exact(path: Path, sample: int, seeds: int) -> tuple[str, str, float]:
-    """Sample-mode time as a share of the exact count, and how often the exact total lands inside the
-    sample's 95% interval over several seeds (one seed can be unlucky: that is what 95% means)."""
+def sample_row(big_mb: float, sample: int, seeds: int) -> Row:
+    path = repeated(big_mb)
     base = [*batchplan(), "estimate", str(path), "-m", MODEL, "--output-tokens", "100", "--json"]
-    exact_s, exact_out = timed(base)
+    exact_s, exact_out = wall(base)
     exact = json.loads(exact_out)["estimates"][0]["input_tokens"]
     inside = 0
     sample_s = float("inf")
     for seed in range(seeds):
-        seconds, out = timed([*base, "--sample", str(sample), "--seed", str(seed)])
+        seconds, out = wall([*base, "--sample", str(sample), "--seed", str(seed)])
         sample_s = min(sample_s, seconds)
         low, high = json.loads(out)["estimates"][0]["input_tokens_ci95"]
         inside += low <= exact <= high
     detail = (
-        f"exact {exact_s:.1f} s, sample of {sample:,} {sample_s:.2f} s; exact input {exact:,} inside the "
-        f"95% interval for {inside}/{seeds} seeds"
+        f"{big_mb:g} MB: exact {exact_s:.1f} s, sample of {sample:,} {sample_s:.2f} s; the exact total fell "
+        f"inside the 95% interval for {inside}/{seeds} seeds"
     )
-    return f"{sample_s / exact_s:.3f}", detail, exact_s
+    return f"`--sample {sample}` vs exact (repeated text)", f"{sample_s / exact_s:.3f} of the time", "", detail
 
 
-def table_load() -> tuple[str, str]:
-    code = (
-        "import time; t=time.perf_counter(); from planner.pricing import load_pricebook; "
-        "b=load_pricebook(); print(time.perf_counter()-t, len(b.tables), sum(len(t.models) for t in b.tables.values()))"
-    )
-    best = float("inf")
-    tables = models = "0"
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
-        seconds, tables, models = out.stdout.split()
-        best = min(best, float(seconds))
-    return f"{best * 1000:.0f} ms", f"{tables} provider tables, {models} models (from the table cache once warm)"
-
-
-def two_models(path: Path) -> tuple[str, str]:
-    """`estimate` time with a GPT and a Claude model against one model: both count with o200k_base, so
-    each text is encoded once for both and the second model should cost little."""
+def gpt_claude_row(size_mb: float, rounds: int) -> Row:
+    path = repeated(size_mb)
     base = [*batchplan(), "estimate", str(path), "--output-tokens", "100", "--json", "-m", MODEL]
-    one, _ = timed(base, repeat=3)
-    two, _ = timed([*base, "-m", "claude-haiku-4-5"], repeat=3)
-    return f"{two / one:.2f}x", f"estimate with {MODEL} + claude-haiku-4-5 {two:.2f} s vs {MODEL} alone {one:.2f} s"
+    one, two = paired(lambda: wall(base)[0], lambda: wall([*base, "-m", "claude-haiku-4-5"])[0], rounds)
+    ratios = [t / o for t, o in zip(two, one, strict=True)]
+    return (
+        "GPT + Claude (one encoding) vs one model (repeated text)",
+        ratio_text(ratios, min(two) / min(one)),
+        "",
+        f"{size_mb:g} MB: best {min(two):.2f} s vs {min(one):.2f} s",
+    )
 
 
-def claude_vs_openai(path: Path) -> tuple[str, str]:
-    """`estimate` of a Claude model (ctok exact on a sample, calibrating the file) against a GPT model."""
-    base = [*batchplan(), "estimate", str(path), "--output-tokens", "100", "--json", "-m"]
-    gpt, _ = timed([*base, MODEL], repeat=3)
-    claude, out = timed([*base, "claude-haiku-4-5"], repeat=3)
-    label = json.loads(out)["estimates"][0]["token_method_label"]
-    return f"{claude / gpt:.2f}x", f"claude-haiku-4-5 {claude:.2f} s ({label}) vs {MODEL} {gpt:.2f} s"
+def help_row(rounds: int) -> Row:
+    help_s = min(wall([*batchplan(), "--help"])[0] for _ in range(rounds))
+    pass_s = min(wall([sys.executable, "-c", "pass"])[0] for _ in range(rounds))
+    return "`--help` start-up", f"{help_s * 1000:.0f} ms", "", f"python -c pass {pass_s * 1000:.0f} ms"
 
 
-def table_commands(repeat: int = 15) -> tuple[str, str]:
-    """`check MODEL`, `models --json` and `prices list` (stdout piped, warm table cache), taken in turn
-    `repeat` times: fastest and median each; the result is the slowest command's fastest run."""
-    commands = (["check", MODEL], ["models", "--json"], ["prices", "list"])
-    for cmd in commands:
-        timed([*batchplan(), *cmd])  # fills the table cache
-    times: dict[str, list[float]] = {" ".join(cmd): [] for cmd in commands}
-    for _ in range(repeat):
-        for cmd in commands:
-            times[" ".join(cmd)].append(timed([*batchplan(), *cmd])[0])
-    detail = "; ".join(f"{name} {min(t) * 1000:.0f}/{statistics.median(t) * 1000:.0f} ms" for name, t in times.items())
-    return f"{max(min(t) for t in times.values()) * 1000:.0f} ms", f"{detail} (fastest/median of {repeat})"
-
-
-def startup() -> tuple[str, str]:
-    help_s, _ = timed([*batchplan(), "--help"], repeat=7)
-    pass_s, _ = timed([sys.executable, "-c", "pass"], repeat=7)
-    detail = f"batchplan --help {help_s * 1000:.0f} ms vs python -c pass {pass_s * 1000:.0f} ms"
-    return f"{help_s / pass_s:.1f}x", detail
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {load}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count-mb", type=float, default=50.0, help="size of the counting benchmark file")
-    parser.add_argument("--big-mb", type=float, default=200.0, help="size of the sampling/memory benchmark file")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per speed row (alternating order)")
+    parser.add_argument("--count-mb", type=float, default=26.0, help="unique-text file for the speed rows")
+    parser.add_argument("--big-mb", type=float, default=100.0, help="large file: memory and sample rows")
     parser.add_argument("--sample", type=int, default=2000, help="rows drawn in sample mode")
-    parser.add_argument("--seeds", type=int, default=10, help="sample-mode seeds for the interval's coverage")
-    parser.add_argument("--claude-mb", type=float, default=26.0, help="size of the Claude-vs-OpenAI file")
+    parser.add_argument("--seeds", type=int, default=5, help="sample-mode seeds for the interval's coverage")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(HERE))
-    from _gen import generate
-
-    big = DATA / f"chat-{args.big_mb:g}mb-seed7.jsonl"
-    if not big.exists():
-        print(f"generating {big} ...", file=sys.stderr, flush=True)
-        generate(big, args.big_mb, 7)
-
-    rows: list[tuple[str, str, str]] = []
-    ratio, detail = counting(args.count_mb)
-    rows.append(("counting vs plain tiktoken loop", ratio, detail))
-    ratio, detail, _ = sample_vs_exact(big, args.sample, args.seeds)
-    rows.append((f"sample vs exact time ({args.big_mb:g} MB)", ratio, detail))
-    for path in (DATA / f"chat-{args.count_mb:g}mb-seed7.jsonl", big):
-        cmd = [*batchplan(), "estimate", str(path), "-m", MODEL, "--output-tokens", "100", "--json"]
-        pss, largest = peak_memory_mb(cmd)
-        size = f"{path.stat().st_size / 1e6:.0f} MB"
-        detail = f"all processes (PSS, sampled); largest single process {largest:.0f} MB (ru_maxrss)"
-        rows.append((f"peak memory, exact estimate ({size})", f"{pss:.0f} MB", detail))
-    rows.append(("GPT + Claude models vs one model", *two_models(DATA / f"chat-{args.count_mb:g}mb-seed7.jsonl")))
-    try:
-        import ctok  # noqa: F401
-    except ImportError:
-        print("ctok is not installed: skipping the Claude-vs-OpenAI row", file=sys.stderr)
-    else:
-        claude_file = DATA / f"chat-{args.claude_mb:g}mb-seed7.jsonl"
-        if not claude_file.exists():
-            generate(claude_file, args.claude_mb, 7)
-        rows.append((f"Claude vs OpenAI estimate ({args.claude_mb:g} MB)", *claude_vs_openai(claude_file)))
-    rows.append(("price-table load", *table_load()))
-    rows.append(("table commands start to finish", *table_commands()))
-    rows.append(("start-up (--help) vs python -c pass", *startup()))
-
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':{width}}  {'result':>9}  detail")
-    for name, result, detail in rows:
-        print(f"{name:{width}}  {result:>9}  {detail}")
-    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    print(f"machine: {resource.getpagesize()}-byte pages; load average {' '.join(load)}")
+    print(f"machine: {machine()}", flush=True)
+    rows: list[Row] = []
+    steps: list[Callable[[], Row | list[Row]]] = [
+        lambda: counting_row("jsonl", args.count_mb, args.rounds),
+        lambda: counting_row("csv", args.count_mb, args.rounds),
+        lambda: small_file_row(args.rounds + 2),
+        lambda: models_row(args.count_mb, args.rounds),
+        lambda: startup_rows(args.rounds + 2),
+        lambda: memory_rows(args.count_mb, args.big_mb),
+        lambda: sample_row(args.big_mb, args.sample, args.seeds),
+        lambda: gpt_claude_row(args.count_mb, args.rounds),
+        lambda: help_row(args.rounds + 2),
+    ]
+    for step in steps:
+        got = step()
+        for row in got if isinstance(got, list) else [got]:
+            rows.append(row)
+            print(f"  {row[0]}: {row[1]} (goal {row[2] or '-'}); {row[3]}", file=sys.stderr, flush=True)
+    print("| benchmark | result | goal | detail |")
+    print("| --- | --- | --- | --- |")
+    for name, result, goal, detail in rows:
+        print(f"| {name} | **{result}** | {goal} | {detail} |")
+    print(f"machine after the runs: {machine()}")
 
 
 if __name__ == "__main__":

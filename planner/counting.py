@@ -56,8 +56,10 @@ import json
 import multiprocessing
 import os
 import re
+import select
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -574,10 +576,14 @@ class _InProcess:
         return
 
 
-def _die_with_parent(parent_pid: int) -> None:
+_INTERRUPTS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+
+
+def _die_with_parent(parent_pid: int, keep: int) -> None:
     """A worker's set-up: ignore Ctrl-C (the parent handles it and stops us), die with the parent, and
-    hold /dev/null instead of the parent's stdin/stdout/stderr, so a pipeline reading the parent's
-    output ends when the parent does."""
+    hold /dev/null instead of the parent's stdin/stdout/stderr and none of its other descriptors (only
+    `keep`, the worker's pipe), so a pipeline reading the parent's output, or a pipe the caller is
+    writing, ends when the parent is done with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
@@ -595,12 +601,21 @@ def _die_with_parent(parent_pid: int) -> None:
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         os.close(devnull)
+    if sys.platform.startswith("linux"):  # forked: every descriptor of the parent was inherited
+        with contextlib.suppress(OSError):
+            for name in os.listdir("/proc/self/fd"):
+                fd = int(name)
+                if fd > 2 and fd != keep:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
 
 
-def _serve(conn: Connection, config: _Config, parent_pid: int) -> None:
+def _serve(conn: Connection, config: _Config, parent_pid: int, held: set[int]) -> None:
     """A worker process's loop: answer each task with ("ok", result), ("input", message, line) for bad
     input, or ("error", why); None (or the parent's end of the pipe closing) stops it."""
-    _die_with_parent(parent_pid)
+    _die_with_parent(parent_pid, conn.fileno())
+    if held:  # blocked by the parent while it forked
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     gc.disable()  # workers build no reference cycles; collections would only copy forked pages
     try:
         handle = _Handler(config)
@@ -630,27 +645,34 @@ class _Pool:
         for tok in config.toks:
             token_counter(tok.encoding)  # loaded once, here: forked workers share it
         with contextlib.suppress(ImportError):
-            import ctypes  # noqa: F401  (imported once here instead of in every worker)
-        ctx: Any = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+            import ctypes  # noqa: F401  (once here, for PR_SET_PDEATHSIG in every worker)
         self.name = config.name
         self.conns: list[Connection] = []
-        self.procs: list[BaseProcess] = []
+        self.procs: list[_Process] = []
         self.closed = False
         self.broken = False
+        self._reset()
+        # Interrupts wait until the workers are started: raised inside fork's own callbacks (logging's
+        # lock release), a KeyboardInterrupt would be swallowed ("Exception ignored") and lost.
+        held = _INTERRUPTS if hasattr(signal, "pthread_sigmask") else set()
         try:
+            if held:
+                signal.pthread_sigmask(signal.SIG_BLOCK, held)
             for _ in range(workers):
-                parent, child = ctx.Pipe(duplex=True)
-                proc = ctx.Process(target=_serve, args=(child, config, os.getpid()), daemon=True,
-                                   name="batchplan-count")
-                proc.start()
-                child.close()
+                parent, child = multiprocessing.Pipe(duplex=True)
                 self.conns.append(parent)
-                self.procs.append(proc)
+                try:
+                    self.procs.append(_Process(child, config, held))
+                finally:
+                    child.close()
+            if held:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, held)  # a pending Ctrl-C is raised here
         except BaseException:
+            if held:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
             self.broken = True
             self.close()
             raise
-        self._reset()
 
     def _reset(self) -> None:
         self.queues: list[deque[int]] = [deque() for _ in self.conns]
@@ -750,9 +772,7 @@ class _Pool:
 
     def _died(self, w: int) -> WorkerError:
         self.broken = True
-        proc = self.procs[w]
-        proc.join(timeout=1)
-        code = proc.exitcode
+        code = self.procs[w].join(timeout=1)
         if code is not None and code < 0:
             try:
                 how = f"killed by {signal.Signals(-code).name}"
@@ -767,25 +787,101 @@ class _Pool:
         return WorkerError(f"a token-counting worker process died mid-run ({how}); no estimate was made")
 
     def close(self) -> None:
-        """Stop the workers: a clean stop asks them to exit, anything else terminates them now."""
+        """Stop the workers: a clean stop asks them to exit, anything else terminates them now. Every
+        wait is bounded; a worker that outlives them all is killed."""
         if self.closed:
             return
         self.closed = True
-        clean = not self.broken and not any(getattr(self, "queues", ()))
-        for conn, proc in zip(self.conns, self.procs, strict=True):
+        clean = not self.broken and not any(self.queues)
+        for conn, proc in zip(self.conns, self.procs, strict=False):
             if clean:
                 with contextlib.suppress(OSError, ValueError):
                     conn.send(None)
             else:
-                with contextlib.suppress(OSError, ValueError, AttributeError):
-                    proc.terminate()
+                proc.terminate()
         for proc in self.procs:
-            proc.join(timeout=5 if clean else 1)
-            if proc.is_alive():
+            if proc.join(timeout=5 if clean else 1) is None:
                 proc.kill()
                 proc.join(timeout=5)
         for conn in self.conns:
             conn.close()
+
+
+class _Process:
+    """One worker process. On Linux it is forked directly (it shares the loaded encodings, and needs
+    none of multiprocessing's descriptors, which it closes with all the others) and waited for through
+    a pidfd, so every wait has a bound; elsewhere it is a multiprocessing spawn."""
+
+    def __init__(self, conn: Connection, config: _Config, held: set[int]) -> None:
+        self.exitcode: int | None = None
+        self._mp: BaseProcess | None = None
+        self._pidfd: int | None = None
+        parent_pid = os.getpid()
+        if sys.platform.startswith("linux"):
+            pid = os.fork()
+            if pid == 0:  # the worker
+                try:
+                    _serve(conn, config, parent_pid, held)
+                finally:
+                    os._exit(0)
+            self.pid = pid
+            with contextlib.suppress(AttributeError, OSError):
+                self._pidfd = os.pidfd_open(pid)
+        else:
+            ctx: Any = multiprocessing.get_context("spawn")
+            self._mp = ctx.Process(target=_serve, args=(conn, config, parent_pid, held), daemon=True,
+                                   name="batchplan-count")
+            self._mp.start()
+            self.pid = self._mp.pid or 0
+
+    def join(self, timeout: float) -> int | None:
+        """The exit code (negative: killed by that signal), or None if still running after `timeout`."""
+        if self.exitcode is not None:
+            return self.exitcode
+        if self._mp is not None:
+            self._mp.join(timeout)
+            self.exitcode = self._mp.exitcode
+            return self.exitcode
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.exitcode = -1
+                break
+            if pid:
+                self.exitcode = os.waitstatus_to_exitcode(status)
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if self._pidfd is not None:
+                select.select([self._pidfd], [], [], left)
+            else:
+                time.sleep(min(left, 0.01))
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return self.exitcode
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(getattr(signal, "SIGKILL", signal.SIGTERM))
+
+    def _signal(self, sig: int) -> None:
+        if self.exitcode is not None:
+            return
+        if self._mp is not None:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if sig == signal.SIGTERM:
+                    self._mp.terminate()
+                else:
+                    self._mp.kill()
+            return
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, sig)
 
 
 def _engine(config: _Config, workers: int, small: bool) -> _InProcess | _Pool:

@@ -43,33 +43,101 @@ SETTINGS = OutputSettings()
 FIRST_PROBLEMS = 10
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program stands so that it unwinds like Ctrl-C (temporary
+    files removed, worker processes stopped)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_INTERRUPT_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+REPEAT_GRACE_S = 2.0  # more presses this soon after the first let the clean-up finish
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP all interrupt (KeyboardInterrupt). Presses within REPEAT_GRACE_S of
+    the first are ignored, so a second or third Ctrl-C does not break the clean-up off halfway (temp
+    files, worker processes) with a traceback; a later one interrupts again, in case the first landed
+    where Python swallows exceptions. Only the main thread can set handlers; elsewhere this does nothing."""
+    import signal
+    import threading
+    import time
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [getattr(signal, name) for name in _INTERRUPT_SIGNALS if hasattr(signal, name)]
+    last: list[float] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        now = time.monotonic()
+        if last and now - last[-1] < REPEAT_GRACE_S:
+            return
+        last.append(now)
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in wanted}
+    try:
+        yield
+    finally:
+        if not last:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _deaf_to_interrupts() -> None:
+    """Interrupted and on the way out: nothing may break off the message and the exit (SIG_IGN, unlike
+    a Python handler, also holds while the interpreter shuts down)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for name in _INTERRUPT_SIGNALS:
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn our errors into one line on stderr and their exit code; Ctrl-C into exit 130. No tracebacks."""
+    """Turn our errors into one line on stderr and their exit code; Ctrl-C, SIGTERM and SIGHUP into
+    128 + the signal's number (130 for Ctrl-C) after the same clean-up. No tracebacks."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from planner.atomic import flush_stdout, silence_stdout, stdout_error
 
         try:
-            try:
+            with _signals_interrupt():
                 try:
-                    result = fn(*args, **kwargs)
-                except typer.Exit:
-                    flush_stdout()
+                    try:
+                        result = fn(*args, **kwargs)
+                    except typer.Exit:
+                        flush_stdout()
+                        raise
+                    flush_stdout()  # a full device is reported here, not by the interpreter at exit
+                    return result
+                except BrokenPipeError:
                     raise
-                flush_stdout()  # a full device is reported here, not by the interpreter at exit
-                return result
-            except BrokenPipeError:
-                raise
-            except OSError as exc:  # our files are Input/OutputErrors already: this is stdout, or a stray
-                if exc.filename is not None:
-                    raise BatchplanError(exc.strerror or str(exc), path=exc.filename) from None
-                raise stdout_error(exc) from None
+                except OSError as exc:  # our files are Input/OutputErrors already: this is stdout, or a stray
+                    if exc.filename is not None:
+                        raise BatchplanError(exc.strerror or str(exc), path=exc.filename) from None
+                    raise stdout_error(exc) from None
         except BatchplanError as exc:
             print(f"batchplan: error: {exc}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
+        except Interrupted as exc:
+            import signal
+
+            _deaf_to_interrupts()
+            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                print(f"batchplan: interrupted ({signal.Signals(exc.signum).name})", file=sys.stderr)
+            raise typer.Exit(128 + exc.signum) from None
         except KeyboardInterrupt:
-            print("batchplan: interrupted", file=sys.stderr)
+            _deaf_to_interrupts()
+            with contextlib.suppress(OSError):
+                print("batchplan: interrupted", file=sys.stderr)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             silence_stdout()
