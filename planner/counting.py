@@ -72,6 +72,7 @@ from planner.datasets import (
     CsvColumns,
     ReadOptions,
     Request,
+    chat_body_bytes,
     csv_block_records,
     csv_columns,
     csv_records,
@@ -86,7 +87,8 @@ from planner.tokens import Count, Pieces, calibrate, count_pieces, request_piece
 
 DEFAULT_CHUNK = 1000  # requests per task when requests (not file blocks) are counted
 SPAN_BYTES = 1 << 19  # bytes of whole lines per worker task: ~25 ms of work, so the last tasks end together
-SMALL_BYTES = 1 << 20  # inputs below this are counted in-process (see benchmarks/run.py, "small file")
+SMALL_BYTES = 2 << 20  # inputs below this are counted in-process: the pool's start-up (fork, ~15-20 ms) and the
+# second core break even at ~2 MB of chat JSONL (measured in a warm process: 0.078 s either way)
 ODD_RUN_BLOCKS = 32  # a CSV block may grow to this many SPAN_BYTES while a quote is open, then records are read
 Mode = Literal["process", "serial"]
 Errors = list[tuple[int, str]]
@@ -230,8 +232,11 @@ class _Counter:
             self._caches = [_RepeatCache(enc) for enc in self.encodings]
         return self._caches
 
-    def count(self, requests: Sequence[Request]) -> list[list[Count]]:
-        """`out[j][i]`: request i under tokenizer j."""
+    def _shapes(
+        self, requests: Sequence[Request]
+    ) -> tuple[list[list[Pieces]], list[int], dict[tuple[int, int], list[int]]]:
+        """Each counting rule's pieces of the requests (shared where equal), and the encoded tokens of
+        each request under each (rule, encoding) pair that some tokenizer needs."""
         caches = self.caches()
         pieces: list[list[Pieces]] = []
         alias: list[int] = []  # the shape whose pieces list this shape's is (the very same objects)
@@ -254,26 +259,44 @@ class _Counter:
             memo: dict[str, int] | None = {} if len(distinct) > 1 else None
             for s in distinct:
                 sums[(s, e)] = caches[e].sums(pieces[s], memo)
+        return pieces, alias, sums
+
+    def _tokens(self, j: int, pieces: Sequence[Pieces], raw: Sequence[int]) -> list[int]:
+        """Tokenizer j's count of each request: arithmetic on the shared pieces and encoded tokens."""
+        tok = self.toks[j]
+        mo, no, rp = tok.message_overhead, tok.name_overhead, tok.reply_priming
+        so = mo if tok.system_overhead is None else tok.system_overhead
+        if tok.factor == 1:
+            return [
+                p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r + p.exact
+                for p, r in zip(pieces, raw, strict=True)
+            ]
+        return [
+            calibrate(p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r, tok) + p.exact
+            for p, r in zip(pieces, raw, strict=True)
+        ]
+
+    def count(self, requests: Sequence[Request]) -> list[list[Count]]:
+        """`out[j][i]`: request i under tokenizer j."""
+        pieces, alias, sums = self._shapes(requests)
         out: list[list[Count]] = []
-        for j, tok in enumerate(self.toks):
+        for j in range(len(self.toks)):
             s = self.shape_of[j]
-            raw = sums[(alias[s], self.enc_of[j])]
-            mo, no, rp = tok.message_overhead, tok.name_overhead, tok.reply_priming
-            so = mo if tok.system_overhead is None else tok.system_overhead
-            if tok.factor == 1:
-                out.append([
-                    Count(p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r + p.exact,
-                          p.images, p.assumed_images, p.image_tokens)
-                    for p, r in zip(pieces[s], raw, strict=True)
-                ])
-            else:
-                out.append([
-                    Count(calibrate(p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r, tok)
-                          + p.exact,
-                          p.images, p.assumed_images, p.image_tokens)
-                    for p, r in zip(pieces[s], raw, strict=True)
-                ])
+            ps = pieces[s]
+            tokens = self._tokens(j, ps, sums[(alias[s], self.enc_of[j])])
+            out.append([Count(n, p.images, p.assumed_images, p.image_tokens) for n, p in zip(tokens, ps, strict=True)])
         return out
+
+    def columns(self, requests: Sequence[Request]) -> tuple[list[list[int]], list[int]]:
+        """`tokens[j][i]` and, per tokenizer, the images billed at an assumed size (no `Count` objects)."""
+        pieces, alias, sums = self._shapes(requests)
+        tokens: list[list[int]] = []
+        assumed: list[int] = []
+        for j in range(len(self.toks)):
+            s = self.shape_of[j]
+            tokens.append(self._tokens(j, pieces[s], sums[(alias[s], self.enc_of[j])]))
+            assumed.append(sum(p.assumed_images for p in pieces[s]))
+        return tokens, assumed
 
     def texts(self, texts: Sequence[str]) -> list[list[int]]:
         """Calibrated tokens of bare texts (sample outputs) under each tokenizer, encoded once per encoding."""
@@ -346,11 +369,11 @@ class _Describer:
     ) -> tuple[Counted, Errors]:
         """The chunk counted and described; a request too deeply nested to walk becomes a bad line."""
         try:
-            counts = self.counter.count(requests)
+            tokens, assumed = self.counter.columns(requests)
         except RecursionError:
             requests, sizes, errors = self._without_too_deep(requests, sizes, errors)
-            counts = self.counter.count(requests)
-        return self.describe(requests, counts, sizes), errors
+            tokens, assumed = self.counter.columns(requests)
+        return self._described(requests, tokens, assumed, sizes), errors
 
     def _without_too_deep(
         self, requests: list[Request], sizes: list[int] | None, errors: Errors
@@ -387,28 +410,35 @@ class _Describer:
     ) -> Counted:
         """`counts[j][i]`: request i under tokenizer j. `sizes`: each request's line length in the file,
         when it came from one (else its body is measured as compact JSON)."""
+        tokens = [[c.tokens for c in per_tok] for per_tok in counts]
+        assumed = [sum(c.assumed_images for c in per_tok) for per_tok in counts]
+        return self._described(requests, tokens, assumed, sizes)
+
+    def _described(
+        self, requests: Sequence[Request], tokens: list[list[int]], assumed: list[int], sizes: Sequence[int] | None
+    ) -> Counted:
         n_toks = len(self.toks)
         prefix: bytes | None = None
         shared = self.want_prefix and bool(requests)
         prefix_tokens = [0] * n_toks
         if shared:
             for req in requests:
-                digest, tokens = self.prefix(req)
+                digest, known = self.prefix(req)
                 if digest is None or (prefix is not None and digest != prefix):
                     shared, prefix = False, None
                     break
-                prefix, prefix_tokens = digest, tokens
+                prefix, prefix_tokens = digest, known
         outputs = None
         if any(r.output_text is not None for r in requests):
             outputs = self.counter.texts([r.output_text or "" for r in requests])
         if sizes is None:
-            sizes = [len(json.dumps(r.body, ensure_ascii=False).encode()) for r in requests]
+            sizes = [len(json.dumps(r.body, ensure_ascii=False).encode("utf-8", "surrogatepass")) for r in requests]
         return Counted(
             lines=[r.line for r in requests],
             ids=[r.id for r in requests],
             max_tokens=[r.max_tokens for r in requests],
-            tokens=[[c.tokens for c in per_tok] for per_tok in counts],
-            assumed_images=[sum(c.assumed_images for c in per_tok) for per_tok in counts],
+            tokens=tokens,
+            assumed_images=assumed,
             output_tokens=outputs,
             prefix=prefix,
             prefix_shared=shared,
@@ -520,7 +550,9 @@ class _Handler:
         c = self.config
         assert c.columns is not None
         requests: list[Request] = []
+        sizes: list[int] = []
         errors: Errors = []
+        text_at, system = c.columns.text, c.options.system
         for number, row in records:
             try:
                 req = csv_request(row, number, c.columns, c.options, c.name)
@@ -529,7 +561,8 @@ class _Handler:
                 continue
             if req is not None:
                 requests.append(req)
-        return self.describer.counted(requests, None, errors)
+                sizes.append(chat_body_bytes(row[text_at], system))
+        return self.describer.counted(requests, sizes, errors)
 
     def _pread(self, path: str, offset: int, length: int, first: int) -> bytes:
         fd = self.files.get(path)

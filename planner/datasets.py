@@ -16,6 +16,7 @@ import csv
 import json
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _escape  # the C escaper json.dumps(ensure_ascii=False) uses
 from pathlib import Path
 from typing import Any, Literal
 
@@ -486,6 +487,19 @@ def _chat_body(text: str, system: str | None) -> dict[str, Any]:
         messages.append({"role": "system", "content": system})
     messages.append({"role": "user", "content": text})
     return {"messages": messages}
+
+
+_EMPTY_BODY_BYTES: dict[str | None, int] = {}
+
+
+def chat_body_bytes(text: str, system: str | None) -> int:
+    """`len(json.dumps(_chat_body(text, system), ensure_ascii=False).encode())` (the request's size in a
+    batch file) without building the JSON: the empty body's size plus the text's escaped size."""
+    base = _EMPTY_BODY_BYTES.get(system)
+    if base is None:
+        base = _EMPTY_BODY_BYTES[system] = len(json.dumps(_chat_body("", system), ensure_ascii=False).encode())
+    escaped = _escape(text)
+    return base + (len(escaped) if escaped.isascii() else len(escaped.encode("utf-8", "surrogatepass"))) - 2
 
 
 def _text_requests(name: str, lines: Iterator[tuple[int, str]], options: ReadOptions) -> Iterator[Request]:
