@@ -42,6 +42,7 @@ DATA = HERE / ".data"
 MODEL = "gpt-4o-mini"
 FOUR = ["gpt-4o-mini", "gpt-4", "claude-haiku-4-5", "gemini-2.5-flash"]  # o200k_base and cl100k_base
 TWO_ENCODINGS = ["gpt-4o-mini", "gpt-4"]
+ONE_ENCODING = ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
 sys.path.insert(0, str(HERE))
 
 Row = tuple[str, str, str, str]  # (benchmark, result, goal, detail)
@@ -144,9 +145,18 @@ def models_row(size_mb: float, rounds: int) -> list[Row]:
 
     one, four = paired(lambda: wall(cmd([MODEL]))[0], lambda: wall(cmd(FOUR))[0], rounds)
     two, four2 = paired(lambda: wall(cmd(TWO_ENCODINGS))[0], lambda: wall(cmd(FOUR))[0], rounds)
+    one2, three = paired(lambda: wall(cmd([MODEL]))[0], lambda: wall(cmd(ONE_ENCODING))[0], rounds)
     r1 = [f / o for f, o in zip(four, one, strict=True)]
     r2 = [f / t for f, t in zip(four2, two, strict=True)]
+    r3 = [t / o for t, o in zip(three, one2, strict=True)]
     return [
+        (
+            "3 models on one encoding vs 1 model",
+            ratio_text(r3, min(three) / min(one2)),
+            "≤ 1.25x",
+            f"{', '.join(ONE_ENCODING)} (all o200k_base, three counting rules): best {min(three):.2f} s vs "
+            f"{min(one2):.2f} s",
+        ),
         (
             "4 models (2 encodings) vs 1 model",
             ratio_text(r1, min(four) / min(one)),

@@ -147,12 +147,12 @@ def count_request_json(line: str, tok: Tokenizer) -> int:
 class _RepeatCache:
     """Token counts under one encoding, with texts that repeat across requests (roles, names, a shared
     system prompt) encoded once per process instead of once per request. A text is kept the second time
-    it is seen. Memory is bounded whatever the file's size: at most `MAX_SEEN` hashes (~4 MB) and
+    it is seen. Memory is bounded whatever the file's size: at most `MAX_SEEN` hashes (under 1 MB) and
     `MAX_KNOWN_CHARS` characters of kept text; either is simply emptied when full."""
 
     MAX_LEN = 32_768
-    MAX_KNOWN_CHARS = 2_000_000
-    MAX_SEEN = 50_000
+    MAX_KNOWN_CHARS = 1_000_000
+    MAX_SEEN = 10_000  # the texts of the last ~2,500 requests: roles and shared prompts recur far more often
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
@@ -1073,8 +1073,10 @@ def count_file(
 
     try:
         blocks = _blocks(src, span, quote=columns is not None)
-        rest: list[_Block] | None = None
-        for block, result in engine.map(((b, b.task(path)) for b in blocks), depth=2 if path else 1):
+        rest: list[Any] | None = None  # the blocks not yet counted (CSV only)
+        keep = columns is not None  # only CSV may need a block's bytes again (read on record by record)
+        items = ((b if keep else None, b.task(path)) for b in blocks)
+        for block, result in engine.map(items, depth=2 if path else 1):
             if result is _UNCLEAN or result is _TAIL:
                 rest = [block, *engine.abandon()]
                 break
@@ -1083,6 +1085,7 @@ def count_file(
             return
         # A quote misled the block cutter: from the first block it could not end, read record by record.
         blocks.close()  # gives back what it read ahead
+        assert all(b is not None for b in rest)
         src.unread(b"".join(b.data for b in rest), lines=0)
         records = csv_records(src, delimiter, first_line=rest[0].first_line)
         tasks = ((None, ("rows", chunk)) for chunk in _batched(records, DEFAULT_CHUNK))

@@ -16,7 +16,6 @@ import csv
 import json
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring as _escape  # the C escaper json.dumps(ensure_ascii=False) uses
 from pathlib import Path
 from typing import Any, Literal
 
@@ -493,13 +492,14 @@ _EMPTY_BODY_BYTES: dict[str | None, int] = {}
 
 
 def chat_body_bytes(text: str, system: str | None) -> int:
-    """`len(json.dumps(_chat_body(text, system), ensure_ascii=False).encode())` (the request's size in a
-    batch file) without building the JSON: the empty body's size plus the text's escaped size."""
+    """About `len(json.dumps(_chat_body(text, system), ensure_ascii=False).encode())`, the request's size
+    in a batch file, for planning how many files a job needs: the empty body's size plus the text's UTF-8
+    bytes, without the one backslash JSON adds per quote, backslash or control character (escaping every
+    text only to measure it was ~6% of a worker's CSV time; JSONL sizes are the lines' own)."""
     base = _EMPTY_BODY_BYTES.get(system)
     if base is None:
         base = _EMPTY_BODY_BYTES[system] = len(json.dumps(_chat_body("", system), ensure_ascii=False).encode())
-    escaped = _escape(text)
-    return base + (len(escaped) if escaped.isascii() else len(escaped.encode("utf-8", "surrogatepass"))) - 2
+    return base + (len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass")))
 
 
 def _text_requests(name: str, lines: Iterator[tuple[int, str]], options: ReadOptions) -> Iterator[Request]:
