@@ -278,6 +278,8 @@ class _Counter:
 
     def count(self, requests: Sequence[Request]) -> list[list[Count]]:
         """`out[j][i]`: request i under tokenizer j."""
+        if not requests:  # nothing to encode: the encodings stay unloaded
+            return [[] for _ in self.toks]
         pieces, alias, sums = self._shapes(requests)
         out: list[list[Count]] = []
         for j in range(len(self.toks)):
@@ -289,6 +291,8 @@ class _Counter:
 
     def columns(self, requests: Sequence[Request]) -> tuple[list[list[int]], list[int]]:
         """`tokens[j][i]` and, per tokenizer, the images billed at an assumed size (no `Count` objects)."""
+        if not requests:
+            return [[] for _ in self.toks], [0] * len(self.toks)
         pieces, alias, sums = self._shapes(requests)
         tokens: list[list[int]] = []
         assumed: list[int] = []

@@ -287,3 +287,74 @@ def test_csv_engine_in_every_mode_equals_the_serial_reader(tmp_path: Path, monke
         src = from_bytes(path.read_bytes(), str(path)) if as_pipe else open_input(str(path))
         src.peek_line()
         assert csv_file_records(src, workers=workers, span=700) == expected, (workers, as_pipe)
+
+
+# --- small inputs: no pool, the encoding built once and only when needed -------------------------------
+
+
+def _jsonl_bytes(n: int) -> bytes:
+    return "".join(
+        json.dumps({"messages": [{"role": "user", "content": f"request {i}: " + "lorem ipsum " * (i % 7)}]}) + "\n"
+        for i in range(n)
+    ).encode()
+
+
+@pytest.mark.parametrize("as_pipe", [False, True], ids=["file", "pipe"])
+def test_small_inputs_are_counted_without_a_pool_and_large_ones_with_one(
+    tmp_path: Path, as_pipe: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below SMALL_BYTES the calling process counts (a pool's start-up would cost more than the second
+    core gives); above it, workers do. A pipe is read that far ahead to tell, and nothing is lost."""
+    pools: list[int] = []
+
+    class CountedPool(counting._Pool):
+        def __init__(self, workers: int, config: counting._Config) -> None:
+            pools.append(workers)
+            super().__init__(workers, config)
+
+    monkeypatch.setattr(counting, "_Pool", CountedPool)
+    monkeypatch.setattr(counting, "SMALL_BYTES", 200_000)
+    for n, pooled in ((500, False), (6_000, True)):
+        data = _jsonl_bytes(n)
+        assert (len(data) >= 200_000) == pooled
+        path = tmp_path / f"d{n}.jsonl"
+        path.write_bytes(data)
+        src = from_bytes(data, str(path)) if as_pipe else open_input(str(path))
+        got, errors = run_file(src, "chat", ReadOptions(), [GPT], workers=2, span=20_000)
+        assert errors == [] and sum(len(c) for c in got) == n
+        _, stream = read_requests(str(path))
+        expected = [c for c, _ in count_stream_described(stream, [GPT], workers=1)]
+        assert flatten(got, 1)["tokens"] == flatten(expected, 1)["tokens"]
+        assert pools == ([2] if pooled else []), (n, pools)
+        pools.clear()
+
+
+def test_the_encoding_is_built_once_and_only_when_a_request_is_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from planner import encodings
+
+    built: list[str] = []
+    real_build = encodings._build
+    monkeypatch.setattr(encodings, "_cache", {})
+    monkeypatch.setattr(encodings, "_counters", {})
+    monkeypatch.setattr(encodings, "_build", lambda name: (built.append(name), real_build(name))[1])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    with pytest.raises(InputError):
+        estimate_file(bad)
+    assert built == []  # a file that fails on its first line never loads a 200k-entry table
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(_jsonl_bytes(50))
+    estimate_file(good)
+    estimate_file(good)
+    assert built == ["o200k_base"]
+
+
+def estimate_file(path: Path) -> None:
+    from planner.estimate import estimate
+
+    fixtures = Path(__file__).parent / "fixtures" / "pricing" / "acme" / "2026-01-01.yaml"
+    from datetime import date
+
+    estimate(str(path), ["acme-small"], output_tokens=1, prices=[fixtures], as_of=date(2026, 3, 1))
