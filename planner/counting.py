@@ -13,8 +13,9 @@ How a dataset flows (`count_file`, what `estimate` runs):
   in an unquoted field, which `csv.reader` takes literally). Blocks before it are exact; from that block
   on the file is read record by record (`datasets.csv_records`) and the records still counted on all
   cores. The totals equal `csv.reader` over the whole file in every case.
-* Inputs smaller than `SMALL_BYTES` (measured: below it a pool's start-up costs more than the second
-  core gives) are counted in the calling process, with the same code, and no pool is started.
+* Inputs smaller than `SMALL_BYTES` (2 MB, measured: below it a pool's start-up costs more than the second
+  core gives) are counted in the calling process, with the same code, and no pool is started; the
+  encodings load on the first request counted, once per process tree.
 
 Counting several models costs what their distinct (encoding, counting rule) pairs cost, not what the
 models cost. A request becomes its pieces once per counting rule (`tokens.request_shape`; tokenizers
@@ -24,17 +25,20 @@ chunk however many rules use it; each model's count is then arithmetic on those 
 (`fixed + overheads + encoded`, times its calibration factor). Texts repeated across requests (roles,
 a shared system prompt) are encoded once per process (`_RepeatCache`, bounded).
 
-Measured (benchmarks/run.py; figures and machine in the README): per request a worker does fewer
-instructions than the plain json.loads + encode loop (token ids come back from tiktoken as one packed
-buffer, `encodings.token_counter`). Rejected after measurement: tiktoken's `encode_ordinary_batch`
-threads (0.7x a plain loop), per-thread slices (~1.0x: parsing holds the GIL),
-`ProcessPoolExecutor` (~15 % lost to its feeder threads), pickling lists of lines to workers (~0.1x of
-the speed-up; one bytes block per task costs nothing measurable), pinning workers to cores, orjson
-(~4 % of a worker's time, number and error semantics unlike json's).
+Measured (benchmarks/run.py; figures and machine in the README): per request a worker executes about the
+instructions of the plain json.loads (or csv.reader) + encode loop (callgrind, 823 unique-text requests: 709M
+vs 717M; CSV 456M vs 445M for 1,663 records), because token ids come back from tiktoken as one packed buffer
+(`encodings.token_counter`) and a CSV body's size is measured without serialising it. Rejected after
+measurement: tiktoken's `encode_ordinary_batch` threads (0.7x a plain loop), per-thread slices (~1.0x: parsing
+holds the GIL, and so does tiktoken's table build, so a thread cannot overlap the encoding load either),
+`ProcessPoolExecutor` (~15 % lost to its feeder threads), pickling lists of lines to workers (~0.1x of the
+speed-up; one bytes block per task costs nothing measurable), pinning workers to cores, orjson (~4 % of a
+worker's time, number and error semantics unlike json's).
 
-Memory stays flat: at most `2 * workers` blocks are in flight, results are yielded in input order as
-soon as they are ready, the repeat cache has fixed bounds, and no line longer than the input's line
-limit is read (planner.inputs).
+Memory stays flat (whole process tree 1.25x the plain loop on a 26 MB and a 100 MB file alike): at most
+`2 * workers` blocks are in flight, results are yielded in input order as soon as they are ready, the repeat
+cache has fixed bounds, tiktoken's Python copy of the ranks is dropped once its core is built
+(planner.encodings), and no line longer than the input's line limit is read (planner.inputs).
 
 Lifecycle: workers are forked on Linux (they inherit the encodings, loaded once) and spawned elsewhere.
 A worker ignores Ctrl-C (the parent decides), dies with its parent (PR_SET_PDEATHSIG on Linux; EOF on
@@ -655,8 +659,15 @@ def _serve(conn: Connection, config: _Config, parent_pid: int, held: set[int]) -
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     gc.disable()  # workers build no reference cycles; collections would only copy forked pages
     try:
-        handle = _Handler(config)
+        try:
+            handle: Callable[[tuple[Any, ...]], Any] | None = _Handler(config)
+            broken = ""
+        except Exception as exc:  # e.g. an encoding that will not load: say so for every task
+            handle, broken = None, f"{type(exc).__name__}: {exc}"
         while (task := conn.recv()) is not None:
+            if handle is None:
+                conn.send(("error", broken))
+                continue
             try:
                 reply: tuple[Any, ...] = ("ok", handle(task))
             except InputError as exc:
