@@ -9,11 +9,12 @@ Issue #14's rows, on unique-text data from benchmarks/_gen.py (every text unique
 - small file (5 MB JSONL), start-up included: the whole `batchplan estimate` process vs the whole plain
   loop process (`python benchmarks/_plain.py`, tiktoken.get_encoding from a warm cache)
 - 4 models on 2 encodings vs 1 model, and vs the 2 models that hold those encodings: whole `estimate`
-- `check`, `models --json`, `prices list`: whole-process start-up
+- `check`, `models --json`, `prices list`: whole-process start-up (warm table cache), and the table load
 - memory: peak PSS of the whole process tree, `estimate` vs the plain loop, two file sizes, 4 models
 Repeated-text rows (the generator's four shared system prompts, as real jobs have):
 - sample vs exact time, and whether the exact total falls in the sample's 95% interval
 - a GPT and a Claude model (one encoding) vs one model
+- `estimate -m claude-haiku-4-5` (ctok on a calibration sample) vs `-m gpt-4o-mini`; skipped without ctok
 - `batchplan --help` start-up
 Every command runs in a fresh process; rounds alternate the order of the two sides; each ratio prints
 as the fastest vs fastest run and the minimum / median of the rounds (min and median are what to quote
@@ -172,22 +173,62 @@ def models_row(size_mb: float, rounds: int) -> list[Row]:
     ]
 
 
-def startup_rows(rounds: int) -> list[Row]:
-    rows: list[Row] = []
-    for args in (["check", MODEL], ["models", "--json"], ["prices", "list"]):
-        cmd = [*batchplan(), *args]
-        times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            subprocess.run(cmd, capture_output=True, cwd=ROOT)  # check exits 1 for a model that does not qualify
-            times.append(time.perf_counter() - start)
-        rows.append((
-            f"`{' '.join(args)}` start-up",
-            f"{min(times) * 1000:.0f} ms (median {statistics.median(times) * 1000:.0f})",
+def table_rows(rounds: int) -> list[Row]:
+    """`check MODEL`, `models --json` and `prices list` start to finish (stdout piped, warm table cache),
+    taken in turn; and loading every table in force today, in a fresh process."""
+    commands = (["check", MODEL], ["models", "--json"], ["prices", "list"])
+
+    def run(args: list[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run([*batchplan(), *args], capture_output=True, cwd=ROOT)  # check exits 1 for a "no"
+        return time.perf_counter() - start
+
+    for args in commands:
+        run(args)  # fills the table cache
+    times: dict[str, list[float]] = {" ".join(args): [] for args in commands}
+    for _ in range(rounds):
+        for args in commands:
+            times[" ".join(args)].append(run(args))
+    fastest = " / ".join(f"{min(t) * 1000:.0f}" for t in times.values())
+    medians = " / ".join(f"{statistics.median(t) * 1000:.0f}" for t in times.values())
+    code = (
+        "import time; t=time.perf_counter(); from planner.pricing import load_pricebook; "
+        "b=load_pricebook(); print(time.perf_counter()-t, len(b.tables), sum(len(t.models) for t in b.tables.values()))"
+    )
+    loads = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+        seconds, tables, models = out.stdout.split()
+        loads.append(float(seconds))
+    return [
+        (
+            "`check MODEL` / `models --json` / `prices list`, start to finish",
+            f"{fastest} ms",
             "≤ 120 ms",
-            "whole process (loads the price tables it needs)",
-        ))
-    return rows
+            f"fastest of {rounds} in turn (medians {medians} ms), piped, warm table cache",
+        ),
+        ("price-table load", f"{min(loads) * 1000:.0f} ms", "", f"{tables} provider tables, {models} models"),
+    ]
+
+
+def claude_row(size_mb: float, rounds: int) -> Row | None:
+    """`estimate -m claude-haiku-4-5` (ctok counts a calibration sample exactly) vs `-m gpt-4o-mini`."""
+    try:
+        import ctok  # noqa: F401
+    except ImportError:
+        print("ctok is not installed: skipping the Claude-vs-OpenAI row", file=sys.stderr)
+        return None
+    path = repeated(size_mb)
+    base = [*batchplan(), "estimate", str(path), "--output-tokens", "100", "--json", "-m"]
+    gpt, claude = paired(lambda: wall([*base, MODEL])[0], lambda: wall([*base, "claude-haiku-4-5"])[0], rounds)
+    label = json.loads(wall([*base, "claude-haiku-4-5"])[1])["estimates"][0]["token_method_label"]
+    ratios = [c / g for c, g in zip(claude, gpt, strict=True)]
+    return (
+        "`estimate -m claude-haiku-4-5` vs `-m gpt-4o-mini` (ctok)",
+        ratio_text(ratios, min(claude) / min(gpt)),
+        "≤ 3x",
+        f"{size_mb:g} MB (repeated text): {min(claude):.2f} s ({label}) vs {min(gpt):.2f} s",
+    )
 
 
 def memory_rows(size_mb: float, big_mb: float) -> list[Row]:
@@ -330,20 +371,21 @@ def main() -> None:
 
     print(f"machine: {machine()}", flush=True)
     rows: list[Row] = []
-    steps: list[Callable[[], Row | list[Row]]] = [
+    steps: list[Callable[[], Row | list[Row] | None]] = [
         lambda: counting_row("jsonl", args.count_mb, args.rounds),
         lambda: counting_row("csv", args.count_mb, args.rounds),
         lambda: small_file_row(args.rounds + 2),
         lambda: models_row(args.count_mb, args.rounds),
-        lambda: startup_rows(args.rounds + 2),
+        lambda: table_rows(args.rounds * 3),
         lambda: memory_rows(args.count_mb, args.big_mb),
         lambda: sample_row(args.big_mb, args.sample, args.seeds),
         lambda: gpt_claude_row(args.count_mb, args.rounds),
+        lambda: claude_row(args.count_mb, 3),
         lambda: help_row(args.rounds + 2),
     ]
     for step in steps:
         got = step()
-        for row in got if isinstance(got, list) else [got]:
+        for row in got if isinstance(got, list) else [got] if got is not None else []:
             rows.append(row)
             print(f"  {row[0]}: {row[1]} (goal {row[2] or '-'}); {row[3]}", file=sys.stderr, flush=True)
     print("| benchmark | result | goal | detail |")

@@ -29,6 +29,7 @@ from typing import Literal
 from planner.claude_tokens import ClaudeCounter
 from planner.datasets import ReadOptions, Request, SkipLog, read_requests, sample_requests
 from planner.errors import BatchplanError
+from planner.inputs import rereadable
 from planner.pricing import ResolvedModel
 from planner.tokens import count_requests
 
@@ -151,7 +152,7 @@ def claude_override(
     from planner import claude_tokens
 
     counter = claude_tokens.counter(r.tokenizer, r.model.id)
-    if counter is None or not inputs or path == "-":
+    if counter is None or not inputs or not rereadable(path):  # a pipe or FIFO was read once, by the main pass
         return None
     n = len(inputs)
     small = text_chars is not None and text_chars <= EXACT_MAX_CHARS

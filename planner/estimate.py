@@ -8,7 +8,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import math
-import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from planner.costs import cost_of, split_by_tier
 from planner.counting import Counted
 from planner.counts import CountsFile
 from planner.datasets import (
+    LINE_FORMATS,
     ReadOptions,
     Request,
     SkipLog,
@@ -33,6 +33,7 @@ from planner.datasets import (
     sample_requests,
 )
 from planner.errors import InputError, UsageError
+from planner.inputs import rereadable
 from planner.money import usd
 from planner.options import EstimateOptions, OutputOptions
 from planner.plan import PayloadMeter, Plan, timing
@@ -559,8 +560,9 @@ def _learned(
             )
             if over is not None:
                 over = _ctok_engine(r, over)
-            if over is None and path == "-":
-                notes.append("standard input cannot be re-read to count with ctok: the table's approximation is used")
+            if over is None and not rereadable(path):
+                what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
+                notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
         elif r.tokenizer.exact is not None and not claude_tokens.available():
             notes.append(claude_tokens.unavailable_note())
         if over is None and o.timing.use_history:
@@ -717,8 +719,7 @@ def _counts_file(
     path: str, o: EstimateOptions, resolved: Sequence[ResolvedModel], tokenizers: dict[str, Tokenizer]
 ) -> CountsFile | None:
     """The counts file at `path` when it is one (token counts computed elsewhere: planner.counts)."""
-    # only a regular file or a columnar dataset is looked at here: a pipe or FIFO is read once, later
-    if path == "-" or not (os.path.isfile(path) or os.path.isdir(path)):
+    if not rereadable(path):  # a pipe or FIFO is read once, later: a counts file must be a file
         return None
     if detect_file_format(path, o.reader) != "counts":
         return None

@@ -23,7 +23,9 @@ Why every reader goes through here:
   count would silently be partial): each is an `InputError` (`path:line: message`), never a traceback.
 
 `open_input(path, kind)` takes any path (or `-`); `kind` ("dataset file", "price table", "batch
-file", ...) only words the errors. `Input.text_lines()` decodes UTF-8 line by line, so a bad byte is
+file", ...) only words the errors. `rereadable(path)` tells, without opening it, whether a second pass
+over a path is possible at all (code that re-reads a dataset must ask first: a FIFO's open would wait
+for a writer that has gone). `Input.text_lines()` decodes UTF-8 line by line, so a bad byte is
 reported on the line it is on.
 """
 
@@ -125,8 +127,14 @@ class Input:
         """True when opening the path again gives the same bytes (a regular file, compressed or not)."""
         return self.kind in ("file", "gzip")
 
-    def read(self, n: int) -> bytes:
-        """Up to `n` bytes (fewer only at the end); b"" at the end of the input."""
+    def read(self, n: int = -1) -> bytes:
+        """Up to `n` bytes (fewer only at the end); b"" at the end of the input. `n < 0` reads to the
+        end, as `BinaryIO.read()` does: unbounded, so only for inputs known to be small."""
+        if n < 0:
+            parts = []
+            while chunk := self.read(1 << 20):
+                parts.append(chunk)
+            return b"".join(parts)
         if self._pending:
             data, self._pending = self._pending[:n], self._pending[n:]
             if len(data) < n and not self._pending:
@@ -264,6 +272,18 @@ class Input:
                 "nothing was counted from a partial file",
                 path=self.name,
             )
+
+
+def rereadable(path: str) -> bool:
+    """Whether `path` can be read a second time and give the same bytes: a regular file (or a directory
+    dataset), not `-`, a pipe, `<(cmd)`, a FIFO or a device. Opens nothing (a FIFO's open would wait)."""
+    if path == "-":
+        return False
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 
 
 def open_input(path: str, kind: str = "dataset file", *, max_line: int | None = None) -> Input:

@@ -441,16 +441,7 @@ def test_stdout_to_a_full_device_is_one_line(tmp_path: Path, args: list[str]) ->
                                                 "No space left on device"], proc.stderr
 
 
-@pytest.mark.parametrize(
-    "sig",
-    [
-        signal.SIGINT,
-        pytest.param(signal.SIGTERM, marks=pytest.mark.xfail(
-            reason="SIGTERM raises like Ctrl-C once the signal/worker lifecycle of issue 17 lands", strict=False)),
-        pytest.param(signal.SIGHUP, marks=pytest.mark.xfail(
-            reason="SIGHUP raises like Ctrl-C once the signal/worker lifecycle of issue 17 lands", strict=False)),
-    ],
-)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_mid_prepare_leaves_no_temporary_file(tmp_path: Path, sig: signal.Signals) -> None:
     """prepare reads standard input that this test keeps open; the signal goes once the first temporary
     batch file exists (an observable event), never after a fixed sleep."""

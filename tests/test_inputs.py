@@ -132,6 +132,33 @@ def test_a_named_fifo_is_read_once_and_does_not_hang(tmp_path: Path, command: st
         assert sum(f["requests"] for f in manifest["files"]) == 300
 
 
+def test_a_named_fifo_with_a_claude_model_is_not_opened_twice(tmp_path: Path) -> None:
+    """ctok counts Claude by reading the dataset again: a FIFO cannot be, so the main pass's count stands
+    (said in a note) instead of waiting forever for a writer that has gone."""
+    pytest.importorskip("ctok")
+    fifo = tmp_path / "requests.jsonl"
+    os.mkfifo(fifo)
+    data = (EXAMPLES / "tickets.jsonl").read_bytes()
+
+    def write() -> None:
+        with open(fifo, "wb") as f:
+            f.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    exe = Path(sys.executable).parent / "batchplan"
+    cmd = [str(exe), "estimate", str(fifo), "-m", "claude-haiku-4-5", "--output-tokens", "5", "--json"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the tool hung re-opening a named FIFO") from None
+    writer.join(timeout=10)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["dataset"]["requests"] == 300
+    assert any("cannot be re-read to count with ctok" in note for note in doc["notes"])
+
+
 def test_sample_of_a_pipe_is_drawn_in_one_pass(pipe: callable) -> None:  # type: ignore[valid-type]
     code, out, err = run(*estimate_args(pipe((EXAMPLES / "tickets.jsonl").read_bytes()), "--sample", "20"))
     assert code == 0, err
