@@ -9,6 +9,7 @@ Issue #14's rows, on unique-text data from benchmarks/_gen.py (every text unique
 - small file (5 MB JSONL), start-up included: the whole `batchplan estimate` process vs the whole plain
   loop process (`python benchmarks/_plain.py`, tiktoken.get_encoding from a warm cache)
 - 4 models on 2 encodings vs 1 model, and vs the 2 models that hold those encodings: whole `estimate`
+  (these rows and the memory rows hide ctok, whose exact Claude pass has its own row: they time the engine)
 - `check`, `models --json`, `prices list`: whole-process start-up (warm table cache), and the table load
 - memory: peak PSS of the whole process tree, `estimate` vs the plain loop, two file sizes, 4 models
 Repeated-text rows (the generator's four shared system prompts, as real jobs have):
@@ -64,6 +65,13 @@ def tiktoken_cache() -> dict[str, str]:
         cache.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "planner" / "_encodings" / "o200k_base.tiktoken", target)
     return {**os.environ, "TIKTOKEN_CACHE_DIR": str(cache)}
+
+
+def engine_only() -> dict[str, str]:
+    """An environment in which batchplan finds no ctok (benchmarks/_no_ctok): the rows that time the
+    counting engine with a Claude model among others do not time ctok's exact Claude pass too."""
+    paths = [str(HERE / "_no_ctok"), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
 def wall(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, str]:
@@ -144,9 +152,10 @@ def models_row(size_mb: float, rounds: int) -> list[Row]:
     def cmd(models: Sequence[str]) -> list[str]:
         return [*base, *(arg for m in models for arg in ("-m", m))]
 
-    one, four = paired(lambda: wall(cmd([MODEL]))[0], lambda: wall(cmd(FOUR))[0], rounds)
-    two, four2 = paired(lambda: wall(cmd(TWO_ENCODINGS))[0], lambda: wall(cmd(FOUR))[0], rounds)
-    one2, three = paired(lambda: wall(cmd([MODEL]))[0], lambda: wall(cmd(ONE_ENCODING))[0], rounds)
+    env = engine_only()
+    one, four = paired(lambda: wall(cmd([MODEL]), env)[0], lambda: wall(cmd(FOUR), env)[0], rounds)
+    two, four2 = paired(lambda: wall(cmd(TWO_ENCODINGS), env)[0], lambda: wall(cmd(FOUR), env)[0], rounds)
+    one2, three = paired(lambda: wall(cmd([MODEL]), env)[0], lambda: wall(cmd(ONE_ENCODING), env)[0], rounds)
     r1 = [f / o for f, o in zip(four, one, strict=True)]
     r2 = [f / t for f, t in zip(four2, two, strict=True)]
     r3 = [t / o for t, o in zip(three, one2, strict=True)]
@@ -241,7 +250,7 @@ def memory_rows(size_mb: float, big_mb: float) -> list[Row]:
     for path, models in ((small, [MODEL]), (big, [MODEL]), (small, FOUR)):
         cmd = [*batchplan(), "estimate", str(path), "--output-tokens", "0", "--json",
                *(arg for m in models for arg in ("-m", m))]
-        pss, largest = peak_memory_mb(cmd)
+        pss, largest = peak_memory_mb(cmd, engine_only())
         what = f"{path.stat().st_size / 1e6:.0f} MB, {len(models)} model{'s' * (len(models) > 1)}"
         rows.append((
             f"memory, whole tree PSS ({what})",
@@ -328,7 +337,8 @@ def sample_row(big_mb: float, sample: int, seeds: int) -> Row:
 def gpt_claude_row(size_mb: float, rounds: int) -> Row:
     path = repeated(size_mb)
     base = [*batchplan(), "estimate", str(path), "--output-tokens", "100", "--json", "-m", MODEL]
-    one, two = paired(lambda: wall(base)[0], lambda: wall([*base, "-m", "claude-haiku-4-5"])[0], rounds)
+    env = engine_only()
+    one, two = paired(lambda: wall(base, env)[0], lambda: wall([*base, "-m", "claude-haiku-4-5"], env)[0], rounds)
     ratios = [t / o for t, o in zip(two, one, strict=True)]
     return (
         "GPT + Claude (one encoding) vs one model (repeated text)",

@@ -26,7 +26,8 @@ Why every reader goes through here:
 file", ...) only words the errors. `rereadable(path)` tells, without opening it, whether a second pass
 over a path is possible at all (code that re-reads a dataset must ask first: a FIFO's open would wait
 for a writer that has gone). `Input.text_lines()` decodes UTF-8 line by line, so a bad byte is
-reported on the line it is on.
+reported on the line it is on; `from_bytes(data, name)` reads bytes already in memory the same way.
+For code written against `BinaryIO`: `readline(size)` and `read()` behave as there (no limit checked).
 """
 
 from __future__ import annotations
