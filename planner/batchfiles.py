@@ -750,21 +750,11 @@ class Validation(_Frozen):
         return not self.problems
 
 
-#: `validate` reads lines of at most this many bytes and stops, with an error, at a longer one: memory stays
-#: bounded on any input (`/dev/zero` included), and no vendor takes a request line anywhere near it.
-VALIDATE_MAX_LINE_BYTES = 64 * 1024 * 1024
-
-
-def _read_lines(path: str, cap: int | None = None) -> Iterator[tuple[int, bytes]]:
-    cap = cap or VALIDATE_MAX_LINE_BYTES
+def _read_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines, each bounded by the one line limit of every input (planner.inputs)."""
     with open_binary(path, "batch file") as handle:
-        number = 0
-        while line := handle.readline(cap + 1):
-            number += 1
-            if len(line) > cap and not (len(line) == cap + 1 and line.endswith(b"\n")):
-                raise InputError(f"line is longer than {cap:,} bytes, batchplan's cap for a batch line; "
-                                 "stopped reading", path=path, line=number)
-            yield number, line
+        for line in handle:
+            yield handle.line, line
 
 
 def validate(

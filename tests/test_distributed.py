@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ def spark() -> Iterator[Any]:
         pytest.skip("no Java for Spark")
     from pyspark.sql import SparkSession
 
+    # Executors start "python3" from PATH unless told: without an activated venv that Python has
+    # neither planner nor pyarrow. A reader's cluster sets this for itself (docs/scale.md).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]").appName("batchplan-tests")
         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")

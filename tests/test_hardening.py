@@ -893,12 +893,11 @@ def test_the_same_id_with_other_content_is_a_conflict(tmp_path: Path, monkeypatc
 
 def test_history_and_validate_read_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """/dev/zero never ends and has no newline: both stop at their cap with one line, memory bounded."""
-    import planner.batchfiles as bf
     import planner.history as history
 
     monkeypatch.setenv("BATCHPLAN_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(history, "HISTORY_MAX_BYTES", 1 << 20)  # the real caps are 64 MiB: same code, less time
-    monkeypatch.setattr(bf, "VALIDATE_MAX_LINE_BYTES", 1 << 20)
+    monkeypatch.setenv("BATCHPLAN_MAX_LINE_BYTES", "1M")
     code, out, err = run("history", "import", "/dev/zero")
     assert code == 2
     one_clean_line(err, out)
@@ -906,7 +905,7 @@ def test_history_and_validate_read_bounded(tmp_path: Path, monkeypatch: pytest.M
     code, out, err = run("validate", "/dev/zero")
     assert code == 2
     one_clean_line(err, out)
-    assert "/dev/zero:1: line is longer than 1,048,576 bytes" in err
+    assert "/dev/zero:1: line is longer than 1 MiB" in err and "BATCHPLAN_MAX_LINE_BYTES" in err
 
 
 # --- images: data never names a file for the tool to open ----------------------------------------------
