@@ -48,6 +48,8 @@ def _refuse(dest: Path, what: str = "") -> FileExistsRefusal:
 
 
 def _reason(exc: OSError) -> str:
+    if exc.errno == errno.EBADF:
+        return "it is closed"
     return exc.strerror or str(exc) or type(exc).__name__
 
 

@@ -245,7 +245,37 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'planner.cli' has no attribute {name!r}")
 
 
+def hold_closed_streams() -> None:
+    """Started with a standard stream closed (`>&-`, `2>&-`, `<&-`), Python sets sys.stdout (or stderr,
+    stdin) to None and leaves the descriptor free, so the next file we open would take its number and
+    become "standard output". Each closed one is held by /dev/null instead: stdout read-only, so that
+    writing output fails as any unwritable stdout does (one line, exit 2: nothing is silently dropped);
+    stderr writable (messages are lost, exit codes are not); stdin held but left None, which the input
+    layer reports as closed when `-` is read."""
+    import os
+    import sys
+
+    for fd, name, flags in ((0, "stdin", os.O_RDONLY), (1, "stdout", os.O_RDONLY), (2, "stderr", os.O_WRONLY)):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+            continue  # open after all (an embedding host set sys.stdout to None itself)
+        except OSError:
+            pass
+        try:
+            held = os.open(os.devnull, flags)
+        except OSError:
+            continue
+        if held != fd:  # a lower descriptor was free too and took the slot first
+            os.dup2(held, fd)
+            os.close(held)
+        if name != "stdin":
+            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="replace", closefd=False))  # noqa: SIM115 (it lives as long as the process)
+
+
 def main() -> None:
     import sys
 
+    hold_closed_streams()
     build_app(sys.argv[1:])()

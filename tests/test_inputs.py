@@ -311,6 +311,40 @@ def test_standard_input_closed_is_one_line() -> None:
     one_error(done.stderr, "<stdin>: standard input is closed")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["estimate", str(EXAMPLES / "tickets.jsonl"), "-m", "acme-small", "--output-tokens", "5", *COMMON],  # table
+        estimate_args(str(EXAMPLES / "tickets.jsonl")),  # --json
+        ["check", "acme-small", *COMMON],
+        ["models", *COMMON],
+    ],
+    ids=["table", "json", "check", "models"],
+)
+def test_standard_output_closed_is_one_line_never_silent(args: list[str]) -> None:
+    """`batchplan … >&-`: the answer cannot be delivered, so the tool says so and fails (before: a
+    traceback for the table, exit 0 with nothing shown for check and models)."""
+    exe = Path(sys.executable).parent / "batchplan"
+    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: os.close(1))
+    assert done.returncode == 2, done.stderr
+    one_error(done.stderr, "cannot write to standard output: it is closed")
+
+
+def test_standard_error_closed_keeps_the_exit_codes(tmp_path: Path) -> None:
+    """`batchplan … 2>&-`: messages have nowhere to go, but a good run still exits 0 with its answer
+    and a bad one 2 (before: 1 for both, from a crash nobody could see), and no file we open takes
+    descriptor 2's place."""
+    exe = Path(sys.executable).parent / "batchplan"
+    ok = subprocess.run([str(exe), *estimate_args(str(EXAMPLES / "tickets.jsonl"))], capture_output=True,
+                        text=True, timeout=120, preexec_fn=lambda: os.close(2))
+    assert ok.returncode == 0
+    assert counted(ok.stdout) > 0
+    bad = subprocess.run([str(exe), *estimate_args(str(tmp_path / "missing.jsonl"))], capture_output=True,
+                         text=True, timeout=120, preexec_fn=lambda: os.close(2))
+    assert bad.returncode == 2 and bad.stdout == ""
+
+
 GOOD = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 5}
 
 
