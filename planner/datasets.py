@@ -380,7 +380,8 @@ def _check_messages(messages: Any, where: str = "messages") -> list[dict[str, An
     return messages
 
 
-def _max_tokens(body: dict[str, Any], *keys: str) -> int | None:
+def max_tokens_field(body: dict[str, Any], *keys: str) -> int | None:
+    """The first of `keys` that `body` sets: a non-negative integer of at most MAX_TOKENS_VALUE."""
     for key in keys:
         value = body.get(key)
         if value is None:
@@ -423,7 +424,7 @@ def _from_chat(obj: dict[str, Any], number: int) -> Request:
         api="chat",
         body=body,
         model=_optional_str(obj, "model"),
-        max_tokens=_max_tokens(obj, "max_completion_tokens", "max_tokens"),
+        max_tokens=max_tokens_field(obj, "max_completion_tokens", "max_tokens"),
     )
 
 
@@ -454,7 +455,7 @@ def _from_openai_batch(obj: dict[str, Any], number: int) -> Request:
         api=api,
         body=dict(body),
         model=_optional_str(body, "model"),
-        max_tokens=_max_tokens(body, "max_completion_tokens", "max_output_tokens", "max_tokens"),
+        max_tokens=max_tokens_field(body, "max_completion_tokens", "max_output_tokens", "max_tokens"),
         url=url,
     )
 
@@ -476,7 +477,7 @@ def _from_anthropic_batch(obj: dict[str, Any], number: int) -> Request:
         api="anthropic",
         body=dict(params),
         model=_optional_str(params, "model"),
-        max_tokens=_max_tokens(params, "max_tokens"),
+        max_tokens=max_tokens_field(params, "max_tokens"),
     )
 
 

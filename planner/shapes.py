@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from planner.datasets import SHAPE_FORMATS, Request
+from planner.datasets import SHAPE_FORMATS, Request, max_tokens_field
 
 SHAPES = SHAPE_FORMATS
 #: Per shape, the key of the conversation whose trailing answer `--output-column KEY` counts.
@@ -114,17 +114,6 @@ def _record_id(obj: dict[str, Any], number: int, *keys: str) -> str:
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
             return str(value)
     return f"line-{number}"
-
-
-def _max_tokens(body: dict[str, Any], *keys: str) -> int | None:
-    for key in keys:
-        value = body.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ShapeError(f"'{key}' must be a non-negative integer, got {json.dumps(value)}")
-        return value
-    return None
 
 
 def _answer_text(message: dict[str, Any]) -> str:
@@ -280,7 +269,7 @@ def from_responses(obj: dict[str, Any], number: int) -> Parsed:
     return (
         Request(
             line=number, id=_record_id(obj, number, "id", "custom_id"), api="responses", body=body, model=model,
-            max_tokens=_max_tokens(obj, "max_output_tokens"), url="/v1/responses",
+            max_tokens=max_tokens_field(obj, "max_output_tokens"), url="/v1/responses",
         ),
         None,
     )
@@ -309,7 +298,7 @@ def _gemini_max_tokens(request: dict[str, Any]) -> int | None:
     for key in ("generationConfig", "generation_config", "config"):
         config = request.get(key)
         if isinstance(config, dict):
-            return _max_tokens(config, "maxOutputTokens", "max_output_tokens")
+            return max_tokens_field(config, "maxOutputTokens", "max_output_tokens")
     return None
 
 
@@ -364,16 +353,16 @@ def from_bedrock_batch(obj: dict[str, Any], number: int) -> Parsed:
             if not isinstance(m, dict) or not isinstance(m.get("role"), str):
                 raise ShapeError(f"modelInput.messages[{i}] has no 'role' string")
         config = body.get("inferenceConfig")
-        max_tokens = _max_tokens(body, "max_tokens")
+        max_tokens = max_tokens_field(body, "max_tokens")
         if max_tokens is None and isinstance(config, dict):
-            max_tokens = _max_tokens(config, "maxTokens", "max_new_tokens")
+            max_tokens = max_tokens_field(config, "maxTokens", "max_new_tokens")
         return Request(line=number, id=rid, api="anthropic", body=params, max_tokens=max_tokens), None
     for key in ("prompt", "inputText"):  # Llama, Mistral, Titan text: a bare prompt
         if isinstance(body.get(key), str):
             config = body.get("textGenerationConfig")
-            max_tokens = _max_tokens(body, "max_gen_len", "max_tokens")
+            max_tokens = max_tokens_field(body, "max_gen_len", "max_tokens")
             if max_tokens is None and isinstance(config, dict):
-                max_tokens = _max_tokens(config, "maxTokenCount")
+                max_tokens = max_tokens_field(config, "maxTokenCount")
             return Request(
                 line=number, id=rid, api="completions", body={"prompt": body[key]}, max_tokens=max_tokens
             ), None

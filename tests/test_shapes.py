@@ -226,6 +226,29 @@ def test_a_bad_record_of_a_shape_is_one_line_naming_file_and_line(write_jsonl: C
     assert f"{path}:2: " in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"key": "a", "request": {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+                                 "generationConfig": {"maxOutputTokens": 10**30}}},
+        {"recordId": "a", "modelInput": {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10**30,
+                                         "messages": [{"role": "user", "content": "hi"}]}},
+        {"custom_id": "a", "method": "POST", "url": "/v1/responses",
+         "body": {"model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 10**30}},
+    ],
+    ids=["gemini", "bedrock", "responses"],
+)
+def test_a_max_output_no_model_can_produce_is_an_error_in_every_shape(
+    record: dict, write_jsonl: Callable[..., Path]  # type: ignore[type-arg]
+) -> None:
+    """The same bound as a chat line's max_tokens (1e15): a 30-digit maximum would price an absurd
+    output (and overflow 64-bit sums) instead of being reported with its line."""
+    path = write_jsonl([record])
+    with pytest.raises(InputError, match="more than any model can produce") as info:
+        read(path)
+    assert info.value.line == 1
+
+
 def test_output_column_on_a_conversation_without_an_answer_is_an_error(write_jsonl: Callable[..., Path]) -> None:
     path = write_jsonl([{"conversations": [{"from": "human", "value": "hi"}]}])
     with pytest.raises(InputError, match="no trailing assistant turn"):
