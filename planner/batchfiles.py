@@ -533,6 +533,7 @@ def prepare(
         vendor = guess
     rules = get_vendor(vendor)
     resolved, notes = resolve_model(book, model, rules)
+    rules = rules.for_model(resolved.tokenizer.chat_format)  # Claude on Vertex: Claude's lines, not Gemini's
     line_model = _bare_model(model, book)
     url = _endpoint(rules, endpoint)
     if rules.uses_deployment and not deployment:
@@ -874,6 +875,14 @@ def validate(
             if model is not None:
                 raise  # the model asked for with --model is unknown or not served: exit 2
             problems.append(Problem(line=models.get(model_name), message=f"model '{model_name}': {exc.message}"))
+    if resolved is not None and requests and rules.name == "vertex":
+        claude = rules.for_model(resolved.tokenizer.chat_format).line_format == "vertex-claude-batch"
+        if {r.api for r in requests} - {"anthropic" if claude else "gemini"}:
+            want, have = ("Claude", "Gemini") if claude else ("Gemini", "Claude")
+            shape = "{custom_id, request: {anthropic_version, messages}}" if claude else "{request: {contents}}"
+            problems.append(Problem(line=requests[0].line, message=(
+                f"{resolved.label} takes {want} lines on Vertex, but these are {have} lines ({shape} expected): "
+                f"write them with batchplan prepare --vendor vertex -m {model_name}")))
     else:
         notes.append(f"{rules.name} lines carry no model: pass --model to check eligibility and estimate")
 

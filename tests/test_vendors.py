@@ -95,3 +95,60 @@ def test_prepare_picks_the_vendor_from_a_google_models_table(tmp_path: Path) -> 
     manifest = prepare(data, "gemini-2.0-flash", tmp_path / "out", max_tokens=5)
     assert manifest.vendor == "gemini" and manifest.line_format == "gemini-batch"
     assert not any("has no price table loaded" in n for n in manifest.notes)
+
+
+#: Google's own example line for Claude batch predictions on Vertex, verbatim
+#: (https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude-batch, "Prepare input").
+VERTEX_CLAUDE_EXAMPLE = {
+    "custom_id": "request-1",
+    "request": {
+        "messages": [{"role": "user", "content": "Hello!"}],
+        "anthropic_version": "vertex-2023-10-16",
+        "max_tokens": 50,
+    },
+}
+
+
+def test_prepare_for_claude_on_vertex_writes_claude_lines_not_gemini_ones(tmp_path: Path) -> None:
+    """Before: `prepare --vendor vertex -m claude-…` wrote Gemini `contents` lines, which a Claude batch job
+    on Vertex rejects. Now the lines have the shape of Google's example, and read back clean."""
+    data = tmp_path / "p.jsonl"
+    data.write_text(json.dumps({"messages": [{"role": "system", "content": "Be brief."},
+                                             {"role": "user", "content": "Hello!"}]}) + "\n", encoding="utf-8")
+    manifest = prepare(data, "vertex/claude-haiku-4-5", tmp_path / "out", vendor="vertex", max_tokens=50)
+    assert manifest.vendor == "vertex" and manifest.line_format == "vertex-claude-batch"
+    line = json.loads((tmp_path / "out" / manifest.files[0].name).read_text(encoding="utf-8"))
+    assert set(line) == set(VERTEX_CLAUDE_EXAMPLE)
+    request = line["request"]
+    assert request["anthropic_version"] == VERTEX_CLAUDE_EXAMPLE["request"]["anthropic_version"]
+    assert request["max_tokens"] == 50 and request["system"] == "Be brief."
+    assert request["messages"] == VERTEX_CLAUDE_EXAMPLE["request"]["messages"]
+    assert "model" not in request and "contents" not in request
+    checked = validate(tmp_path / "out" / manifest.files[0].name, vendor="vertex", model="vertex/claude-haiku-4-5")
+    assert not [p for p in checked.problems if p.line is not None], checked.problems
+
+
+def test_googles_claude_example_line_validates_on_vertex_and_counts_as_claude(tmp_path: Path) -> None:
+    path = tmp_path / "claude.jsonl"
+    path.write_text(json.dumps(VERTEX_CLAUDE_EXAMPLE) + "\n", encoding="utf-8")
+    assert detect_vendor(VERTEX_CLAUDE_EXAMPLE) == "vertex"
+    result = validate(path, vendor="vertex", model="vertex/claude-haiku-4-5")
+    assert not [p for p in result.problems if p.line is not None], result.problems
+    assert result.estimate is not None and result.estimate["output_tokens"] == 50
+
+
+def test_validate_says_when_vertex_lines_do_not_fit_the_model(tmp_path: Path) -> None:
+    """Gemini lines sent to a Claude model on Vertex (or the reverse) fail the whole job: say so."""
+    claude = tmp_path / "claude.jsonl"
+    claude.write_text(json.dumps(VERTEX_CLAUDE_EXAMPLE) + "\n", encoding="utf-8")
+    result = validate(claude, vendor="vertex", model="gemini-2.5-flash")
+    assert any(p.line == 1 and "takes Gemini lines on Vertex, but these are Claude lines" in p.message
+               for p in result.problems), result.problems
+    gemini = SHAPES / "vertex_text.jsonl"
+    result = validate(gemini, vendor="vertex", model="vertex/claude-haiku-4-5", output_tokens=10)
+    assert any("takes Claude lines on Vertex, but these are Gemini lines" in p.message for p in result.problems)
+    request = {**VERTEX_CLAUDE_EXAMPLE["request"], "anthropic_version": "bedrock-2023-05-31"}
+    bad = dict(VERTEX_CLAUDE_EXAMPLE, request=request)
+    claude.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    result = validate(claude, vendor="vertex", model="vertex/claude-haiku-4-5")
+    assert any("anthropic_version must be \"vertex-2023-10-16\"" in p.message for p in result.problems)

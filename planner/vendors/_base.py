@@ -74,6 +74,11 @@ class Vendor:
         """What prepare tells the user about this vendor's files."""
         return []
 
+    def for_model(self, chat_format: str) -> Vendor:
+        """The line rules for a model whose requests have this chat format (the tokenizer's
+        `chat_format`): itself, except where one vendor takes two line shapes (Vertex: Gemini, Claude)."""
+        return self
+
     def read_id(self, obj: dict[str, Any], problems: list[str]) -> str | None:
         """The line's id, with a problem when it is missing (and required), not a string, or off the rule."""
         if self.id_field is None:

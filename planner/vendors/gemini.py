@@ -1,6 +1,11 @@
 """Google's Gemini batch lines. Gemini API: `{key, request}` uploaded through the File API; Vertex AI:
 `{request}` (camelCase, no id: results come back with their request) read from Cloud Storage (providers.md §3-4).
 
+Claude on Vertex takes another line in the same job kind: `{custom_id, request}` whose request is a Messages
+body with `anthropic_version: "vertex-2023-10-16"` and no model (the job names it), as Google's guide shows
+(https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude-batch, "Prepare input"). The
+vertex vendor writes that shape for a model whose counting rules are Claude's (`for_model`), and reads both.
+
 `key`: the Gemini batch guide says each line "must" hold a user-defined key and a request, yet its own REST
 example uploads bare `GenerateContentRequest` lines with neither (https://ai.google.dev/gemini-api/docs/batch-api,
 "Input file"). A line without `key` is therefore not an error here; validate says how many lines lack one,
@@ -16,7 +21,10 @@ from typing import Any
 
 from planner.datasets import Request
 from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible, Vendor, max_tokens_of, unexpected
-from planner.vendors._chat import PORTABLE, source_max_tokens, split_system, text_of
+from planner.vendors._chat import PORTABLE, messages_body, source_max_tokens, split_system, text_of
+from planner.vendors.anthropic import messages_params_problems
+
+VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,9 @@ class GeminiVendor(Vendor):
         out.update(opts.extra_body)
         return out, dropped
 
+    def for_model(self, chat_format: str) -> Vendor:
+        return VERTEX_CLAUDE if self.camel and chat_format == "anthropic" else self
+
     def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
         request, dropped = self._request(req, opts)
         if self.id_field is None:
@@ -68,6 +79,8 @@ class GeminiVendor(Vendor):
         problems: list[str] = []
         custom_id = self.read_id(obj, problems)
         request = obj.get("request")
+        if self.camel and isinstance(request, dict) and "anthropic_version" in request:
+            return VERTEX_CLAUDE.parse_line(obj, number)  # Claude on Vertex
         bare = request is None and "contents" in obj  # a bare GenerateContentRequest line
         if bare:
             request = obj
@@ -127,6 +140,47 @@ def request_problems(request: dict[str, Any], camel: bool) -> tuple[list[str], i
     return problems, max_tokens
 
 
+@dataclass(frozen=True)
+class VertexClaudeVendor(Vendor):
+    """Claude on Vertex AI batch prediction: `{custom_id, request}`, the request a Messages body with
+    `anthropic_version` and no model. Reached through the vertex vendor (`for_model`), not registered
+    under a name of its own: to the user it is `--vendor vertex`."""
+
+    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+        params, dropped = messages_body(req, opts)
+        return {"custom_id": custom_id, "request": {"anthropic_version": VERTEX_ANTHROPIC_VERSION, **params}}, dropped
+
+    def parse_line(self, obj: Any, number: int) -> Parsed:
+        if not isinstance(obj, dict):
+            return Parsed(None, ["expected a JSON object"])
+        problems: list[str] = []
+        custom_id = self.read_id(obj, problems)
+        params = obj.get("request")
+        if not isinstance(params, dict):
+            return Parsed(None, [*problems, "'request' must be an object"], custom_id)
+        if params.get("anthropic_version") != VERTEX_ANTHROPIC_VERSION:
+            problems.append(f"request.anthropic_version must be \"{VERTEX_ANTHROPIC_VERSION}\" (Claude on Vertex)")
+        problems += messages_params_problems(params, "request")
+        if "model" in params:
+            problems.append("request.model is not allowed: Claude on Vertex takes the model from the batch job")
+        problems += unexpected(obj, {"custom_id", "request"})
+        if problems:
+            return Parsed(None, problems, custom_id)
+        body = {k: v for k, v in params.items() if k != "anthropic_version"}
+        req = Request(number, custom_id or f"line-{number}", "anthropic", body, max_tokens=params["max_tokens"])
+        return Parsed(req, [], custom_id)
+
+    def looks_like(self, obj: dict[str, Any]) -> bool:
+        request = obj.get("request")
+        return "custom_id" in obj and isinstance(request, dict) and "anthropic_version" in request
+
+
+_VERTEX_LIMITS = {"max_requests": 200_000, "max_bytes": 1024 * MiB}
+VERTEX_CLAUDE = VertexClaudeVendor(
+    "vertex", "custom_id", CHAT, format="vertex", line_format="vertex-claude-batch", model_in_line=False,
+    needs_max_tokens=True, default_limits=_VERTEX_LIMITS,
+)
+
 VENDORS = (
     GeminiVendor(
         "gemini", "key", CHAT, format="gemini", line_format="gemini-batch", model_in_line=False, id_required=False,
@@ -136,6 +190,6 @@ VENDORS = (
     GeminiVendor(
         "vertex", None, CHAT, format="vertex", line_format="vertex-batch", model_in_line=False,
         max_tokens_key="maxOutputTokens", camel=True,
-        default_limits={"max_requests": 200_000, "max_bytes": 1024 * MiB},
+        default_limits=_VERTEX_LIMITS,
     ),
 )
