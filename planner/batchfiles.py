@@ -656,7 +656,7 @@ def prepare(
         if not files:
             raise InputError("no requests found", path=name)
 
-        from planner.estimate import _Counts, _estimate_one
+        from planner.estimate import _Counts, _estimate_one, no_image_rule_note
         from planner.workload import Scaling
 
         counts = _Counts()
@@ -673,6 +673,8 @@ def prepare(
             w, h = resolved.tokenizer.images.assumed_size
             notes.append(f"{assumed[0]:,} image(s) have a size that cannot be known offline (an http(s) URL, a file "
                          f"id or a path, which batchplan never opens); each is billed as {w}×{h} px (assumed)")
+        elif assumed[0]:
+            notes.append(no_image_rule_note(resolved.requested, assumed[0]))
         if skip is not None and skip.count:
             notes.append(f"skipped {skip.count:,} bad row(s) (first at line {skip.first[0][0]}: {skip.first[0][1]})")
         manifest = Manifest(

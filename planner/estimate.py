@@ -733,13 +733,22 @@ def _counts_file(
 
 
 def assumed_images_note(e: ModelEstimate) -> str | None:
-    """The sentence every output carries when some images were billed at an assumed size."""
-    if not e.assumed_images or e.assumed_image_size is None:
+    """The sentence every output carries when some images were billed at an assumed size, or could not be
+    billed as images at all (the model's table has no image rule)."""
+    if not e.assumed_images:
         return None
+    if e.assumed_image_size is None:
+        return no_image_rule_note(e.model, e.assumed_images)
     w, h = e.assumed_image_size
     return (f"{e.model}: {e.assumed_images:,} image(s) in the counted requests have a size that cannot be known "
             f"offline (an http(s) URL, a file id or a path, which batchplan never opens); each is billed as "
             f"{w}×{h} px (assumed, the table's image rule)")
+
+
+def no_image_rule_note(model: str, images: int) -> str:
+    return (f"{model}: {images:,} image part(s) in the counted requests, but its table has no image rule: each "
+            "is counted as the text of its JSON, not as an image (the model may not take images at all: check "
+            "the vendor's docs before sending)")
 
 
 def _ctok_engine(r: ResolvedModel, over: Override) -> Override:

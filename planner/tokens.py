@@ -116,6 +116,8 @@ def _text_of_part(part: Any, pieces: Pieces, tok: Tokenizer | None = None) -> No
     kind = part.get("type")
     if kind in _IMAGE_KINDS:
         pieces.ruled = True
+        if tok is not None and tok.images is None:  # no rule to bill it by: counted as its JSON, and reported
+            pieces.assumed_images += 1
     if kind in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
         pieces.texts.append(part["text"])
     elif kind == "refusal" and isinstance(part.get("refusal"), str):

@@ -340,3 +340,27 @@ def test_without_rule_image_json_is_counted() -> None:
     image = {"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}
     [count] = count_requests_detailed([req({"messages": [{"role": "user", "content": [image]}]})], tok)
     assert count.images == 0 and count.tokens > 7
+
+
+def test_images_a_model_has_no_rule_for_are_reported_in_every_output(tmp_path: Path) -> None:
+    """A text-only model (Llama 3.3 on Groq) meets image parts: they are counted as their JSON text (nothing is
+    free), and every output says so instead of presenting the count as if it held images (before: silent)."""
+    from planner.batchfiles import prepare
+    from planner.estimate import estimate
+    from planner.pricing import load_pricebook, shipped_pricing_dir
+    from planner.render.terminal import Footnotes, assumptions
+
+    book = load_pricebook(date(2026, 11, 25), root=shipped_pricing_dir())
+    assert book.resolve("llama-3.3-70b-versatile").tokenizer.images is None
+    part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    data = tmp_path / "img.jsonl"
+    line = {"messages": [{"role": "user", "content": ["what is it?", part, part]}], "max_tokens": 5}
+    data.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = estimate(data, ["llama-3.3-70b-versatile"], pricebook=book)
+    e = result.estimates[0]
+    assert e.assumed_images == 2 and e.assumed_image_size is None
+    wanted = "2 image part(s) in the counted requests, but its table has no image rule"
+    assert any(wanted in n for n in result.notes), result.notes
+    assert any(wanted in line for line in assumptions(result, Footnotes())), "not shown without --verbose"
+    manifest = prepare(data, "llama-3.3-70b-versatile", tmp_path / "out", vendor="groq", pricebook=book)
+    assert any(wanted in n for n in manifest.notes), manifest.notes

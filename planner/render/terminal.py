@@ -19,7 +19,7 @@ from decimal import Decimal
 from rich.console import Console
 from rich.text import Text
 
-from planner.estimate import Estimate, ModelEstimate
+from planner.estimate import Estimate, ModelEstimate, assumed_images_note
 from planner.money import usd_display
 from planner.recommend import Recommendation
 from planner.render.cells import (
@@ -160,6 +160,9 @@ def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) ->
     if approx:
         line += " Costs marked ≈ carry the band of the count (and of any cache assumption)."
     lines.append(line)
+    for e in es:  # images change a count by thousands of tokens: what was assumed of them is never hidden
+        if (image_note := assumed_images_note(e)) is not None:
+            lines.append(f"Images: {image_note}.")
     renamed = [f"{e.model} → {name_of(e)}" for e in es if e.model not in (e.resolved_model, name_of(e))]
     if renamed:
         lines.append(f"Names: {'; '.join(renamed)}.")
