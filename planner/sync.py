@@ -39,6 +39,7 @@ from planner.pricing import (
     semantic_problems,
     shipped_pricing_dir,
 )
+from planner.safeyaml import load_yaml
 
 ARTIFACT_CUTOFF = date(2026, 10, 15)
 ARTIFACT_DATE = date(2026, 10, 14)
@@ -99,7 +100,7 @@ def base_path(provider: str, root: Path | None = None) -> Path:
 def load_base(provider: str, root: Path | None = None) -> Base:
     path = base_path(provider, root)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))  # strict: a duplicate key is an error, as in tables
     except FileNotFoundError:
         raise PricingError(f"no sync base for provider '{provider}'", path=path) from None
     except yaml.YAMLError as exc:
@@ -575,7 +576,7 @@ def write_version(table: PriceTable, root: Path | None = None, *, allow_older: b
             f"a newer version ({newer[-1].version}) exists; adding an older one needs --allow-older", path=path
         )
     text = dump_table(table)
-    PriceTable.model_validate(yaml.safe_load(text))  # what we write must load
+    PriceTable.model_validate(load_yaml(text))  # what we write must load, by the loader that will read it
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, text)
     return path

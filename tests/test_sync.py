@@ -187,3 +187,15 @@ def test_sync_keeps_a_prefix_equal_to_the_id_and_regexes_whole() -> None:
     assert not matches(by_id["claude-fable-5"].match, "claude-fable-5-1")
     assert matches(by_id["claude-fable-5"].match, "claude-fable-5-20260101")
     assert previous.provider == "anthropic"
+
+
+def test_a_sync_base_with_a_key_written_twice_is_refused(root: Path) -> None:
+    """The sync base is read like the tables (planner.safeyaml): a second key no longer wins silently."""
+    base = root / "_base" / "openai.yaml"
+    text = base.read_text(encoding="utf-8")
+    top_level = [line for line in text.splitlines() if line and not line.startswith(("#", " ", "-"))]
+    base.write_text(text + "\n" + top_level[0] + "\n", encoding="utf-8")  # the first key again, at the end
+    result = runner.invoke(app, ["prices", "sync", "openai", "--date", "2026-11-20", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "duplicate key" in result.stderr and "openai.yaml" in result.stderr
+    assert not (root / "openai" / "2026-11-20.yaml").exists()
