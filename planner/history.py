@@ -28,6 +28,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -724,6 +725,44 @@ def observed_outputs(provider: str, model: str) -> ObservedOutputs | None:
         provider=provider, model=model, batches=len({k for k, _ in rows}), requests=len(outs),
         mean=sum(outs) / len(outs), p50=quantile(outs, 0.5), p90=quantile(outs, 0.9), max=max(outs),
     )
+
+
+class ReconciledSummary(BaseModel):
+    """Per vendor and model: the reconciled batches, and what they billed against what was estimated."""
+
+    provider: str
+    model: str
+    batches: int
+    requests: int
+    succeeded: int
+    input_estimated: int | None  # None when a batch was reconciled without an input file to count
+    input_actual: int
+    output_actual: int
+    cost_estimated_usd: Decimal | None
+    cost_actual_usd: Decimal
+
+
+def reconciled_summary() -> list[ReconciledSummary]:
+    """What `batchplan reconcile` stored, per vendor and model (the numbers later estimates learn from)."""
+    rows = _reconciled_rows(
+        "SELECT provider, model, requests, succeeded, input_estimated, input_actual, output_actual, "
+        "cost_estimated, cost_actual FROM reconciled ORDER BY provider, model", ())
+    groups: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[1]), []).append(row)
+    out = []
+    for (provider, model), rs in groups.items():
+        estimated = [r[4] for r in rs]
+        costs = [r[7] for r in rs]
+        out.append(ReconciledSummary(
+            provider=provider, model=model, batches=len(rs), requests=sum(r[2] for r in rs),
+            succeeded=sum(r[3] for r in rs),
+            input_estimated=None if None in estimated else sum(estimated),
+            input_actual=sum(r[5] for r in rs), output_actual=sum(r[6] for r in rs),
+            cost_estimated_usd=None if None in costs else sum((Decimal(c) for c in costs), Decimal(0)),
+            cost_actual_usd=sum((Decimal(r[8]) for r in rs), Decimal(0)),
+        ))
+    return out
 
 
 class InputCalibration(BaseModel):

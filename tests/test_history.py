@@ -149,7 +149,7 @@ def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
 
 def test_show_json_and_table(tmp_path: Path) -> None:
     empty = runner.invoke(app, ["history", "show"])
-    assert empty.exit_code == 0 and "No batches imported yet" in empty.stdout
+    assert empty.exit_code == 0 and "No batches imported or reconciled yet" in empty.stdout
     objs = [openai_batch(i, h) for i, h in enumerate([1.0, 2.0, 3.0, 4.0])]
     objs.append(openai_batch(9, 24.0, status="expired"))
     write(tmp_path / "b.json", objs)

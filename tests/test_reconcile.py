@@ -319,3 +319,29 @@ def test_reconciled_batches_teach_later_estimates(tmp_path: Path) -> None:
     assert any("observed mean over 40 requests" in n for n in e.assumptions)
     off = estimate(chat, ["gemini-2.5-flash"], as_of=AS_OF, output_tokens=5, use_history=False).estimates[0]
     assert off.token_method == "approximate" and off.input_tokens > e.input_tokens
+
+
+def test_history_show_lists_what_reconcile_stored(tmp_path: Path) -> None:
+    """`history show` is where a user sees what the store learned from: reconciled batches are listed with
+    billed against estimated (before: only imported batch objects were, so a store that changed later
+    estimates looked empty)."""
+    rows = [{"key": f"k{i}", "request": {"contents": [{"parts": [{"text": f"Name colour {i}"}]}]}} for i in range(3)]
+    inp = write_lines(tmp_path / "in.jsonl", rows)
+    results = write_lines(tmp_path / "out.jsonl", [
+        {"key": f"k{i}", "response": {"modelVersion": "gemini-2.5-flash",
+                                      "usageMetadata": {"promptTokenCount": 6, "candidatesTokenCount": 10}}}
+        for i in range(3)])
+    outcome = reconcile([results], ReconcileOptions(input=inp, as_of=AS_OF))
+    history.record_reconciliation(outcome)
+    res = runner.invoke(app, ["history", "show", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["groups"] == []
+    (group,) = doc["reconciled"]
+    assert (group["provider"], group["model"], group["batches"], group["requests"]) == ("google", "gemini-2.5-flash",
+                                                                                        1, 3)
+    assert (group["input_actual"], group["output_actual"]) == (18, 30)
+    assert group["input_estimated"] == outcome.report.input_tokens.estimated
+    assert Decimal(group["cost_actual_usd"]) == Decimal(outcome.report.cost_usd.actual)
+    table = runner.invoke(app, ["history", "show"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "reconciled batches" in table.stdout and "gemini-2.5-flash" in table.stdout

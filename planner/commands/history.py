@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -95,17 +95,43 @@ def _h(value: float | None) -> str:
 
 @handle_errors
 def _show(json_output: bool) -> None:
-    from planner.history import db_path, summary
+    from planner.history import db_path, reconciled_summary, summary
 
     rows = summary()
+    reconciled = reconciled_summary()
     if json_output:
-        print_json({"store": str(db_path()), "groups": [s.model_dump(mode="json") for s in rows]})
+        print_json({"store": str(db_path()), "groups": [s.model_dump(mode="json") for s in rows],
+                    "reconciled": [r.model_dump(mode="json") for r in reconciled]})
         return
-    if not rows:
-        print(f"No batches imported yet (store: {db_path()}). Use: batchplan history import FILE")
+    if not rows and not reconciled:
+        print(f"No batches imported or reconciled yet (store: {db_path()}). Use: batchplan history import FILE, "
+              "or batchplan reconcile RESULTS")
         return
     from rich.text import Text
 
+    from planner.money import usd_display
+    from planner.render.layout import Col, Grid, print_grid
+
+    console = stdout_console()
+    if rows:
+        _print_imported(console, rows)
+    if reconciled:
+        grid = Grid(
+            [Col("Provider", key=True), Col("Model", key=True),
+             *(Col(n, "right") for n in ("Batches", "Requests", "Input est.", "Input billed", "Output billed",
+                                         "Cost est.", "Cost billed"))],
+            title="reconciled batches (batchplan reconcile: billed against estimated)",
+        )
+        for r in reconciled:
+            grid.add(r.provider, r.model, f"{r.batches:,}", f"{r.requests:,}",
+                     "—" if r.input_estimated is None else f"{r.input_estimated:,}", f"{r.input_actual:,}",
+                     f"{r.output_actual:,}", "—" if r.cost_estimated_usd is None else usd_display(r.cost_estimated_usd),
+                     usd_display(r.cost_actual_usd))
+        print_grid(console, grid)
+    console.print(Text(f"Store: {db_path()}"), soft_wrap=True)
+
+
+def _print_imported(console: Any, rows: list[Any]) -> None:
     from planner.render.layout import Col, Grid, print_grid
 
     grid = Grid(
@@ -116,9 +142,7 @@ def _show(json_output: bool) -> None:
     for s in rows:
         grid.add(s.provider, s.model or "(not named)", f"{s.batches:,}", f"{s.completed:,}",
                  f"{s.expired:,}", f"{s.requests:,}", _h(s.p50_hours), _h(s.p90_hours), _h(s.max_hours))
-    console = stdout_console()
     print_grid(console, grid)
-    console.print(Text(f"Store: {db_path()}"), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
