@@ -199,7 +199,10 @@ class Tokenizer(Strict):
     reply_priming: int = Field(default=3, ge=0, le=10_000, strict=True)
     #: formatting tokens of a system prompt (None: the same as message_overhead)
     system_overhead: int | None = Field(default=None, ge=0, le=10_000, strict=True)
-    chat_format: Literal["openai", "anthropic"] = "openai"
+    #: how a chat request is billed: openai (the cookbook: role strings and per-message overheads),
+    #: anthropic (as a Messages body: system apart, no role strings), gemini (contents' text only: no
+    #: role strings; overheads as the table gives them)
+    chat_format: Literal["openai", "anthropic", "gemini"] = "openai"
     images: ImageRule | None = None
     tools: ToolRule | None = None
     exact: ExactRule | None = None

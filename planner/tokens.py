@@ -154,10 +154,12 @@ def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
 def _chat_shape(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
     pieces = Pieces(messages=len(messages), primed=1)
     append = pieces.texts.append
+    roles = tok.chat_format != "gemini"  # Gemini bills the contents' text, not the role names
     for message in messages:
         for key, value in message.items():
             if type(value) is str and key != "name":  # role, string content: the common case
-                append(value)
+                if roles or key != "role":
+                    append(value)
             elif key == "content":
                 _content(value, pieces, tok)
             elif key == "tool_calls" and isinstance(value, list):
