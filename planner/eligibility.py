@@ -52,6 +52,9 @@ class Eligibility:
     runs: bool = True
     over_context_window: OverLimit = field(default_factory=OverLimit)
     over_max_output: OverLimit = field(default_factory=OverLimit)
+    #: the reasons that stop the job running at all, batch or realtime (the date, requests over the
+    #: model's limits): a model with any is never recommended
+    blocking: tuple[str, ...] = ()
 
     @property
     def batch_offered(self) -> bool:
@@ -86,6 +89,7 @@ def eligibility(
     """
     table, model = resolved.table, resolved.model
     reasons: list[str] = []
+    blocking: list[str] = []
     runs = True
     if model.retired and model.retired <= as_of:
         reasons.append(f"retired on {model.retired}: cannot run")
@@ -107,6 +111,7 @@ def eligibility(
     else:
         basis = "no batch price published"
     if not runs:
+        blocking.extend(reasons)
         prices, basis = None, reasons[0]
     elif prices is None:
         reasons.append(basis)
@@ -125,16 +130,19 @@ def eligibility(
         totals = [i + o for i, o in zip(workload.inputs, workload.outputs, strict=True)]
         over_ctx = _over(totals, model.context_window, workload.ids)
         over_out = _over(workload.outputs, model.max_output, workload.ids)
+        limits = []
         if over_ctx.count:
-            reasons.append(
+            limits.append(
                 f"{over_ctx.count:,} request(s) exceed the {model.context_window:,}-token context window "
                 f"(input + output), e.g. {', '.join(over_ctx.first_ids)}"
             )
         if over_out.count:
-            reasons.append(
+            limits.append(
                 f"{over_out.count:,} request(s) ask for more than the {model.max_output:,}-token output limit, "
                 f"e.g. {', '.join(over_out.first_ids)}"
             )
+        reasons += limits
+        blocking += limits
     return Eligibility(
         qualifies=not reasons,
         reasons=tuple(reasons),
@@ -143,6 +151,7 @@ def eligibility(
         runs=runs,
         over_context_window=over_ctx,
         over_max_output=over_out,
+        blocking=tuple(blocking),
     )
 
 

@@ -797,10 +797,7 @@ def _estimate_one(
     batch_prices, basis, reasons = verdict.batch_prices, verdict.basis, list(verdict.reasons)
     over_ctx = OverLimit(count=verdict.over_context_window.count, first_ids=list(verdict.over_context_window.first_ids))
     over_out = OverLimit(count=verdict.over_max_output.count, first_ids=list(verdict.over_max_output.first_ids))
-    # what stops the job running at all, batch or realtime: the date (retired, not released) and
-    # requests over the model's limits; such a model is never recommended
-    over = [f"{o.count:,} request(s) " for o in (verdict.over_context_window, verdict.over_max_output) if o.count]
-    cannot_run = [x for x in reasons if (not verdict.runs and "cannot run" in x) or x.startswith(tuple(over))]
+    cannot_run = list(verdict.blocking)  # what stops the job at all: never recommended
     b_cost = b_ci = b_range = savings = pct = None
     if batch_prices is not None:
         b_cost, b_ci, b_range = _costs(

@@ -89,6 +89,25 @@ def test_endpoint_and_workload_reasons() -> None:
     assert not v.qualifies and v.over_context_window.first_ids == ("b",) and v.batch_prices is not None
 
 
+def test_the_reasons_that_stop_a_job_at_all_are_their_own_field() -> None:
+    """What makes a model unrecommendable is said by eligibility() itself (before: estimate re-derived it
+    by matching the reasons' wording). Only the date and requests over the model's limits block; a
+    missing batch offer or a disallowed endpoint still leave realtime."""
+    from planner.eligibility import WorkloadShape
+
+    book = load_pricebook(date(2026, 11, 25))
+    retired = eligibility(book.resolve("claude-2"), book.as_of)
+    assert retired.blocking == retired.reasons == ("retired on 2025-07-21: cannot run",)
+    over = eligibility(book.resolve("gpt-4o-mini"), book.as_of,
+                       workload=WorkloadShape([100, 200_000], [10, 20], ["a", "b"]))
+    assert len(over.blocking) == 1 and over.blocking[0].startswith("1 request(s) exceed the 128,000-token")
+    no_batch = eligibility(book.resolve("o3-pro"), book.as_of, endpoints=["/v1/chat/completions"])
+    assert no_batch.reasons and no_batch.blocking == ()
+    result = estimate(Path(__file__).parents[1] / "examples" / "tickets.jsonl", ["claude-2", "o3-pro"],
+                      output_tokens=5, as_of=book.as_of)
+    assert [e.cannot_run for e in result.estimates] == [["retired on 2025-07-21: cannot run"], []]
+
+
 # ---------------------------------------------------------------------------------------------
 # The property: every surface gives the verdict eligibility() gives, for every model of every table.
 
