@@ -47,7 +47,8 @@ DATES = [date(2026, 11, 25), date(2026, 12, 1)]
         ("claude-3-haiku-20240307", date(2026, 11, 25), False, "retired on 2026-04-19: cannot run"),
         ("claude-sonnet-4-20250514", date(2026, 11, 25), False, "retired on 2026-06-15: cannot run"),
         ("claude-sonnet-4-5-20250929", date(2026, 11, 20), True, None),
-        ("claude-sonnet-4-5-20250929", date(2026, 12, 1), True, None),  # legacy, still active (Anthropic catalog)
+        # end of life 2026-11-30 in the SDK deprecation list (the catalog still lists it as legacy)
+        ("claude-sonnet-4-5-20250929", date(2026, 12, 1), False, "retired on 2026-11-30: cannot run"),
         ("gpt-4o-search-preview", date(2026, 11, 25), False, "no Batch price on OpenAI's pricing page"),
         ("gpt-4o-mini-search-preview", date(2026, 11, 25), False, "no Batch price on OpenAI's pricing page"),
         ("deepseek-chat", date(2026, 11, 25), False, "no batch API"),
