@@ -78,6 +78,44 @@ class AnthropicVendor(Vendor):
                 "`requests` list of POST /v1/messages/batches (see docs/batchfiles.md)"]
 
 
+@dataclass(frozen=True)
+class WrappedMessagesVendor(Vendor):
+    """A Messages body inside another vendor's envelope, carrying a fixed `anthropic_version` and no
+    model (the job names it): Bedrock's `{recordId, modelInput}`, Claude on Vertex's `{custom_id, request}`."""
+
+    body_key: str = ""
+    anthropic_version: str = ""
+    forbid_model: bool = False  # a `model` in the body is a problem (Vertex takes it from the job)
+
+    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
+        params, dropped = messages_body(req, opts)
+        envelope = {"anthropic_version": self.anthropic_version, **params}
+        return {str(self.id_field): custom_id, self.body_key: envelope}, dropped
+
+    def parse_line(self, obj: Any, number: int) -> Parsed:
+        if not isinstance(obj, dict):
+            return Parsed(None, ["expected a JSON object"])
+        problems: list[str] = []
+        custom_id = self.read_id(obj, problems)
+        params = obj.get(self.body_key)
+        if not isinstance(params, dict):
+            return Parsed(None, [*problems, f"'{self.body_key}' must be an object"], custom_id)
+        if params.get("anthropic_version") != self.anthropic_version:
+            problems.append(f"{self.body_key}.anthropic_version must be \"{self.anthropic_version}\"")
+        problems += messages_params_problems(params, self.body_key)
+        if self.forbid_model and "model" in params:
+            problems.append(f"{self.body_key}.model is not allowed: {self.name} takes the model from the batch job")
+        problems += unexpected(obj, {str(self.id_field), self.body_key})
+        if problems:
+            return Parsed(None, problems, custom_id)
+        body = {k: v for k, v in params.items() if k != "anthropic_version"}
+        req = Request(number, custom_id or f"line-{number}", "anthropic", body, max_tokens=params["max_tokens"])
+        return Parsed(req, [], custom_id)
+
+    def looks_like(self, obj: dict[str, Any]) -> bool:
+        return self.body_key in obj
+
+
 VENDORS = (
     AnthropicVendor(
         "anthropic", "custom_id", CHAT, format="anthropic", line_format="anthropic-batch", id_pattern=SAFE_ID,

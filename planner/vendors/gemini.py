@@ -21,8 +21,8 @@ from typing import Any
 
 from planner.datasets import Request
 from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible, Vendor, max_tokens_of, unexpected
-from planner.vendors._chat import PORTABLE, messages_body, source_max_tokens, split_system, text_of
-from planner.vendors.anthropic import messages_params_problems
+from planner.vendors._chat import PORTABLE, source_max_tokens, split_system, text_of
+from planner.vendors.anthropic import WrappedMessagesVendor
 
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 
@@ -141,34 +141,10 @@ def request_problems(request: dict[str, Any], camel: bool) -> tuple[list[str], i
 
 
 @dataclass(frozen=True)
-class VertexClaudeVendor(Vendor):
+class VertexClaudeVendor(WrappedMessagesVendor):
     """Claude on Vertex AI batch prediction: `{custom_id, request}`, the request a Messages body with
     `anthropic_version` and no model. Reached through the vertex vendor (`for_model`), not registered
     under a name of its own: to the user it is `--vendor vertex`."""
-
-    def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
-        params, dropped = messages_body(req, opts)
-        return {"custom_id": custom_id, "request": {"anthropic_version": VERTEX_ANTHROPIC_VERSION, **params}}, dropped
-
-    def parse_line(self, obj: Any, number: int) -> Parsed:
-        if not isinstance(obj, dict):
-            return Parsed(None, ["expected a JSON object"])
-        problems: list[str] = []
-        custom_id = self.read_id(obj, problems)
-        params = obj.get("request")
-        if not isinstance(params, dict):
-            return Parsed(None, [*problems, "'request' must be an object"], custom_id)
-        if params.get("anthropic_version") != VERTEX_ANTHROPIC_VERSION:
-            problems.append(f"request.anthropic_version must be \"{VERTEX_ANTHROPIC_VERSION}\" (Claude on Vertex)")
-        problems += messages_params_problems(params, "request")
-        if "model" in params:
-            problems.append("request.model is not allowed: Claude on Vertex takes the model from the batch job")
-        problems += unexpected(obj, {"custom_id", "request"})
-        if problems:
-            return Parsed(None, problems, custom_id)
-        body = {k: v for k, v in params.items() if k != "anthropic_version"}
-        req = Request(number, custom_id or f"line-{number}", "anthropic", body, max_tokens=params["max_tokens"])
-        return Parsed(req, [], custom_id)
 
     def looks_like(self, obj: dict[str, Any]) -> bool:
         request = obj.get("request")
@@ -178,7 +154,8 @@ class VertexClaudeVendor(Vendor):
 _VERTEX_LIMITS = {"max_requests": 200_000, "max_bytes": 1024 * MiB}
 VERTEX_CLAUDE = VertexClaudeVendor(
     "vertex", "custom_id", CHAT, format="vertex", line_format="vertex-claude-batch", model_in_line=False,
-    needs_max_tokens=True, default_limits=_VERTEX_LIMITS,
+    needs_max_tokens=True, body_key="request", anthropic_version=VERTEX_ANTHROPIC_VERSION, forbid_model=True,
+    default_limits=_VERTEX_LIMITS,
 )
 
 VENDORS = (
