@@ -760,6 +760,23 @@ def _read_lines(path: str) -> Iterator[tuple[int, bytes]]:
             yield handle.line, line
 
 
+def _vertex_shape_misfit(
+    rules: Vendor, resolved: ResolvedModel, requests: Sequence[Request], model_name: str
+) -> Problem | None:
+    """Vertex takes Gemini lines for Gemini models and Claude lines for Claude models (`for_model`); lines
+    of the other shape fail the whole job there, so the first one is a problem."""
+    if rules.name != "vertex" or not requests:
+        return None
+    claude = rules.for_model(resolved.tokenizer.chat_format).line_format == "vertex-claude-batch"
+    if not {r.api for r in requests} - {"anthropic" if claude else "gemini"}:
+        return None
+    want, have = ("Claude", "Gemini") if claude else ("Gemini", "Claude")
+    shape = "{custom_id, request: {anthropic_version, messages}}" if claude else "{request: {contents}}"
+    return Problem(line=requests[0].line, message=(
+        f"{resolved.label} takes {want} lines on Vertex, but these are {have} lines ({shape} expected): "
+        f"write them with batchplan prepare --vendor vertex -m {model_name}"))
+
+
 def validate(
     path: str | Path,
     *,
@@ -877,14 +894,8 @@ def validate(
             if model is not None:
                 raise  # the model asked for with --model is unknown or not served: exit 2
             problems.append(Problem(line=models.get(model_name), message=f"model '{model_name}': {exc.message}"))
-    if resolved is not None and requests and rules.name == "vertex":
-        claude = rules.for_model(resolved.tokenizer.chat_format).line_format == "vertex-claude-batch"
-        if {r.api for r in requests} - {"anthropic" if claude else "gemini"}:
-            want, have = ("Claude", "Gemini") if claude else ("Gemini", "Claude")
-            shape = "{custom_id, request: {anthropic_version, messages}}" if claude else "{request: {contents}}"
-            problems.append(Problem(line=requests[0].line, message=(
-                f"{resolved.label} takes {want} lines on Vertex, but these are {have} lines ({shape} expected): "
-                f"write them with batchplan prepare --vendor vertex -m {model_name}")))
+        if resolved is not None and (misfit := _vertex_shape_misfit(rules, resolved, requests, model_name)):
+            problems.append(misfit)
     else:
         notes.append(f"{rules.name} lines carry no model: pass --model to check eligibility and estimate")
 

@@ -31,6 +31,8 @@ def test_clean_file_exits_0_with_estimate(tmp_path: Path) -> None:
     assert code == 0
     report = json.loads(out)
     assert report["ok"] and report["problems"] == [] and report["estimate"]["requests"] == 2
+    # the lines name their model: no note may tell the user to pass one
+    assert not any("carry no model" in n for n in report["notes"]), report["notes"]
 
 
 def test_every_problem_is_listed_with_its_line(tmp_path: Path) -> None:
