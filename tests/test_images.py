@@ -362,5 +362,6 @@ def test_images_a_model_has_no_rule_for_are_reported_in_every_output(tmp_path: P
     wanted = "2 image part(s) in the counted requests, but its table has no image rule"
     assert any(wanted in n for n in result.notes), result.notes
     assert any(wanted in line for line in assumptions(result, Footnotes())), "not shown without --verbose"
+    assert sum(wanted in line for line in assumptions(result, Footnotes(), verbose=True)) == 1  # once, not twice
     manifest = prepare(data, "llama-3.3-70b-versatile", tmp_path / "out", vendor="groq", pricebook=book)
     assert any(wanted in n for n in manifest.notes), manifest.notes

@@ -160,9 +160,9 @@ def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) ->
     if approx:
         line += " Costs marked ≈ carry the band of the count (and of any cache assumption)."
     lines.append(line)
-    for e in es:  # images change a count by thousands of tokens: what was assumed of them is never hidden
-        if (image_note := assumed_images_note(e)) is not None:
-            lines.append(f"Images: {image_note}.")
+    # images change a count by thousands of tokens: what was assumed of them is never hidden
+    image_notes = [n for e in es if (n := assumed_images_note(e)) is not None]
+    lines.extend(f"Images: {n}." for n in image_notes)
     renamed = [f"{e.model} → {name_of(e)}" for e in es if e.model not in (e.resolved_model, name_of(e))]
     if renamed:
         lines.append(f"Names: {'; '.join(renamed)}.")
@@ -215,7 +215,7 @@ def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) ->
                 lines.append(f"{name}: batch turnaround figures: {src}")
             for r in e.reasons:
                 lines.append(f"{name}: not eligible for batch: {r}")
-        lines.extend(result.notes)
+        lines.extend(n for n in result.notes if n not in image_notes)  # those are shown above already
     return lines
 
 
