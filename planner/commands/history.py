@@ -83,7 +83,7 @@ def _import(files: list[Path], provider: str | None, model: str | None, json_out
 
 @history_app.command("show")
 def show_command(json_output: JsonOption = False) -> None:
-    """Summarise imported batches per provider and model: counts, expiries, observed p50/p90."""
+    """Summarise imported batches (counts, expiries, observed p50/p90) and reconciled ones (billed vs estimated)."""
     _show(json_output)
 
 
