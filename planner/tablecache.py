@@ -19,6 +19,9 @@ way in.
 
 `$BATCHPLAN_CACHE_DIR` moves the cache (`off` disables it); by default it is the platform's user
 cache directory. Any failure to read or write the cache is silent: the table is parsed as before.
+
+The same directory, secret and HMAC hold the parsed ranks of each bundled encoding (`read_blob`,
+`write_blob`; planner.encodings), keyed by the file's expected sha256 and the Python version.
 """
 
 from __future__ import annotations
@@ -154,8 +157,9 @@ def _mac(secret: bytes, cache_key: str, kind: str, body: bytes) -> str:
     return hmac.new(secret, b"\0".join([_FORMAT, cache_key.encode(), kind.encode(), body]), hashlib.sha256).hexdigest()
 
 
-def _entry(cache_key: str, kind: str) -> Any:
-    """The JSON document stored under `cache_key` if its HMAC checks, else None."""
+def read_blob(cache_key: str, kind: str, suffix: str = "json") -> bytes | None:
+    """The bytes stored under (`cache_key`, `kind`) if their HMAC checks, else None (also used for the
+    parsed encodings, planner.encodings)."""
     directory = cache_dir()
     if directory is None or not _usable(directory):
         return None
@@ -163,12 +167,38 @@ def _entry(cache_key: str, kind: str) -> Any:
     if secret is None:
         return None
     try:
-        raw = (directory / f"{cache_key}.{kind}.json").read_bytes()
+        raw = (directory / f"{cache_key}.{kind}.{suffix}").read_bytes()
     except OSError:
         return None
     head, _, body = raw.partition(b"\n")
     fmt, _, mac = head.partition(b" ")
     if fmt != _FORMAT or not hmac.compare_digest(mac, _mac(secret, cache_key, kind, body).encode()):
+        return None
+    return body
+
+
+def write_blob(cache_key: str, kind: str, body: bytes, suffix: str = "json") -> None:
+    """Store `body` under (`cache_key`, `kind`) with its HMAC, atomically, 0600; failures are silent."""
+    directory = cache_dir()
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not _usable(directory):
+            return
+        secret = _secret(directory, create=True)
+        if secret is None:
+            return
+        _write(directory, f"{cache_key}.{kind}.{suffix}",
+               _FORMAT + b" " + _mac(secret, cache_key, kind, body).encode() + b"\n" + body)
+    except OSError:
+        return
+
+
+def _entry(cache_key: str, kind: str) -> Any:
+    """The JSON document stored under `cache_key` if its HMAC checks, else None."""
+    body = read_blob(cache_key, kind)
+    if body is None:
         return None
     try:
         return json.loads(body)
@@ -203,21 +233,7 @@ def store_head(cache_key: str, head: TableHead) -> None:
 
 
 def _store(cache_key: str, kind: str, model: BaseModel) -> None:
-    directory = cache_dir()
-    if directory is None:
-        return
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not _usable(directory):
-            return
-        secret = _secret(directory, create=True)
-        if secret is None:
-            return
-        body = model.model_dump_json(exclude_unset=True).encode()
-        _write(directory, f"{cache_key}.{kind}.json", _FORMAT + b" " + _mac(secret, cache_key, kind, body).encode()
-               + b"\n" + body)
-    except OSError:
-        return
+    write_blob(cache_key, kind, model.model_dump_json(exclude_unset=True).encode())
 
 
 def _write(directory: Path, name: str, body: bytes) -> None:
