@@ -1,3 +1,3 @@
-from planner.cli import main
+from planner.launch import main
 
 main()

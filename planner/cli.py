@@ -25,6 +25,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from planner.commands import COMMANDS, register_all, register_command
 from planner.commands._common import SETTINGS
+from planner.launch import command_word, hold_closed_streams
 
 try:  # typer >= 0.25 converts values through pydantic TypeAdapters, built when a value is parsed
     from typer._coercion import RuntimeParam, build_runtime_param
@@ -207,20 +208,13 @@ def root(
     """
 
 
-#: Options of `batchplan` itself that may come before the command name and take no value.
-_LEADING_FLAGS = frozenset({"-q", "--quiet", "--no-color"})
-
-
 def invoked_command(argv: Sequence[str]) -> str | None:
     """The command `argv` (without the program name) runs, when it plainly names one; None when it is
     help, completion, an error or anything else that needs every command (they then all get built)."""
     if any(name.endswith("_COMPLETE") for name in os.environ):  # shell completion (`_BATCHPLAN_COMPLETE`)
         return None
-    for arg in argv:
-        if arg in _LEADING_FLAGS:
-            continue
-        return arg if arg in COMMANDS else None
-    return None
+    name = command_word(argv)
+    return name if name in COMMANDS else None
 
 
 def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
@@ -243,35 +237,6 @@ def __getattr__(name: str) -> Any:
         globals()["app"] = whole
         return whole
     raise AttributeError(f"module 'planner.cli' has no attribute {name!r}")
-
-
-def hold_closed_streams() -> None:
-    """Started with a standard stream closed (`>&-`, `2>&-`, `<&-`), Python sets sys.stdout (or stderr,
-    stdin) to None and leaves the descriptor free, so the next file we open would take its number and
-    become "standard output". Each closed one is held by /dev/null instead: stdout read-only, so that
-    writing output fails as any unwritable stdout does (one line, exit 2: nothing is silently dropped);
-    stderr writable (messages are lost, exit codes are not); stdin held but left None, which the input
-    layer reports as closed when `-` is read."""
-    import os
-    import sys
-
-    for fd, name, flags in ((0, "stdin", os.O_RDONLY), (1, "stdout", os.O_RDONLY), (2, "stderr", os.O_WRONLY)):
-        if getattr(sys, name) is not None:
-            continue
-        try:
-            os.fstat(fd)
-            continue  # open after all (an embedding host set sys.stdout to None itself)
-        except OSError:
-            pass
-        try:
-            held = os.open(os.devnull, flags)
-        except OSError:
-            continue
-        if held != fd:  # a lower descriptor was free too and took the slot first
-            os.dup2(held, fd)
-            os.close(held)
-        if name != "stdin":
-            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="replace", closefd=False))  # noqa: SIM115 (it lives as long as the process)
 
 
 def main() -> None:

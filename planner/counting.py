@@ -16,6 +16,10 @@ How a dataset flows (`count_file`, what `estimate` runs):
 * Inputs smaller than `SMALL_BYTES` (2 MB, measured: below it a pool's start-up costs more than the second
   core gives) are counted in the calling process, with the same code, and no pool is started; the
   encodings load on the first request counted, once per process tree.
+* Started by the `batchplan` program (planner.launch), the workers were forked before the CLI was
+  imported and have built o200k_base meanwhile (planner.prewarm): the engine takes them over, one
+  worker for a small input, and this process never builds an encoding. They get the tokenizers as
+  plain copies of their fields, so the worker side imports no pydantic.
 
 Counting several models costs what their distinct (encoding, counting rule) pairs cost, not what the
 models cost. A request becomes its pieces once per counting rule (`tokens.request_shape`; tokenizers
@@ -40,7 +44,8 @@ Memory stays flat (whole process tree 1.25x the plain loop on a 26 MB and a 100 
 cache has fixed bounds, tiktoken's Python copy of the ranks is dropped once its core is built
 (planner.encodings), and no line longer than the input's line limit is read (planner.inputs).
 
-Lifecycle: workers are forked on Linux (they inherit the encodings, loaded once) and spawned elsewhere.
+Lifecycle: workers are forked on Linux (they inherit the encodings, loaded once; by this process, or
+by planner.prewarm's, which makes them this process's children before they serve) and spawned elsewhere.
 A worker ignores Ctrl-C (the parent decides), dies with its parent (PR_SET_PDEATHSIG on Linux; EOF on
 its pipe elsewhere), and holds /dev/null, not the parent's stdin/stdout/stderr, so `estimate … | cat`
 ends when the parent does, however it ends. A worker that dies mid-run is one `WorkerError`, and the
@@ -69,8 +74,9 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from planner import prewarm
 from planner.datasets import (
     OPENAI_URL_API,
     CsvColumns,
@@ -86,8 +92,10 @@ from planner.datasets import (
 from planner.encodings import token_counter
 from planner.errors import BatchplanError, InputError
 from planner.inputs import Input
-from planner.pricing import Tokenizer
 from planner.tokens import Count, Pieces, calibrate, count_pieces, request_pieces, request_shape, shape_key
+
+if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.prewarm)
+    from planner.pricing import Tokenizer
 
 DEFAULT_CHUNK = 1000  # requests per task when requests (not file blocks) are counted
 SPAN_BYTES = 1 << 19  # bytes of whole lines per worker task: ~25 ms of work, so the last tasks end together
@@ -620,11 +628,12 @@ class _InProcess:
 _INTERRUPTS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
 
 
-def _die_with_parent(parent_pid: int, keep: int) -> None:
+def _die_with_parent(parent_pid: int, keep: int | set[int]) -> None:
     """A worker's set-up: ignore Ctrl-C (the parent handles it and stops us), die with the parent, and
     hold /dev/null instead of the parent's stdin/stdout/stderr and none of its other descriptors (only
     `keep`, the worker's pipe), so a pipeline reading the parent's output, or a pipe the caller is
     writing, ends when the parent is done with it."""
+    kept = {keep} if isinstance(keep, int) else keep
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
@@ -646,7 +655,7 @@ def _die_with_parent(parent_pid: int, keep: int) -> None:
         with contextlib.suppress(OSError):
             for name in os.listdir("/proc/self/fd"):
                 fd = int(name)
-                if fd > 2 and fd != keep:
+                if fd > 2 and fd not in kept:
                     with contextlib.suppress(OSError):
                         os.close(fd)
 
@@ -689,17 +698,19 @@ class _Pool:
     results come back in input order; at most `2 * N` tasks are in flight, and a task carrying data is
     sent only to an idle worker, so a large task and a large result never block each other."""
 
-    def __init__(self, workers: int, config: _Config) -> None:
+    def __init__(self, workers: int, config: _Config, adopted: Sequence[tuple[Connection, int]] = ()) -> None:
+        self.name = config.name
+        self.conns: list[Connection] = [conn for conn, _ in adopted]
+        self.procs: list[_Process] = [_Process.adopt(pid) for _, pid in adopted]
+        self.closed = False
+        self.broken = False
+        self._reset()
+        if adopted:  # started ahead by planner.prewarm, already serving `config`
+            return
         for tok in config.toks:
             token_counter(tok.encoding)  # loaded once, here: forked workers share it
         with contextlib.suppress(ImportError):
             import ctypes  # noqa: F401  (once here, for PR_SET_PDEATHSIG in every worker)
-        self.name = config.name
-        self.conns: list[Connection] = []
-        self.procs: list[_Process] = []
-        self.closed = False
-        self.broken = False
-        self._reset()
         # Interrupts wait until the workers are started: raised inside fork's own callbacks (logging's
         # lock release), a KeyboardInterrupt would be swallowed ("Exception ignored") and lost.
         held = _INTERRUPTS if hasattr(signal, "pthread_sigmask") else set()
@@ -882,6 +893,15 @@ class _Process:
             self._mp.start()
             self.pid = self._mp.pid or 0
 
+    @classmethod
+    def adopt(cls, pid: int) -> _Process:
+        """A worker that is already this process's child (forked by planner.prewarm's process)."""
+        proc = cls.__new__(cls)
+        proc.exitcode, proc._mp, proc._pidfd, proc.pid = None, None, None, pid
+        with contextlib.suppress(AttributeError, OSError):
+            proc._pidfd = os.pidfd_open(pid)
+        return proc
+
     def join(self, timeout: float) -> int | None:
         """The exit code (negative: killed by that signal), or None if still running after `timeout`."""
         if self.exitcode is not None:
@@ -933,7 +953,13 @@ class _Process:
 
 
 def _engine(config: _Config, workers: int, small: bool) -> _InProcess | _Pool:
-    return _InProcess(config) if small or workers <= 1 else _Pool(workers, config)
+    """Workers started ahead (planner.prewarm: their encoding built while the CLI started) serve even a
+    small input, one of them then; otherwise small inputs and one core count here, the rest in a pool."""
+    wanted = 1 if small or workers <= 1 else workers
+    adopted = prewarm.take(config, wanted) if prewarm.running() else None
+    if adopted:
+        return _Pool(len(adopted), config, adopted)
+    return _InProcess(config) if wanted == 1 else _Pool(wanted, config)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,9 +30,11 @@ import math
 import struct
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from planner.pricing import ImageRule
+if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.prewarm)
+    from planner.pricing import ImageRule
 
 DETAILS = ("low", "high", "auto", "original")
 

@@ -17,13 +17,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.datasets import Request
 from planner.encodings import token_counter
 from planner.images import count_base64_image, count_image
-from planner.pricing import ImageRule, Tokenizer
 from planner.tool_tokens import anthropic_system_prompt, openai_tools, tools_json
+
+if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.prewarm)
+    from planner.pricing import ImageRule, Tokenizer
 
 
 @dataclass(slots=True)
@@ -403,9 +405,12 @@ def with_overheads(pieces: Pieces, tok: Tokenizer) -> Pieces:
 
 def shape_key(tok: Tokenizer) -> tuple[str, str, str]:
     """What `request_shape` reads of a tokenizer: its chat format and its image and tool rules."""
-    images = tok.images.model_dump_json() if tok.images is not None else ""
-    tools = tok.tools.model_dump_json() if tok.tools is not None else ""
-    return tok.chat_format, images, tools
+    return tok.chat_format, _rule_key(tok.images), _rule_key(tok.tools)
+
+
+def _rule_key(rule: Any) -> str:
+    """A rule's field values as text (a validated model, or planner.prewarm's plain copy of one)."""
+    return "" if rule is None else repr(sorted(vars(rule).items()))
 
 
 def calibrate(raw: int, tok: Tokenizer) -> int:

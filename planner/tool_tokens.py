@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planner.pricing import ToolRule
+if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.prewarm)
+    from planner.pricing import ToolRule
 
 
 def _strip_period(text: str) -> str:

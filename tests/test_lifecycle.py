@@ -39,10 +39,13 @@ def batchplan() -> list[str]:
 
 
 def children(pid: int) -> list[int]:
+    """The running children of `pid` (the process that started the workers ahead, planner.prewarm, is
+    one until it has handed them over, then a zombie for a moment: neither is a worker)."""
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+    return [p for p in found if alive(p)]
 
 
 def alive(pid: int) -> bool:
