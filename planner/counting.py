@@ -93,6 +93,8 @@ from planner.encodings import token_counter
 from planner.errors import BatchplanError, InputError
 from planner.inputs import Input
 from planner.tokens import Count, Pieces, calibrate, count_pieces, request_pieces, request_shape, shape_key
+from planner.workerproc import INTERRUPTS as _INTERRUPTS
+from planner.workerproc import die_with_parent
 
 if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.prewarm)
     from planner.pricing import Tokenizer
@@ -625,45 +627,10 @@ class _InProcess:
         return
 
 
-_INTERRUPTS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
-
-
-def _die_with_parent(parent_pid: int, keep: int | set[int]) -> None:
-    """A worker's set-up: ignore Ctrl-C (the parent handles it and stops us), die with the parent, and
-    hold /dev/null instead of the parent's stdin/stdout/stderr and none of its other descriptors (only
-    `keep`, the worker's pipe), so a pipeline reading the parent's output, or a pipe the caller is
-    writing, ends when the parent is done with it."""
-    kept = {keep} if isinstance(keep, int) else keep
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: killed when the parent dies
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
-        os._exit(0)
-    with contextlib.suppress(OSError):
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.close(devnull)
-    if sys.platform.startswith("linux"):  # forked: every descriptor of the parent was inherited
-        with contextlib.suppress(OSError):
-            for name in os.listdir("/proc/self/fd"):
-                fd = int(name)
-                if fd > 2 and fd not in kept:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-
-
 def _serve(conn: Connection, config: _Config, parent_pid: int, held: set[int]) -> None:
     """A worker process's loop: answer each task with ("ok", result), ("input", message, line) for bad
     input, or ("error", why); None (or the parent's end of the pipe closing) stops it."""
-    _die_with_parent(parent_pid, conn.fileno())
+    die_with_parent(parent_pid, conn.fileno())
     if held:  # blocked by the parent while it forked
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     gc.disable()  # workers build no reference cycles; collections would only copy forked pages

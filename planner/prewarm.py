@@ -35,6 +35,8 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from planner.workerproc import INTERRUPTS, die_with_parent
+
 #: Commands that count a dataset (planner.estimate's engine), the only ones worth a head start.
 COUNTING_COMMANDS = frozenset({"estimate", "report", "validate"})
 #: Built before anything is known: the encoding of the OpenAI models of 2024-2026 and of the
@@ -45,7 +47,6 @@ TAKE_TIMEOUT = 60.0
 
 _PR_SET_CHILD_SUBREAPER = 36
 _LENGTH = struct.Struct("!Q")
-_INTERRUPTS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
 
 
 @dataclasses.dataclass
@@ -80,7 +81,7 @@ def start(command: str | None) -> bool:
         return False
     ours, theirs = socket.socketpair()
     parent = os.getpid()
-    held = _INTERRUPTS if hasattr(signal, "pthread_sigmask") else set()
+    held = INTERRUPTS if hasattr(signal, "pthread_sigmask") else set()
     if held:  # a Ctrl-C during the fork is raised after it, in the caller only
         signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
@@ -219,14 +220,15 @@ def _receive_order(ctl: socket.socket) -> tuple[Any, list[int]] | None:
 
 def _head_start(ctl: socket.socket, parent: int, held: set[int]) -> None:
     """The forked process: builds the encoding, then forks the workers the caller asks for, and exits."""
-    from planner import counting
-    from planner.encodings import token_counter
-
-    counting._die_with_parent(parent, {ctl.fileno()})
+    die_with_parent(parent, {ctl.fileno()})
     if held:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+    from planner.encodings import token_counter
+
     with contextlib.suppress(Exception):  # a worker reports it, as a worker of the caller's would
         token_counter(HEAD_START)
+    _give_back_freed_memory()  # before the engine's modules load into the space the build left free
+    from planner import counting  # noqa: F401  (imported here, shared by every worker forked below)
     try:
         order = _receive_order(ctl)
     except (OSError, EOFError, pickle.UnpicklingError):
@@ -237,6 +239,7 @@ def _head_start(ctl: socket.socket, parent: int, held: set[int]) -> None:
     for name in dict.fromkeys(tok.encoding for tok in config.toks):
         with contextlib.suppress(Exception):
             token_counter(name)
+    _give_back_freed_memory()
     me = os.getpid()
     pids: list[int] = []
     for fd in fds:
@@ -266,3 +269,15 @@ def _worker(fd: int, config: Any, parent: int, head_start: int) -> None:
             os._exit(0)
         time.sleep(0.0005)
     counting._serve(Connection(fd), config, parent, set())
+
+
+def _give_back_freed_memory() -> None:
+    """Hand the heap the encoding builds left free (the parsed ranks, ~30 MB) back to the system before
+    the workers are forked: they would otherwise each carry it (glibc keeps freed pages mapped)."""
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
