@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 #: Options of `batchplan` itself that may come before the command name and take no value.
 LEADING_FLAGS = frozenset({"-q", "--quiet", "--no-color"})
+#: Commands that count a dataset (planner.estimate's engine), the only ones given a head start.
+COUNTING_COMMANDS = frozenset({"estimate", "report", "validate"})
 
 
 def command_word(argv: Sequence[str]) -> str | None:
@@ -54,7 +56,11 @@ def hold_closed_streams() -> None:
 def main() -> None:
     hold_closed_streams()
     argv = sys.argv[1:]
-    if not any(arg in ("-h", "--help") for arg in argv) and not any(k.endswith("_COMPLETE") for k in os.environ):
+    if (
+        command_word(argv) in COUNTING_COMMANDS
+        and not any(arg in ("-h", "--help") for arg in argv)
+        and not any(k.endswith("_COMPLETE") for k in os.environ)
+    ):
         from planner import prewarm
 
         prewarm.start(command_word(argv))

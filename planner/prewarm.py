@@ -35,10 +35,9 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from planner.launch import COUNTING_COMMANDS
 from planner.workerproc import INTERRUPTS, die_with_parent
 
-#: Commands that count a dataset (planner.estimate's engine), the only ones worth a head start.
-COUNTING_COMMANDS = frozenset({"estimate", "report", "validate"})
 #: Built before anything is known: the encoding of the OpenAI models of 2024-2026 and of the
 #: approximations for Claude, Gemini and the open models (every shipped table but gpt-4/3.5's).
 HEAD_START = "o200k_base"

@@ -3,7 +3,8 @@
 Timing lives in benchmarks/run.py; these tests guard what costs most at start-up and must not come
 back unnoticed: the YAML parser and validation (served by planner.tablecache), typer's pydantic
 adapters (planner.cli converts plain values itself), the other commands' modules (only the command
-run is built), and, for `prices list` piped, Rich and the pydantic schema altogether.
+run is built), the counting engine and its head start (planner.prewarm), and, for `prices list` piped,
+Rich and the pydantic schema altogether.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from planner.render.layout import Col, Grid, print_grid, print_plain
 PROBE = """
 import sys
 sys.argv = ["batchplan", *sys.argv[1:]]
-from planner.cli import main
+from planner.launch import main  # the `batchplan` program's entry point
 try:
     main()
 except SystemExit as exc:
@@ -30,7 +31,8 @@ except SystemExit as exc:
 sys.stdout.flush()
 sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
 """
-NEVER = {"yaml", "typer._adapters", "pydantic.plugin._loader", "planner.commands.estimate", "planner.datasets"}
+NEVER = {"yaml", "typer._adapters", "pydantic.plugin._loader", "planner.commands.estimate", "planner.datasets",
+         "planner.prewarm", "planner.counting"}  # workers started ahead are for the commands that count
 NO_SCHEMA = {"pydantic", "planner.pricing", "rich", "rich.console"}
 
 
