@@ -78,7 +78,11 @@ def start(command: str | None) -> bool:
             return False
     except (OSError, AttributeError):
         return False
-    ours, theirs = socket.socketpair()
+    try:
+        ours, theirs = socket.socketpair()
+    except OSError:  # out of descriptors, say: the engine forks its own workers later
+        prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        return False
     parent = os.getpid()
     held = INTERRUPTS if hasattr(signal, "pthread_sigmask") else set()
     if held:  # a Ctrl-C during the fork is raised after it, in the caller only

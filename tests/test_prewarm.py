@@ -117,6 +117,9 @@ ENGINE = textwrap.dedent(
             chunks = [c for c, _ in counting.count_file(src, fmt, options, toks, workers=workers)]
         return [[t for c in chunks for t in c.tokens[j]] for j in range(len(toks))]
 
+    if sys.argv[3] == "kill":  # the head start dies before it is used: the engine starts its own workers
+        import signal
+        os.kill(prewarm._started.pid, signal.SIGKILL)
     ahead = count(int(sys.argv[2]))
     built_here = sorted(encodings._cache)
     left = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
@@ -137,8 +140,8 @@ def test_a_head_start_counts_what_the_engine_counts_and_hands_over_its_workers(
     script = tmp_path / "engine.py"
     script.write_text(ENGINE)
     env = {**os.environ, "BATCHPLAN_PREWARM": "1", "BATCHPLAN_CACHE_DIR": str(tmp_path / "cache")}
-    out = subprocess.run([sys.executable, str(script), str(data), str(workers)], capture_output=True, text=True,
-                         cwd=ROOT, env=env, timeout=120)
+    out = subprocess.run([sys.executable, str(script), str(data), str(workers), "keep"], capture_output=True,
+                         text=True, cwd=ROOT, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     assert got["started"] is True
@@ -214,3 +217,21 @@ def test_estimates_are_identical_with_and_without_a_head_start(tmp_path: Path) -
         ahead, own = (json.loads(r.stdout) for r in runs)
         assert ahead == own
         assert ahead["dataset"]["counted_requests"] == n
+
+
+@linux
+def test_a_head_start_that_died_is_replaced_by_the_engines_own_workers(tmp_path: Path) -> None:
+    """Killed before it is asked (out of memory, by hand): the count is the same, from workers the
+    engine forked itself (so this process built the encodings), and nothing is left behind."""
+    data = jsonl(tmp_path / "d.jsonl", 3_000)
+    script = tmp_path / "engine.py"
+    script.write_text(ENGINE)
+    env = {**os.environ, "BATCHPLAN_PREWARM": "1", "BATCHPLAN_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, str(script), str(data), "2", "kill"], capture_output=True, text=True,
+                         cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["ahead"] == got["own"] and len(got["ahead"][0]) == 3_000
+    assert got["adopted"] == [{"asked": 2, "pids": [], "children": []}]  # nothing handed over, no zombie
+    assert got["built_here"] == ["cl100k_base", "o200k_base"]
+    assert got["left"] == []
