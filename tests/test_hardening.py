@@ -19,22 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from _cli import ACME, COMMON, run
 
-from planner.cli import app
-
-FIXTURES = Path(__file__).parent / "fixtures" / "pricing"
-ACME = str(FIXTURES / "acme" / "2026-01-01.yaml")
-COMMON = ["--prices", ACME, "--as-of", "2026-03-01"]
 GOOD = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 5}
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unhandled {result.exception!r} for {args}")
-    return result.exit_code, result.stdout, result.stderr
 
 
 def one_clean_line(err: str, out: str = "") -> None:
@@ -925,7 +912,6 @@ def test_a_dataset_naming_local_files_and_a_fifo_does_not_hang_or_read_them(tmp_
     doc = json.loads(proc.stdout)
     assert doc["estimates"][0]["assumed_images"] == 4
     assert any("4 image(s)" in n and "1024×1024" in n and "never opens" in n for n in doc["notes"])
-
 
 
 # --- nothing overwritten, nothing half-written --------------------------------------------------------

@@ -16,26 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from _cli import ACME, COMMON, run
 
 from planner import counting
-from planner.cli import app
 from planner.errors import InputError, UsageError
 from planner.estimate import estimate
 from planner.inputs import MAX_LINE_ENV, from_bytes, max_line_bytes, open_input
 
-FIXTURES = Path(__file__).parent / "fixtures" / "pricing"
-ACME = str(FIXTURES / "acme" / "2026-01-01.yaml")
-COMMON = ["--prices", ACME, "--as-of", "2026-03-01"]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unhandled {result.exception!r} for {args}")
-    return result.exit_code, result.stdout, result.stderr
 
 
 def one_error(err: str, fragment: str) -> None:
