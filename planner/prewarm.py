@@ -239,10 +239,12 @@ def _head_start(ctl: socket.socket, parent: int, held: set[int]) -> None:
     if order is None:
         return
     config, fds = order
-    for name in dict.fromkeys(tok.encoding for tok in config.toks):
+    names = list(dict.fromkeys(tok.encoding for tok in config.toks))
+    for name in names:  # the head start's own is built already (or failed: tried once more)
         with contextlib.suppress(Exception):
             token_counter(name)
-    _give_back_freed_memory()
+    if any(name != HEAD_START for name in names):  # a second build left its parse behind too
+        _give_back_freed_memory()
     me = os.getpid()
     pids: list[int] = []
     for fd in fds:
