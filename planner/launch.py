@@ -56,14 +56,15 @@ def hold_closed_streams() -> None:
 def main() -> None:
     hold_closed_streams()
     argv = sys.argv[1:]
+    command = command_word(argv)
     if (
-        command_word(argv) in COUNTING_COMMANDS
+        command in COUNTING_COMMANDS
         and not any(arg in ("-h", "--help") for arg in argv)
         and not any(k.endswith("_COMPLETE") for k in os.environ)
     ):
         from planner import prewarm
 
-        prewarm.start(command_word(argv))
+        prewarm.start(command)
     from planner import cli
 
     cli.main()

@@ -1,8 +1,10 @@
-"""Running the CLI in-process as the hostile-input tests do: the acme fixture table, and `run`, which
-fails the test on any exception other than the command's own exit (a traceback a user would see)."""
+"""Running the CLI as the tests do: in-process with `run`, which fails the test on any exception other
+than the command's own exit (a traceback a user would see), against the acme fixture table; or as the
+installed program, `batchplan()`."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -20,3 +22,9 @@ def run(*args: str) -> tuple[int, str, str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"unhandled {result.exception!r} for {args}")
     return result.exit_code, result.stdout, result.stderr
+
+
+def batchplan() -> list[str]:
+    """The installed `batchplan` program beside this interpreter (else `python -m planner`)."""
+    exe = Path(sys.executable).parent / "batchplan"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "planner"]

@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli import COMMON, batchplan
 
-FIXTURES = Path(__file__).parent / "fixtures" / "pricing"
-COMMON = ["--prices", str(FIXTURES / "acme" / "2026-01-01.yaml"), "--as-of", "2026-03-01"]
 WORDS = ["order", "refund", "shipping", "invoice", "warranty", "account", "password", "delivery", "package"]
 BLOCK = "".join(
     json.dumps({"messages": [{"role": "user", "content": " ".join(WORDS[(i + k) % 9] + str(i) for k in range(20))}]})
@@ -31,11 +30,6 @@ BLOCK = "".join(
 ).encode()
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-def batchplan() -> list[str]:
-    exe = Path(sys.executable).parent / "batchplan"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "planner"]
 
 
 def children(pid: int) -> list[int]:

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from _cli import batchplan
 
 from planner.counting import _Counter
 from planner.datasets import read_requests
@@ -33,11 +34,6 @@ def _subreapers_allowed() -> bool:
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="head starts are Linux-only (fork)")
 head_starts = pytest.mark.skipif(not _subreapers_allowed(), reason="this system refuses a child subreaper")
-
-
-def batchplan() -> list[str]:
-    exe = Path(sys.executable).parent / "batchplan"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "planner"]
 
 
 def jsonl(path: Path, n: int) -> Path:
