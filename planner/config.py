@@ -15,9 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from planner.errors import UsageError
+from planner.records import Field, Record
 
 #: The config names a few files: reading stops (with an error) past this size.
 CONFIG_MAX_BYTES = 1024 * 1024
@@ -66,10 +65,10 @@ def config_path() -> Path:
     return home() / "config.yaml"
 
 
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+class Config(Record):
+    """The config file's settings (validated by pydantic only when there is a file)."""
 
-    prices: list[str] = []
+    prices: list[str] = Field(default_factory=list)
 
 
 def load_config() -> Config:
@@ -94,6 +93,8 @@ def load_config() -> Config:
         line = f":{mark.line + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UsageError(f"{path}{line}: cannot read the config: {reason}") from None
+    from pydantic import ValidationError
+
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:

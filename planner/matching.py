@@ -1,7 +1,7 @@
 """Match rules: which model names a table row (or a whole provider) answers to, written as data.
 
 A rule is one of `equals`, `starts_with`, `regex` (searched, as in genai-prices), or a combination
-`any_of` / `all_of`. Names are compared case-insensitively. The rules are strict Pydantic models, so
+`any_of` / `all_of`. Names are compared case-insensitively. The rules are strict records, so
 a table with a misspelled rule key fails to load instead of silently matching nothing:
 
     match:
@@ -20,11 +20,11 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from planner.records import Field, Record
 
 
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # see planner.pricing.Strict
+class _Rule(Record):
+    """A rule clause: frozen, no unknown keys (planner.records; validated by pydantic when read)."""
 
 
 class Equals(_Rule):
@@ -39,19 +39,18 @@ class StartsWith(_Rule):
     starts_with: str = Field(min_length=1)
 
 
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
 class Regex(_Rule):
     """A regular expression searched in the name (anchor it with `^`/`$`), ignoring case."""
 
-    regex: str = Field(min_length=1)
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+    regex: str = Field(min_length=1, check=_compiles)
 
 
 class AnyOf(_Rule):
@@ -67,8 +66,7 @@ class AllOf(_Rule):
 
 
 Rule = Annotated[Equals | StartsWith | Regex | AnyOf | AllOf, Field(union_mode="left_to_right")]
-# AnyOf and AllOf name Rule, defined after them: pydantic resolves it when they first validate
-# (defer_build), so that importing the rules builds no validator.
+# AnyOf and AllOf name Rule, defined after them: their types are evaluated when first asked for.
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,4 +1,4 @@
-"""Versioned price tables: one Pydantic schema, loaded from YAML by date, with user tables layered on top.
+"""Versioned price tables: one schema (records pydantic validates), loaded from YAML by date, user tables on top.
 
 Prices are data. Each provider has a folder under `pricing/` holding one file per version, named by
 the date it takes effect (`pricing/openai/2026-10-14.yaml`). `--as-of DATE` picks, per provider, the
@@ -17,10 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
-
 from planner.errors import AmbiguousModelError, PricingError, UnknownModelError
 from planner.matching import Rule, accepting_clause, describe, equals_names, literals, matches
+from planner.records import Before, Field, Record, after, before
 from planner.tablefiles import VERSION_FILE as VERSION_FILE  # (they lived here before)
 from planner.tablefiles import TableVersion as TableVersion
 from planner.tablefiles import list_versions as list_versions
@@ -28,6 +27,7 @@ from planner.tablefiles import shipped_pricing_dir as shipped_pricing_dir
 
 if TYPE_CHECKING:
     import yaml
+    from pydantic import ValidationError
 
 SCHEMA_VERSION = 1
 #: Bounds of the schema's numbers. Tokens of one request (context windows, outputs, tier thresholds, fixed
@@ -49,14 +49,13 @@ def _money(value: Any) -> Any:
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, le=1_000_000, allow_inf_nan=False)]
-Fraction = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, le=10, allow_inf_nan=False)]
+Money = Annotated[Decimal, Before(_money), Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+Fraction = Annotated[Decimal, Before(_money), Field(ge=0, le=10, allow_inf_nan=False)]
 
 
-class Strict(BaseModel):
-    # defer_build: a class's validator is built when it first validates (a table read from YAML, a
-    # user's table), not at import: commands served by planner.tablecache never build one
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+class Strict(Record):
+    """A record of the schema: frozen, no unknown keys; validated by pydantic only when read from a file
+    or built from keyword arguments (planner.records), so commands served by the cache never import it."""
 
 
 class Rates(Strict):
@@ -78,12 +77,11 @@ class Tier(Rates):
 class PriceSet(Rates):
     tiers: list[Tier] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _tiers_ascending(self) -> PriceSet:
+    @after
+    def _tiers_ascending(self) -> None:
         starts = [t.above_input_tokens for t in self.tiers]
         if starts != sorted(set(starts)):
             raise ValueError("tiers must be in strictly ascending order of above_input_tokens")
-        return self
 
     def for_request(self, input_tokens: int) -> Rates:
         """The rates that apply to one request: the highest tier its input exceeds, else the base."""
@@ -208,11 +206,10 @@ class Tokenizer(Strict):
     exact: ExactRule | None = None
     source: str | None = None
 
-    @model_validator(mode="after")
-    def _exact_has_no_band(self) -> Tokenizer:
+    @after
+    def _exact_has_no_band(self) -> None:
         if self.method == "exact" and (self.factor != 1 or self.band != 0):
             raise ValueError("an exact tokenizer cannot have a calibration factor or band")
-        return self
 
 
 class RateLimits(Strict):
@@ -236,11 +233,10 @@ class ModelBatch(Strict):
     endpoints: list[str] | None = None
     source: str | None = None
 
-    @model_validator(mode="after")
-    def _unsupported_has_reason(self) -> ModelBatch:
+    @after
+    def _unsupported_has_reason(self) -> None:
         if not self.supported and not self.reason:
             raise ValueError("a model without batch support needs a reason")
-        return self
 
 
 class PriceDisagreement(Strict):
@@ -285,8 +281,8 @@ class ModelEntry(Strict):
     source: str = Field(min_length=1)
     verified: date
 
-    @model_validator(mode="before")
     @classmethod
+    @before
     def _legacy_names(cls, data: Any) -> Any:
         """Tables written before match rules (and users' own tables) may still say `aliases` and
         `match_prefixes`: they become `equals` and `starts_with` clauses of `match`."""
@@ -341,11 +337,10 @@ class Turnaround(Strict):
     p90_hours: Decimal = Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)
     source: str
 
-    @model_validator(mode="after")
-    def _p50_first(self) -> Turnaround:
+    @after
+    def _p50_first(self) -> None:
         if self.p90_hours < self.p50_hours:
             raise ValueError("p90_hours must not be below p50_hours")
-        return self
 
 
 class CacheRules(Strict):
@@ -404,8 +399,8 @@ class PriceTable(Strict):
     excluded: list[Exclusion] = Field(default_factory=list)
     models: list[ModelEntry]
 
-    @model_validator(mode="after")
-    def _consistent(self) -> PriceTable:
+    @after
+    def _consistent(self) -> None:
         seen: dict[str, str] = {}
         for m in self.models:
             if m.tokenizer not in self.tokenizers:
@@ -426,21 +421,20 @@ class PriceTable(Strict):
                 re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"id_wrappers: '{pattern}' is not a valid regular expression: {exc}") from None
-        return self
 
     #: set on tables that hold the user's own entries (`--prices`, the config): how every output names them
-    _user_label: str | None = PrivateAttr(default=None)
+    __slots__ = ("_user_label",)
 
     @property
     def label(self) -> str:
         """`openai@2026-11-17` for a shipped table; with the user's file in it when the user's table is
         this table (`acme@2026-01-01 (your table mine.yaml)`) or is layered over it (`… + your table …`)."""
-        return self._user_label or f"{self.provider}@{self.version.isoformat()}"
+        return getattr(self, "_user_label", None) or f"{self.provider}@{self.version.isoformat()}"
 
     @property
     def is_users(self) -> bool:
         """Whether any entry of this table comes from the user's own files."""
-        return self._user_label is not None
+        return getattr(self, "_user_label", None) is not None
 
     def batch_prices(self, model: ModelEntry) -> tuple[PriceSet | None, str]:
         """The batch prices for a model and where they come from: 'explicit', 'default multiplier', or why none."""
@@ -646,6 +640,8 @@ def _parse_table(path: Path, data: bytes) -> PriceTable:
         raise _yaml_error(path, exc) from None
     if not isinstance(raw, dict):
         raise PricingError("a price table must be a YAML mapping", path=path)
+    from pydantic import ValidationError
+
     try:
         table = PriceTable.model_validate(raw)
     except ValidationError as exc:
@@ -994,6 +990,8 @@ def merge_tables(base: PriceTable | None, overlay: PriceTable, *, source: str | 
         sources=list(dict.fromkeys([*base.sources, *overlay.sources])),
         generated_by=f"{base.label} + user table {mine}",
     )
+    from pydantic import ValidationError
+
     try:
         table = PriceTable.model_validate(data)
     except ValidationError as exc:

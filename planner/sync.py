@@ -39,6 +39,7 @@ from planner.pricing import (
     semantic_problems,
     shipped_pricing_dir,
 )
+from planner.records import Record
 from planner.safeyaml import load_yaml
 
 ARTIFACT_CUTOFF = date(2026, 10, 15)
@@ -441,7 +442,7 @@ def build_table(
             for key in CARRY_FIELDS:
                 value = getattr(prev, key, None)
                 if value not in (None, [], False):
-                    entry[key] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+                    entry[key] = value.model_dump(mode="json") if isinstance(value, Record) else value
             pb = prev.batch.model_dump(mode="json", exclude_none=True, exclude={"prices"})
             keep = ("endpoints",) if overrides is not None else ("supported", "reason", "endpoints", "source")
             batch = {**batch, **{k: v for k, v in pb.items() if k in keep}}

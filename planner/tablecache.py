@@ -1,21 +1,20 @@
 """A cache of validated price tables, so table commands skip the YAML parse and the validation.
 
 Each table file read is stored once under the user's cache directory, named by a key that hashes the
-file's bytes together with the code that reads it (planner/pricing.py, matching.py, safeyaml.py and
-this file) and the pydantic version. A changed table, a changed schema or an upgrade therefore never
-meets a stale entry: it has another key.
+file's bytes together with the code that reads it (planner/pricing.py, matching.py, records.py,
+validation.py, safeyaml.py and this file) and the pydantic version. A changed table, a changed schema or
+an upgrade therefore never meets a stale entry: it has another key.
 
-An entry is what the schema validated, written by this module after a table passed validation: the
-table as JSON with only the fields the file set (so a user's table layered over a shipped one merges
-exactly as when parsed), under an HMAC-SHA256 of the key and the body. The HMAC's secret is 32 random
-bytes made once per cache directory (`secret.key`, 0600). An entry whose HMAC checks was written by
-batchplan for this very key, so it is rebuilt without validating again (`model_construct`, field by
-field, every value's type checked against the schema); one that does not (corrupt, truncated,
-edited, copied from another table, machine or user, or from an older format) is ignored and the YAML
-is parsed and validated as if there were no cache. Entries are JSON, never pickle: reading one cannot
-run code. The directory is used only when the current user owns it and nobody else can write to it;
-who can write as that user can equally edit the shipped tables or the config, so the cache adds no
-way in.
+An entry is what the schema validated, written by this module after a table passed validation: the table
+as JSON with only the fields the file set (so a user's table layered over a shipped one merges exactly
+as when parsed), under an HMAC-SHA256 of the key and the body. The HMAC's secret is 32 random bytes made
+once per cache directory (`secret.key`, 0600). An entry whose HMAC checks was written by batchplan for
+this very key, so it is rebuilt without validating again (records made field by field, every value's
+type checked against the schema, without importing pydantic); one that does not (corrupt, truncated,
+edited, copied from another table, machine or user, or from an older format) is ignored and the YAML is
+parsed and validated as if there were no cache. Entries are JSON, never pickle: reading one cannot run
+code. The directory is used only when the current user owns it and nobody else can write to it; who can
+write as that user can equally edit the shipped tables or the config, so the cache adds no way in.
 
 `$BATCHPLAN_CACHE_DIR` moves the cache (`off` disables it); by default it is the platform's user
 cache directory. Any failure to read or write the cache is silent: the table is parsed as before.
@@ -44,15 +43,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from planner.pricing import PriceTable, TableHead
+    from planner.records import Record
 
-    M = TypeVar("M", bound=BaseModel)
+    M = TypeVar("M", bound=Record)
 
 _FORMAT = b"batchplan-table-cache/2"
 #: The code a cached table depends on: the schema, its match rules, the YAML loader and this module.
-_CODE = ("pricing.py", "matching.py", "safeyaml.py", "tablecache.py")
+_CODE = ("pricing.py", "matching.py", "records.py", "validation.py", "safeyaml.py", "tablecache.py")
 _SECRET = "secret.key"
 _SECRET_BYTES = 32
 _fingerprint: bytes | None = None
@@ -75,17 +73,28 @@ def cache_dir() -> Path | None:
 
 def _schema_fingerprint() -> bytes:
     """What a cached table depends on besides its file: the schema's and the YAML loader's source, this
-    module's, and pydantic's version."""
+    module's, and pydantic's version (its version file, read: importing pydantic is what the cache saves)."""
     global _fingerprint
     if _fingerprint is None:
-        from pydantic.version import VERSION
-
         h = hashlib.sha256(_FORMAT)
         for name in _CODE:  # read, not imported (safeyaml imports yaml, which a cached load never needs)
             h.update(Path(__file__).with_name(name).read_bytes())
-        h.update(VERSION.encode())
+        h.update(_pydantic_version())
         _fingerprint = h.digest()
     return _fingerprint
+
+
+def _pydantic_version() -> bytes:
+    """pydantic's version file (it pins its pydantic-core exactly), found without importing pydantic."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        return b""
+    try:
+        return Path(spec.origin).with_name("version.py").read_bytes()
+    except OSError:
+        return b""
 
 
 def key(data: bytes) -> str:
@@ -232,7 +241,7 @@ def store_head(cache_key: str, head: TableHead) -> None:
     _store(cache_key, "head", head)
 
 
-def _store(cache_key: str, kind: str, model: BaseModel) -> None:
+def _store(cache_key: str, kind: str, model: Record) -> None:
     write_blob(cache_key, kind, model.model_dump_json(exclude_unset=True).encode())
 
 
@@ -265,65 +274,70 @@ def _rebuilt(cls: type[M], doc: Any) -> M | None:
 
 
 def rebuild(cls: type[M], doc: Any) -> M:
-    """`cls` from `model.model_dump(mode="json", exclude_unset=True)` of a validated `model`, equal to it
-    (fields, the fields it set, nested models) without running validation: `model_construct` on every
-    nested model, each value checked to be of its field's type. Raises _Mismatch for anything else."""
+    """`cls` from `record.model_dump(mode="json", exclude_unset=True)` of a validated `record`, equal to it
+    (fields, the fields it set, nested records) without running validation: each value checked to be
+    of its field's type. Raises _Mismatch for anything else."""
     if type(doc) is not dict:
         raise _Mismatch(f"{cls.__name__}: not an object")
-    fields = _fields(cls)
-    if not doc.keys() <= fields.keys():
-        raise _Mismatch(f"{cls.__name__}: unknown fields {sorted(doc.keys() - fields.keys())}")
-    values: dict[str, Any] = {}
-    for name, (convert, default) in fields.items():
-        if name in doc:
-            values[name] = convert(doc[name])
-        elif default is _REQUIRED:
-            raise _Mismatch(f"{cls.__name__}: missing {name}")
-        else:
-            values[name] = default()
-    return cls.model_construct(_fields_set=set(doc), **values)
+    layout = _layout(cls)
+    converters = layout.converters
+    values = layout.defaults.copy()  # every field, in the schema's order; the document's replace them
+    for name, raw in doc.items():
+        convert = converters.get(name)
+        if convert is None:
+            raise _Mismatch(f"{cls.__name__}: unknown field {name}")
+        values[name] = convert(raw)
+    if not layout.required <= doc.keys():
+        raise _Mismatch(f"{cls.__name__}: missing {sorted(layout.required - doc.keys())}")
+    for name, factory in layout.factories:
+        if name not in doc:
+            values[name] = factory()
+    record = cls.__new__(cls)
+    record.__dict__.update(values)
+    object.__setattr__(record, "_record_set", frozenset(doc))
+    return record
 
 
-_REQUIRED: Any = object()
-_FIELDS: dict[type, dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]]] = {}
+class _Layout:
+    """What rebuilding one record class needs, worked out once: each field's converter, the defaults
+    (immutable ones as values, mutable ones as factories) and the fields a document must have."""
+
+    __slots__ = ("converters", "defaults", "factories", "required")
+
+    def __init__(self, cls: type[Record]) -> None:
+        from planner.records import Record
+
+        self.converters: dict[str, Callable[[Any], Any]] = {}
+        self.defaults: dict[str, Any] = {}
+        self.factories: list[tuple[str, Callable[[], Any]]] = []
+        required = set()
+        for name, info in cls.model_fields.items():
+            self.converters[name] = _converter(info.annotation)
+            self.defaults[name] = info.default
+            if info.is_required():
+                required.add(name)
+            elif info.default_factory is not None:
+                factory = info.default_factory
+                if isinstance(factory, type) and issubclass(factory, Record):  # e.g. BatchLimits
+                    self.factories.append((name, functools.partial(rebuild, factory, {})))
+                elif factory in (list, dict):
+                    self.factories.append((name, factory))
+                else:
+                    raise TypeError(f"the table cache cannot rebuild the default of {cls.__name__}.{name}")
+            elif type(info.default) not in (type(None), bool, int, str, Decimal, tuple):
+                raise TypeError(f"the table cache cannot rebuild the default of {cls.__name__}.{name}")
+        self.required = frozenset(required)
+
+
+_LAYOUTS: dict[type, _Layout] = {}
 _CONVERTERS: dict[Any, Callable[[Any], Any]] = {}
 
 
-def _fields(cls: type[BaseModel]) -> dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]]:
-    """Each field's converter and default (what validation puts there when the field is left out)."""
-    found = _FIELDS.get(cls)
+def _layout(cls: type[Record]) -> _Layout:
+    found = _LAYOUTS.get(cls)
     if found is None:
-        from pydantic import BaseModel
-
-        found = {}
-        for name, info in cls.model_fields.items():
-            annotation = info.annotation
-            if isinstance(annotation, typing.ForwardRef):
-                # a deferred class naming what its module defines after it (matching.AnyOf: `list[Rule]`)
-                annotation = eval(annotation.__forward_arg__, vars(sys.modules[cls.__module__]))  # our source
-            default: Any
-            if info.is_required():
-                default = _REQUIRED
-            elif info.default_factory is not None:
-                factory = info.default_factory
-                if isinstance(factory, type) and issubclass(factory, BaseModel):  # e.g. BatchLimits
-                    default = functools.partial(rebuild, factory, {})
-                elif factory in (list, dict):
-                    default = factory
-                else:
-                    raise TypeError(f"the table cache cannot rebuild the default of {cls.__name__}.{name}")
-            else:
-                value = info.default
-                if type(value) not in (type(None), bool, int, str, Decimal, tuple):
-                    raise TypeError(f"the table cache cannot rebuild the default of {cls.__name__}.{name}")
-                default = functools.partial(_same, value)
-            found[name] = (_converter(annotation), default)
-        _FIELDS[cls] = found
+        found = _LAYOUTS[cls] = _Layout(cls)
     return found
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _converter(annotation: Any) -> Callable[[Any], Any]:
@@ -347,7 +361,7 @@ def _exactly(kind: type) -> Callable[[Any], Any]:
 
 def _make_converter(annotation: Any) -> Callable[[Any], Any]:
     """How the JSON of one field's value becomes the value validation made of it."""
-    from pydantic import BaseModel
+    from planner.records import Record
 
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -387,7 +401,7 @@ def _make_converter(annotation: Any) -> Callable[[Any], Any]:
             return value
 
         return convert_literal
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Record):
         model = annotation
         return lambda value: rebuild(model, value)
     if annotation is Decimal:
@@ -402,14 +416,14 @@ def _make_converter(annotation: Any) -> Callable[[Any], Any]:
 
 
 def _one_of(options: list[Any]) -> Callable[[Any], Any]:
-    """A union of models that forbid extra fields (matching.Rule): the first whose fields the object
+    """A union of records (which forbid extra fields: matching.Rule): the first whose fields the object
     fills, the one left-to-right validation picks."""
-    from pydantic import BaseModel
+    from planner.records import Record
 
     models = []
     for option in options:
-        model = option if isinstance(option, type) and issubclass(option, BaseModel) else None
-        if model is None or model.model_config.get("extra") != "forbid":
+        model = option if isinstance(option, type) and issubclass(option, Record) else None
+        if model is None:
             raise TypeError(f"the table cache cannot rebuild a union with {option!r}")
         models.append(model)
 
@@ -417,9 +431,8 @@ def _one_of(options: list[Any]) -> Callable[[Any], Any]:
         if type(value) is not dict:
             raise _Mismatch("expected an object")
         for model in models:
-            fields = _fields(model)
-            required = {n for n, (_, default) in fields.items() if default is _REQUIRED}
-            if value.keys() <= fields.keys() and required <= value.keys():
+            layout = _layout(model)
+            if value.keys() <= layout.converters.keys() and layout.required <= value.keys():
                 return rebuild(model, value)
         raise _Mismatch(f"no model of {options} has the fields {sorted(value)}")
 
