@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from planner.errors import EXIT_INTERRUPTED, BatchplanError, OutputError, UsageError
+from planner.jsontext import dumps as json_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -158,7 +158,7 @@ def parse_date(value: str | None, *, option: str = "--as-of") -> date | None:
 def print_json(data: Any) -> None:
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         raise OutputError("cannot write to standard output: it is closed")
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(data) + "\n")
 
 
 def _console(stderr: bool) -> Console:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from planner.estimate import Estimate, ModelEstimate
+from planner.jsontext import dumps as json_text
 from planner.money import usd, usd_display
 from planner.render.cells import (
     batch_cell,
@@ -168,7 +168,7 @@ def to_csv(result: Estimate) -> str:
 
 
 def to_json(result: Estimate) -> str:
-    return json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return json_text(result.model_dump(mode="json")) + "\n"
 
 
 # --- words shared by the HTML and Markdown reports ------------------------------------------------
