@@ -359,6 +359,9 @@ def _exactly(kind: type) -> Callable[[Any], Any]:
     return convert
 
 
+_LIST, _DICT, _STR = _exactly(list), _exactly(dict), _exactly(str)
+
+
 def _make_converter(annotation: Any) -> Callable[[Any], Any]:
     """How the JSON of one field's value becomes the value validation made of it."""
     from planner.records import Record
@@ -375,11 +378,11 @@ def _make_converter(annotation: Any) -> Callable[[Any], Any]:
         return lambda value: None if value is None else inner(value)
     if origin is list:
         item = _converter(args[0])
-        return lambda value: [item(v) for v in _exactly(list)(value)]
+        return lambda value: [item(v) for v in _LIST(value)]
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             each = _converter(args[0])
-            return lambda value: tuple(each(v) for v in _exactly(list)(value))
+            return lambda value: tuple(each(v) for v in _LIST(value))
         items = [_converter(a) for a in args]
 
         def convert_tuple(value: Any) -> tuple[Any, ...]:
@@ -392,7 +395,7 @@ def _make_converter(annotation: Any) -> Callable[[Any], Any]:
         if args[0] is not str:
             raise TypeError(f"the table cache cannot rebuild {annotation!r}")
         item = _converter(args[1])
-        return lambda value: {_exactly(str)(k): item(v) for k, v in _exactly(dict)(value).items()}
+        return lambda value: {_STR(k): item(v) for k, v in _DICT(value).items()}
     if origin is typing.Literal:
 
         def convert_literal(value: Any) -> Any:
@@ -405,9 +408,9 @@ def _make_converter(annotation: Any) -> Callable[[Any], Any]:
         model = annotation
         return lambda value: rebuild(model, value)
     if annotation is Decimal:
-        return lambda value: Decimal(_exactly(str)(value))
+        return lambda value: Decimal(_STR(value))
     if annotation is date:
-        return lambda value: date.fromisoformat(_exactly(str)(value))
+        return lambda value: date.fromisoformat(_STR(value))
     if annotation in (str, int, bool):
         return _exactly(annotation)
     if annotation is Any:
