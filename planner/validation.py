@@ -140,13 +140,7 @@ def to_record(value: Any) -> Any:
         cls = _RECORDS[type(value)]
         fields = {name: to_record(getattr(value, name)) for name in cls.model_fields}
         return cls.model_construct(_fields_set=value.model_fields_set, **fields)
-    if isinstance(value, list):
-        return [to_record(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(to_record(v) for v in value)
-    if isinstance(value, dict):
-        return {k: to_record(v) for k, v in value.items()}
-    return value
+    return _inside(value, to_record)
 
 
 def _unrecord(value: Any) -> Any:
@@ -154,12 +148,17 @@ def _unrecord(value: Any) -> Any:
     as the mapping it was made from)."""
     if isinstance(value, Record):
         return {name: _unrecord(getattr(value, name)) for name in value.model_fields_set}
+    return _inside(value, _unrecord)
+
+
+def _inside(value: Any, convert: Any) -> Any:
+    """`convert` applied to what a list, tuple or dict holds; any other value as it is."""
     if isinstance(value, list):
-        return [_unrecord(v) for v in value]
+        return [convert(v) for v in value]
     if isinstance(value, tuple):
-        return tuple(_unrecord(v) for v in value)
+        return tuple(convert(v) for v in value)
     if isinstance(value, dict):
-        return {k: _unrecord(v) for k, v in value.items()}
+        return {k: convert(v) for k, v in value.items()}
     return value
 
 
