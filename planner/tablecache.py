@@ -33,7 +33,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import types
 import typing
 from collections.abc import Callable
@@ -145,6 +144,8 @@ def _secret(directory: Path, *, create: bool) -> bytes | None:
 
 def _make_secret(directory: Path) -> bytes | None:
     path = directory / _SECRET
+    import tempfile  # (only when writing: a warm cache is only read)
+
     fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=directory)  # 0600
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -246,6 +247,8 @@ def _store(cache_key: str, kind: str, model: Record) -> None:
 
 
 def _write(directory: Path, name: str, body: bytes) -> None:
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=".table-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
