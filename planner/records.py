@@ -1,9 +1,9 @@
 """Frozen records: the price schema's classes, importable without pydantic.
 
 `batchplan check MODEL` reads a few validated tables from the cache and answers; importing pydantic and
-building its model classes took longer than the whole answer (~130 ms of ~280 ms). So the schema is
-declared once, here-shaped: plain classes whose annotations and `Field(...)` specs say what pydantic
-should check (`ge`, `le`, `pattern`, `strict`, `min_length`, …, `check=` for a field, `@after` /
+building its model classes took longer than the rest of the answer (~130 ms of ~280 ms). So the schema
+is declared once, as plain classes whose annotations and `Field(...)` specs say what pydantic should
+check (`ge`, `le`, `pattern`, `strict`, `min_length`, …, `check=` for a field, `@after` /
 `@before` for the record). planner.validation turns those declarations into pydantic models when a
 table file is actually validated (a cache miss, a user's table, sync), and the result becomes records.
 
