@@ -30,19 +30,25 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / ".data"
 
 
-def run_batchplan(path: str, fmt: str, workers: int | None) -> tuple[int, int]:
+def o200k_rule() -> Any:
+    """The counting rule of a model on o200k_base with the cookbook's overheads (gpt-4o-mini's)."""
+    from planner.pricing import Tokenizer
+
+    return Tokenizer(encoding="o200k_base", method="exact")
+
+
+def run_batchplan(path: str, fmt: str, workers: int | None, tok: Any) -> tuple[int, int]:
     """The engine `batchplan estimate` runs: workers decode, parse, validate and count."""
     from planner.counting import count_file
     from planner.datasets import ReadOptions, open_dataset
-    from planner.pricing import Tokenizer
 
-    tok = Tokenizer(encoding="o200k_base", method="exact")
     options = ReadOptions(text_column="text" if fmt == "csv" else None)
     rows = tokens = 0
     detected, src = open_dataset(path, options)
@@ -64,13 +70,16 @@ def child(which: str, path: str, fmt: str, workers: int | None) -> None:
     from planner.encodings import get_encoding
 
     encode = get_encoding("o200k_base").encode_ordinary  # loading the BPE table is start-up, not counting
-    if which == "batchplan":  # so is importing the package (pydantic, for the price schema)
-        import planner.counting  # noqa: F401
+    if which == "batchplan":  # so are importing the package and validating the counting rule (pydantic)
+        import planner.counting
+        import planner.datasets  # noqa: F401
+
+        tok = o200k_rule()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     if which == "batchplan":
-        rows, tokens = run_batchplan(path, fmt, workers)
+        rows, tokens = run_batchplan(path, fmt, workers, tok)
     elif fmt == "csv":
         rows, tokens = csv_loop(path, encode)
     else:
