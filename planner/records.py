@@ -179,24 +179,14 @@ class Record:
     @classmethod
     def model_construct(cls: type[R], _fields_set: Iterable[str] | None = None, **values: Any) -> R:
         """Without validation, from values already valid; fields left out take their defaults."""
-        self = cls.__new__(cls)
-        d = self.__dict__
-        for name, info in cls.model_fields.items():
-            d[name] = values[name] if name in values else info.make_default()
-        object.__setattr__(self, "_record_set", frozenset(values if _fields_set is None else _fields_set))
-        return self
+        fields = {name: values[name] if name in values else info.make_default()
+                  for name, info in cls.model_fields.items()}
+        return assemble(cls, fields, values if _fields_set is None else _fields_set)
 
     def model_copy(self: R, *, update: dict[str, Any] | None = None) -> R:
         """A shallow copy, with `update` applied unvalidated (as pydantic's model_copy)."""
-        new = type(self).__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        if update:
-            new.__dict__.update(update)
-        object.__setattr__(new, "_record_set", self._record_set | set(update or ()))
-        for name in self._record_private:
-            if hasattr(self, name):
-                object.__setattr__(new, name, getattr(self, name))
-        return new
+        update = update or {}
+        return assemble(type(self), {**self.__dict__, **update}, self._record_set | update.keys(), self._private())
 
     @property
     def model_fields_set(self) -> set[str]:
@@ -241,14 +231,17 @@ class Record:
         return f"{type(self).__name__}({inner})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), dict(self.__dict__), self._record_set, self._private()))
+        return (assemble, (type(self), dict(self.__dict__), self._record_set, self._private()))
 
 
-def _restore(cls: type[R], fields: dict[str, Any], fields_set: frozenset[str], private: dict[str, Any]) -> R:
+def assemble(cls: type[R], fields: dict[str, Any], fields_set: Iterable[str],
+             private: dict[str, Any] | None = None) -> R:
+    """A record of `cls` holding `fields` as given (every field, in the schema's order, already valid):
+    how construction, copies, pickles and the table cache make records without validating again."""
     self = cls.__new__(cls)
     self.__dict__.update(fields)
-    object.__setattr__(self, "_record_set", fields_set)
-    for name, value in private.items():
+    object.__setattr__(self, "_record_set", frozenset(fields_set))
+    for name, value in (private or {}).items():
         object.__setattr__(self, name, value)
     return self
 

@@ -41,10 +41,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from planner.records import Record, assemble
+
 if TYPE_CHECKING:
     from planner.pricing import PriceTable, TableHead
-    from planner.records import Record
-
     M = TypeVar("M", bound=Record)
 
 _FORMAT = b"batchplan-table-cache/2"
@@ -295,10 +295,7 @@ def rebuild(cls: type[M], doc: Any) -> M:
     for name, factory in layout.factories:
         if name not in doc:
             values[name] = factory()
-    record = cls.__new__(cls)
-    record.__dict__.update(values)
-    object.__setattr__(record, "_record_set", frozenset(doc))
-    return record
+    return assemble(cls, values, doc)
 
 
 class _Layout:
@@ -308,8 +305,6 @@ class _Layout:
     __slots__ = ("converters", "defaults", "factories", "required")
 
     def __init__(self, cls: type[Record]) -> None:
-        from planner.records import Record
-
         self.converters: dict[str, Callable[[Any], Any]] = {}
         self.defaults: dict[str, Any] = {}
         self.factories: list[tuple[str, Callable[[], Any]]] = []
@@ -367,8 +362,6 @@ _LIST, _DICT, _STR = _exactly(list), _exactly(dict), _exactly(str)
 
 def _make_converter(annotation: Any) -> Callable[[Any], Any]:
     """How the JSON of one field's value becomes the value validation made of it."""
-    from planner.records import Record
-
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
@@ -424,8 +417,6 @@ def _make_converter(annotation: Any) -> Callable[[Any], Any]:
 def _one_of(options: list[Any]) -> Callable[[Any], Any]:
     """A union of records (which forbid extra fields: matching.Rule): the first whose fields the object
     fills, the one left-to-right validation picks."""
-    from planner.records import Record
-
     models = []
     for option in options:
         model = option if isinstance(option, type) and issubclass(option, Record) else None
