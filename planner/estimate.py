@@ -670,6 +670,10 @@ def estimate(
         _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt)
         for i, r in enumerate(resolved)
     ]
+    # what the table says the user should know of a model (how its batch price was come by, audio output
+    # tokens) is stated with its numbers, as `check` states it with the verdict
+    learned = [(c, over, [*notes, *([r.model.notes] if r.model.notes else [])])
+               for r, (c, over, notes) in zip(resolved, learned, strict=True)]
     results = [
         _estimate_one(r, c, ids, scaling, book.as_of, cache.prefix, cache.hit_rate, tokens=over, assumptions=notes)
         for r, (c, over, notes) in zip(resolved, learned, strict=True)

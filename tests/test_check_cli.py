@@ -66,3 +66,30 @@ def test_json_lists_reasons() -> None:
 def test_as_of_before_price_cut_says_discount_is_derived() -> None:
     r = runner.invoke(app, ["check", "gpt-5.6-luna", "--as-of", "2026-07-10"])
     assert r.exit_code == 0 and "default discount" in r.stdout and "$0.5 in" in r.stdout
+
+
+#: Vertex's page of Claude models with batch prediction, as read on 2026-12-02 (its newest stored copy).
+VERTEX_CLAUDE_BATCH = "https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/partner-models/claude/batch"
+
+
+def test_claude_models_on_vertex_s_batch_list_qualify_and_say_what_their_price_rests_on() -> None:
+    """Before 2026-12-02 every Claude model on Vertex but Fable 5.2 said "does NOT qualify", though Vertex
+    runs batch predictions for the models its Claude batch page lists: a user was told to pay realtime."""
+    r = runner.invoke(app, ["check", "vertex/claude-sonnet-5-5", "--as-of", "2026-12-02"])
+    assert r.exit_code == 0 and "qualifies for batch" in r.stdout
+    assert "$1.0 in / $5.0 out" in r.stdout and "(default multiplier)" in r.stdout  # half of $2 / $10
+    assert VERTEX_CLAUDE_BATCH in r.stdout and "give no Claude batch price" in r.stdout
+    # a Vertex snapshot id of a model the earlier copy of the page lists: the note says how old that is
+    r = runner.invoke(app, ["check", "claude-sonnet-4@20250514", "--as-of", "2026-12-02", "--json"])
+    out = json.loads(r.stdout)
+    assert r.exit_code == 0 and out["provider"] == "vertex" and out["batch_basis"] == "default multiplier"
+    assert any("earlier copy" in n and "Opus 4.1 was the newest" in n for n in out["notes"])
+
+
+def test_claude_models_the_readable_list_does_not_name_say_not_verified_not_a_bare_no() -> None:
+    for name in ("vertex/claude-opus-4-8", "claude-haiku-4-5@20251001"):
+        r = runner.invoke(app, ["check", name, "--as-of", "2026-12-02"])
+        assert r.exit_code == 1 and "not verified" in r.stdout and VERTEX_CLAUDE_BATCH in r.stdout, name
+    # 3.5 Sonnet: the page lists v2, but one entry prices v1 and v2, so it cannot say yes for both
+    r = runner.invoke(app, ["check", "claude-3-5-sonnet-v2@20241022", "--as-of", "2026-12-02"])
+    assert r.exit_code == 1 and "names Claude 3.5 Sonnet v2 but not 3.5 Sonnet (v1)" in r.stdout

@@ -217,3 +217,18 @@ def test_compact_ids_give_back_every_id_in_order() -> None:
     assert ids[-1] == "id-999" and ids[3] == "req-\x00-odd" and ids[2:5] == flat[2:5]
     with pytest.raises(IndexError):
         ids[1005]
+
+
+def test_a_models_table_note_is_stated_with_its_estimate(write_jsonl: Callable[..., Path]) -> None:
+    """What a table says a user should know of a model (here: that Claude's batch price on Vertex is the
+    table's default discount, not a published price) reaches the estimate, not only `check`."""
+    from datetime import date
+
+    result = estimate(write_jsonl([chat("Summarise this ticket.")]), ["vertex/claude-sonnet-5-5", "gpt-4o-mini"],
+                      output_tokens=10, as_of=date(2026, 12, 2))
+    vertex, openai = result.estimates
+    assert vertex.batch_eligible and vertex.batch_price_basis == "default multiplier"
+    assert vertex.batch_cost_usd == vertex.realtime_cost_usd / 2
+    assert any("give no Claude batch price" in a for a in vertex.assumptions)
+    assert any(n.startswith("claude-sonnet-5-5: Batch on Vertex:") for n in result.notes)
+    assert not any("Batch on Vertex" in a for a in openai.assumptions)
