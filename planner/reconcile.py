@@ -11,7 +11,9 @@ Reads what vendors return after a batch (one JSONL line per request, in any orde
   `expired` results are not billed (batch-processing docs).
 * Gemini API batch output `{key, response: {usageMetadata, modelVersion}}` (or `{key, error}`) and Vertex AI
   `predictions.jsonl` `{request, status, response: {usageMetadata}}`: input `promptTokenCount` (its
-  `cachedContentTokenCount` part cached), output `candidatesTokenCount + thoughtsTokenCount`.
+  `cachedContentTokenCount` part cached), output `candidatesTokenCount + thoughtsTokenCount`. Claude on
+  Vertex: `{custom_id, request, status, response}` with `response` a Messages reply (an object, or a JSON
+  string as a BigQuery output table holds it), billed as Anthropic's usage; a non-empty `status` is an error.
 * Bedrock `.jsonl.out` records `{recordId, modelInput, modelOutput: {usage}}` (or `error`).
 * Batch objects with `usage` (OpenAI, created after 2025-09-07): totals only, and the batch's date.
 
@@ -210,9 +212,9 @@ def parse_result(obj: Any, where: str) -> Result | BatchObject:
             _, msg = _error_text(result.get("error"))
             return Result(where, "anthropic", cid, False, failure=str(kind), message=msg, identity=cid)
         raise ValueError(f"Anthropic result of unknown type {json.dumps(kind)}")
-    if "response" in obj and ("custom_id" in obj or "error" in obj) and (
+    if "response" in obj and ("custom_id" in obj or "error" in obj) and "request" not in obj and (
         obj.get("response") is None or "status_code" in _dict(obj.get("response"))
-    ):  # OpenAI / Azure / Groq output or error file
+    ):  # OpenAI / Azure / Groq output or error file (never the request: a Vertex row carries that)
         openai_id = _str(obj.get("custom_id"))
         response = _dict(obj.get("response"))
         body = _dict(response.get("body"))
@@ -237,12 +239,24 @@ def parse_result(obj: Any, where: str) -> Result | BatchObject:
         return _ok(where, "gemini", key, _gemini_usage(meta), model=_str(response.get("modelVersion")),
                    identity=str(response.get("responseId") or key))
     if "request" in obj and ("response" in obj or "status" in obj):  # Vertex AI predictions.jsonl
-        parsed = parse_line({"request": obj["request"]}, 0, VENDOR_RULES["vertex"])
-        response = _dict(obj.get("response"))
+        claude = "custom_id" in obj or "anthropic_version" in _dict(obj["request"])  # Claude's line shape
+        rules = VENDOR_RULES["vertex"].for_model("anthropic") if claude else VENDOR_RULES["vertex"]
+        parsed = parse_line({k: v for k, v in obj.items() if k in ("custom_id", "request")}, 0, rules)
+        raw = obj.get("response")
+        if isinstance(raw, str):  # a BigQuery output table's `response` JSON column, exported
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raw = None
+        response = _dict(raw)
         status = obj.get("status")
-        if not response:
-            return Result(where, "vertex", None, False, failure="error", message=_str(status) or None,
-                          request=parsed.request, identity=where)
+        row_id = _str(obj.get("custom_id"))  # Claude lines carry one; Gemini lines do not
+        if isinstance(response.get("usage"), dict):  # Claude on Vertex: the response is a Messages reply
+            return _ok(where, "vertex", row_id, _anthropic_usage(response["usage"]), model=_str(response.get("model")),
+                       request=parsed.request, identity=str(response.get("id") or row_id or where))
+        if not response or (row_id is not None and status):
+            return Result(where, "vertex", row_id, False, failure="error", message=_str(status) or None,
+                          request=parsed.request, identity=row_id or where)
         meta = _dict(response.get("usageMetadata"))
         return _ok(where, "vertex", None, _gemini_usage(meta), model=_str(response.get("modelVersion")),
                    created=_ts(response.get("createTime")), request=parsed.request,
@@ -783,7 +797,10 @@ def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = 
     if planned is not None and planned.model:
         names.append((planned.model, "the input" if opts.manifest is None else "the manifest"))
     result_models = sorted({r.model for r in lines if r.model} | {o.model for o in objects if o.model})
-    names.extend((m, "the results") for m in result_models)
+    # a Vertex row names the model as Vertex serves it ("claude-sonnet-5-5", "gemini-2.5-flash"): priced
+    # at Vertex's table, not Anthropic's or the Gemini API's, which the bare name would pick
+    on_vertex = bool(lines) and all(r.kind == "vertex" for r in lines)
+    names.extend((f"vertex/{m}" if on_vertex and "/" not in m else m, "the results") for m in result_models)
     try:
         resolved, model_name = _resolve(book, names, notes)
     except PricingError:
@@ -813,8 +830,8 @@ def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = 
         req: Request | None = None
         if res.custom_id is not None and res.custom_id in by_id:
             req = by_id[res.custom_id]
-        elif res.request is not None and res.custom_id is None:  # Vertex: the line carries its request
-            req = res.request
+        elif res.request is not None and (res.custom_id is None or not by_id):
+            req = res.request  # Vertex, Bedrock: the line carries its request
         if res.custom_id is not None:
             if res.custom_id in seen:
                 raise InputError(f"custom id '{res.custom_id}' has two results", path=res.where.rpartition(":")[0])

@@ -347,3 +347,55 @@ def test_history_show_lists_what_reconcile_stored(tmp_path: Path) -> None:
     assert Decimal(group["cost_actual_usd"]) == Decimal(outcome.report.cost_usd.actual)
     table = runner.invoke(app, ["history", "show"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "reconciled batches" in table.stdout and "gemini-2.5-flash" in table.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Claude on Vertex
+
+
+def _vertex_claude_result(line: dict[str, Any], billed: tuple[int, int] | str, *, as_string: bool) -> dict[str, Any]:
+    """A Claude-on-Vertex output row: the input line's `custom_id` and `request`, `status` ("" when it
+    succeeded) and `response`, a Messages reply built with the Anthropic SDK's own type. The row's shape
+    is the one langbatch reads from Vertex's output (EasyLLM/langbatch c7e6f4b0e3f3e98f20b2765746615b813a3288e1,
+    langbatch/vertexai.py `VertexAIClaudeChatCompletionBatch._convert_response`: `response` a JSON string
+    from the BigQuery output table, `status` an error text or "")."""
+    from anthropic.types import Message, TextBlock, Usage
+
+    if isinstance(billed, str):
+        return {"custom_id": line["custom_id"], "request": line["request"], "response": None, "status": billed}
+    reply = Message(id=f"msg_vrtx_{line['custom_id']}", type="message", role="assistant",
+                    model="claude-sonnet-5-5", content=[TextBlock(type="text", text="billing")],
+                    stop_reason="end_turn", stop_sequence=None,
+                    usage=Usage(input_tokens=billed[0], output_tokens=billed[1]))
+    response: Any = reply.model_dump_json() if as_string else reply.model_dump(mode="json")
+    return {"custom_id": line["custom_id"], "request": line["request"], "response": response, "status": ""}
+
+
+@pytest.mark.parametrize("as_string", [False, True], ids=["jsonl-object", "bigquery-json-string"])
+def test_claude_on_vertex_results_are_billed_as_claude_usage(tmp_path: Path, as_string: bool) -> None:
+    """Before, a Claude row on Vertex was read for Gemini's `usageMetadata`, which it does not have: every
+    request counted as 0 tokens billed, and the report said batchplan had overestimated everything."""
+    as_of = date(2026, 12, 2)  # Vertex's Claude batch list is in the table from then on
+    data = write_lines(tmp_path / "d.jsonl", ROWS)
+    out = tmp_path / "out"
+    manifest = prepare(data, "vertex/claude-sonnet-5-5", out, vendor="vertex", max_tokens=64, output_tokens=40,
+                       as_of=as_of)
+    assert manifest.line_format == "vertex-claude-batch"
+    lines = [json.loads(raw) for p in sorted(out.glob("batch-*.jsonl")) for raw in p.read_text("utf-8").splitlines()]
+    billed: dict[str, tuple[int, int] | str] = {ln["custom_id"]: (100 + i, 10 + i) for i, ln in enumerate(lines)}
+    billed[lines[0]["custom_id"]] = 'Bad Request: {"error": {"code": 400, "message": "max_tokens too large"}}'
+    results = write_lines(tmp_path / "predictions.jsonl",
+                          [_vertex_claude_result(ln, billed[ln["custom_id"]], as_string=as_string) for ln in lines])
+    r = reconcile([results], ReconcileOptions(manifest=out / "manifest.json", as_of=as_of)).report
+    ok = [v for v in billed.values() if not isinstance(v, str)]
+    assert (r.requests.matched, r.requests.succeeded, r.requests.failed) == (12, 11, 1)
+    assert r.input_tokens.actual == sum(i for i, _ in ok) and r.output_tokens.actual == sum(o for _, o in ok)
+    assert r.failures.count == 1 and r.failures.billed_usd == "0.000000"
+    # billed at Vertex's batch price for the model: half its $2 / $10 on-demand (the table's default discount)
+    expected = sum((Decimal(i) * 1 + Decimal(o) * 5) / 1_000_000 for i, o in ok)
+    assert Decimal(r.cost_usd.billed) == expected.quantize(Decimal("0.000001"))
+    # without the manifest, each row's own request is the estimate's side
+    alone = reconcile([results], ReconcileOptions(as_of=as_of)).report
+    assert alone.requests.matched == 12 and alone.input_tokens.estimated == r.input_tokens.estimated
+    # ...and the reply's bare "claude-sonnet-5-5" is priced at Vertex's table, where the rows came from
+    assert alone.provider == "vertex" and alone.cost_usd.billed == r.cost_usd.billed
