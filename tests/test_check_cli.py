@@ -84,6 +84,9 @@ def test_claude_models_on_vertex_s_batch_list_qualify_and_say_what_their_price_r
     out = json.loads(r.stdout)
     assert r.exit_code == 0 and out["provider"] == "vertex" and out["batch_basis"] == "default multiplier"
     assert any("earlier copy" in n and "Opus 4.1 was the newest" in n for n in out["notes"])
+    # Haiku 5.5: its own model page lists batch predictions among its capabilities
+    r = runner.invoke(app, ["check", "vertex/claude-haiku-5-5", "--as-of", "2026-12-02"])
+    assert r.exit_code == 0 and "partner-models/claude/haiku-5-5" in r.stdout
 
 
 def test_claude_models_the_readable_list_does_not_name_say_not_verified_not_a_bare_no() -> None:
