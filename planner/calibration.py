@@ -27,6 +27,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Literal
 
 from planner.claude_tokens import ClaudeCounter
+from planner.counts import CountsFile
 from planner.datasets import ReadOptions, Request, SkipLog, read_requests, sample_requests
 from planner.errors import BatchplanError
 from planner.inputs import rereadable
@@ -134,6 +135,33 @@ def _counted_override(counter: ClaudeCounter, requests: Sequence[Request], scope
     return Override(new, "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
                     f"input tokens counted with ctok ({counter.version} family){scope}; {share:.1%} of them "
                     f"({', '.join(uncovered)}) approximated, rounded up")
+
+
+def counts_file_override(r: ResolvedModel, counts: CountsFile, n: int) -> tuple[Override | None, str | None]:
+    """The ctok counts a counts file holds for this Claude model (planner.distributed wrote them where ctok
+    was installed), as an Override; else None and, when the model has a ctok rule, a note saying so."""
+    from planner.counts import ctok_label
+
+    rule = r.tokenizer.exact
+    if rule is None or rule.engine != "ctok":
+        return None, None
+    version = rule.version_for(r.model.id)
+    found = counts.ctok_counts(r.tokenizer, version)
+    if found is None or len(found[0]) != n:
+        return None, (f"the counts file has no ctok counts for {r.model.id} (column input_tokens_"
+                      f"{ctok_label(r.tokenizer, version)}): the table's approximation is used; count with "
+                      "planner.distributed where ctok is installed for exact Claude counts")
+    tokens, loose = found
+    total = sum(tokens)
+    share = sum(loose) / total if total else 0.0
+    where = f" in the counts file, on all {n:,} requests"
+    if not any(loose):
+        return Override(array("q", tokens), "exact", f"exact (ctok {version})", Decimal(0), 1.0,
+                        f"input tokens counted exactly with ctok ({version} family){where}"), None
+    band = _band(share)
+    return Override(array("q", tokens), "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
+                    f"input tokens counted with ctok ({version} family){where}; {share:.1%} of them approximated "
+                    "(parts ctok does not cover: tools, images, …), rounded up"), None
 
 
 def claude_override(

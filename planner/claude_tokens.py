@@ -233,12 +233,17 @@ def _counter(rule_json: str, version: str, tok_json: str) -> ClaudeCounter:
     return ClaudeCounter(ExactRule.model_validate_json(rule_json), version, Tokenizer.model_validate_json(tok_json))
 
 
+def family_counter(rule: ExactRule, version: str, tok: Tokenizer) -> ClaudeCounter:
+    """The (shared, memoising) counter of one ctok family under one tokenizer rule (ctok must be installed)."""
+    return _counter(rule.model_dump_json(), version, tok.model_dump_json())
+
+
 def counter(tok: Tokenizer, model_id: str) -> ClaudeCounter | None:
     """A (shared, memoising) counter for this model, or None without ctok or a ctok rule."""
     rule = rule_for(tok)
     if rule is None:
         return None
-    return _counter(rule.model_dump_json(), rule.version_for(model_id), tok.model_dump_json())
+    return family_counter(rule, rule.version_for(model_id), tok)
 
 
 def count_requests(requests: Sequence[Request], tok: Tokenizer, model_id: str) -> list[ClaudeCount] | None:

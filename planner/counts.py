@@ -8,6 +8,9 @@ A counts file is a CSV/TSV or Parquet table (a file or a directory of part files
 | `id` | the request's id (optional; `--id-column` names another) |
 | `input_tokens_<label>` | input tokens under one tokenizer rule; `<label>` is `tokenizer_label(tok)` |
 | `input_tokens` | input tokens for every model that has no column of its own (tokenizer not checked: stated) |
+| `input_tokens_<ctok label>` | Claude input tokens counted by ctok (`ctok_label(tok, version)`: one family under |
+|  | one tokenizer rule); optional: without it a Claude model is priced on its table's approximation |
+| `uncovered_tokens_<ctok label>` | how many of those ctok could not cover and approximated (0: exact) |
 | `output_tokens_<label>` / `output_tokens` | real output tokens (optional; used unless `--output-tokens/-ratio`) |
 | `max_tokens` | the request's output cap (optional; the default output assumption) |
 | `bytes` | the request body's size in bytes (optional; for the per-file byte limits in the turnaround) |
@@ -46,6 +49,19 @@ def input_column(tok: Tokenizer) -> str:
     return f"input_tokens_{tokenizer_label(tok)}"
 
 
+def ctok_label(tok: Tokenizer, version: str) -> str:
+    """`ctok4.8_1a2b3c4d`: Claude counts of ctok's `version` family under this tokenizer rule (whose ctok rule
+    sets the framing), so counts made under another rule or family are never taken for these."""
+    digest = hashlib.sha256(f"{tok.model_dump_json()}|{version}".encode()).hexdigest()[:8]
+    return f"ctok{version}_{digest}"
+
+
+def ctok_columns(tok: Tokenizer, version: str) -> tuple[str, str]:
+    """The (input tokens, uncovered tokens) columns of one ctok family's counts."""
+    label = ctok_label(tok, version)
+    return f"input_tokens_{label}", f"uncovered_tokens_{label}"
+
+
 def output_column(tok: Tokenizer) -> str:
     return f"output_tokens_{tokenizer_label(tok)}"
 
@@ -82,6 +98,22 @@ class CountsFile:
             yield self._counted(batch)
             if on_progress is not None:
                 on_progress(done + len(batch))
+
+    def ctok_counts(self, tok: Tokenizer, version: str) -> tuple[list[int], list[int]] | None:
+        """Each counted row's ctok input tokens and their uncovered part (same rows, same order as
+        `chunks`), or None when the file has no ctok counts for this family and rule."""
+        inputs, uncovered = ctok_columns(tok, version)
+        if inputs not in self.columns:
+            return None
+        tokens: list[int] = []
+        loose: list[int] = []
+        for number, row in self.rows():
+            if row.get("error") not in (None, ""):  # not counted (skipped, or the estimate stopped there)
+                continue
+            tokens.append(self._int(row, inputs, number) or 0)
+            has_loose = uncovered in self.columns
+            loose.append((self._int(row, uncovered, number, optional=True) or 0) if has_loose else 0)
+        return tokens, loose
 
     def _int(self, row: dict[str, Any], column: str, number: int, *, optional: bool = False) -> int | None:
         value = row.get(column)

@@ -9,6 +9,9 @@ not be read; its counts are 0). Write it anywhere (`df.write.parquet("counts/")`
 Records are parsed by the same `datasets.parse_line`/`parse_record` the CLI uses and counted by the same
 `tokens` accounting, so the totals equal `estimate`'s on the same file (tested on a local Spark session and a
 Dask LocalCluster). Executors need `pip install batchplan` and nothing else: the BPE files ship inside it.
+When the driver has ctok, Claude models are also counted by ctok (planner.claude_tokens, one pair of columns
+per family: planner.counts.ctok_columns), so a counts file prices Claude exactly too; the executors then
+need ctok as well.
 
     >>> from planner.distributed import tokenizers_for
     >>> sorted(tokenizers_for(["gpt-4o-mini"]))
@@ -24,7 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from planner.counts import input_column, output_column, tokenizer_label
+from planner.counts import ctok_columns, input_column, output_column, tokenizer_label
 from planner.datasets import FORMATS, ReadOptions, Request, detect_format, parse_line, parse_record
 from planner.errors import BatchplanError, UsageError
 from planner.pricing import Tokenizer, load_pricebook
@@ -45,17 +48,38 @@ def tokenizers_for(
     return out
 
 
+def claude_families_for(
+    models: Sequence[str], *, as_of: date | None = None, prices: Sequence[Path] = ()
+) -> tuple[tuple[Tokenizer, str], ...]:
+    """(tokenizer rule, ctok family) of every Claude model in `models` that ctok counts exactly, when ctok is
+    installed here (the driver); each family's counts become two more columns (planner.counts.ctok_columns)."""
+    from planner import claude_tokens
+
+    book = load_pricebook(as_of, user_tables=prices)
+    out: dict[tuple[str, str], tuple[Tokenizer, str]] = {}
+    for model in models:
+        r = book.resolve(model)
+        rule = claude_tokens.rule_for(r.tokenizer)
+        if rule is not None:
+            version = rule.version_for(r.model.id)
+            out.setdefault((r.tokenizer.model_dump_json(), version), (r.tokenizer, version))
+    return tuple(out.values())
+
+
 @dataclass(frozen=True)
 class Counter:
-    """What one executor needs: the tokenizers and how to read a record. Small and picklable."""
+    """What one executor needs: the tokenizers, the ctok families (Claude, exact) and how to read a record.
+    Small and picklable; an executor counting a ctok family needs ctok installed (it fails loudly if not)."""
 
     toks: tuple[Tokenizer, ...]
     read: ReadOptions = field(default_factory=ReadOptions)
     name: str = "<dataset>"
+    claude: tuple[tuple[Tokenizer, str], ...] = ()
 
     @property
     def columns(self) -> list[str]:
         cols = ["id", *(input_column(t) for t in self.toks)]
+        cols += [c for tok, version in self.claude for c in ctok_columns(tok, version)]
         if self.read.output_column:
             cols += [output_column(t) for t in self.toks]
         return [*cols, "max_tokens", "bytes", "error"]
@@ -68,6 +92,7 @@ class Counter:
         """Rows for (request or None, body bytes, error) triples, every tokenizer counted in one batch."""
         reqs = [r for r, _, _ in parsed if r is not None]
         per_tok = [[c.tokens for c in count_pieces([request_pieces(r, t) for r in reqs], t)] for t in self.toks]
+        per_family = [(ctok_columns(tok, version), _claude_counts(reqs, tok, version)) for tok, version in self.claude]
         rows: list[Row] = []
         k = 0
         for req, size, error in parsed:
@@ -77,6 +102,9 @@ class Counter:
                 if self.read.output_column:
                     text = req.output_text if req is not None else None
                     row[output_column(tok)] = count_text(text, tok) if text else 0
+            for (tokens_col, loose_col), found in per_family:
+                row[tokens_col] = found[k].tokens if req is not None else 0
+                row[loose_col] = found[k].uncovered_tokens if req is not None else 0
             if req is not None:
                 own = req.id not in (f"line-{req.line}", f"row-{req.line}")
                 row["id"] = req.id if own else None
@@ -122,6 +150,17 @@ class Counter:
                 continue
             parsed.append((req, len(json.dumps(req.body, ensure_ascii=False).encode()), None))
         return self._count(parsed)
+
+
+def _claude_counts(reqs: Sequence[Request], tok: Tokenizer, version: str) -> list[Any]:
+    """ctok's count of each request (planner.claude_tokens), for one family; ctok must be installed here."""
+    from planner import claude_tokens
+
+    if not claude_tokens.available():
+        raise RuntimeError(f"this worker cannot count Claude exactly: {claude_tokens.unavailable_note()}")
+    rule = tok.exact
+    assert rule is not None
+    return [claude_tokens.family_counter(rule, version, tok).count(r) for r in reqs]
 
 
 def _plain(value: Any) -> Any:
@@ -177,7 +216,7 @@ def counter(
     read = ReadOptions(
         format=format, text_column=text_column, system=system, output_column=output_column, id_column=id_column
     )
-    return Counter(toks, read)
+    return Counter(toks, read, claude=claude_families_for(models, as_of=as_of, prices=prices))
 
 
 # ---------------------------------------------------------------------------------------------

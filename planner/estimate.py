@@ -539,7 +539,7 @@ def _observed_outputs(
 
 def _learned(
     r: ResolvedModel, counts: _Counts, observed: Any, assumption: OutputAssumption, o: EstimateOptions, path: str,
-    fmt: str = "",
+    fmt: str = "", counts_file: CountsFile | None = None,
 ) -> tuple[_Counts, Override | None, list[str]]:
     """This model's counts after what can replace the table's approximation: ctok (exact, or calibrated on
     a sample) for Claude, else the billed/estimated ratio of your reconciled batches; and output tokens
@@ -563,6 +563,12 @@ def _learned(
             if over is None and not rereadable(path):
                 what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
                 notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
+        elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
+            over, missing = calibration.counts_file_override(r, counts_file, len(counts.inputs))
+            if over is not None:
+                over = _ctok_engine(r, over)
+            elif missing is not None:
+                notes.append(missing)
         elif r.tokenizer.exact is not None and not claude_tokens.available():
             notes.append(claude_tokens.unavailable_note())
         if over is None and o.timing.use_history:
@@ -667,7 +673,8 @@ def estimate(
         scaling = Scaling(job_requests=sampling.rows or counted, sampled=counted)
 
     learned = [
-        _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt)
+        _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt,
+                 counts_file)
         for i, r in enumerate(resolved)
     ]
     # what the table says the user should know of a model (how its batch price was come by, audio output

@@ -32,10 +32,20 @@ COLUMNS = [input_column(BOOK.resolve(m).tokenizer) for m in MODELS]
 
 
 @pytest.fixture(autouse=True)
-def _tables_rules_for_claude(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engines count Claude with the tables' rule (planner.distributed ships no ctok to executors), so
-    `estimate` here counts it the same way: without ctok's exact recount."""
-    monkeypatch.setattr("planner.claude_tokens.available", lambda: False)
+def _tables_rules_for_claude(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests here compare the tables' rules on both sides, so ctok is hidden from the driver: the
+    counter then asks for no ctok counts and `estimate` does no exact recount. The `_with_ctok` tests see it."""
+    if "_with_ctok" not in request.node.name:
+        monkeypatch.setattr("planner.claude_tokens.available", lambda: False)
+
+
+def need_ctok() -> None:
+    from planner import claude_tokens
+
+    if not claude_tokens.available():
+        if os.environ.get("BATCHPLAN_REQUIRE_CTOK"):
+            pytest.fail("ctok is required here (BATCHPLAN_REQUIRE_CTOK)", pytrace=False)
+        pytest.skip("ctok is not installed")
 
 
 def need(module: str) -> Any:
@@ -49,7 +59,9 @@ def inputs(path: Path, **kw: Any) -> list[int]:
 
 
 def comparable(path: Path, **kw: Any) -> list[dict[str, Any]]:
-    return [e.model_dump(mode="json") for e in estimate(path, MODELS, **kw).estimates]
+    """Every field of each model's estimate but `assumptions`, whose words name where the counts came from
+    (a counts file without ctok columns, against no ctok here)."""
+    return [e.model_dump(mode="json", exclude={"assumptions"}) for e in estimate(path, MODELS, **kw).estimates]
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +196,51 @@ def test_docs_scale_md_runs_as_written(spark: Any, dask_client: Any) -> None:
                 argv = line.split()
                 proc = subprocess.run([str(exe), *argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)
                 assert proc.returncode == 0, (line, proc.stderr[-800:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Claude, exactly: ctok on the executors
+
+CLAUDE = ["claude-haiku-4-5", "claude-sonnet-5-5", "claude-opus-4-7", "gpt-4o-mini"]  # ctok 3.0, 4.8, 4.7
+
+
+def _same_as_counting_here(counts: Path) -> None:
+    """The counts price exactly as counting the file here, where ctok counts this small file exactly."""
+    kw: dict[str, Any] = {"output_tokens": 150}
+    got, want = estimate(counts, CLAUDE, **kw), estimate(TICKETS, CLAUDE, **kw)
+    for g, w in zip(got.estimates, want.estimates, strict=True):
+        assert (g.token_method, g.tokenizer) == (w.token_method, w.tokenizer) and g.token_method == "exact", g.model
+        assert g.input_tokens == w.input_tokens and g.batch_cost_usd == w.batch_cost_usd, g.model
+    assert sum("counted exactly with ctok" in n and "in the counts file" in n for n in got.notes) == 3
+
+
+def test_dask_counts_claude_exactly_with_ctok_on_the_workers(dask_client: Any, tmp_path: Path) -> None:
+    """Before, a counts file priced Claude on the table's approximation (x1.25 / x1.65, ±15%) however it
+    was counted; now the workers count it with ctok, as `estimate` does here, and it prices the same."""
+    import dask.bag as db
+
+    need_ctok()
+    counted = count_dask(db.read_text(str(TICKETS), blocksize="64KiB"), counter(CLAUDE)).compute()
+    for family in ("ctok3.0_", "ctok4.8_", "ctok4.7_"):  # each family's counts, and what ctok could not cover
+        assert [c.split(family)[0] for c in counted.columns if family in c] == ["input_tokens_", "uncovered_tokens_"]
+    path = tmp_path / "counts.csv"
+    counted.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+    _same_as_counting_here(path)
+
+
+def test_spark_counts_claude_exactly_with_ctok_on_the_executors(spark: Any, tmp_path: Path) -> None:
+    need_ctok()
+    count_spark(spark.read.text(str(TICKETS)).repartition(3), CLAUDE).write.parquet(str(tmp_path / "counts"))
+    _same_as_counting_here(tmp_path / "counts")
+
+
+def test_counts_without_ctok_columns_price_claude_approximately_and_say_why(dask_client: Any, tmp_path: Path) -> None:
+    import dask.bag as db
+
+    counted = count_dask(db.read_text(str(TICKETS)), counter(MODELS)).compute()  # ctok hidden: no ctok columns
+    path = tmp_path / "counts.csv"
+    counted.to_csv(path, index=False)
+    result = estimate(path, MODELS, output_tokens=1)
+    claude = result.estimates[1]
+    assert claude.token_method == "approximate" and claude.token_band > 0
+    assert any(n.startswith("claude-haiku-4-5: the counts file has no ctok counts") for n in result.notes)
