@@ -137,9 +137,11 @@ def _counted_override(counter: ClaudeCounter, requests: Sequence[Request], scope
                     f"({', '.join(uncovered)}) approximated, rounded up")
 
 
-def counts_file_override(r: ResolvedModel, counts: CountsFile, n: int) -> tuple[Override | None, str | None]:
+def counts_file_override(r: ResolvedModel, counts: CountsFile, inputs: Sequence[int]
+                         ) -> tuple[Override | None, str | None]:
     """The ctok counts a counts file holds for this Claude model (planner.distributed wrote them where ctok
-    was installed), as an Override; else None and, when the model has a ctok rule, a note saying so."""
+    was installed): exact when every request has one, else the table's counts `inputs` calibrated on the
+    ones that do, as a large file is calibrated here. None and, when the model has a ctok rule, a note why."""
     from planner.counts import ctok_label
 
     rule = r.tokenizer.exact
@@ -147,21 +149,41 @@ def counts_file_override(r: ResolvedModel, counts: CountsFile, n: int) -> tuple[
         return None, None
     version = rule.version_for(r.model.id)
     found = counts.ctok_counts(r.tokenizer, version)
+    column = f"input_tokens_{ctok_label(r.tokenizer, version)}"
+    n = len(inputs)
     if found is None or len(found[0]) != n:
-        return None, (f"the counts file has no ctok counts for {r.model.id} (column input_tokens_"
-                      f"{ctok_label(r.tokenizer, version)}): the table's approximation is used; count with "
-                      "planner.distributed where ctok is installed for exact Claude counts")
+        return None, (f"the counts file has no ctok counts for {r.model.id} (column {column}): the table's "
+                      "approximation is used; count with planner.distributed where ctok is installed for exact "
+                      "Claude counts")
     tokens, loose = found
-    total = sum(tokens)
-    share = sum(loose) / total if total else 0.0
-    where = f" in the counts file, on all {n:,} requests"
-    if not any(loose):
-        return Override(array("q", tokens), "exact", f"exact (ctok {version})", Decimal(0), 1.0,
-                        f"input tokens counted exactly with ctok ({version} family){where}"), None
-    band = _band(share)
-    return Override(array("q", tokens), "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
-                    f"input tokens counted with ctok ({version} family){where}; {share:.1%} of them approximated "
-                    "(parts ctok does not cover: tools, images, …), rounded up"), None
+    have = [i for i, t in enumerate(tokens) if t is not None]
+    if len(have) < 2 and len(have) < n:
+        return None, (f"the counts file's ctok sample for {r.model.id} ({column}) holds {len(have)} request(s), "
+                      "too few to calibrate on: the table's approximation is used (raise claude_sample)")
+    exact = [tokens[i] or 0 for i in have]
+    total = sum(exact)
+    share = sum(loose[i] for i in have) / total if total else 0.0
+    where = "in the counts file"
+    if len(have) == n:
+        if not share:
+            return Override(array("q", exact), "exact", f"exact (ctok {version})", Decimal(0), 1.0,
+                            f"input tokens counted exactly with ctok ({version} family) {where}, on all {n:,} "
+                            "requests"), None
+        band = _band(share)
+        return Override(array("q", exact), "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
+                        f"input tokens counted with ctok ({version} family) {where}, on all {n:,} requests; "
+                        f"{share:.1%} of them approximated (parts ctok does not cover: tools, images, …), rounded "
+                        "up"), None
+    ratio, rel = ratio_estimate(exact, [inputs[i] for i in have], n)
+    band = _band(share, rel)
+    new = array("q", (max(0, round(i * ratio)) for i in inputs))
+    extra = f"; {share:.1%} of the sample's tokens approximated" if share else ""
+    return Override(
+        new, "calibrated", f"calibrated (±{band:.1%}; ctok on {len(have):,} sampled requests)", band, ratio,
+        f"input tokens calibrated: ctok ({version} family) counted {len(have):,} of the {n:,} requests {where} "
+        f"exactly, {ratio:.4f}× the table's approximation; 95% band ±{rel:.2%}{extra} (claude_sample=1 in "
+        "planner.distributed counts every request)",
+    ), None
 
 
 def claude_override(

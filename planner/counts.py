@@ -10,7 +10,8 @@ A counts file is a CSV/TSV or Parquet table (a file or a directory of part files
 | `input_tokens` | input tokens for every model that has no column of its own (tokenizer not checked: stated) |
 | `input_tokens_<ctok label>` | Claude input tokens counted by ctok (`ctok_label(tok, version)`: one family under |
 |  | one tokenizer rule); optional: without it a Claude model is priced on its table's approximation |
-| `uncovered_tokens_<ctok label>` | how many of those ctok could not cover and approximated (0: exact) |
+| `uncovered_tokens_<ctok label>` | how many of those ctok could not cover and approximated (0: exact); both empty |
+|  | for a record outside ctok's sample (the rest is calibrated on the sampled ones) |
 | `output_tokens_<label>` / `output_tokens` | real output tokens (optional; used unless `--output-tokens/-ratio`) |
 | `max_tokens` | the request's output cap (optional; the default output assumption) |
 | `bytes` | the request body's size in bytes (optional; for the per-file byte limits in the turnaround) |
@@ -99,19 +100,19 @@ class CountsFile:
             if on_progress is not None:
                 on_progress(done + len(batch))
 
-    def ctok_counts(self, tok: Tokenizer, version: str) -> tuple[list[int], list[int]] | None:
-        """Each counted row's ctok input tokens and their uncovered part (same rows, same order as
-        `chunks`), or None when the file has no ctok counts for this family and rule."""
+    def ctok_counts(self, tok: Tokenizer, version: str) -> tuple[list[int | None], list[int]] | None:
+        """Each counted row's ctok input tokens (None for a row outside ctok's sample) and their uncovered
+        part, in the rows and order of `chunks`; None when the file has no ctok counts for this family."""
         inputs, uncovered = ctok_columns(tok, version)
         if inputs not in self.columns:
             return None
-        tokens: list[int] = []
+        tokens: list[int | None] = []
         loose: list[int] = []
+        has_loose = uncovered in self.columns
         for number, row in self.rows():
             if row.get("error") not in (None, ""):  # not counted (skipped, or the estimate stopped there)
                 continue
-            tokens.append(self._int(row, inputs, number) or 0)
-            has_loose = uncovered in self.columns
+            tokens.append(self._int(row, inputs, number, optional=True))
             loose.append((self._int(row, uncovered, number, optional=True) or 0) if has_loose else 0)
         return tokens, loose
 

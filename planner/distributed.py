@@ -21,6 +21,7 @@ need ctok as well.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -66,15 +67,30 @@ def claude_families_for(
     return tuple(out.values())
 
 
+#: The share of records ctok counts by default. ctok takes ~50x tiktoken's time per token, so counting every
+#: record would multiply a job's time; counting a sample lets `estimate` calibrate the rest with a stated band,
+#: as it calibrates a large file counted here. `claude_sample=1` counts every record exactly.
+CLAUDE_SAMPLE = 0.02
+
+
 @dataclass(frozen=True)
 class Counter:
-    """What one executor needs: the tokenizers, the ctok families (Claude, exact) and how to read a record.
-    Small and picklable; an executor counting a ctok family needs ctok installed (it fails loudly if not)."""
+    """What one executor needs: the tokenizers, the ctok families (Claude) and how to read a record. Small
+    and picklable; an executor counting a ctok family needs ctok installed (it fails loudly if not). Which
+    records ctok counts is decided by a hash of each record's text, so reruns and partitions agree."""
 
     toks: tuple[Tokenizer, ...]
     read: ReadOptions = field(default_factory=ReadOptions)
     name: str = "<dataset>"
     claude: tuple[tuple[Tokenizer, str], ...] = ()
+    claude_sample: float = CLAUDE_SAMPLE
+
+    def __post_init__(self) -> None:
+        if not 0 < self.claude_sample <= 1:
+            raise UsageError(f"claude_sample must be a share in (0, 1], got {self.claude_sample}")
+
+    def _sampled(self, text: str) -> bool:
+        return self.claude_sample >= 1 or zlib.crc32(text.encode("utf-8")) < self.claude_sample * 2**32
 
     @property
     def columns(self) -> list[str]:
@@ -88,23 +104,30 @@ class Counter:
         types = {"id": "string", "error": "string"}
         return ", ".join(f"`{c}` {types.get(c, 'long')}" for c in self.columns)
 
-    def _count(self, parsed: Sequence[tuple[Request | None, int, str | None]]) -> list[Row]:
-        """Rows for (request or None, body bytes, error) triples, every tokenizer counted in one batch."""
-        reqs = [r for r, _, _ in parsed if r is not None]
+    def _count(self, parsed: Sequence[tuple[Request | None, int, str | None, str]]) -> list[Row]:
+        """Rows for (request or None, body bytes, error, text) of each record, every tokenizer counted in one
+        batch; the ctok columns of a record outside the ctok sample are empty (None)."""
+        reqs = [r for r, _, _, _ in parsed if r is not None]
         per_tok = [[c.tokens for c in count_pieces([request_pieces(r, t) for r in reqs], t)] for t in self.toks]
-        per_family = [(ctok_columns(tok, version), _claude_counts(reqs, tok, version)) for tok, version in self.claude]
+        sampled = [self._sampled(text) for r, _, _, text in parsed if r is not None] if self.claude else []
+        chosen = [r for r, keep in zip(reqs, sampled, strict=True) if keep] if self.claude else []
+        per_family = []
+        for tok, version in self.claude:
+            found = iter(_claude_counts(chosen, tok, version))
+            per_family.append((ctok_columns(tok, version), [next(found) if keep else None for keep in sampled]))
         rows: list[Row] = []
         k = 0
-        for req, size, error in parsed:
+        for req, size, error, _ in parsed:
             row: Row = {"id": None, "max_tokens": None, "bytes": size, "error": error}
             for j, tok in enumerate(self.toks):
                 row[input_column(tok)] = per_tok[j][k] if req is not None else 0
                 if self.read.output_column:
                     text = req.output_text if req is not None else None
                     row[output_column(tok)] = count_text(text, tok) if text else 0
-            for (tokens_col, loose_col), found in per_family:
-                row[tokens_col] = found[k].tokens if req is not None else 0
-                row[loose_col] = found[k].uncovered_tokens if req is not None else 0
+            for (tokens_col, loose_col), counts in per_family:
+                got = counts[k] if req is not None else None
+                row[tokens_col] = got.tokens if got is not None else None
+                row[loose_col] = got.uncovered_tokens if got is not None else None
             if req is not None:
                 own = req.id not in (f"line-{req.line}", f"row-{req.line}")
                 row["id"] = req.id if own else None
@@ -116,7 +139,7 @@ class Counter:
     def lines(self, lines: Iterable[str], fmt: str | None = None) -> list[Row]:
         """Rows for raw JSONL (or text) lines; blank lines give no row. The format is detected from the first
         line unless `fmt` (or the counter's `read.format`) names it."""
-        parsed: list[tuple[Request | None, int, str | None]] = []
+        parsed: list[tuple[Request | None, int, str | None, str]] = []
         fmt = fmt or self.read.format
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -125,16 +148,17 @@ class Counter:
             try:
                 req = parse_line(line, number, fmt, self.read, self.name)
             except BatchplanError as exc:
-                parsed.append((None, 0, exc.message))
+                parsed.append((None, 0, exc.message, ""))
                 continue
             if req is not None:
-                parsed.append((req, len(line.rstrip("\r\n").encode("utf-8")), None))
+                text = line.rstrip("\r\n")
+                parsed.append((req, len(text.encode("utf-8")), None, text))
         return self._count(parsed)
 
     def records(self, records: Iterable[Mapping[str, Any]]) -> list[Row]:
         """Rows for records (dicts): with `read.text_column`, its value is the prompt (as a CSV column);
         without, each record is a JSONL-shaped request (chat, ShareGPT, Alpaca, Gemini, …)."""
-        parsed: list[tuple[Request | None, int, str | None]] = []
+        parsed: list[tuple[Request | None, int, str | None, str]] = []
         fmt = self.read.format
         for number, raw in enumerate(records, 1):
             obj = _plain(raw)
@@ -146,9 +170,10 @@ class Counter:
                         fmt = detect_format(".jsonl", json.dumps(obj))
                     req = parse_record(obj, number, fmt, self.read, self.name)
             except BatchplanError as exc:
-                parsed.append((None, 0, exc.message))
+                parsed.append((None, 0, exc.message, ""))
                 continue
-            parsed.append((req, len(json.dumps(req.body, ensure_ascii=False).encode()), None))
+            body = json.dumps(req.body, ensure_ascii=False)
+            parsed.append((req, len(body.encode()), None, body))
         return self._count(parsed)
 
 
@@ -208,15 +233,18 @@ def counter(
     format: str | None = None,
     as_of: date | None = None,
     prices: Sequence[Path] = (),
+    claude_sample: float = CLAUDE_SAMPLE,
 ) -> Counter:
-    """A `Counter` for the distinct tokenizers of `models` (resolved here, on the driver)."""
+    """A `Counter` for the distinct tokenizers of `models` (resolved here, on the driver); with ctok installed
+    here, Claude models are also counted by ctok on `claude_sample` of the records (1: all, exactly)."""
     if format is not None and format not in FORMATS:
         raise UsageError(f"unknown format '{format}'; choose one of {', '.join(FORMATS)}")
     toks = tuple(tokenizers_for(models, as_of=as_of, prices=prices).values())
     read = ReadOptions(
         format=format, text_column=text_column, system=system, output_column=output_column, id_column=id_column
     )
-    return Counter(toks, read, claude=claude_families_for(models, as_of=as_of, prices=prices))
+    families = claude_families_for(models, as_of=as_of, prices=prices)
+    return Counter(toks, read, claude=families, claude_sample=claude_sample)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,7 +269,8 @@ def count_spark(df: Any, models: Sequence[str] | Counter, *, column: str | None 
 
         for pdf in batches:
             rows = count.lines(pdf[raw].tolist()) if raw is not None else count.records(pdf.to_dict("records"))
-            yield pd.DataFrame(rows, columns=columns)
+            out = pd.DataFrame(rows, columns=columns)  # counts as nullable integers: ctok's unsampled rows are null
+            yield out.astype({c: "Int64" for c in columns if c not in ("id", "error")})
 
     return df.mapInPandas(run, schema=count.spark_schema())
 

@@ -564,7 +564,7 @@ def _learned(
                 what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
                 notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
         elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
-            over, missing = calibration.counts_file_override(r, counts_file, len(counts.inputs))
+            over, missing = calibration.counts_file_override(r, counts_file, counts.inputs)
             if over is not None:
                 over = _ctok_engine(r, over)
             elif missing is not None:

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ def test_dask_counts_claude_exactly_with_ctok_on_the_workers(dask_client: Any, t
     import dask.bag as db
 
     need_ctok()
-    counted = count_dask(db.read_text(str(TICKETS), blocksize="64KiB"), counter(CLAUDE)).compute()
+    counted = count_dask(db.read_text(str(TICKETS), blocksize="64KiB"), counter(CLAUDE, claude_sample=1)).compute()
     for family in ("ctok3.0_", "ctok4.8_", "ctok4.7_"):  # each family's counts, and what ctok could not cover
         assert [c.split(family)[0] for c in counted.columns if family in c] == ["input_tokens_", "uncovered_tokens_"]
     path = tmp_path / "counts.csv"
@@ -230,8 +231,37 @@ def test_dask_counts_claude_exactly_with_ctok_on_the_workers(dask_client: Any, t
 
 def test_spark_counts_claude_exactly_with_ctok_on_the_executors(spark: Any, tmp_path: Path) -> None:
     need_ctok()
-    count_spark(spark.read.text(str(TICKETS)).repartition(3), CLAUDE).write.parquet(str(tmp_path / "counts"))
+    lines = spark.read.text(str(TICKETS)).repartition(3)
+    count_spark(lines, CLAUDE, claude_sample=1).write.parquet(str(tmp_path / "counts"))
     _same_as_counting_here(tmp_path / "counts")
+
+
+def test_by_default_with_ctok_a_sample_is_counted_and_the_rest_calibrated_within_its_band(
+    spark: Any, dask_client: Any, tmp_path: Path
+) -> None:
+    """ctok is ~50x slower than tiktoken: by default it counts ~2% of the records (chosen by a hash of their
+    text, so Spark and Dask pick the same ones) and the estimate calibrates the rest, with a stated band that
+    holds the exact count."""
+    import dask.bag as db
+
+    need_ctok()
+    spark_counts = count_spark(spark.read.text(str(TICKETS)).repartition(3), CLAUDE, claude_sample=0.2)
+    spark_counts.write.parquet(str(tmp_path / "spark"))
+    dask_counts = count_dask(db.read_text(str(TICKETS), blocksize="64KiB"), counter(CLAUDE, claude_sample=0.2))
+    dask_counts.compute().to_csv(tmp_path / "dask.csv", index=False)
+    exact = {e.model: e for e in estimate(TICKETS, CLAUDE, output_tokens=150).estimates}
+    results = [estimate(p, CLAUDE, output_tokens=150) for p in (tmp_path / "spark", tmp_path / "dask.csv")]
+    for got in results:
+        for e in got.estimates[:3]:
+            want = exact[e.model].input_tokens
+            assert e.token_method == "calibrated" and 0 < e.token_band < Decimal("0.1"), e.model
+            assert abs(e.input_tokens - want) <= e.token_band * want, (e.model, e.input_tokens, want, e.token_band)
+        assert sum("calibrated: ctok" in n and "in the counts file" in n for n in got.notes) == 3
+    assert [e.input_tokens for e in results[0].estimates] == [e.input_tokens for e in results[1].estimates]
+    # the default share (2%) of 300 tickets is a handful of requests: still calibrated, with a wider band
+    default = count_dask(db.read_text(str(TICKETS)), counter(CLAUDE)).compute()
+    column = next(c for c in default.columns if c.startswith("input_tokens_ctok4.8_"))
+    assert 0 < default[column].notna().sum() < 30
 
 
 def test_counts_without_ctok_columns_price_claude_approximately_and_say_why(dask_client: Any, tmp_path: Path) -> None:
