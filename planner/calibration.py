@@ -174,16 +174,24 @@ def counts_file_override(r: ResolvedModel, counts: CountsFile, inputs: Sequence[
                         f"input tokens counted with ctok ({version} family) {where}, on all {n:,} requests; "
                         f"{share:.1%} of them approximated (parts ctok does not cover: tools, images, …), rounded "
                         "up"), None
-    ratio, rel = ratio_estimate(exact, [inputs[i] for i in have], n)
-    band = _band(share, rel)
-    new = array("q", (max(0, round(i * ratio)) for i in inputs))
+    what = f"ctok ({version} family) counted {len(have):,} of the {n:,} requests {where}"
     extra = f"; {share:.1%} of the sample's tokens approximated" if share else ""
+    return _calibrated(inputs, exact, [inputs[i] for i in have], n, share, what, extra,
+                       "claude_sample=1 in planner.distributed counts every request"), None
+
+
+def _calibrated(inputs: Sequence[int], exact: Sequence[int], approx: Sequence[int], population: int, share: float,
+                what: str, extra: str, how_exact: str) -> Override:
+    """Every request's table count scaled by the sample's ratio exact / table (a ratio estimator), with the
+    95% band of that ratio plus the share of the sample's tokens ctok did not cover."""
+    ratio, rel = ratio_estimate(exact, approx, population)
+    band = _band(share, rel)
     return Override(
-        new, "calibrated", f"calibrated (±{band:.1%}; ctok on {len(have):,} sampled requests)", band, ratio,
-        f"input tokens calibrated: ctok ({version} family) counted {len(have):,} of the {n:,} requests {where} "
-        f"exactly, {ratio:.4f}× the table's approximation; 95% band ±{rel:.2%}{extra} (claude_sample=1 in "
-        "planner.distributed counts every request)",
-    ), None
+        array("q", (max(0, round(i * ratio)) for i in inputs)), "calibrated",
+        f"calibrated (±{band:.1%}; ctok on {len(exact):,} sampled requests)", band, ratio,
+        f"input tokens calibrated: {what} exactly, {ratio:.4f}× the table's approximation; 95% band "
+        f"±{rel:.2%}{extra} ({how_exact})",
+    )
 
 
 def claude_override(
@@ -234,20 +242,13 @@ def claude_override(
     approx = count_requests(chosen, r.tokenizer)
     counts = [counter.count(q) for q in chosen]
     exact = [c.tokens for c in counts]
-    population = max(n, fmt_rows or 0)
-    ratio, rel = ratio_estimate(exact, approx, population)
     loose = sum(c.uncovered_tokens for c in counts)
     share = loose / sum(exact) if sum(exact) else 0.0
-    band = _band(share, rel)
-    new = array("q", (max(0, round(i * ratio)) for i in inputs))
     uncovered = sorted({w for c in counts for w in c.uncovered})
     extra = f"; {share:.1%} of the sample's tokens ({', '.join(uncovered)}) approximated" if uncovered else ""
-    return Override(
-        new, "calibrated", f"calibrated (±{band:.1%}; ctok on {len(chosen):,} sampled requests)", band, ratio,
-        f"input tokens calibrated: ctok ({counter.version} family) counted {len(chosen):,} randomly sampled "
-        f"requests exactly, {ratio:.4f}× the table's approximation; 95% band ±{rel:.2%}{extra} "
-        "(--exact-tokens counts every request)",
-    )
+    what = f"ctok ({counter.version} family) counted {len(chosen):,} randomly sampled requests"
+    return _calibrated(inputs, exact, approx, max(n, fmt_rows or 0), share, what, extra,
+                       "--exact-tokens counts every request")
 
 
 def in_memory_override(r: ResolvedModel, requests: Sequence[Request], *, seed: int = 0) -> Override | None:
