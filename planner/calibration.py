@@ -127,14 +127,22 @@ def _counted_override(counter: ClaudeCounter, requests: Sequence[Request], scope
     total = sum(c.tokens for c in counts)
     share = sum(c.uncovered_tokens for c in counts) / total if total else 0.0
     uncovered = sorted({w for c in counts for w in c.uncovered})
-    new = array("q", (c.tokens for c in counts))
-    if not uncovered:
-        return Override(new, "exact", f"exact (ctok {counter.version})", Decimal(0), 1.0,
-                        f"input tokens counted exactly with ctok ({counter.version} family){scope}")
+    return _every_request([c.tokens for c in counts], not uncovered, share, counter.version, scope,
+                          ", ".join(uncovered))
+
+
+def _every_request(tokens: Sequence[int], exact: bool, share: float, version: str, scope: str,
+                   uncovered: str) -> Override:
+    """ctok's counts of every request: exact, or partly approximate (`share` of the tokens, the parts
+    named by `uncovered`, rounded up) with that share's band."""
+    new = array("q", tokens)
+    if exact:
+        return Override(new, "exact", f"exact (ctok {version})", Decimal(0), 1.0,
+                        f"input tokens counted exactly with ctok ({version} family){scope}")
     band = _band(share)
     return Override(new, "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
-                    f"input tokens counted with ctok ({counter.version} family){scope}; {share:.1%} of them "
-                    f"({', '.join(uncovered)}) approximated, rounded up")
+                    f"input tokens counted with ctok ({version} family){scope}; {share:.1%} of them "
+                    f"({uncovered}) approximated, rounded up")
 
 
 def counts_file_override(r: ResolvedModel, counts: CountsFile, inputs: Sequence[int]
@@ -163,18 +171,10 @@ def counts_file_override(r: ResolvedModel, counts: CountsFile, inputs: Sequence[
     exact = [tokens[i] or 0 for i in have]
     total = sum(exact)
     share = sum(loose[i] for i in have) / total if total else 0.0
-    where = "in the counts file"
     if len(have) == n:
-        if not share:
-            return Override(array("q", exact), "exact", f"exact (ctok {version})", Decimal(0), 1.0,
-                            f"input tokens counted exactly with ctok ({version} family) {where}, on all {n:,} "
-                            "requests"), None
-        band = _band(share)
-        return Override(array("q", exact), "approximate", f"ctok, partly approximate (±{band:.1%})", band, 1.0,
-                        f"input tokens counted with ctok ({version} family) {where}, on all {n:,} requests; "
-                        f"{share:.1%} of them approximated (parts ctok does not cover: tools, images, …), rounded "
-                        "up"), None
-    what = f"ctok ({version} family) counted {len(have):,} of the {n:,} requests {where}"
+        return _every_request(exact, not share, share, version, f" in the counts file, on all {n:,} requests",
+                              "parts ctok does not cover: tools, images, …"), None
+    what = f"ctok ({version} family) counted {len(have):,} of the {n:,} requests in the counts file"
     extra = f"; {share:.1%} of the sample's tokens approximated" if share else ""
     return _calibrated(inputs, exact, [inputs[i] for i in have], n, share, what, extra,
                        "claude_sample=1 in planner.distributed counts every request"), None

@@ -31,7 +31,7 @@ from typing import Any
 from planner.counts import ctok_columns, input_column, output_column, tokenizer_label
 from planner.datasets import FORMATS, ReadOptions, Request, detect_format, parse_line, parse_record
 from planner.errors import BatchplanError, UsageError
-from planner.pricing import Tokenizer, load_pricebook
+from planner.pricing import ResolvedModel, Tokenizer, load_pricebook
 from planner.tokens import count_pieces, count_text, request_pieces
 
 Row = dict[str, Any]
@@ -41,25 +41,28 @@ def tokenizers_for(
     models: Sequence[str], *, as_of: date | None = None, prices: Sequence[Path] = ()
 ) -> dict[str, Tokenizer]:
     """The distinct tokenizer rules of `models` in the price tables, keyed by their counts-file label."""
+    return _tokenizers(_resolved(models, as_of, prices))
+
+
+def _resolved(models: Sequence[str], as_of: date | None, prices: Sequence[Path]) -> list[ResolvedModel]:
     book = load_pricebook(as_of, user_tables=prices)
+    return [book.resolve(model) for model in models]
+
+
+def _tokenizers(resolved: Sequence[ResolvedModel]) -> dict[str, Tokenizer]:
     out: dict[str, Tokenizer] = {}
-    for model in models:
-        tok = book.resolve(model).tokenizer
-        out.setdefault(tokenizer_label(tok), tok)
+    for r in resolved:
+        out.setdefault(tokenizer_label(r.tokenizer), r.tokenizer)
     return out
 
 
-def claude_families_for(
-    models: Sequence[str], *, as_of: date | None = None, prices: Sequence[Path] = ()
-) -> tuple[tuple[Tokenizer, str], ...]:
-    """(tokenizer rule, ctok family) of every Claude model in `models` that ctok counts exactly, when ctok is
-    installed here (the driver); each family's counts become two more columns (planner.counts.ctok_columns)."""
+def _claude_families(resolved: Sequence[ResolvedModel]) -> tuple[tuple[Tokenizer, str], ...]:
+    """(tokenizer rule, ctok family) of every Claude model that ctok counts exactly, when ctok is installed
+    here (the driver); each family's counts become two more columns (planner.counts.ctok_columns)."""
     from planner import claude_tokens
 
-    book = load_pricebook(as_of, user_tables=prices)
     out: dict[tuple[str, str], tuple[Tokenizer, str]] = {}
-    for model in models:
-        r = book.resolve(model)
+    for r in resolved:
         rule = claude_tokens.rule_for(r.tokenizer)
         if rule is not None:
             version = rule.version_for(r.model.id)
@@ -109,8 +112,8 @@ class Counter:
         batch; the ctok columns of a record outside the ctok sample are empty (None)."""
         reqs = [r for r, _, _, _ in parsed if r is not None]
         per_tok = [[c.tokens for c in count_pieces([request_pieces(r, t) for r in reqs], t)] for t in self.toks]
-        sampled = [self._sampled(text) for r, _, _, text in parsed if r is not None] if self.claude else []
-        chosen = [r for r, keep in zip(reqs, sampled, strict=True) if keep] if self.claude else []
+        sampled = [bool(self.claude) and self._sampled(text) for r, _, _, text in parsed if r is not None]
+        chosen = [r for r, keep in zip(reqs, sampled, strict=True) if keep]
         per_family = []
         for tok, version in self.claude:
             found = iter(_claude_counts(chosen, tok, version))
@@ -239,12 +242,12 @@ def counter(
     here, Claude models are also counted by ctok on `claude_sample` of the records (1: all, exactly)."""
     if format is not None and format not in FORMATS:
         raise UsageError(f"unknown format '{format}'; choose one of {', '.join(FORMATS)}")
-    toks = tuple(tokenizers_for(models, as_of=as_of, prices=prices).values())
+    resolved = _resolved(models, as_of, prices)
     read = ReadOptions(
         format=format, text_column=text_column, system=system, output_column=output_column, id_column=id_column
     )
-    families = claude_families_for(models, as_of=as_of, prices=prices)
-    return Counter(toks, read, claude=families, claude_sample=claude_sample)
+    return Counter(tuple(_tokenizers(resolved).values()), read, claude=_claude_families(resolved),
+                   claude_sample=claude_sample)
 
 
 # ---------------------------------------------------------------------------------------------
