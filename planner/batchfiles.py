@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner import jsonsafe
 from planner.atomic import StagedFile, StagedFiles
+from planner.clock import today
 from planner.datasets import Request, SkipLog, open_binary, open_text, read_requests
 from planner.errors import BatchplanError, InputError, UnknownModelError, UsageError
 from planner.jsonsafe import NumberError, number_problem
@@ -362,7 +363,7 @@ def _eta(resolved: ResolvedModel, *, requests: int, input_tokens: int, output_to
 
     t = estimate_turnaround(
         resolved.table, resolved.model, requests=requests, input_tokens=input_tokens, output_tokens=output_tokens,
-        payload_bytes=payload_bytes, tier=tier, verdict=eligibility(resolved, as_of or date.today()),
+        payload_bytes=payload_bytes, tier=tier, verdict=eligibility(resolved, as_of or today()),
     )
     if not t.batch.supported:
         return None

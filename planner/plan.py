@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from planner.clock import today
 from planner.errors import UsageError
 from planner.money import usd, usd_display
 from planner.pricing import PriceTable, ResolvedModel
@@ -428,7 +429,7 @@ def timing(
     tier, concurrency, latency_s = options.tier, options.concurrency, options.latency_s
     deadline, budget, use_history = options.deadline, options.budget, options.use_history
     table, model = resolved.table, resolved.model
-    verdict = eligibility(resolved, as_of or date.today())
+    verdict = eligibility(resolved, as_of or today())
     kwargs: dict[str, Any] = {
         "requests": requests,
         "input_tokens": input_tokens,

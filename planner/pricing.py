@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from planner.clock import today
 from planner.errors import AmbiguousModelError, PricingError, UnknownModelError
 from planner.matching import Rule, accepting_clause, describe, equals_names, literals, matches
 from planner.records import Before, Field, Record, after, before
@@ -930,7 +931,7 @@ def load_pricebook(
     user_tables: Iterable[Path] = (),
 ) -> PriceBook:
     """The tables in force on `as_of` (default today). User tables replace or extend shipped models."""
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     tables = LazyTables()
     missing: dict[str, str] = {}
     grammars: dict[str, Any] = {}

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from planner.clock import today
 from planner.datasets import ReadOptions, Request, open_binary, read_requests
 from planner.errors import InputError, PricingError, UnknownModelError, UsageError
 from planner.money import ZERO, per_million, usd
@@ -683,7 +684,7 @@ def _as_of(opts: ReconcileOptions, objects: Sequence[BatchObject], results: Sequ
         return min(stamps).date(), "the earliest response timestamp in the results"
     if planned is not None and planned.as_of is not None:
         return planned.as_of, "the manifest's as_of (the results carry no date)"
-    return date.today(), "today (nothing in the results dates the batch; pass --as-of)"
+    return today(), "today (nothing in the results dates the batch; pass --as-of)"
 
 
 def _resolve(book: PriceBook, names: Sequence[tuple[str, str]], notes: list[str]) -> tuple[ResolvedModel, str]:

@@ -17,13 +17,13 @@ reserves each request's `max_tokens`; Anthropic limits input (ITPM) and output (
 from __future__ import annotations
 
 import math
-from datetime import date
 from decimal import Decimal
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner import pricing
+from planner.clock import today
 from planner.eligibility import Eligibility, eligibility
 from planner.pricing import ModelEntry, PriceTable, RateLimits, ResolvedModel
 
@@ -167,7 +167,7 @@ def batch_turnaround(
     observed: Observed | None = None,
     verdict: Eligibility | None = None,
 ) -> BatchTurnaround:
-    verdict = verdict or eligibility(ResolvedModel(table, model, model.id), date.today())
+    verdict = verdict or eligibility(ResolvedModel(table, model, model.id), today())
     if not verdict.batch_offered:
         bound = "no batch API" if not table.batch.supported else "model not batch-eligible"
         return BatchTurnaround(supported=False, bound_by=bound, notes=list(verdict.reasons[:1]) or [verdict.basis])

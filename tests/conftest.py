@@ -16,6 +16,10 @@ from planner.pricing import PriceBook, load_pricebook
 _UID = os.getuid() if hasattr(os, "getuid") else 0
 os.environ.setdefault("BATCHPLAN_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"batchplan-test-cache-{_UID}"))
 
+# Every answer depends on the date (price tables are versioned by it): the suite answers for one fixed day,
+# whatever day it runs on; CLI subprocesses inherit it. Tests of other dates pass --as-of.
+os.environ["BATCHPLAN_AS_OF"] = "2026-12-06"
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_PRICING = FIXTURES / "pricing"
 ROOT = Path(__file__).resolve().parents[1]

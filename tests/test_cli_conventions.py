@@ -211,3 +211,20 @@ def test_values_are_converted_as_typer_converts_them(tmp_path: Path) -> None:
                 assert got == outcome(lambda: own.coerce(value, param=param, ctx=ctx)), (path, param.name, value)  # noqa: B023
                 seen += 1
     assert seen > 1000
+
+
+def test_batchplan_as_of_is_the_default_date_and_a_bad_one_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`BATCHPLAN_AS_OF` answers for that day (a table version from before it); a non-date is a one-line error."""
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    monkeypatch.setenv("BATCHPLAN_AS_OF", "2026-07-10")
+    old = CliRunner().invoke(app, ["check", "gpt-4o-mini", "--json"])
+    monkeypatch.setenv("BATCHPLAN_AS_OF", "2026-12-06")
+    new = CliRunner().invoke(app, ["check", "gpt-4o-mini", "--json"])
+    assert '"as_of": "2026-07-10"' in old.stdout and '"as_of": "2026-12-06"' in new.stdout
+    monkeypatch.setenv("BATCHPLAN_AS_OF", "next tuesday")
+    bad = CliRunner().invoke(app, ["check", "gpt-4o-mini"])
+    assert bad.exit_code == 2 and "BATCHPLAN_AS_OF='next tuesday' is not a date" in bad.output
+    assert "Traceback" not in bad.output

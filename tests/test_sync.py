@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import shutil
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,10 +14,16 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.errors import PricingError, UnknownModelError
 from planner.pricing import list_versions, read_table, shipped_pricing_dir
-from planner.sync import ARTIFACT_DATE, _standard_index, build_table, load_base, write_version
+from planner.sync import ARTIFACT_DATE, SYNCED_FROM, _standard_index, build_table, load_base, write_version
 
 gp = pytest.importorskip("genai_prices")
 runner = CliRunner()
+#: Tests that compare the shipped tables with genai-prices' data compare them with the release they were synced
+#: from; with another release installed they skip (the pinned test extra installs that one, so CI runs them).
+synced_data = pytest.mark.skipif(
+    importlib.metadata.version("genai-prices") != SYNCED_FROM,
+    reason=f"the tables were synced from genai-prices {SYNCED_FROM}; sync the tables to a newer release with `batchplan prices sync`",
+)
 GENAI_ID = {"openai": "openai", "anthropic": "anthropic", "google": "google", "vertex": "google",
             "azure": "openai", "bedrock": "aws", "mistral": "mistral", "groq": "groq", "together": "together",
             "fireworks": "fireworks", "xai": "x-ai", "deepseek": "deepseek"}
@@ -40,6 +47,7 @@ def _at(price: object, tokens: int) -> Decimal | None:
     return Decimal(price)  # type: ignore[arg-type]
 
 
+@synced_data
 def test_our_prices_equal_genai_prices_on_the_same_date() -> None:
     """Realtime and batch input/output equal genai-prices' on each version's date, or a disagreement is recorded.
 
@@ -77,6 +85,7 @@ def test_our_prices_equal_genai_prices_on_the_same_date() -> None:
     assert checked > 300
 
 
+@synced_data
 def test_every_openai_and_anthropic_batch_model_of_genai_prices_is_priced() -> None:
     from planner.pricing import load_pricebook
 
@@ -139,6 +148,7 @@ def test_dry_run_writes_nothing(root: Path) -> None:
     assert not (root / "openai" / "2026-12-24.yaml").exists()
 
 
+@synced_data
 def test_every_batch_priced_genai_model_is_in_our_tables_or_excluded_with_a_reason() -> None:
     """Issue #12: each model genai-prices gives a batch price, for the providers we sync, is a row of one
     of our newest tables (by id or match rule) or an `excluded` entry whose reason `check` prints."""
@@ -199,3 +209,9 @@ def test_a_sync_base_with_a_key_written_twice_is_refused(root: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "duplicate key" in result.stderr and "openai.yaml" in result.stderr
     assert not (root / "openai" / "2026-11-20.yaml").exists()
+
+
+def test_the_test_extra_pins_the_release_the_tables_came_from() -> None:
+    """pyproject's test extra installs the genai-prices the tables were synced from, or CI compares with another."""
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'"genai-prices=={SYNCED_FROM}"' in text
