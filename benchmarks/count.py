@@ -7,7 +7,7 @@
 Both sides do the full job: read the file, parse every record, count each request with the
 openai-cookbook accounting under o200k_base. The baseline is the obvious loop (benchmarks/_plain.py:
 json.loads or csv.reader, then encode_ordinary per text); batchplan goes through
-`planner.counting.count_file`, the engine `estimate` runs (workers read, parse and count their own
+`planner.count.counting.count_file`, the engine `estimate` runs (workers read, parse and count their own
 blocks; CSV blocks cut where the quotes pair up). Each side runs in a fresh process and is timed from
 the moment its code is imported and o200k_base loaded: that start-up does not grow with the file (the
 "small file" row of run.py measures it). The two totals must agree exactly, or the benchmark fails.
@@ -39,15 +39,15 @@ DATA = HERE / ".data"
 
 def o200k_rule() -> Any:
     """The counting rule of a model on o200k_base with the cookbook's overheads (gpt-4o-mini's)."""
-    from planner.pricing import Tokenizer
+    from planner.prices.pricing import Tokenizer
 
     return Tokenizer(encoding="o200k_base", method="exact")
 
 
 def run_batchplan(path: str, fmt: str, workers: int | None, tok: Any) -> tuple[int, int]:
     """The engine `batchplan estimate` runs: workers decode, parse, validate and count."""
-    from planner.counting import count_file
-    from planner.datasets import ReadOptions, open_dataset
+    from planner.count.counting import count_file
+    from planner.read.datasets import ReadOptions, open_dataset
 
     options = ReadOptions(text_column="text" if fmt == "csv" else None)
     rows = tokens = 0
@@ -67,12 +67,12 @@ def child(which: str, path: str, fmt: str, workers: int | None) -> None:
     sys.path.insert(0, str(HERE))
     from _plain import csv_loop, jsonl_loop
 
-    from planner.encodings import get_encoding
+    from planner.count.encodings import get_encoding
 
     encode = get_encoding("o200k_base").encode_ordinary  # loading the BPE table is start-up, not counting
     if which == "batchplan":  # so are importing the package and validating the counting rule (pydantic)
-        import planner.counting
-        import planner.datasets  # noqa: F401
+        import planner.count.counting
+        import planner.read.datasets  # noqa: F401
 
         tok = o200k_rule()
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -201,7 +201,7 @@ def table_rows(rounds: int) -> list[Row]:
     fastest = " / ".join(f"{min(t) * 1000:.0f}" for t in times.values())
     medians = " / ".join(f"{statistics.median(t) * 1000:.0f}" for t in times.values())
     code = (
-        "import time; t=time.perf_counter(); from planner.pricing import load_pricebook; "
+        "import time; t=time.perf_counter(); from planner.prices.pricing import load_pricebook; "
         "b=load_pricebook(); print(time.perf_counter()-t, len(b.tables), sum(len(t.models) for t in b.tables.values()))"
     )
     loads = []

@@ -10,20 +10,20 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from planner.estimate import Estimate, ModelEstimate, estimate
-    from planner.options import EstimateOptions
-    from planner.pricing import PriceBook, PriceTable, load_pricebook
+    from planner.plan.estimate import Estimate, ModelEstimate, estimate
+    from planner.plan.options import EstimateOptions
+    from planner.prices.pricing import PriceBook, PriceTable, load_pricebook
 
 __all__ = ["Estimate", "EstimateOptions", "ModelEstimate", "PriceBook", "PriceTable", "estimate", "load_pricebook"]
 
 _LAZY = {
-    "estimate": "planner.estimate",
-    "Estimate": "planner.estimate",
-    "ModelEstimate": "planner.estimate",
-    "EstimateOptions": "planner.options",
-    "load_pricebook": "planner.pricing",
-    "PriceBook": "planner.pricing",
-    "PriceTable": "planner.pricing",
+    "estimate": "planner.plan.estimate",
+    "Estimate": "planner.plan.estimate",
+    "ModelEstimate": "planner.plan.estimate",
+    "EstimateOptions": "planner.plan.options",
+    "load_pricebook": "planner.prices.pricing",
+    "PriceBook": "planner.prices.pricing",
+    "PriceTable": "planner.prices.pricing",
 }
 
 

@@ -1,3 +1,3 @@
-from planner.launch import main
+from planner.cli.launch import main
 
 main()

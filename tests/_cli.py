@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.main import app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pricing"
 ACME = str(FIXTURES / "acme" / "2026-01-01.yaml")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from planner.datasets import Api, Request
-from planner.pricing import ImageRule, Tokenizer, ToolRule
+from planner.core.request import Api, Request
+from planner.prices.pricing import ImageRule, Tokenizer, ToolRule
 
 TOOLS_4O = ToolRule(func_init=7, prop_init=3, prop_key=3, enum_init=-3, enum_item=3, func_end=12)
 TOOLS_4 = ToolRule(func_init=10, prop_init=3, prop_key=3, enum_init=-3, enum_item=3, func_end=12)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from planner.pricing import PriceBook, load_pricebook
+from planner.prices.pricing import PriceBook, load_pricebook
 
-# The compiled-table cache (planner.tablecache) of a test run lives in a temp dir, not the user's cache;
+# The compiled-table cache (planner.prices.tablecache) of a test run lives in a temp dir, not the user's cache;
 # CLI subprocesses inherit it. Tests of the cache itself point it elsewhere.
 _UID = os.getuid() if hasattr(os, "getuid") else 0
 os.environ.setdefault("BATCHPLAN_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"batchplan-test-cache-{_UID}"))

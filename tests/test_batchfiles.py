@@ -1,4 +1,4 @@
-"""planner.batchfiles: vendor line formats (checked against the official SDK types), stable ids, splitting
+"""planner.batch.batchfiles: vendor line formats (checked against the official SDK types), stable ids, splitting
 at the exact limits, and totals equal to `estimate()`."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from planner.batchfiles import (
+from planner.batch.batchfiles import (
     VENDORS,
     IdMaker,
     encode_line,
@@ -20,9 +20,9 @@ from planner.batchfiles import (
     prepare,
     validate,
 )
-from planner.errors import InputError, UsageError
-from planner.estimate import estimate
-from planner.pricing import PriceBook, load_pricebook
+from planner.core.errors import InputError, UsageError
+from planner.plan.estimate import estimate
+from planner.prices.pricing import PriceBook, load_pricebook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pricing"
 AS_OF = date(2026, 3, 1)
@@ -329,7 +329,7 @@ def test_totals_equal_estimate_on_the_same_data(tmp_path: Path, acme: PriceBook)
     assert m.totals.input_tokens == one.input_tokens
     assert m.totals.output_tokens == one.output_tokens
     assert m.totals.realtime_cost_usd == f"{one.realtime_cost_usd.quantize(__import__('decimal').Decimal('0.000001'))}"
-    from planner.money import usd
+    from planner.core.money import usd
 
     assert m.totals.realtime_cost_usd == usd(one.realtime_cost_usd)
     assert one.batch_cost_usd is not None and m.totals.batch_cost_usd == usd(one.batch_cost_usd)
@@ -350,7 +350,7 @@ def test_round_trip_prepare_validate_estimate(
     report = validate(path, vendor=vendor, pricebook=acme)
     assert report.ok and report.estimate is not None
     e = estimate(path, ["acme-small"], pricebook=acme).estimates[0]
-    from planner.money import usd
+    from planner.core.money import usd
 
     assert report.estimate["input_tokens"] == m.totals.input_tokens == e.input_tokens
     assert report.estimate["output_tokens"] == m.totals.output_tokens == e.output_tokens == 60
@@ -388,7 +388,7 @@ def test_no_overwrite_without_force_and_stale_files_removed(
 def test_interrupt_leaves_no_partial_files(
     tmp_path: Path, write_jsonl: Callable[..., Path], acme: PriceBook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import planner.batchfiles as bf
+    import planner.batch.batchfiles as bf
 
     calls = {"n": 0}
     real = bf.encode_line

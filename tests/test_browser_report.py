@@ -22,7 +22,7 @@ from _reviews import args as review_args
 from _reviews import write_reviews
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.main import app
 
 CHROMIUM = Path(os.environ.get("BATCHPLAN_CHROMIUM", "/usr/bin/chromium"))
 ACME = Path(__file__).parent / "fixtures" / "pricing" / "acme" / "2026-01-01.yaml"

@@ -11,11 +11,11 @@ import pytest
 from _skew import skewed_rows
 from test_claude_tokens import need_ctok
 
-from planner import calibration, claude_tokens
-from planner.datasets import ReadOptions, read_requests
-from planner.estimate import estimate
-from planner.pricing import load_pricebook
-from planner.tokens import count_requests
+from planner.count import calibration, claude_tokens
+from planner.count.tokens import count_requests
+from planner.plan.estimate import estimate
+from planner.prices.pricing import load_pricebook
+from planner.read.datasets import ReadOptions, read_requests
 
 AS_OF = date(2026, 11, 30)
 
@@ -83,7 +83,7 @@ def test_requests_in_memory_are_calibrated_like_a_file(monkeypatch: pytest.Monke
     """prepare/validate/reconcile: a large batch in memory is calibrated on a sample, not ctok'd in full."""
     need_ctok()
     r = load_pricebook(AS_OF).resolve("claude-haiku-4-5")
-    from planner.batchfiles import VENDOR_RULES, parse_line
+    from planner.batch.batchfiles import VENDOR_RULES, parse_line
 
     requests = []
     for i, row in enumerate(skewed_rows(n_short=400, n_md=30, n_code=6), 1):

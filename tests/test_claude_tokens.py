@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from planner import claude_tokens
-from planner.datasets import Request
-from planner.estimate import estimate
-from planner.pricing import load_pricebook
+from planner.core.request import Request
+from planner.count import claude_tokens
+from planner.plan.estimate import estimate
+from planner.prices.pricing import load_pricebook
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 FIVE = [

@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.main import app
 
 runner = CliRunner()
 ACME = str(Path(__file__).parent / "fixtures" / "pricing" / "acme" / "2026-01-01.yaml")
@@ -124,8 +124,8 @@ def test_quiet_and_no_color_anywhere(write_jsonl: Callable[..., Path]) -> None:
 
 
 def test_the_command_table_names_every_command_in_help_order() -> None:
-    """planner.commands.COMMANDS maps each command to its module, so that `batchplan NAME` builds NAME alone."""
-    from planner.commands import COMMANDS
+    """planner.cli.commands.COMMANDS maps each command to its module, so that `batchplan NAME` builds NAME alone."""
+    from planner.cli.commands import COMMANDS
 
     root = typer.main.get_command(app)
     assert list(COMMANDS) == list(root.commands)  # type: ignore[attr-defined]
@@ -133,8 +133,8 @@ def test_the_command_table_names_every_command_in_help_order() -> None:
 
 @pytest.mark.parametrize("path", commands()[1:], ids=" ".join)
 def test_a_command_built_alone_is_the_command_of_the_whole_app(path: list[str]) -> None:
-    """What `batchplan NAME …` runs (planner.cli.build_app) has the same help, errors and conventions."""
-    from planner.cli import build_app
+    """What `batchplan NAME …` runs (planner.cli.main.build_app) has the same help, errors and conventions."""
+    from planner.cli.main import build_app
 
     alone = build_app([*path, "--json"])
     assert path[0] in typer.main.get_command(alone).commands  # type: ignore[attr-defined]
@@ -160,7 +160,7 @@ def test_a_command_built_alone_is_the_command_of_the_whole_app(path: list[str]) 
     ],
 )
 def test_which_command_argv_runs(argv: list[str], name: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from planner.cli import invoked_command
+    from planner.cli.main import invoked_command
 
     assert invoked_command(argv) == name
     monkeypatch.setenv("_BATCHPLAN_COMPLETE", "complete_bash")  # shell completion needs every command
@@ -168,7 +168,7 @@ def test_which_command_argv_runs(argv: list[str], name: str | None, monkeypatch:
 
 
 def test_shell_completion_through_the_entry_point() -> None:
-    probe = "import sys; sys.argv[0] = 'batchplan'; from planner.cli import main; main()"
+    probe = "import sys; sys.argv[0] = 'batchplan'; from planner.cli.main import main; main()"
     cases = (("batchplan pri", "prices"), ("batchplan check --js", "--json"), ("batchplan prices l", "list"))
     for words, want in cases:
         env = {**os.environ, "_BATCHPLAN_COMPLETE": "complete_bash", "COMP_WORDS": words,
@@ -178,12 +178,12 @@ def test_shell_completion_through_the_entry_point() -> None:
 
 
 def test_values_are_converted_as_typer_converts_them(tmp_path: Path) -> None:
-    """planner.cli hands plain strings through without typer's pydantic adapters; every parameter of
+    """planner.cli.main hands plain strings through without typer's pydantic adapters; every parameter of
     every command still gets exactly what typer's own conversion gives (or the same error)."""
     from typer._click import Context
     from typer._coercion import build_runtime_param
 
-    from planner.cli import _Verbatim
+    from planner.cli.main import _Verbatim
 
     (tmp_path / "file.txt").write_text("x")
     samples: list[object] = [None, "x", "", " 12 ", "1.5", "-3", "yes", "2026-01-01", b"bytes", b"\xff",
@@ -217,7 +217,7 @@ def test_batchplan_as_of_is_the_default_date_and_a_bad_one_is_one_line(monkeypat
     """`BATCHPLAN_AS_OF` answers for that day (a table version from before it); a non-date is a one-line error."""
     from typer.testing import CliRunner
 
-    from planner.cli import app
+    from planner.cli.main import app
 
     monkeypatch.setenv("BATCHPLAN_AS_OF", "2026-07-10")
     old = CliRunner().invoke(app, ["check", "gpt-4o-mini", "--json"])

@@ -1,4 +1,4 @@
-"""Columnar datasets (planner.columnar): Parquet, Arrow IPC and saved Hugging Face datasets read through pyarrow
+"""Columnar datasets (planner.read.columnar): Parquet, Arrow IPC and saved Hugging Face datasets read through pyarrow
 give the same requests, and the same totals, as the same data in CSV or JSONL."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ else:
     pa = pytest.importorskip("pyarrow")
 import pyarrow.parquet as pq
 
-from planner.cli import app
-from planner.datasets import ReadOptions, read_requests, sample_requests
-from planner.errors import InputError, UsageError
-from planner.estimate import estimate
+from planner.cli.main import app
+from planner.core.errors import InputError, UsageError
+from planner.plan.estimate import estimate
+from planner.read.datasets import ReadOptions, read_requests, sample_requests
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALPACA = FIXTURES / "shapes" / "alpaca.jsonl"

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from _tok import CLAUDE, GPT_4, GPT_4O, req
 
-from planner.counting import (
+from planner.core.request import Request
+from planner.count.counting import (
     _RepeatCache,
     count_chunks,
     count_chunks_multi,
@@ -20,9 +21,9 @@ from planner.counting import (
     default_workers,
     request_from_json,
 )
-from planner.datasets import Request, read_requests
-from planner.encodings import _make_counter, get_encoding, token_counter
-from planner.tokens import Pieces, count_requests, count_requests_detailed
+from planner.count.encodings import _make_counter, get_encoding, token_counter
+from planner.count.tokens import Pieces, count_requests, count_requests_detailed
+from planner.read.datasets import read_requests
 
 
 def make_requests(n: int) -> list[Request]:

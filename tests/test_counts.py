@@ -1,4 +1,4 @@
-"""Pricing counts computed elsewhere (planner.counts): a counts file gives the estimate counting would give."""
+"""Pricing counts computed elsewhere (planner.count.counts): a counts file gives the estimate counting would give."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from planner.counts import input_column, tokenizer_label
-from planner.distributed import counter
-from planner.errors import InputError, UsageError
-from planner.estimate import estimate
-from planner.pricing import load_pricebook
+from planner.core.errors import InputError, UsageError
+from planner.count.counts import input_column, tokenizer_label
+from planner.count.distributed import counter
+from planner.plan.estimate import estimate
+from planner.prices.pricing import load_pricebook
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKETS = ROOT / "examples" / "tickets.jsonl"
@@ -40,7 +40,7 @@ def comparable(result: Any) -> list[dict[str, Any]]:
 
 def test_a_counts_file_prices_exactly_like_counting_the_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # counts computed elsewhere use the tables' rules: count the data the same way (no ctok recount of Claude)
-    monkeypatch.setattr("planner.claude_tokens.available", lambda: False)
+    monkeypatch.setattr("planner.count.claude_tokens.available", lambda: False)
     rows = counter(MODELS).lines(TICKETS.read_text(encoding="utf-8").splitlines())
     counts = write_counts(tmp_path / "counts.csv", rows)
     kw: dict[str, Any] = {"tier": "tier-3", "deadline": "12h", "rows": 50_000, "output_tokens": 120}

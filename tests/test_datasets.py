@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from planner.datasets import ReadOptions, SkipLog, read_requests
-from planner.errors import InputError, UsageError
+from planner.core.errors import InputError, UsageError
+from planner.read.datasets import ReadOptions, SkipLog, read_requests
 
 
 def read(path: Path | str, **kw: object) -> tuple[str, list]:  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""Counting where the data lives (planner.distributed) on real engines: a local Spark session (`local[2]`) and a
+"""Counting where the data lives (planner.count.distributed) on real engines: a local Spark session (`local[2]`) and a
 Dask distributed LocalCluster, each started once for this module. Totals equal `estimate` on the same file, and
 the counts they write price exactly like counting here.
 
@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from planner.counts import input_column
-from planner.distributed import count_dask, count_spark, counter
-from planner.estimate import estimate
-from planner.pricing import load_pricebook
+from planner.count.counts import input_column
+from planner.count.distributed import count_dask, count_spark, counter
+from planner.plan.estimate import estimate
+from planner.prices.pricing import load_pricebook
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKETS = ROOT / "examples" / "tickets.jsonl"
@@ -37,11 +37,11 @@ def _tables_rules_for_claude(request: pytest.FixtureRequest, monkeypatch: pytest
     """Most tests here compare the tables' rules on both sides, so ctok is hidden from the driver: the
     counter then asks for no ctok counts and `estimate` does no exact recount. The `_with_ctok` tests see it."""
     if "_with_ctok" not in request.node.name:
-        monkeypatch.setattr("planner.claude_tokens.available", lambda: False)
+        monkeypatch.setattr("planner.count.claude_tokens.available", lambda: False)
 
 
 def need_ctok() -> None:
-    from planner import claude_tokens
+    from planner.count import claude_tokens
 
     if not claude_tokens.available():
         if os.environ.get("BATCHPLAN_REQUIRE_CTOK"):

@@ -1,4 +1,4 @@
-"""The one verdict (planner.eligibility), and every surface giving it: models, check, estimate, report,
+"""The one verdict (planner.plan.eligibility), and every surface giving it: models, check, estimate, report,
 prepare and validate, JSON and human, for every model of every shipped table."""
 
 from __future__ import annotations
@@ -10,13 +10,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.batchfiles import PROVIDER_VENDOR, VENDOR_RULES, build_line, encode_line, prepare, validate, vendor_rules
-from planner.batchfiles import LineOptions as Opts
-from planner.cli import app
-from planner.datasets import Request
-from planner.eligibility import eligibility
-from planner.estimate import estimate
-from planner.pricing import PriceBook, load_pricebook
+from planner.batch.batchfiles import (
+    PROVIDER_VENDOR,
+    VENDOR_RULES,
+    build_line,
+    encode_line,
+    prepare,
+    validate,
+    vendor_rules,
+)
+from planner.batch.batchfiles import LineOptions as Opts
+from planner.cli.main import app
+from planner.core.request import Request
+from planner.plan.eligibility import eligibility
+from planner.plan.estimate import estimate
+from planner.prices.pricing import PriceBook, load_pricebook
 from planner.render.tabular import summary
 
 runner = CliRunner()
@@ -70,7 +78,7 @@ def test_a_model_that_cannot_run_has_no_batch_price_and_no_plan() -> None:
 
 
 def test_a_model_not_yet_released_cannot_run() -> None:
-    from planner.pricing import ResolvedModel
+    from planner.prices.pricing import ResolvedModel
 
     r = load_pricebook(date(2026, 11, 25)).resolve("gpt-6.2-sol")
     early = ResolvedModel(r.table, r.model.model_copy(update={"released": date(2026, 12, 24)}), r.requested)
@@ -79,7 +87,7 @@ def test_a_model_not_yet_released_cannot_run() -> None:
 
 
 def test_endpoint_and_workload_reasons() -> None:
-    from planner.eligibility import WorkloadShape
+    from planner.plan.eligibility import WorkloadShape
 
     book = load_pricebook(date(2026, 11, 25))
     r = book.resolve("o3-pro")
@@ -94,7 +102,7 @@ def test_the_reasons_that_stop_a_job_at_all_are_their_own_field() -> None:
     """What makes a model unrecommendable is said by eligibility() itself (before: estimate re-derived it
     by matching the reasons' wording). Only the date and requests over the model's limits block; a
     missing batch offer or a disallowed endpoint still leave realtime."""
-    from planner.eligibility import WorkloadShape
+    from planner.plan.eligibility import WorkloadShape
 
     book = load_pricebook(date(2026, 11, 25))
     retired = eligibility(book.resolve("claude-2"), book.as_of)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.encodings import get_encoding
-from planner.errors import InputError, UnknownModelError, UsageError
-from planner.estimate import _Ids, estimate
-from planner.pricing import PriceBook
+from planner.core.errors import InputError, UnknownModelError, UsageError
+from planner.count.encodings import get_encoding
+from planner.plan.estimate import _Ids, estimate
+from planner.prices.pricing import PriceBook
 
 
 def chat(content: str, max_tokens: int | None = None, id: str | None = None) -> dict[str, object]:
@@ -130,7 +130,7 @@ FIXTURE_PRICING = Path(__file__).parent / "fixtures" / "pricing"
 def test_as_of_picks_the_version_in_force(write_jsonl: Callable[..., Path]) -> None:
     from datetime import date
 
-    from planner.pricing import load_pricebook
+    from planner.prices.pricing import load_pricebook
 
     path = write_jsonl([chat("x")])
     old = estimate(

@@ -547,7 +547,7 @@ def test_deep_duplicate_and_exploding_yaml_are_one_line(tmp_path: Path, loader: 
     """For libyaml's loader (100,000 deep) and the pure-Python one (20,000 deep: it is slow to scan, and
     fails the same way past Python's recursion limit): a deep document, a key written twice, and an
     alias bomb, in a price table and in the config."""
-    import planner.safeyaml as safeyaml
+    import planner.io.safeyaml as safeyaml
 
     monkeypatch.setattr(safeyaml, "SAFE_LOADER", getattr(safeyaml, loader))
     base = Path(ACME).read_text(encoding="utf-8")
@@ -880,7 +880,7 @@ def test_the_same_id_with_other_content_is_a_conflict(tmp_path: Path, monkeypatc
 
 def test_history_and_validate_read_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """/dev/zero never ends and has no newline: both stop at their cap with one line, memory bounded."""
-    import planner.history as history
+    import planner.store.history as history
 
     monkeypatch.setenv("BATCHPLAN_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(history, "HISTORY_MAX_BYTES", 1 << 20)  # the real caps are 64 MiB: same code, less time

@@ -12,8 +12,8 @@ import yaml
 from test_turnaround import make_table
 from typer.testing import CliRunner
 
-from planner import history
-from planner.cli import app
+from planner.cli.main import app
+from planner.store import history
 
 runner = CliRunner()
 T0 = 1_780_000_000

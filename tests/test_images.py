@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from _tok import CLAUDE, GPT_4O, TILE_4O, TILE_4O_MINI, TILE_5, TILE_O1, req
 
-from planner.images import (
+from planner.count.images import (
     anthropic_resized,
     count_image,
     image_size,
@@ -23,8 +23,8 @@ from planner.images import (
     patch_count,
     size_of_source,
 )
-from planner.pricing import ImageRule, Tokenizer
-from planner.tokens import count_requests, count_requests_detailed, count_text
+from planner.count.tokens import count_requests, count_requests_detailed, count_text
+from planner.prices.pricing import ImageRule, Tokenizer
 
 # ------------------------------------------------------------------------------------------------
 # OpenAI tile rule
@@ -266,8 +266,8 @@ def test_data_never_makes_the_tool_open_a_file(tmp_path: Path, monkeypatch: pyte
 
 
 def test_assumed_images_are_stated_in_every_output(tmp_path: Path) -> None:
-    from planner.estimate import estimate
-    from planner.pricing import load_pricebook, shipped_pricing_dir
+    from planner.plan.estimate import estimate
+    from planner.prices.pricing import load_pricebook, shipped_pricing_dir
 
     book = load_pricebook(date(2026, 11, 25), root=shipped_pricing_dir())
     part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
@@ -282,7 +282,7 @@ def test_assumed_images_are_stated_in_every_output(tmp_path: Path) -> None:
     doc = json.loads(result.model_dump_json())
     assert doc["estimates"][0]["assumed_images"] == 4
 
-    from planner.batchfiles import prepare, validate
+    from planner.batch.batchfiles import prepare, validate
 
     manifest = prepare(data, "gpt-4o", tmp_path / "out", vendor="openai", output_tokens=5, pricebook=book)
     assert any("4 image(s)" in n and "1024×1024" in n for n in manifest.notes), manifest.notes
@@ -345,9 +345,9 @@ def test_without_rule_image_json_is_counted() -> None:
 def test_images_a_model_has_no_rule_for_are_reported_in_every_output(tmp_path: Path) -> None:
     """A text-only model (Llama 3.3 on Groq) meets image parts: they are counted as their JSON text (nothing is
     free), and every output says so instead of presenting the count as if it held images (before: silent)."""
-    from planner.batchfiles import prepare
-    from planner.estimate import estimate
-    from planner.pricing import load_pricebook, shipped_pricing_dir
+    from planner.batch.batchfiles import prepare
+    from planner.plan.estimate import estimate
+    from planner.prices.pricing import load_pricebook, shipped_pricing_dir
     from planner.render.terminal import Footnotes, assumptions
 
     book = load_pricebook(date(2026, 11, 25), root=shipped_pricing_dir())

@@ -1,4 +1,4 @@
-"""Hostile and unusual inputs, through the one input layer (planner/inputs.py): read once (pipes, FIFOs,
+"""Hostile and unusual inputs, through the one input layer (planner/io/inputs.py): read once (pipes, FIFOs,
 `<(cmd)`), bounded (no runaway line), and every failure one line naming the file and line, exit 2."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from _cli import ACME, COMMON, run
 
-from planner import counting
-from planner.errors import InputError, UsageError
-from planner.estimate import estimate
-from planner.inputs import MAX_LINE_ENV, from_bytes, max_line_bytes, open_input
+from planner.core.errors import InputError, UsageError
+from planner.count import counting
+from planner.io.inputs import MAX_LINE_ENV, from_bytes, max_line_bytes, open_input
+from planner.plan.estimate import estimate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -1,4 +1,4 @@
-"""planner.jsontext writes exactly what json.dumps(indent=2, ensure_ascii=False) writes (every --json)."""
+"""planner.core.jsontext writes exactly what json.dumps(indent=2, ensure_ascii=False) writes (every --json)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.jsontext import dumps
+from planner.core.jsontext import dumps
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
 KEYS = st.text() | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False)
@@ -40,8 +40,8 @@ def test_what_json_refuses_is_refused_the_same_way() -> None:
 
 
 def test_a_real_listing_is_written_identically() -> None:
-    from planner.commands.models import model_json
-    from planner.pricing import load_pricebook
+    from planner.cli.commands.models import model_json
+    from planner.prices.pricing import load_pricebook
 
     book = load_pricebook()
     rows = [model_json(t, m, book.as_of) for t in book.providers() for m in t.models]

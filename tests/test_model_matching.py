@@ -11,9 +11,9 @@ from datetime import date
 
 import pytest
 
-from planner.errors import AmbiguousModelError, PricingError, UnknownModelError
-from planner.matching import AnyOf, Equals, Regex, StartsWith, literals, matches
-from planner.pricing import PriceBook, list_versions, load_pricebook, read_table
+from planner.core.errors import AmbiguousModelError, PricingError, UnknownModelError
+from planner.prices.matching import AnyOf, Equals, Regex, StartsWith, literals, matches
+from planner.prices.pricing import PriceBook, list_versions, load_pricebook, read_table
 
 NOV = date(2026, 11, 20)
 
@@ -191,7 +191,7 @@ def test_rules_are_strict_and_case_insensitive() -> None:
 
 
 def test_legacy_aliases_and_prefixes_in_user_tables_still_load() -> None:
-    from planner.pricing import ModelEntry
+    from planner.prices.pricing import ModelEntry
 
     m = ModelEntry.model_validate({
         "id": "mine", "aliases": ["mine-2026"], "match_prefixes": ["mine-"], "tokenizer": "t",

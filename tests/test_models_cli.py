@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.pricing import shipped_pricing_dir
+from planner.cli.main import app
+from planner.prices.pricing import shipped_pricing_dir
 
 runner = CliRunner()
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.errors import UsageError
-from planner.options import EstimateOptions, OutputOptions
+from planner.cli.main import app
+from planner.core.errors import UsageError
+from planner.plan.options import EstimateOptions, OutputOptions
 
 runner = CliRunner()
 

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner import counting
-from planner.counting import Counted, _blocks, _numbered, count_file, count_stream_described
-from planner.datasets import ReadOptions, SkipLog, csv_block_records, csv_records, open_dataset, read_requests
-from planner.errors import InputError
-from planner.inputs import Input, from_bytes, open_input
-from planner.pricing import ImageRule, Tokenizer
+from planner.core.errors import InputError
+from planner.count import counting
+from planner.count.counting import Counted, _blocks, _numbered, count_file, count_stream_described
+from planner.io.inputs import Input, from_bytes, open_input
+from planner.prices.pricing import ImageRule, Tokenizer
+from planner.read.datasets import ReadOptions, SkipLog, csv_block_records, csv_records, open_dataset, read_requests
 
 GPT = Tokenizer(
     encoding="o200k_base",
@@ -221,7 +221,7 @@ def csv_file_records(src: Input, *, workers: int, span: int, fmt: str = "csv") -
 
 def serial_records(path: Path) -> list[tuple[int, str, str]] | str:
     """The same from the serial reader (csv.reader over the whole file), or its error."""
-    from planner.tokens import count_requests
+    from planner.count.tokens import count_requests
 
     try:
         _, stream = read_requests(str(path), ReadOptions(text_column="text"))
@@ -332,7 +332,7 @@ def test_small_inputs_are_counted_without_a_pool_and_large_ones_with_one(
 def test_the_encoding_is_built_once_and_only_when_a_request_is_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from planner import encodings
+    from planner.count import encodings
 
     built: list[str] = []
     real_build = encodings._build
@@ -352,7 +352,7 @@ def test_the_encoding_is_built_once_and_only_when_a_request_is_counted(
 
 
 def estimate_file(path: Path) -> None:
-    from planner.estimate import estimate
+    from planner.plan.estimate import estimate
 
     fixtures = Path(__file__).parent / "fixtures" / "pricing" / "acme" / "2026-01-01.yaml"
     from datetime import date

@@ -14,9 +14,9 @@ import yaml
 from test_turnaround import make_table, run
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.errors import UsageError
-from planner.plan import parse_budget, parse_deadline, plan_for, tier_for
+from planner.cli.main import app
+from planner.core.errors import UsageError
+from planner.plan.timing import parse_budget, parse_deadline, plan_for, tier_for
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 runner = CliRunner()
@@ -201,7 +201,7 @@ def test_cli_bad_deadline_is_one_line(table_file: Path, write_jsonl: Callable[..
 def test_api_budget_filters_models(
     book: object, write_jsonl: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from planner.estimate import estimate
+    from planner.plan.estimate import estimate
 
     monkeypatch.setenv("BATCHPLAN_HOME", str(tmp_path / "home"))
     path = write_jsonl([chat(i) for i in range(20)])

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.batchfiles import prepare
-from planner.cli import app
-from planner.errors import InputError, UsageError
+from planner.batch.batchfiles import prepare
+from planner.cli.main import app
+from planner.core.errors import InputError, UsageError
 
 
 def write(tmp_path: Path, ids: list[str]) -> Path:

@@ -1,4 +1,4 @@
-"""Workers started ahead (planner.prewarm): the same counts as workers the engine forks itself, the
+"""Workers started ahead (planner.count.prewarm): the same counts as workers the engine forks itself, the
 caller never builds the encoding, the workers are the caller's own children, and no process outlives
 the command however it ends. Each case runs in a fresh interpreter (a head start is a fork of the
 process that starts it)."""
@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from _cli import batchplan
 
-from planner.counting import _Counter
-from planner.datasets import read_requests
-from planner.prewarm import plain
-from planner.pricing import load_pricebook
-from planner.tokens import shape_key
+from planner.count.counting import _Counter
+from planner.count.prewarm import plain
+from planner.count.tokens import shape_key
+from planner.prices.pricing import load_pricebook
+from planner.read.datasets import read_requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,14 +78,14 @@ def test_plain_copies_of_every_shipped_tokenizer_count_exactly_like_the_original
     requests = list(stream)
     for tok in toks:
         copy = plain(tok)
-        assert type(copy).__module__ != "planner.pricing"
+        assert type(copy).__module__ != "planner.prices.pricing"
         assert shape_key(copy) == shape_key(tok)  # type: ignore[arg-type]
         assert _Counter([copy]).count(requests) == _Counter([tok]).count(requests), tok  # type: ignore[list-item]
 
 
 def test_the_worker_side_imports_no_pydantic_typer_or_yaml() -> None:
     """A head start builds the encoding while the CLI imports: only if it needs none of that itself."""
-    probe = "import sys, planner.counting, planner.prewarm; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    probe = "import sys, planner.count.counting, planner.count.prewarm; print(sorted({m.split('.')[0] for m in sys.modules}))"  # noqa: E501
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     loaded = set(json.loads(out.replace("'", '"')))
     assert not loaded & {"pydantic", "pydantic_core", "typer", "rich", "yaml"}, loaded
@@ -95,9 +95,11 @@ ENGINE = textwrap.dedent(
     """
     import json, os, sys
     from pathlib import Path
-    from planner import counting, encodings, prewarm
-    from planner.datasets import ReadOptions, open_dataset
-    from planner.pricing import ImageRule, Tokenizer
+    from planner.count import counting
+    from planner.count import encodings
+    from planner.count import prewarm
+    from planner.read.datasets import ReadOptions, open_dataset
+    from planner.prices.pricing import ImageRule, Tokenizer
 
     counting.SMALL_BYTES = 200_000  # the pool case without a multi-megabyte file
     started = prewarm.start("estimate")

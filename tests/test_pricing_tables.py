@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from planner.errors import PricingError, UnknownModelError
-from planner.pricing import list_versions, load_pricebook, read_table, shipped_pricing_dir
+from planner.core.errors import PricingError, UnknownModelError
+from planner.prices.pricing import list_versions, load_pricebook, read_table, shipped_pricing_dir
 
 ALL = [v for vs in list_versions().values() for v in vs]
 VENDORS = {"openai", "anthropic", "google", "vertex", "azure", "bedrock", "mistral", "groq", "together",

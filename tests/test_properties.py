@@ -7,8 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.costs import cost_of, split_by_tier
-from planner.pricing import PriceSet, PriceTable, Tier
+from planner.plan.costs import cost_of, split_by_tier
+from planner.prices.pricing import PriceSet, PriceTable, Tier
 
 price = st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=4, allow_nan=False, allow_infinity=False)
 tokens = st.lists(st.integers(min_value=0, max_value=2_000_000), min_size=1, max_size=40)
@@ -96,8 +96,8 @@ def test_same_input_and_seed_give_the_same_estimate(texts: list[str], seed: int,
     from datetime import date
     from pathlib import Path
 
-    from planner.estimate import estimate
-    from planner.pricing import load_pricebook
+    from planner.plan.estimate import estimate
+    from planner.prices.pricing import load_pricebook
 
     book = load_pricebook(date(2026, 3, 1), root=Path(__file__).parent / "fixtures" / "pricing")
     with tempfile.TemporaryDirectory() as tmp:

@@ -81,7 +81,7 @@ def test_readme_shows_real_80_column_output(tmp_path: Path) -> None:
     BATCHPLAN_UPDATE_README=1 rewrites them from the real output (then review the diff)."""
     blocks = CONSOLE.findall(README)
     assert blocks, "the README shows no real output"
-    from planner import claude_tokens
+    from planner.count import claude_tokens
 
     if any("claude" in command for command, _ in blocks) and not claude_tokens.available():
         if os.environ.get("BATCHPLAN_REQUIRE_CTOK"):

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from planner import history
-from planner.batchfiles import prepare
-from planner.cli import app
-from planner.errors import InputError, UsageError
-from planner.estimate import estimate
-from planner.reconcile import ReconcileOptions, reconcile
+from planner.batch.batchfiles import prepare
+from planner.batch.reconcile import ReconcileOptions, reconcile
+from planner.cli.main import app
+from planner.core.errors import InputError, UsageError
+from planner.plan.estimate import estimate
+from planner.store import history
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 AS_OF = date(2026, 11, 30)
@@ -170,7 +170,7 @@ def test_round_trip_per_vendor(tmp_path: Path, vendor: str, model: str, fail: st
     if fail:
         assert r.failures.by_type == {fail: 1} and r.cost_usd.failed_rerun_estimate is not None
     # billed cost: every succeeded request at the batch prices of the table in force
-    from planner.pricing import load_pricebook
+    from planner.prices.pricing import load_pricebook
 
     res = load_pricebook(AS_OF).resolve(model)
     prices, _ = res.table.batch_prices(res.model)
@@ -192,9 +192,9 @@ def _self(vendor: str, out: Path) -> dict[str, tuple[int, int] | str]:
 
 def _estimated_by_id(vendor: str, out: Path, report: Any) -> dict[str, int]:
     """Each line's estimated input tokens (recovered from a reconcile against usage of exactly 1)."""
-    from planner.batchfiles import VENDOR_RULES, parse_line
-    from planner.pricing import load_pricebook
-    from planner.reconcile import _estimate_inputs
+    from planner.batch.batchfiles import VENDOR_RULES, parse_line
+    from planner.batch.reconcile import _estimate_inputs
+    from planner.prices.pricing import load_pricebook
 
     rules = VENDOR_RULES[vendor]
     keys, requests = [], []

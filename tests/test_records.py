@@ -1,4 +1,4 @@
-"""The price schema's records (planner.records) against the pydantic models made from them.
+"""The price schema's records (planner.prices.records) against the pydantic models made from them.
 
 `check` and `models` read records from the cache without importing pydantic; everything else still
 meets pydantic's behaviour through them: validation on keyword construction, the same dumps byte for
@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from planner import validation
-from planner.matching import AnyOf, Equals, Regex, StartsWith
-from planner.pricing import (
+from planner.io.safeyaml import load_yaml
+from planner.prices import validation
+from planner.prices.matching import AnyOf, Equals, Regex, StartsWith
+from planner.prices.pricing import (
     ModelBatch,
     PriceSet,
     PriceTable,
@@ -30,7 +31,6 @@ from planner.pricing import (
     load_pricebook,
     merge_tables,
 )
-from planner.safeyaml import load_yaml
 
 TABLE_FILES = [v.path for versions in list_versions().values() for v in versions]
 

@@ -27,8 +27,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.estimate import Estimate, estimate
+from planner.cli.main import app
+from planner.plan.estimate import Estimate, estimate
 from planner.render import cells
 from planner.render.layout import Col, Grid, print_grid
 from planner.render.terminal import render_estimate

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.commands import estimate as estimate_cmd
-from planner.commands import report as report_cmd
-from planner.estimate import TokenHistogram
+from planner.cli.commands import estimate as estimate_cmd
+from planner.cli.commands import report as report_cmd
+from planner.cli.main import app
+from planner.plan.estimate import TokenHistogram
 from planner.render.charts import nice_max
 from planner.render.tabular import CSV_COLUMNS
 
@@ -122,7 +122,7 @@ def test_csv_columns_and_money(data: Path, tmp_path: Path) -> None:
     assert Decimal(small["realtime_cost_usd"]) - Decimal(small["batch_cost_usd"]) == Decimal(small["savings_usd"])
     assert re.fullmatch(r"\d+\.\d{6}", small["realtime_cost_usd"])
     assert live["batch_cost_usd"] == "" and live["batch_eligible"] == "false"
-    assert live["reasons"]  # why not: wording owned by planner.eligibility
+    assert live["reasons"]  # why not: wording owned by planner.plan.eligibility
 
 
 def test_csv_columns_are_documented() -> None:

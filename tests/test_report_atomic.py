@@ -1,4 +1,4 @@
-"""planner.atomic: all-or-nothing writes, no overwrite without force, no temp files left behind."""
+"""planner.io.atomic: all-or-nothing writes, no overwrite without force, no temp files left behind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from planner.atomic import (
+from planner.core.errors import OutputError, UsageError
+from planner.io.atomic import (
     FileExistsRefusal,
     StagedFiles,
     atomic_binary,
@@ -18,7 +19,6 @@ from planner.atomic import (
     write_bytes,
     write_text,
 )
-from planner.errors import OutputError, UsageError
 
 
 def test_writes_and_refuses_overwrite(tmp_path: Path) -> None:

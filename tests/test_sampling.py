@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.datasets import ReadOptions, count_lines, sample_requests
-from planner.errors import UsageError
-from planner.estimate import estimate
-from planner.pricing import PriceBook
+from planner.core.errors import UsageError
+from planner.plan.estimate import estimate
+from planner.prices.pricing import PriceBook
+from planner.read.datasets import ReadOptions, count_lines, sample_requests
 
 WORDS = ["the", "order", "shipped", "late", "and", "refund", "never", "arrived", "please", "help", "my", "account"]
 

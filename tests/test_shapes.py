@@ -1,4 +1,4 @@
-"""The record shapes people bring (planner.shapes), read from real files (tests/fixtures/shapes/README.md names
+"""The record shapes people bring (planner.read.shapes), read from real files (tests/fixtures/shapes/README.md names
 each one's repository, path and commit) and counted the way the same request would be counted as chat."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.datasets import ReadOptions, read_requests
-from planner.errors import InputError
-from planner.estimate import estimate
-from planner.pricing import load_pricebook
-from planner.tokens import count_requests, count_text
+from planner.cli.main import app
+from planner.core.errors import InputError
+from planner.count.tokens import count_requests, count_text
+from planner.plan.estimate import estimate
+from planner.prices.pricing import load_pricebook
+from planner.read.datasets import ReadOptions, read_requests
 
 SHAPES = Path(__file__).parent / "fixtures" / "shapes"
 BOOK = load_pricebook()

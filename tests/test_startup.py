@@ -1,9 +1,9 @@
 """Table commands start fast (issue #14), with the same output: what they import on a warm cache.
 
 Timing lives in benchmarks/run.py; these tests guard what costs most at start-up and must not come
-back unnoticed: the YAML parser and validation (served by planner.tablecache), typer's pydantic
-adapters (planner.cli converts plain values itself), the other commands' modules (only the command
-run is built), the counting engine and its head start (planner.prewarm), pydantic itself for `check`
+back unnoticed: the YAML parser and validation (served by planner.prices.tablecache), typer's pydantic
+adapters (planner.cli.main converts plain values itself), the other commands' modules (only the command
+run is built), the counting engine and its head start (planner.count.prewarm), pydantic itself for `check`
 and `models` (the schema's records come from the cache unvalidated), and, for `prices list` piped,
 Rich and the price schema altogether.
 """
@@ -24,7 +24,7 @@ from planner.render.layout import Col, Grid, print_grid, print_plain
 PROBE = """
 import sys
 sys.argv = ["batchplan", *sys.argv[1:]]
-from planner.launch import main  # the `batchplan` program's entry point
+from planner.cli.launch import main  # the `batchplan` program's entry point
 try:
     main()
 except SystemExit as exc:
@@ -32,10 +32,10 @@ except SystemExit as exc:
 sys.stdout.flush()
 sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
 """
-NEVER = {"yaml", "typer._adapters", "pydantic.plugin._loader", "planner.commands.estimate", "planner.datasets",
-         "planner.prewarm", "planner.counting"}  # workers started ahead are for the commands that count
-NO_PYDANTIC = {"pydantic", "pydantic_core", "planner.validation"}
-NO_SCHEMA = NO_PYDANTIC | {"planner.pricing", "rich", "rich.console"}
+NEVER = {"yaml", "typer._adapters", "pydantic.plugin._loader", "planner.cli.commands.estimate", "planner.read.datasets",
+         "planner.count.prewarm", "planner.count.counting"}  # workers started ahead are for the commands that count
+NO_PYDANTIC = {"pydantic", "pydantic_core", "planner.prices.validation"}
+NO_SCHEMA = NO_PYDANTIC | {"planner.prices.pricing", "rich", "rich.console"}
 
 
 def _run(argv: list[str], cache: Path) -> tuple[str, set[str]]:
@@ -68,7 +68,7 @@ def test_a_table_command_on_a_warm_cache_imports_only_what_it_uses(
     warm, modules = _run(argv, tmp_path / "cache")
     assert warm == cold and warm.strip()
     assert not absent & modules, absent & modules
-    if "planner.pricing" not in absent:
+    if "planner.prices.pricing" not in absent:
         assert "pydantic" in cold_modules  # the tables were validated when first read
 
 

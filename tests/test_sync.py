@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.errors import PricingError, UnknownModelError
-from planner.pricing import list_versions, read_table, shipped_pricing_dir
-from planner.sync import ARTIFACT_DATE, SYNCED_FROM, _standard_index, build_table, load_base, write_version
+from planner.cli.main import app
+from planner.core.errors import PricingError, UnknownModelError
+from planner.prices.pricing import list_versions, read_table, shipped_pricing_dir
+from planner.prices.sync import ARTIFACT_DATE, SYNCED_FROM, _standard_index, build_table, load_base, write_version
 
 gp = pytest.importorskip("genai_prices")
 runner = CliRunner()
@@ -22,7 +22,7 @@ runner = CliRunner()
 #: from; with another release installed they skip (the pinned test extra installs that one, so CI runs them).
 synced_data = pytest.mark.skipif(
     importlib.metadata.version("genai-prices") != SYNCED_FROM,
-    reason=f"the tables were synced from genai-prices {SYNCED_FROM}; sync the tables to a newer release with `batchplan prices sync`",
+    reason=f"the tables were synced from genai-prices {SYNCED_FROM}; sync them to a newer one (prices sync)",
 )
 GENAI_ID = {"openai": "openai", "anthropic": "anthropic", "google": "google", "vertex": "google",
             "azure": "openai", "bedrock": "aws", "mistral": "mistral", "groq": "groq", "together": "together",
@@ -52,7 +52,7 @@ def test_our_prices_equal_genai_prices_on_the_same_date() -> None:
     """Realtime and batch input/output equal genai-prices' on each version's date, or a disagreement is recorded.
 
     Batch is compared where genai-prices has a batch variant recorded against the standard price in force
-    that day (its 2026-10-14 stamp is an artifact: see planner.sync)."""
+    that day (its 2026-10-14 stamp is an artifact: see planner.prices.sync)."""
     checked = 0
     for provider, versions in list_versions().items():
         gprov = _genai(provider)
@@ -87,7 +87,7 @@ def test_our_prices_equal_genai_prices_on_the_same_date() -> None:
 
 @synced_data
 def test_every_openai_and_anthropic_batch_model_of_genai_prices_is_priced() -> None:
-    from planner.pricing import load_pricebook
+    from planner.prices.pricing import load_pricebook
 
     book = load_pricebook(date(2026, 11, 25))
     for provider in ("openai", "anthropic"):
@@ -154,8 +154,8 @@ def test_every_batch_priced_genai_model_is_in_our_tables_or_excluded_with_a_reas
     of our newest tables (by id or match rule) or an `excluded` entry whose reason `check` prints."""
     from genai_prices import data
 
-    from planner.pricing import load_pricebook
-    from planner.sync import load_base
+    from planner.prices.pricing import load_pricebook
+    from planner.prices.sync import load_base
 
     book = load_pricebook(date(2027, 1, 1))
     ours: dict[str, list[str]] = {}
@@ -191,7 +191,7 @@ def test_sync_keeps_a_prefix_equal_to_the_id_and_regexes_whole() -> None:
     previous = read_table(list_versions()["anthropic"][-2].path)
     table = build_table(base, date(2026, 11, 9), previous=None, verified=date(2026, 12, 1)).table
     by_id = {m.id: m for m in table.models}
-    from planner.matching import matches
+    from planner.prices.matching import matches
 
     assert matches(by_id["claude-sonnet-4-5"].match, "claude-sonnet-4-5-20250929")
     assert not matches(by_id["claude-fable-5"].match, "claude-fable-5-1")
@@ -200,7 +200,7 @@ def test_sync_keeps_a_prefix_equal_to_the_id_and_regexes_whole() -> None:
 
 
 def test_a_sync_base_with_a_key_written_twice_is_refused(root: Path) -> None:
-    """The sync base is read like the tables (planner.safeyaml): a second key no longer wins silently."""
+    """The sync base is read like the tables (planner.io.safeyaml): a second key no longer wins silently."""
     base = root / "_base" / "openai.yaml"
     text = base.read_text(encoding="utf-8")
     top_level = [line for line in text.splitlines() if line and not line.startswith(("#", " ", "-"))]

@@ -17,9 +17,9 @@ import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from planner import pricing, tablecache
-from planner.pricing import PriceTable, TableHead, list_versions, load_pricebook, read_head, read_table
-from planner.pricing import shipped_pricing_dir as shipped
+from planner.prices import pricing, tablecache
+from planner.prices.pricing import PriceTable, TableHead, list_versions, load_pricebook, read_head, read_table
+from planner.prices.pricing import shipped_pricing_dir as shipped
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pricing"
 EVERY_TABLE = [v.path for root in (shipped(), FIXTURES) for vs in list_versions(root).values() for v in vs]
@@ -120,7 +120,7 @@ def test_a_users_table_layers_the_same_over_a_cached_table(
         assert layered.cache is not None and layered.batch.limits.max_requests == 50_000
         assert layered.model_match is not None
     runner = CliRunner()
-    from planner.cli import app
+    from planner.cli.main import app
 
     outputs = {runner.invoke(app, ["check", "gpt-4o", "--prices", str(mine), "--json"]).stdout for _ in range(2)}
     assert len(outputs) == 1 and json.loads(outputs.pop())["batch_supported"] is True
@@ -273,7 +273,7 @@ def test_an_encodings_parsed_ranks_come_from_the_cache_and_a_tampered_entry_is_p
 ) -> None:
     """The ranks of a bundled encoding are parsed once (a third of its build) and then read from the
     cache under the same HMAC as the tables; an entry changed by anyone else is parsed again."""
-    from planner import encodings
+    from planner.count import encodings
 
     data = (encodings.ENCODINGS_DIR / "cl100k_base.tiktoken").read_bytes()
     sha = encodings.EXPECTED_SHA256["cl100k_base"]

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from _tok import CLAUDE, GPT_4, GPT_4O, GPT_35_0301, req
 
-from planner import encodings
-from planner.pricing import Tokenizer
-from planner.tokens import (
+from planner.count import encodings
+from planner.count.tokens import (
     Pieces,
     band_label,
     calibrate,
@@ -19,6 +18,7 @@ from planner.tokens import (
     count_text,
     request_pieces,
 )
+from planner.prices.pricing import Tokenizer
 
 COOKBOOK_MESSAGES: list[dict[str, Any]] = [
     {

@@ -6,9 +6,9 @@ from typing import Any
 
 from _tok import GPT_4, GPT_4O, TOOLS_4O, req
 
-from planner.pricing import Tokenizer, ToolRule
-from planner.tokens import count_requests, count_text
-from planner.tool_tokens import anthropic_system_prompt, openai_function_of, openai_tools, tools_json
+from planner.count.tokens import count_requests, count_text
+from planner.count.tool_tokens import anthropic_system_prompt, openai_function_of, openai_tools, tools_json
+from planner.prices.pricing import Tokenizer, ToolRule
 
 
 def fn(name: str, description: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:

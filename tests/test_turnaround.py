@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from planner.pricing import ModelEntry, PriceTable
-from planner.turnaround import Observed, estimate_turnaround
+from planner.plan.turnaround import estimate_turnaround
+from planner.prices.pricing import ModelEntry, PriceTable
+from planner.store.history import Observed
 
 TURN = {
     "completion_window_hours": "24",

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from planner.batchfiles import encode_line, prepare, validate
-from planner.datasets import Request
-from planner.errors import UsageError
-from planner.pricing import load_pricebook
-from planner.tokens import count_requests
+from planner.batch.batchfiles import encode_line, prepare, validate
+from planner.core.errors import UsageError
+from planner.core.request import Request
+from planner.count.tokens import count_requests
+from planner.prices.pricing import load_pricebook
 from planner.vendors import VENDOR_MODULES, LineOptions, Unconvertible, detect_vendor, get_vendor, list_vendors
 from planner.vendors import _registry as registry
 
@@ -80,7 +80,7 @@ def test_gemini_lines_without_key_are_valid_with_a_note() -> None:
 
 
 def test_real_vertex_files_validate_and_estimate_like_estimate() -> None:
-    from planner.estimate import estimate
+    from planner.plan.estimate import estimate
 
     result = validate(SHAPES / "vertex_text.jsonl", vendor="vertex", model="gemini-2.0-flash", output_tokens=10)
     assert result.ok, result.problems  # `parts` given as one object, as the sample that ran on Vertex does

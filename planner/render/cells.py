@@ -1,14 +1,14 @@
 """Text cells every human output shares (terminal tables, HTML and Markdown reports), so they agree.
 
-Money carries its band when it is a range (`≈$5.22 ±15%`), durations and counts follow planner.units,
+Money carries its band when it is a range (`≈$5.22 ±15%`), durations and counts follow planner.core.units,
 and a model that cannot run the job shows no cost to act on.
 """
 
 from __future__ import annotations
 
-from planner.estimate import Estimate, ModelEstimate
-from planner.money import usd_approx, usd_display
-from planner.recommend import Recommendation, Verdict, recommend
+from planner.core.money import usd_approx, usd_display
+from planner.plan.estimate import Estimate, ModelEstimate
+from planner.plan.recommend import Recommendation, Verdict, recommend
 
 MARK = {"fits": ("✓", "green"), "over_budget": ("✗", "red"), "late": ("✗", "red"),
         "unknown": ("?", "yellow"), "cannot_run": ("✗", "red")}

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-from planner.money import usd_display
-from planner.units import duration
+from planner.core.money import usd_display
+from planner.core.units import duration
 
 REALTIME = "#d9822b"
 BATCH = "#2b6cb0"

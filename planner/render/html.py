@@ -11,8 +11,8 @@ from datetime import datetime
 from html import escape
 
 from planner import __version__
-from planner.estimate import Estimate
-from planner.money import usd_display
+from planner.core.money import usd_display
+from planner.plan.estimate import Estimate
 from planner.render import charts
 from planner.render.cells import MARK, derived_batch_price, recommendation_of, token_groups
 from planner.render.tabular import TABLE_HEADERS, assumptions, model_name, summary, table

@@ -16,9 +16,10 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from planner.estimate import Estimate, ModelEstimate
-from planner.jsontext import dumps as json_text
-from planner.money import usd, usd_display
+from planner.core.jsontext import dumps as json_text
+from planner.core.money import usd, usd_display
+from planner.core.units import counted, duration
+from planner.plan.estimate import Estimate, ModelEstimate
 from planner.render.cells import (
     batch_cell,
     derived_batch_price,
@@ -27,7 +28,6 @@ from planner.render.cells import (
     saved_cell,
     verdict_word,
 )
-from planner.units import counted, duration
 
 #: (column, meaning). Stable order; append only.
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -74,7 +74,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("plan_cost_usd", "cost of the chosen plan, USD"),
     ("plan_hours", "duration of the chosen plan, hours"),
     ("plan_summary", "the plan in words"),
-    ("verdict", "fits / over_budget / unknown / late / cannot_run (planner.recommend)"),
+    ("verdict", "fits / over_budget / unknown / late / cannot_run (planner.plan.recommend)"),
     ("verdict_plan", "batch / realtime / split: the option the verdict is about (empty: cannot run)"),
     ("verdict_cost_usd", "cost of that option, USD"),
     ("verdict_hours", "its duration, hours (batch on p90)"),
@@ -199,7 +199,7 @@ class Summary:
 
 
 def summary(result: Estimate) -> Summary:
-    """The recommendation (planner.recommend) in words; the same sentences as the terminal's."""
+    """The recommendation (planner.plan.recommend) in words; the same sentences as the terminal's."""
     rec = recommendation_of(result)
     limits = []
     plan = next((e.plan for e in result.estimates if e.plan is not None), None)

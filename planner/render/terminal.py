@@ -19,9 +19,10 @@ from decimal import Decimal
 from rich.console import Console
 from rich.text import Text
 
-from planner.estimate import Estimate, ModelEstimate, assumed_images_note
-from planner.money import usd_display
-from planner.recommend import Recommendation
+from planner.core.money import usd_display
+from planner.core.units import counted, duration
+from planner.plan.estimate import Estimate, ModelEstimate, assumed_images_note
+from planner.plan.recommend import Recommendation
 from planner.render.cells import (
     MARK,
     batch_cell,
@@ -33,7 +34,6 @@ from planner.render.cells import (
     verdict_word,
 )
 from planner.render.layout import Col, Grid, print_grid, print_marked
-from planner.units import counted, duration
 
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 

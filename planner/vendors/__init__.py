@@ -17,8 +17,8 @@ from functools import cache
 from re import Pattern
 from typing import Any, Protocol
 
-from planner.datasets import Request
-from planner.errors import UsageError
+from planner.core.errors import UsageError
+from planner.core.request import Request
 from planner.vendors._base import ENDPOINTS, LineOptions, Parsed, Unconvertible, Vendor
 
 __all__ = [

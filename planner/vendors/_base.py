@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner.datasets import Request
+from planner.core.request import Request
 
 ENDPOINTS = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "embeddings": "/v1/embeddings"}
 CHAT = (ENDPOINTS["chat"],)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from planner.datasets import Request
+from planner.core.request import Request
 from planner.vendors._base import LineOptions, Unconvertible
 
 PORTABLE = {"temperature", "top_p", "stop", "max_tokens", "max_completion_tokens", "max_output_tokens"}

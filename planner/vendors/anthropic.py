@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from planner.datasets import Request
+from planner.core.request import Request
 from planner.vendors._base import (
     CHAT,
     SAFE_ID,

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from planner.datasets import Request
+from planner.core.request import Request
 from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible, Vendor, max_tokens_of, unexpected
 from planner.vendors._chat import PORTABLE, source_max_tokens, split_system, text_of
 from planner.vendors.anthropic import WrappedMessagesVendor

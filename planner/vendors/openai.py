@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from planner.datasets import Request
+from planner.core.request import Request
 from planner.vendors._base import (
     CHAT,
     ENDPOINTS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from planner.datasets import Request
+from planner.core.request import Request
 from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Vendor, max_tokens_of, messages_problems, unexpected
 from planner.vendors._chat import chat_body
 

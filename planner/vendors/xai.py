@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from planner.datasets import Request
+from planner.core.request import Request
 from planner.vendors._base import CHAT, LineOptions, Parsed, Vendor
 from planner.vendors._chat import chat_body
 from planner.vendors.plain import chat_line_problems, chat_parsed

@@ -1,0 +1,1 @@
+"""Vendor batch files out (prepare, validate) and finished batches back (reconcile)."""

@@ -1,0 +1,1 @@
+"""The Typer app: parse options, call the API, render; nothing else."""

@@ -1,0 +1,266 @@
+"""`batchplan estimate DATA --model M …`: realtime vs batch cost, savings and eligibility per model."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from planner.cli.commands._common import (
+    AsOfOption,
+    JsonOption,
+    PricesOption,
+    VerboseOption,
+    handle_errors,
+    note,
+    parse_date,
+    print_json,
+    progress_reporter,
+    stdout_console,
+)
+from planner.read.datasets import FORMATS
+
+if TYPE_CHECKING:
+    from planner.plan.estimate import Estimate
+    from planner.plan.options import EstimateOptions
+
+DataArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="DATA",
+        help="Dataset: .jsonl, .csv, .tsv, .txt (or .gz of those), .parquet/.arrow or a directory of them, a saved "
+        "Hugging Face dataset, or a counts file; - for stdin.",
+    ),
+]
+ModelOption = Annotated[
+    list[str],
+    typer.Option(
+        "--model", "-m", metavar="MODEL", help="Model to price (repeatable). Pin a provider with provider/model."
+    ),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option("--format", metavar="FORMAT", help=f"Input format, overriding detection: {', '.join(FORMATS)}."),
+]
+TextColumnOption = Annotated[
+    str | None, typer.Option("--text-column", metavar="COL", help="CSV/TSV/Parquet column holding the prompt.")
+]
+IdColumnOption = Annotated[
+    str | None,
+    typer.Option("--id-column", metavar="COL", help="Column (or JSONL field) holding each request's own id."),
+]
+SystemOption = Annotated[
+    str | None,
+    typer.Option("--system", metavar="TEXT", help="System prompt added to every request (CSV, TSV, text, chat)."),
+]
+OutputTokensOption = Annotated[
+    int | None, typer.Option("--output-tokens", metavar="N", help="Assume this many output tokens per request.")
+]
+OutputRatioOption = Annotated[
+    float | None, typer.Option("--output-ratio", metavar="R", help="Assume output = R × each request's input tokens.")
+]
+OutputColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output-column",
+        metavar="COL",
+        help="Column/field of real sample outputs to count (ShareGPT: conversations).",
+    ),
+]
+RowsOption = Annotated[
+    int | None,
+    typer.Option("--rows", metavar="N", help="The full job has N requests: scale the sample to N, with a 95% CI."),
+]
+SampleOption = Annotated[
+    int | None,
+    typer.Option(
+        "--sample", metavar="K", help="Count a seeded random sample of K rows and estimate the whole file (95% CI)."
+    ),
+]
+SeedOption = Annotated[
+    int, typer.Option("--seed", metavar="S", help="Random seed for --sample (same seed, same sample).")
+]
+CachePrefixOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cache-prefix",
+        metavar="auto|N",
+        help="Price a cached prompt prefix: 'auto' (a system prompt shared by every request) or N tokens.",
+    ),
+]
+CacheHitRateOption = Annotated[
+    float,
+    typer.Option("--cache-hit-rate", metavar="R", help="Share of requests after the first that hit the cache (0-1)."),
+]
+TierOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tier",
+        metavar="TIER",
+        help="Your usage tier (rate and batch-queue limits): TIER or PROVIDER=TIER. Repeatable.",
+    ),
+]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option("--concurrency", metavar="N", help="Parallel requests you would run realtime (bounds its duration)."),
+]
+DeadlineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--deadline", metavar="WHEN", help="Must finish within 12h / 90m / 2d, or by an ISO date-time: plan per model."
+    ),
+]
+BudgetOption = Annotated[
+    str | None, typer.Option("--budget", metavar="USD", help="Budget in USD: which models and plans fit.")
+]
+HistoryOption = Annotated[
+    bool,
+    typer.Option(
+        "--history/--no-history",
+        help="Learn from your history: observed turnaround, and the outputs and token ratios of reconciled batches.",
+    ),
+]
+ExactTokensOption = Annotated[
+    bool,
+    typer.Option(
+        "--exact-tokens", help="Count every request with the exact engine (ctok for Claude), not a calibrated sample."
+    ),
+]
+SkipBadOption = Annotated[
+    bool, typer.Option("--skip-bad", help="Skip malformed lines (reported) instead of stopping at the first.")
+]
+
+
+def estimate_command(
+    data: DataArgument,
+    model: ModelOption,
+    output_tokens: OutputTokensOption = None,
+    output_ratio: OutputRatioOption = None,
+    output_column: OutputColumnOption = None,
+    rows: RowsOption = None,
+    sample: SampleOption = None,
+    seed: SeedOption = 0,
+    cache_prefix: CachePrefixOption = None,
+    cache_hit_rate: CacheHitRateOption = 1.0,
+    as_of: AsOfOption = None,
+    prices: PricesOption = None,
+    format: FormatOption = None,
+    text_column: TextColumnOption = None,
+    id_column: IdColumnOption = None,
+    system: SystemOption = None,
+    skip_bad: SkipBadOption = False,
+    tier: TierOption = None,
+    concurrency: ConcurrencyOption = None,
+    deadline: DeadlineOption = None,
+    budget: BudgetOption = None,
+    history: HistoryOption = True,
+    exact_tokens: ExactTokensOption = False,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch.
+
+    Opens with the answer: what to do, what it costs and by when, against --deadline and --budget.
+    """
+    _run(
+        data,
+        model,
+        lambda: build_options(
+            output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
+            sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate, as_of=as_of,
+            prices=prices, format=format, text_column=text_column, id_column=id_column, system=system,
+            skip_bad=skip_bad, tier=tier,
+            concurrency=concurrency, deadline=deadline, budget=budget, history=history, exact_tokens=exact_tokens,
+        ),
+        json_output,
+        verbose,
+    )
+
+
+#: The parameters of `estimate_command` that `build_options` takes (`report` shares them).
+OPTION_NAMES = (
+    "output_tokens", "output_ratio", "output_column", "rows", "sample", "seed", "cache_prefix", "cache_hit_rate",
+    "as_of", "prices", "format", "text_column", "id_column", "system", "skip_bad", "tier", "concurrency", "deadline",
+    "budget",
+    "history", "exact_tokens",
+)
+
+
+def build_options(
+    *,
+    output_tokens: int | None,
+    output_ratio: float | None,
+    output_column: str | None,
+    rows: int | None,
+    sample: int | None,
+    seed: int,
+    cache_prefix: str | None,
+    cache_hit_rate: float,
+    as_of: str | None,
+    prices: list[Path] | None,
+    format: str | None,
+    text_column: str | None,
+    id_column: str | None,
+    system: str | None,
+    skip_bad: bool,
+    tier: list[str] | None,
+    concurrency: int | None,
+    deadline: str | None,
+    budget: str | None,
+    history: bool,
+    exact_tokens: bool = False,
+) -> EstimateOptions:
+    """The typed options of `estimate` and `report`, from their flags; a bad value is a UsageError."""
+    from planner.plan.options import EstimateOptions
+
+    return EstimateOptions.of(
+        output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
+        sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate,
+        as_of=parse_date(as_of), prices=prices or [], format=format, text_column=text_column, id_column=id_column,
+        system=system,
+        skip_bad=skip_bad, tier=tier or (), concurrency=concurrency, deadline=deadline, budget=budget,
+        use_history=history, exact_tokens=exact_tokens,
+    )
+
+
+def run_estimate(data: str, models: list[str], options: EstimateOptions, *, show_progress: bool = True) -> Estimate:
+    """The estimate API with a progress line on a terminal (shared with `report`)."""
+    from planner.plan.estimate import estimate
+
+    with progress_reporter("Counting tokens", enabled=show_progress) as progress:
+        return estimate(data, models, options, progress=progress)
+
+
+@handle_errors
+def _run(
+    data: str, models: list[str], options: Callable[[], EstimateOptions], json_output: bool, verbose: bool = False
+) -> None:
+    result = run_estimate(data, models, options(), show_progress=not json_output)
+    if json_output:
+        print_json(result.model_dump(mode="json"))
+    else:
+        from planner.render.terminal import estimate_notes, render_estimate
+
+        render_estimate(result, stdout_console(), verbose=verbose)
+        sys.stdout.flush()
+        for kind, text in estimate_notes(result):
+            note(text, kind=kind)
+    report_skipped(result)
+
+
+def report_skipped(result: Estimate) -> None:
+    """One stderr line saying how many bad lines `--skip-bad` passed over, and the first problem."""
+    if result.dataset.skipped.count:
+        lines = ", ".join(str(n) for n in result.dataset.skipped.first_lines)
+        note(
+            f"skipped {result.dataset.skipped.count} bad line(s) (first: {lines}); "
+            f"first problem: {result.dataset.skipped.first_reasons[0]}",
+            kind="",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("estimate")(estimate_command)

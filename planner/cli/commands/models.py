@@ -1,0 +1,118 @@
+"""`batchplan models`: the models the price tables know on a date, with prices and batch support."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from planner.cli.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
+
+
+def model_json(table: Any, model: Any, as_of: Any) -> dict[str, Any]:
+    """One model as documented in docs/prices.md: money as decimal strings, tiers included. The
+    verdict fields come from planner.plan.eligibility, as they do for `check` and `estimate`."""
+    from planner.cli.commands.prices import rates_json
+    from planner.plan.eligibility import eligibility
+    from planner.prices.pricing import ResolvedModel
+
+    verdict = eligibility(ResolvedModel(table, model, model.id), as_of)
+    return {
+        "provider": table.provider,
+        "model": model.id,
+        "name": model.name,
+        "aliases": model.aliases,
+        "context_window": model.context_window,
+        "max_output": model.max_output,
+        "batch_supported": verdict.qualifies,
+        "batch_basis": verdict.basis,
+        "realtime": rates_json(model.realtime),
+        "batch": rates_json(verdict.batch_prices),
+        "retired": model.retired.isoformat() if model.retired else None,
+        "fine_tuned": model.fine_tuned,
+        "table_version": table.version.isoformat(),
+        "qualifies": verdict.qualifies,
+        "reasons": list(verdict.reasons),
+    }
+
+
+def _verdict_label(row: dict[str, Any]) -> str:
+    """The `batch` column: yes / yes* (default discount) / no / retired / unreleased (`check` says why)."""
+    if row["qualifies"]:
+        return "yes" if row["batch_basis"] == "explicit" else "yes*"
+    first = row["reasons"][0] if row["reasons"] else ""
+    if first.startswith("retired on"):
+        return "retired"
+    if first.startswith("not released"):
+        return "unreleased"
+    return "no"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("models")
+    @handle_errors
+    def models_cmd(
+        provider: Annotated[
+            str | None, typer.Option("--provider", metavar="PROVIDER", help="Only this provider (e.g. openai, google).")
+        ] = None,
+        batch_only: Annotated[bool, typer.Option("--batch-only", help="Only models that can run as a batch.")] = False,
+        as_of: AsOfOption = None,
+        prices: PricesOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """List models with realtime and batch prices (USD per 1M tokens) from the tables in force on --as-of."""
+        from planner.core.errors import PricingError
+        from planner.prices.pricing import load_pricebook
+
+        book = load_pricebook(parse_date(as_of), user_tables=prices or [])
+        if not book.tables and book.missing and provider is None:
+            from planner.prices.tablefiles import list_versions
+
+            earliest = min(v[0].version for v in list_versions().values())
+            raise PricingError(f"no price table is in force on {book.as_of}: the earliest starts {earliest}")
+        if provider is not None and provider not in book.tables:
+            raise PricingError(
+                book.missing.get(provider) or f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}"
+            )
+        rows = [
+            model_json(t, m, book.as_of)
+            for t in book.providers()
+            if provider is None or t.provider == provider
+            for m in t.models
+        ]
+        if batch_only:
+            rows = [r for r in rows if r["qualifies"]]
+        if json_out:
+            print_json({"as_of": book.as_of.isoformat(), "models": rows})
+            return
+        from planner.cli.commands._common import stdout_console
+        from planner.core.money import rate_display
+        from planner.render.layout import Col, Grid, print_grid
+
+        con = stdout_console()
+        cols = [
+            Col("Model", key=True), Col("Input", "right"), Col("Output", "right"), Col("Batch\nin", "right"),
+            Col("Batch\nout", "right"), Col("Batch"), Col("Context", "right", drop=True),
+        ]
+        # on a terminal, one table per provider (narrower); piped, one flat table with a provider column
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault(r["provider"] if con.is_terminal else "", []).append(r)
+        for name, members in groups.items():
+            grid = Grid(cols if name else [Col("Provider", key=True), *cols], title=name or None,
+                        see_also="--json, a pipe or a wider terminal")
+            for r in members:
+                rt, bt = r["realtime"], r["batch"]
+                batch = _verdict_label(r)
+                cells = [
+                    r["model"], rate_display(rt["input"]), rate_display(rt["output"]),
+                    rate_display(bt["input"]) if bt else "-", rate_display(bt["output"]) if bt else "-", batch,
+                    f"{r['context_window']:,}" if r["context_window"] else "?",
+                ]
+                grid.add(*([] if name else [r["provider"]]), *cells)
+            print_grid(con, grid)
+        con.print(
+            f"{len(rows)} models, tables in force on {book.as_of}. Prices in USD per 1M tokens; "
+            "yes* = batch price derived from the provider's default discount; `batchplan check MODEL` gives every "
+            "reason a model does not qualify."
+        )

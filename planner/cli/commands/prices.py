@@ -1,0 +1,216 @@
+"""`batchplan prices …`: list, show, diff, validate and sync the versioned price tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from planner.cli.commands._common import AsOfOption, JsonOption, handle_errors, note, parse_date, print_json
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option("--root", metavar="DIR", help="Folder of price tables (default: the shipped pricing/ folder)."),
+]
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def rates_json(ps: Any) -> dict[str, Any] | None:
+    """A PriceSet as JSON: decimal strings, tiers included."""
+    if ps is None:
+        return None
+    out: dict[str, Any] = {
+        k: _money(getattr(ps, k)) for k in ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+    }
+    out["tiers"] = [
+        {"above_input_tokens": t.above_input_tokens, **{k: _money(getattr(t, k)) for k in out if k != "tiers"}}
+        for t in ps.tiers
+    ]
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    prices = typer.Typer(help="Versioned price tables: list, show, diff, validate, sync from genai-prices.")
+    app.add_typer(prices, name="prices")
+
+    @prices.command("list")
+    @handle_errors
+    def list_cmd(root: RootOption = None, json_out: JsonOption = False) -> None:
+        """Every provider and its table versions (effective dates)."""
+        from planner.prices.tablefiles import list_versions
+
+        versions = list_versions(_root(root))
+        if not versions:
+            from planner.core.errors import PricingError
+
+            raise PricingError(f"no price tables under {root}: expected <provider>/<YYYY-MM-DD>.yaml files")
+        if json_out:
+            print_json({p: [v.version.isoformat() for v in vs] for p, vs in versions.items()})
+            return
+        import sys
+
+        from planner.cli.commands._common import piped_stdout, stdout_console
+        from planner.render.layout import Col, Grid, print_grid, print_plain
+
+        grid = Grid([Col("Provider", key=True), Col("Versions (in force from)"), Col("Newest file", drop=True)],
+                    see_also="--json or a pipe")
+        for p, vs in versions.items():
+            grid.add(p, ", ".join(v.version.isoformat() for v in vs), str(vs[-1].path))
+        if not (piped_stdout() and print_plain(grid, sys.stdout)):
+            print_grid(stdout_console(), grid)
+
+    @prices.command("show")
+    @handle_errors
+    def show_cmd(
+        provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id, e.g. openai, google.")],
+        as_of: AsOfOption = None,
+        root: RootOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """The table for PROVIDER in force on --as-of: prices per 1M tokens, batch basis, limits."""
+        from planner.prices.pricing import load_pricebook
+
+        book = load_pricebook(parse_date(as_of), root=_root(root))
+        table = _table(book, provider)
+        if json_out:
+            print_json(table.model_dump(mode="json", exclude_none=True))
+            return
+        from rich.text import Text
+
+        from planner.cli.commands._common import stdout_console
+        from planner.core.money import rate_display
+        from planner.render.layout import Col, Grid, print_grid
+
+        con = stdout_console()
+        b = table.batch
+        head = Text(table.name, style="bold")
+        head.append(f" {table.label} (verified {table.verified})", style="")
+        con.print(head)
+        if b.supported:
+            lim = b.limits
+            con.print(
+                f"batch: default discount x{b.default_multiplier} | max {lim.max_requests or '?'} requests, "
+                f"{(lim.max_bytes or 0) // 1_048_576 or '?'} MB per batch"
+                + (f", {lim.max_embedding_inputs} embedding inputs" if lim.max_embedding_inputs else "")
+                + " | window "
+                f"{b.turnaround.completion_window_hours if b.turnaround else '?'} h"
+            )
+        else:
+            con.print(Text(f"batch: not offered ({b.reason})"))
+        grid = Grid(
+            [
+                Col("Model", key=True), Col("Input", "right"), Col("Cached", "right"), Col("Output", "right"),
+                Col("Batch\nin", "right"), Col("Batch\nout", "right"), Col("Batch basis"), Col("Tiers", drop=True),
+            ],
+            see_also="--json, a pipe or a wider terminal",
+        )
+        for m in table.models:
+            bp, basis = table.batch_prices(m)
+            grid.add(
+                m.id,
+                rate_display(m.realtime.input),
+                rate_display(m.realtime.cached_input),
+                rate_display(m.realtime.output),
+                rate_display(bp.input) if bp else "-",
+                rate_display(bp.output) if bp else "-",
+                basis,
+                ", ".join(f">{x:,}" for x in m.realtime.thresholds()) or "-",
+            )
+        print_grid(con, grid)
+        con.print("Prices in USD per 1M tokens. 'default multiplier' = derived from the provider's default discount.")
+
+    @prices.command("diff")
+    @handle_errors
+    def diff_cmd(
+        provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id.")],
+        a: Annotated[str, typer.Argument(metavar="A", help="Older version date (YYYY-MM-DD).")],
+        b: Annotated[str, typer.Argument(metavar="B", help="Newer version date (YYYY-MM-DD).")],
+        root: RootOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """What changed for PROVIDER between the versions in force on dates A and B."""
+        from planner.prices.pricing import load_pricebook
+        from planner.prices.sync import diff_tables
+
+        ta = _table(load_pricebook(parse_date(a, option="A"), root=_root(root)), provider)
+        tb = _table(load_pricebook(parse_date(b, option="B"), root=_root(root)), provider)
+        lines = diff_tables(ta, tb)
+        if json_out:
+            print_json({"provider": provider, "from": ta.label, "to": tb.label, "changes": lines})
+            return
+        print(f"{ta.label} -> {tb.label}")
+        print("\n".join(lines) if lines else "no changes")
+
+    @prices.command("validate")
+    @handle_errors
+    def validate_cmd(
+        files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Price table YAML files.")],
+    ) -> None:
+        """Check tables against the schema and the semantic rules; exit 2 on the first bad one."""
+        from planner.prices.pricing import read_table
+
+        for f in files:
+            table = read_table(f)
+            print(f"{f}: ok ({table.label}, {len(table.models)} models)")
+
+    @prices.command("sync")
+    @handle_errors
+    def sync_cmd(
+        provider: Annotated[
+            str, typer.Argument(metavar="PROVIDER", help="Provider id (a base must exist in pricing/_base/).")
+        ],
+        on: Annotated[
+            str | None,
+            typer.Option("--date", metavar="DATE", help="Effective date of the new version (default: today)."),
+        ] = None,
+        verified: Annotated[
+            str | None, typer.Option("--verified", metavar="DATE", help="Verification date (default: today).")
+        ] = None,
+        allow_older: Annotated[
+            bool, typer.Option("--allow-older", help="Allow adding a version older than the newest one.")
+        ] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff, write nothing.")] = False,
+        root: RootOption = None,
+    ) -> None:
+        """Write a new dated table from the installed genai-prices package, carrying our facts over."""
+        from datetime import date
+
+        from planner.prices.sync import build_table, diff_tables, load_base, previous_version, write_version
+
+        version = parse_date(on, option="--date") or date.today()
+        base = load_base(provider, root)
+        previous = previous_version(provider, version, root)
+        result = build_table(base, version, previous=previous, verified=parse_date(verified, option="--verified"))
+        print(f"{result.table.label} (from {previous.label if previous else 'the base only'}):")
+        for line in diff_tables(previous, result.table) or ["no changes"]:
+            print(f"  {line}")
+        for w in result.warnings:
+            note(w, kind="warning")
+        if dry_run:
+            print("dry run: nothing written")
+            return
+        path = write_version(result.table, root, allow_older=allow_older)
+        print(f"wrote {path}")
+
+
+def _root(root: Path | None) -> Path | None:
+    """`--root` as given, if it is a folder; else a one-line error (an empty listing would look like success)."""
+    if root is not None and not root.is_dir():
+        from planner.core.errors import UsageError
+
+        raise UsageError(f"--root {root}: no such folder of price tables")
+    return root
+
+
+def _table(book: Any, provider: str) -> Any:
+    from planner.core.errors import PricingError
+
+    if provider in book.tables:
+        return book.tables[provider]
+    if provider in book.missing:
+        raise PricingError(book.missing[provider])
+    raise PricingError(f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}")

@@ -1,0 +1,168 @@
+"""`batchplan reconcile RESULTS… [--input FILE | --manifest FILE]`: billed vs estimated, for a finished batch.
+
+The reconciled batch is stored in the history store (unless `--no-store`), so later estimates of the same
+model can use its observed output tokens and, for approximate tokenizers, its billed/estimated ratio.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from planner.cli.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
+from planner.cli.commands.estimate import OutputRatioOption, OutputTokensOption
+
+if TYPE_CHECKING:
+    from planner.batch.reconcile import Reconciliation
+    from planner.store.history import StoredReconciliation
+
+ResultsArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="RESULTS",
+        help="Vendor result files: OpenAI/Azure/Groq output and error JSONL, Anthropic results JSONL, Gemini or "
+        "Vertex batch output, Bedrock .jsonl.out, or batch objects with usage (JSON).",
+    ),
+]
+InputOption = Annotated[
+    Path | None, typer.Option("--input", metavar="FILE", help="The batch's input file (joined by custom_id/key).")
+]
+ManifestOption = Annotated[
+    Path | None,
+    typer.Option("--manifest", metavar="FILE", help="The manifest.json `batchplan prepare` wrote for this batch."),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", metavar="MODEL", help="Price as this model (default: the one the results name)."),
+]
+StoreOption = Annotated[
+    bool,
+    typer.Option("--store/--no-store", help="Keep the reconciled batch in the history store to learn from."),
+]
+
+
+def reconcile_command(
+    results: ResultsArgument,
+    input: InputOption = None,
+    manifest: ManifestOption = None,
+    model: ModelOption = None,
+    output_tokens: OutputTokensOption = None,
+    output_ratio: OutputRatioOption = None,
+    as_of: AsOfOption = None,
+    prices: PricesOption = None,
+    store: StoreOption = True,
+    json_output: JsonOption = False,
+) -> None:
+    """Compare what a finished batch was billed with the estimate of its input, request by request."""
+    _run(results, input, manifest, model, output_tokens, output_ratio, as_of, prices, store, json_output)
+
+
+@handle_errors
+def _run(
+    results: list[Path],
+    input: Path | None,
+    manifest: Path | None,
+    model: str | None,
+    output_tokens: int | None,
+    output_ratio: float | None,
+    as_of: str | None,
+    prices: list[Path] | None,
+    store: bool,
+    json_output: bool,
+) -> None:
+    from planner.batch.reconcile import ReconcileOptions, reconcile
+
+    options = ReconcileOptions(
+        input=input, manifest=manifest, model=model, as_of=parse_date(as_of), prices=tuple(prices or ()),
+        output_tokens=output_tokens, output_ratio=output_ratio,
+    )
+    outcome = reconcile(results, options)
+    stored = None
+    if store:
+        from planner.store.history import record_reconciliation
+
+        stored = record_reconciliation(outcome)
+    if json_output:
+        doc = outcome.report.model_dump(mode="json")
+        doc["stored"] = stored.model_dump(mode="json") if stored else None
+        print_json(doc)
+    else:
+        render(outcome.report, stored)
+
+
+def _tokens(n: int | None) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def _pct(estimated: int | Decimal | None, actual: int | Decimal) -> str:
+    if estimated is None:
+        return "-"
+    if not actual:
+        return "n/a"
+    return f"{(Decimal(estimated) - Decimal(actual)) / Decimal(actual) * 100:+.2f}%"
+
+
+def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
+    """The human form: one table of estimated vs actual, then the per-request view, failures and notes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from planner.core.money import usd_display
+
+    console = Console()
+    console.print(
+        f"[bold]{report.vendor}[/] batch on [bold]{report.resolved_model}[/], priced with {report.price_table} "
+        f"({report.batch_price_basis}) as of {report.as_of} ({report.as_of_source})"
+    )
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("estimated", justify="right")
+    table.add_column("actual", justify="right")
+    table.add_column("difference", justify="right")
+    i, o, c = report.input_tokens, report.output_tokens, report.cost_usd
+    table.add_row("input tokens", _tokens(i.estimated), _tokens(i.actual), _pct(i.estimated, i.actual))
+    table.add_row("output tokens", _tokens(o.estimated), _tokens(o.actual), _pct(o.estimated, o.actual))
+    est_cost = Decimal(c.estimated) if c.estimated is not None else None
+    table.add_row(
+        "batch cost", usd_display(est_cost) if est_cost is not None else "-", usd_display(Decimal(c.actual)),
+        _pct(est_cost, Decimal(c.actual)),
+    )
+    console.print(table)
+    r = report.requests
+    console.print(
+        f"requests: {r.results:,} results, {r.matched:,} matched to the input, {r.succeeded:,} succeeded, "
+        f"{r.failed:,} failed" + (f", {r.missing_results:,} without a result" if r.missing_results else "")
+    )
+    if i.per_request is not None:
+        p = i.per_request
+        err = p.relative_error
+        spread = f"; error p50 {err.p50:+.2%}, p90 {err.p90:+.2%}, worst {p.max_abs_tokens:,} tokens" if err else ""
+        console.print(f"input per request ({i.token_method}): {p.exact:,} of {p.requests:,} exact, "
+                      f"{p.within_1pct:,} within 1%, {p.undercounted:,} under{spread}")
+    if o.actual_distribution is not None:
+        a = o.actual_distribution
+        assumed = ""
+        if o.estimated_distribution is not None:
+            assumed = f"; assumed mean {o.estimated_distribution.mean:,.0f} ({o.assumption})"
+        console.print(f"output per request: mean {a.mean:,.0f}, p50 {a.p50:,.0f}, p90 {a.p90:,.0f}, "
+                      f"max {a.max:,.0f}{assumed}")
+    f = report.failures
+    if f.count:
+        kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(f.by_type.items()))
+        rerun = f"; rerunning them would cost about {usd_display(Decimal(c.failed_rerun_estimate))}" if (
+            c.failed_rerun_estimate is not None) else ""
+        console.print(f"failures: {kinds} (billed $0){rerun}")
+    console.print(f"realtime would have cost {usd_display(Decimal(c.realtime_equivalent))} for the billed tokens")
+    for note in report.notes:
+        console.print(f"note: {note}")
+    if stored is not None:
+        state = "stored in" if stored.added else "already in"
+        console.print(f"{state} your history ({stored.store}): later estimates of {report.resolved_model} learn "
+                      "from it (--no-history turns that off)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reconcile")(reconcile_command)

@@ -1,0 +1,1 @@
+"""The vocabulary every layer speaks: errors, money, units, the date, JSON-safe values."""

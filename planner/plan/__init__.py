@@ -1,0 +1,1 @@
+"""Cost per mode, turnaround, eligibility, deadline and budget plans: the estimate."""

@@ -1,0 +1,295 @@
+"""The answer: what to do with the job, what it costs and by when, for each model and overall.
+
+One decision, one function. `recommend()` turns the per-model estimates (costs, cost ranges, turnaround,
+and the plan that `planner.plan.timing.pick` chose against `--deadline`/`--budget`) into typed verdicts and a
+headline. The terminal, the HTML and Markdown reports and the JSON (`Estimate.recommendation`) all read
+this result and never re-derive it, so they cannot disagree with each other or with the plan.
+
+Rules:
+- A model that cannot run the job at all (retired, not yet released, requests over its context window or
+  output limit) is never recommended, not even realtime.
+- Each model's choice is `plan.pick`'s: the cheapest option meeting the deadline, checked against the
+  budget; batch is judged on its p90 time. When nothing meets them, the closest option and what it
+  misses by (hours late, dollars over).
+- Overall: the cheapest model choice that meets every limit given; else the closest miss, saying so.
+  Money is Decimal; an approximate cost carries its band (`≈$5.22 ±15%`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from planner.core.money import usd, usd_approx, usd_display
+from planner.core.units import duration
+from planner.plan.timing import PlanOption, pick, plan_options
+
+if TYPE_CHECKING:
+    from planner.plan.estimate import ModelEstimate
+
+USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
+
+VerdictStatus = Literal["fits", "over_budget", "unknown", "late", "cannot_run"]
+OverallStatus = Literal["fits", "nothing_fits", "unknown", "nothing_runs"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Choice(_Model):
+    """One way of running the job on one model, with its cost band and how it stands against the limits."""
+
+    plan: Literal["batch", "realtime", "split"]
+    batch_share: float
+    cost_usd: USD
+    cost_low_usd: USD
+    cost_high_usd: USD
+    #: Batch (and the batch part of a split) is judged on its p90 time.
+    hours: float | None
+    meets_deadline: bool | None
+    within_budget: bool | None
+    late_by_hours: float | None = None
+    over_budget_usd: USD | None = None
+
+
+class Verdict(_Model):
+    """One model's answer. `status`: fits (meets every limit given; always, when none is given),
+    over_budget, unknown (a time needed to judge is unknown), late, cannot_run."""
+
+    model: str
+    name: str
+    status: VerdictStatus
+    choice: Choice | None
+    #: Why the model cannot run the job, or why it cannot run it as a batch.
+    reasons: list[str]
+    batch_eligible: bool
+    text: str
+
+
+class Recommendation(_Model):
+    """The overall answer: the pick among the models asked about, and every model's verdict.
+
+    `status`: fits (`model`/`choice` meet every limit given), nothing_fits (`model`/`choice` are the
+    closest miss), unknown (nothing is known to fit, and some time needed to judge is unknown),
+    nothing_runs (no model asked about can run the job; `choice` is null)."""
+
+    status: OverallStatus
+    deadline_hours: float | None
+    budget_usd: USD | None
+    model: str | None
+    name: str | None
+    choice: Choice | None
+    #: Against running the same model all realtime (null when not a saving).
+    saving_usd: USD | None
+    headline: str
+    verdicts: list[Verdict]
+
+
+def display_name(e: ModelEstimate) -> str:
+    return f"{e.provider}/{e.resolved_model}"
+
+
+def _band(e: ModelEstimate, option: PlanOption) -> tuple[Decimal, Decimal]:
+    """Low and high cost of an option: the cost ranges of its batch and realtime parts, share-weighted."""
+    rt = e.realtime_cost_range
+    b = e.batch_cost_range or rt
+    share = Decimal(str(option.batch_share))
+    if option.plan == "realtime":
+        return rt.low, rt.high
+    if option.plan == "batch":
+        return b.low, b.high
+    low = share * b.low + (1 - share) * rt.low
+    high = share * b.high + (1 - share) * rt.high
+    return low, high
+
+
+def _options(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> list[PlanOption]:
+    if e.plan is not None and e.plan.options:
+        return list(e.plan.options)
+    batch = e.batch_cost_usd if e.batch_eligible else None
+    if e.turnaround is None:
+        costs: list[tuple[Literal["batch", "realtime"], float, Decimal]] = []
+        if batch is not None:
+            costs.append(("batch", 1.0, batch))
+        costs.append(("realtime", 0.0, e.realtime_cost_usd))
+        return [
+            PlanOption(plan=plan, batch_share=share, cost_usd=cost, hours=None, fits_deadline=None,
+                       fits_budget=None if budget is None else cost <= budget)
+            for plan, share, cost in costs
+        ]
+    return plan_options(e.turnaround, realtime_cost=e.realtime_cost_usd, batch_cost=batch, limit=limit, budget=budget)
+
+
+def _how(choice: Choice) -> str:
+    if choice.plan == "batch":
+        return "as a batch job"
+    if choice.plan == "realtime":
+        return "realtime"
+    return f"as a split ({choice.batch_share:.0%} batch, {1 - choice.batch_share:.0%} realtime)"
+
+
+def _when(choice: Choice) -> str:
+    if choice.hours is None:
+        return "time unknown"
+    if choice.plan == "batch":
+        return f"done within {duration(choice.hours)} (p90)"
+    if choice.plan == "split":
+        return f"done in about {duration(choice.hours)} (batch part on p90)"
+    return f"done in about {duration(choice.hours)}"
+
+
+def cost_text(choice: Choice) -> str:
+    return usd_approx(choice.cost_usd, choice.cost_low_usd, choice.cost_high_usd)
+
+
+def _phrase(choice: Choice) -> str:
+    """'as a batch job, ≈$5.22 ±15%, done within 6 h (p90)'."""
+    return f"{_how(choice)}, {cost_text(choice)}, {_when(choice)}"
+
+
+def _limits(limit: float | None, budget: Decimal | None) -> str:
+    parts = []
+    if limit is not None:
+        parts.append(f"the {duration(limit)} deadline")
+    if budget is not None:
+        parts.append(f"the {usd_display(budget)} budget")
+    return " and ".join(parts)
+
+
+def _misses(choice: Choice) -> str:
+    parts = []
+    if choice.late_by_hours is not None and choice.late_by_hours > 0:
+        parts.append(f"{duration(choice.late_by_hours)} late")
+    elif choice.meets_deadline is None and choice.hours is None:
+        parts.append("its time is unknown")
+    if choice.over_budget_usd is not None:
+        parts.append(f"{usd_display(choice.over_budget_usd)} over budget")
+    return " and ".join(parts)
+
+
+def _verdict(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> Verdict:
+    name = display_name(e)
+    cannot = list(e.cannot_run)
+    if cannot:
+        said = "; ".join(r if "cannot run" in r else f"cannot run: {r}" for r in cannot)
+        return Verdict(model=e.model, name=name, status="cannot_run", choice=None, reasons=cannot,
+                       batch_eligible=False, text=f"{name}: {said}")
+    options = _options(e, limit, budget)
+    chosen = pick(options, limit=limit, budget=budget)
+    assert chosen.option is not None  # a runnable model always has its realtime option
+    o = chosen.option
+    low, high = _band(e, o)
+    choice = Choice(
+        plan=o.plan, batch_share=o.batch_share, cost_usd=o.cost_usd, cost_low_usd=low, cost_high_usd=high,
+        hours=o.hours, meets_deadline=o.fits_deadline, within_budget=o.fits_budget,
+        late_by_hours=chosen.late_by_hours, over_budget_usd=chosen.over_budget_usd,
+    )
+    status: VerdictStatus = "fits" if chosen.status in ("fits", "none") else chosen.status  # type: ignore[assignment]
+    reasons = [] if e.batch_eligible else (list(e.reasons) or [e.batch_price_basis])
+    no_batch = f" (no batch: {'; '.join(reasons)})" if reasons else ""
+    limits = _limits(limit, budget)
+    if status == "fits":
+        text = f"{name}: run {_phrase(choice)}"
+        if limits:
+            text += f"; meets {limits}"
+        elif o.plan == "batch" and e.savings_usd is not None and e.savings_usd > 0:
+            text += f"; saves {usd_display(e.savings_usd)} ({e.savings_pct or 0:.0f}%) against realtime"
+        text += no_batch
+    elif status == "over_budget":
+        over = usd_display(choice.over_budget_usd or Decimal(0))
+        if limit is not None:
+            text = f"{name}: over budget: {_phrase(choice)}, meets the deadline but is {over} over the budget"
+        else:
+            text = f"{name}: over budget: the cheapest, {_phrase(choice)}, is {over} over the budget"
+        text += no_batch
+    elif status == "unknown":
+        text = f"{name}: can't tell whether it meets {limits}: {_phrase(choice)}{no_batch}"
+    else:
+        text = f"{name}: misses {limits}: the closest, {_phrase(choice)}, is {_misses(choice)}{no_batch}"
+    return Verdict(model=e.model, name=name, status=status, choice=choice, reasons=reasons,
+                   batch_eligible=e.batch_eligible, text=text)
+
+
+def _saving(e: ModelEstimate, choice: Choice) -> Decimal | None:
+    saved = e.realtime_cost_usd - choice.cost_usd
+    return saved if saved > 0 else None
+
+
+def recommend(
+    estimates: Sequence[ModelEstimate], *, deadline_hours: float | None = None, budget: Decimal | None = None
+) -> Recommendation:
+    """Every model's verdict and the overall pick (see the module docstring for the rules)."""
+    verdicts = [_verdict(e, deadline_hours, budget) for e in estimates]
+    by_name = dict(zip((id(v) for v in verdicts), estimates, strict=True))
+    limits = _limits(deadline_hours, budget)
+    several = len(estimates) > 1
+
+    def result(status: OverallStatus, v: Verdict | None, headline: str) -> Recommendation:
+        e = by_name[id(v)] if v is not None else None
+        choice = v.choice if v is not None else None
+        return Recommendation(
+            status=status, deadline_hours=deadline_hours, budget_usd=budget,
+            model=v.model if v else None, name=v.name if v else None, choice=choice,
+            saving_usd=_saving(e, choice) if e is not None and choice is not None else None,
+            headline=headline, verdicts=verdicts,
+        )
+
+    def cost(v: Verdict) -> tuple[Decimal, float]:
+        assert v.choice is not None
+        return v.choice.cost_usd, v.choice.hours if v.choice.hours is not None else math.inf
+
+    fits = [v for v in verdicts if v.status == "fits"]
+    if fits:
+        best = min(fits, key=cost)
+        assert best.choice is not None
+        lead = f"Cheapest that meets {limits}" if limits and several else "Cheapest" if several else ""
+        head = f"{lead}: run " if lead else "Run "
+        headline = f"{head}{best.name} {_phrase(best.choice)}"
+        e = by_name[id(best)]
+        saved = _saving(e, best.choice)
+        if limits and not several:
+            headline += f"; meets {limits}"
+        if saved is not None:
+            pct = float(saved / e.realtime_cost_usd * 100) if e.realtime_cost_usd else 0.0
+            headline += f"; saves {usd_display(saved)} ({pct:.0f}%) against realtime"
+        return result("fits", best, headline + ".")
+
+    runnable = [v for v in verdicts if v.status != "cannot_run"]
+    if not runnable:
+        why = "; ".join(f"{v.name} ({'; '.join(v.reasons)})" for v in verdicts)
+        return result("nothing_runs", None, f"No model asked about can run this job: {why}.")
+
+    def closeness(v: Verdict) -> tuple[int, float, Decimal]:
+        c = v.choice
+        assert c is not None
+        late = c.late_by_hours or 0.0
+        over = c.over_budget_usd or Decimal(0)
+        # meeting the deadline beats meeting only the budget; then the smaller relative miss, then cost
+        rel = max(late / deadline_hours if deadline_hours else 0.0, float(over / budget) if budget else 0.0)
+        return (0 if c.late_by_hours is None or c.late_by_hours <= 0 else 1, rel, c.cost_usd)
+
+    misses = [v for v in runnable if v.status in ("over_budget", "late")]
+    unknown = [v for v in runnable if v.status == "unknown"]
+    closest = min(misses, key=closeness) if misses else None
+    if closest is None:
+        u = min(unknown, key=cost)
+        assert u.choice is not None
+        headline = (f"Can't tell whether anything meets {limits}: the times are unknown (no tier limits or "
+                    f"turnaround figures in the tables). Cheapest: {u.name} {_how(u.choice)}, {cost_text(u.choice)}.")
+        return result("unknown", u, headline)
+    assert closest.choice is not None
+    headline = (f"Nothing is known to meet {limits}. Closest: {closest.name} {_phrase(closest.choice)}: "
+                f"{_misses(closest.choice)}.")
+    if unknown:
+        u = min(unknown, key=cost)
+        assert u.choice is not None
+        what = "batch turnaround" if u.choice.plan != "realtime" else "realtime duration"
+        headline += (f" {u.name} {_how(u.choice)} ({cost_text(u.choice)}) might, but its {what} is unknown"
+                     " (no tier limits or turnaround figures in its table).")
+        return result("unknown", closest, headline)
+    return result("nothing_fits", closest, headline)

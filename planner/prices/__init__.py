@@ -1,0 +1,1 @@
+"""Price tables: the schema, model-name matching, the table files, the price book, sync."""

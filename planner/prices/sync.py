@@ -1,0 +1,587 @@
+"""Build dated price tables from the `genai-prices` package, carrying our own facts over.
+
+genai-prices (https://github.com/pydantic/genai-prices) is an independently maintained list of model
+prices, with batch prices as price variants `when: {processing: batch}`. It knows prices, aliases and
+context windows; it does not know batch limits, support lists, tokenizers, max output or retirement
+dates. Those come from a hand-reviewed *base* (`pricing/_base/<provider>.yaml`) and, once a table
+exists, from the previous version of our own table, which always wins for the facts it holds.
+
+Artifact handling: genai-prices added its batch variants on 2026-10-14 and stamped them with that
+start date, although the vendors' discounts are much older. A batch variant whose start date is on or
+before `ARTIFACT_CUTOFF` is therefore read as "valid for the standard price it was recorded against":
+it applies on any date whose standard price is the one in force on the artifact date, before or after
+it. For an earlier standard price (e.g. before a price cut) the variant does not apply and the table
+falls back to the provider's default discount, which the output labels as such. Variants with later
+start dates (e.g. a scheduled 2027-01-01 change) are real and honoured as dated.
+
+Everything here is a pure function over data; writing files is `write_version`, which never
+overwrites a version and refuses to add a version older than the newest one unless asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from planner.core.errors import PricingError, UsageError
+from planner.io.safeyaml import load_yaml
+from planner.prices.pricing import (
+    PriceSet,
+    PriceTable,
+    list_versions,
+    read_table,
+    semantic_problems,
+    shipped_pricing_dir,
+)
+from planner.prices.records import Record
+
+#: The genai-prices release the shipped tables were last synced from. The test extra pins it, so that the
+#: tests comparing our tables with genai-prices compare them with the data they came from; a newer release
+#: is news for the maintainers (sync the tables to it), not a failure of the code.
+SYNCED_FROM = "0.2.3"
+ARTIFACT_CUTOFF = date(2026, 10, 15)
+ARTIFACT_DATE = date(2026, 10, 14)
+PRICE_KEYS = {
+    "input": "input_mtok",
+    "output": "output_mtok",
+    "cached_input": "cache_read_mtok",
+    "cache_write": "cache_write_mtok",
+    "cache_write_1h": "cache_write_1h_mtok",
+}
+_DATED = re.compile(r"(20\d\d)-?(\d\d)-?(\d\d)$")
+
+
+# ---------------------------------------------------------------------------------------------
+# The hand-reviewed base
+
+
+class TokenizerRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    match: str
+    tokenizer: str
+
+
+class BatchRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    match: str
+    batch: dict[str, Any]
+
+
+class Base(BaseModel):
+    """Non-price facts for one provider, reviewed by hand; the input to the first sync."""
+
+    model_config = ConfigDict(extra="forbid")
+    provider: str
+    genai_provider: str | None = None
+    table: dict[str, Any]
+    include: list[str] = Field(default_factory=lambda: [".*"])
+    #: genai-prices models left out, as `pattern` or `{pattern: reason}`; the reason goes into the
+    #: table's `excluded` list, which `check` prints for a name it matches.
+    exclude: list[str | dict[str, str]] = Field(default_factory=list)
+    tokenizer_rules: list[TokenizerRule] = Field(default_factory=list)
+    #: batch facts for genai models without a batch variant whose id matches (first rule wins),
+    #: consulted before `batch_without_variant`
+    batch_rules: list[BatchRule] = Field(default_factory=list)
+    # batch facts for a genai model that has no batch variant (None: the provider default applies)
+    batch_without_variant: dict[str, Any] | None = None
+    batch_without_variant_from: date | None = None  # ...for versions from this date on (None: all)
+    # models whose release date is unknown appear from this version on
+    undated_models_since: date | None = None
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    extra_models: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def base_path(provider: str, root: Path | None = None) -> Path:
+    return (root or shipped_pricing_dir()) / "_base" / f"{provider}.yaml"
+
+
+def load_base(provider: str, root: Path | None = None) -> Base:
+    path = base_path(provider, root)
+    try:
+        raw = load_yaml(path.read_text(encoding="utf-8"))  # strict: a duplicate key is an error, as in tables
+    except FileNotFoundError:
+        raise PricingError(f"no sync base for provider '{provider}'", path=path) from None
+    except yaml.YAMLError as exc:
+        raise PricingError(f"not valid YAML: {exc}", path=path) from None
+    try:
+        return Base.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise PricingError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}", path=path) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading genai-prices
+
+
+def genai_providers() -> list[Any]:
+    try:
+        from genai_prices import data
+    except ImportError:
+        raise UsageError("prices sync needs the optional genai-prices package: pip install 'batchplan[sync]'") from None
+    return list(data.providers)
+
+
+def genai_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("genai-prices")
+    except Exception:  # pragma: no cover - metadata missing
+        return "unknown"
+
+
+def rule_from_clause(clause: Any) -> dict[str, Any] | None:
+    """A genai-prices match clause as our match rule (planner.prices.matching), clause for clause.
+
+    Nothing is dropped or shortened: a regex stays a regex (reducing `^claude-fable-5-\\d{8}$` to the
+    prefix `claude-fable-5-` would swallow `claude-fable-5-1`), `contains`/`ends_with` become searched
+    regexes, and a prefix equal to the model id is kept (it is what catches the dated snapshots)."""
+    kind = type(clause).__name__
+    if kind == "ClauseEquals":
+        return {"equals": clause.equals}
+    if kind == "ClauseStartsWith":
+        return {"starts_with": clause.starts_with}
+    if kind == "ClauseRegex":
+        return {"regex": clause.regex}
+    if kind == "ClauseContains":
+        return {"regex": re.escape(clause.contains)}
+    if kind == "ClauseEndsWith":
+        return {"regex": re.escape(clause.ends_with) + "$"}
+    if kind in ("ClauseOr", "ClauseAnd"):
+        parts = [r for r in (rule_from_clause(c) for c in (clause.or_ if kind == "ClauseOr" else clause.and_)) if r]
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        return {"any_of": parts} if kind == "ClauseOr" else {"all_of": parts}
+    return None
+
+
+def merge_rules(
+    *rules: dict[str, Any] | None, drop_equals: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
+    """Several rules as one `any_of` (flattened, duplicates and `equals` names in `drop_equals` removed)."""
+    flat: list[dict[str, Any]] = []
+    for rule in rules:
+        if not rule:
+            continue
+        for part in rule.get("any_of", [rule]):
+            if "equals" in part and part["equals"].lower() in drop_equals:
+                continue
+            if part not in flat:
+                flat.append(part)
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else {"any_of": flat}
+
+
+def _equals_of(rule: dict[str, Any] | None) -> list[str]:
+    if not rule:
+        return []
+    if "equals" in rule:
+        return [rule["equals"]]
+    return [n for part in rule.get("any_of", []) for n in _equals_of(part)]
+
+
+def _standard_index(prices: Any, when: date) -> int:
+    """Which genai ConditionalPrice is in force on `when` (genai semantics: last active, else the first)."""
+    if not isinstance(prices, list):
+        return 0
+    for i in range(len(prices) - 1, -1, -1):
+        c = prices[i].constraint
+        # a time-of-day price (DeepSeek's standard hours) is the list price; the others go to time_of_day
+        if c is None or hasattr(c, "start_time") or (hasattr(c, "start_date") and c.start_date <= when):
+            return i
+    return 0
+
+
+def _standard(model: Any, when: date) -> Any:
+    prices = model.prices
+    return prices[_standard_index(prices, when)].prices if isinstance(prices, list) else prices
+
+
+def _start_dates(model: Any) -> list[date]:
+    if not isinstance(model.prices, list):
+        return []
+    return [c.constraint.start_date for c in model.prices if hasattr(c.constraint, "start_date")]
+
+
+def batch_overrides(model: Any, when: date) -> dict[str, Any] | None:
+    """genai-prices' batch prices (by price key) in force on `when`, artifact-corrected; None when none apply."""
+    variants = [v for v in (model.price_variants or ()) if v.when.get("processing") == "batch"]
+    if not variants:
+        return None
+    here = _standard_index(model.prices, when)
+    at_artifact = _standard_index(model.prices, ARTIFACT_DATE)
+    overrides: dict[str, Any] = {}
+    applied = False
+    for v in variants:
+        start = getattr(v.constraint, "start_date", None)
+        if start is not None and start <= ARTIFACT_CUTOFF:
+            if here < at_artifact:  # recorded against a later standard price than the one in force then
+                continue
+        elif start is not None and start > when:
+            continue
+        applied = True
+        for key, price in v.prices.__dict__.items():
+            if price is not None:
+                overrides.setdefault(key, price)
+    return overrides if applied else None
+
+
+def _price_at(value: Any, threshold: int | None) -> Decimal | None:
+    if value is None:
+        return None
+    if hasattr(value, "tiers"):
+        chosen = value.base
+        if threshold is not None:
+            for tier in value.tiers:
+                if tier.start <= threshold:
+                    chosen = tier.price
+        return Decimal(chosen)
+    return Decimal(value)
+
+
+def price_set(prices: dict[str, Any]) -> PriceSet | None:
+    """genai price keys (TieredPrices per key) → our PriceSet (whole-request tiers with every rate)."""
+    if prices.get("input_mtok") is None:
+        return None
+    thresholds = sorted({t.start for v in prices.values() if hasattr(v, "tiers") for t in v.tiers})
+
+    def rates(threshold: int | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for ours, theirs in PRICE_KEYS.items():
+            value = _price_at(prices.get(theirs), threshold)
+            if value is not None:
+                out[ours] = _fmt(value)
+        out.setdefault("output", "0")
+        return out
+
+    return PriceSet.model_validate(
+        {**rates(None), "tiers": [{"above_input_tokens": t, **rates(t)} for t in thresholds]}
+    )
+
+
+def _time_windows(model: Any, source: str) -> list[dict[str, Any]]:
+    """DeepSeek-style pricing: the unconstrained genai price applies outside the standard-hours window."""
+    if not isinstance(model.prices, list):
+        return []
+    timed = [c for c in model.prices if hasattr(c.constraint, "start_time")]
+    other = [c for c in model.prices if c.constraint is None]
+    if not timed or not other:
+        return []
+    std = timed[-1].constraint
+    off = price_set(dict(other[0].prices.__dict__))
+    if off is None:
+        return []
+    return [
+        {
+            "start_utc": std.end_time.strftime("%H:%M"),
+            "end_utc": std.start_time.strftime("%H:%M"),
+            "label": "off-peak",
+            "prices": off.model_dump(mode="json", exclude_none=True, exclude={"tiers"}),
+            "source": source,
+        }
+    ]
+
+
+def _fmt(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _released(names: list[str]) -> date | None:
+    found: list[date] = []
+    for n in names:
+        m = _DATED.search(n)
+        if m:
+            try:
+                found.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+            except ValueError:
+                continue
+    return min(found) if found else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a table
+
+
+@dataclass
+class SyncResult:
+    table: PriceTable
+    previous: PriceTable | None
+    warnings: list[str]
+
+
+CARRY_FIELDS = (
+    "name", "match", "ids_source", "tokenizer", "context_window", "max_output", "released", "retired",
+    "deprecated", "fine_tuned", "rate_limits", "cache_min_tokens", "notes", "price_disagreement", "time_of_day",
+)  # fmt: skip
+
+
+def _exclusions(base: Base) -> list[tuple[str, str]]:
+    out = []
+    for item in base.exclude:
+        if isinstance(item, str):
+            out.append((item, "left out of this table"))
+        else:
+            out += list(item.items())
+    return out
+
+
+def _tokenizer_for(model_id: str, base: Base) -> str | None:
+    for rule in base.tokenizer_rules:
+        if re.search(rule.match, model_id):
+            return rule.tokenizer
+    return None
+
+
+def build_table(
+    base: Base,
+    version: date,
+    *,
+    previous: PriceTable | None = None,
+    providers: list[Any] | None = None,
+    verified: date | None = None,
+) -> SyncResult:
+    """The table in force from `version`: genai prices on that date, our facts carried over."""
+    verified = verified or date.today()
+    warnings: list[str] = []
+    table_fields = dict(base.table)
+    if previous is not None:
+        carried = previous.model_dump(mode="json", exclude={"models", "version", "verified", "generated_by"})
+        # tokenizers the base adds (for models new to this table) join the previous table's, which win
+        carried["tokenizers"] = {**dict(base.table.get("tokenizers") or {}), **carried["tokenizers"]}
+        table_fields.update(carried)
+    prev_models = {m.id: m for m in previous.models} if previous else {}
+    models: list[dict[str, Any]] = []
+    used: set[str] = set()
+
+    gp = None
+    if base.genai_provider:
+        providers = providers if providers is not None else genai_providers()
+        gp = next((p for p in providers if p.id == base.genai_provider), None)
+        if gp is None:
+            raise PricingError(f"genai-prices has no provider '{base.genai_provider}'")
+    source_url = (gp.pricing_urls or [""])[0] if gp is not None else ""
+    via = f"genai-prices {genai_version()}"
+
+    exclusions = _exclusions(base)
+    excluded: list[dict[str, Any]] = []
+    used.update(str(e["id"]).lower() for e in base.extra_models)  # names the base gives rows of their own
+    for gm in gp.models if gp is not None else []:
+        if not any(re.fullmatch(p, gm.id) for p in base.include):
+            continue
+        why = next((reason for pattern, reason in exclusions if re.fullmatch(pattern, gm.id)), None)
+        if why is not None:
+            rule = merge_rules({"equals": gm.id}, rule_from_clause(gm.match))
+            excluded.append({"match": rule, "reason": why})
+            continue
+        std = _standard(gm, version)
+        realtime = price_set(dict(std.__dict__))
+        if realtime is None:
+            continue
+        facts = dict(base.models.get(gm.id, {}))
+        model_id = facts.pop("id", gm.id)
+        genai_rule = rule_from_clause(gm.match)
+        equals = _equals_of(genai_rule)
+        released = facts.get("released") or _released([gm.id, *equals])
+        since = facts.pop("since", None) or released or base.undated_models_since
+        if since is not None and date.fromisoformat(str(since)) > version:
+            continue
+        prev = prev_models.get(model_id)
+        own_names = {model_id.lower(), *used}
+        fact_rule = merge_rules(
+            *({"equals": a} for a in facts.pop("aliases", [])),
+            *({"starts_with": p} for p in facts.pop("match_prefixes", [])),
+            facts.pop("match", None),
+        )
+        if model_id.lower() != gm.id.lower():
+            genai_rule = merge_rules({"equals": gm.id}, genai_rule)
+        entry: dict[str, Any] = {
+            "id": model_id,
+            "name": gm.name,
+            "match": merge_rules(genai_rule, fact_rule, drop_equals=own_names),
+            "tokenizer": _tokenizer_for(model_id, base),
+            "context_window": gm.context_window,
+            "released": released,
+            "deprecated": bool(gm.deprecated),
+            "realtime": realtime.model_dump(mode="json", exclude_none=True),
+            "source": source_url,
+            "verified": verified,
+        }
+        windows = _time_windows(gm, source_url)
+        if windows:
+            entry["time_of_day"] = windows
+        batch: dict[str, Any] = {}
+        overrides = batch_overrides(gm, version)
+        if overrides is not None:
+            resolved = {**{k: v for k, v in std.__dict__.items() if v is not None}, **overrides}
+            bp = price_set(resolved)
+            if bp is not None:
+                prices = bp.model_dump(mode="json", exclude_none=True)
+                batch = {"supported": True, "prices": prices, "source": source_url}
+        elif any(v.when.get("processing") == "batch" for v in gm.price_variants or ()):
+            batch = {"supported": True}  # batchable, but genai's batch price is for a later standard price
+        elif any(re.search(rule.match, model_id) for rule in base.batch_rules):
+            batch = dict(next(rule.batch for rule in base.batch_rules if re.search(rule.match, model_id)))
+        elif base.batch_without_variant is not None and (
+            base.batch_without_variant_from is None or version >= base.batch_without_variant_from
+        ):
+            batch = dict(base.batch_without_variant)
+        for key, value in facts.items():
+            if key != "batch":
+                entry[key] = value
+        if "batch" in facts:
+            batch = {**batch, **facts["batch"]}
+        if prev is not None:  # our reviewed facts win over genai's and the base's
+            for key in CARRY_FIELDS:
+                value = getattr(prev, key, None)
+                if value not in (None, [], False):
+                    entry[key] = value.model_dump(mode="json") if isinstance(value, Record) else value
+            pb = prev.batch.model_dump(mode="json", exclude_none=True, exclude={"prices"})
+            keep = ("endpoints",) if overrides is not None else ("supported", "reason", "endpoints", "source")
+            batch = {**batch, **{k: v for k, v in pb.items() if k in keep}}
+            if not batch.get("supported", True):
+                batch.pop("prices", None)
+        if batch:
+            entry["batch"] = batch
+        entry = {k: v for k, v in entry.items() if v is not None}
+        used.update([model_id.lower(), *(n.lower() for n in _equals_of(entry.get("match")))])
+        models.append(entry)
+
+    for extra in base.extra_models:
+        extra = dict(extra)
+        since = extra.pop("since", None) or extra.get("released")
+        if since is not None and date.fromisoformat(str(since)) > version:
+            continue
+        if extra["id"].lower() in {m["id"].lower() for m in models}:
+            continue
+        extra.setdefault("verified", verified)
+        used.add(extra["id"].lower())
+        models.append(extra)
+
+    # models we priced before that genai-prices no longer lists are kept, never silently dropped
+    for old in prev_models.values():
+        if old.id.lower() not in used:
+            warnings.append(f"{old.id}: not in {via}; kept from {previous.label if previous else 'previous'}")
+            models.append(old.model_dump(mode="json", exclude_none=True))
+
+    for entry in models:
+        if entry.get("tokenizer") is None:
+            raise PricingError(f"model '{entry['id']}': no tokenizer rule matches; add one to the base")
+
+    sources = list(dict.fromkeys([*table_fields.get("sources", []), *(gp.pricing_urls or [] if gp else [])]))
+    table_fields.update(
+        provider=base.provider,
+        version=version,
+        verified=verified,
+        sources=sources,
+        generated_by=f"batchplan prices sync from {via}" if gp is not None else "batchplan prices sync (base only)",
+        models=models,
+    )
+    if excluded:
+        table_fields["excluded"] = excluded
+    try:
+        table = PriceTable.model_validate(table_fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise PricingError(f"generated table is invalid: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    problems = semantic_problems(table)
+    if problems:
+        raise PricingError(f"generated table fails a check: {problems[0]}")
+    return SyncResult(table, previous, warnings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diff and write
+
+
+def _flat_prices(ps: PriceSet | None) -> dict[str, str]:
+    if ps is None:
+        return {}
+    out = {k: _fmt(v) for k, v in ps.model_dump(exclude={"tiers"}).items() if v is not None}
+    for t in ps.tiers:
+        for k, v in t.model_dump(exclude={"above_input_tokens"}).items():
+            if v is not None:
+                out[f"{k}>{t.above_input_tokens}"] = _fmt(v)
+    return out
+
+
+def diff_tables(old: PriceTable | None, new: PriceTable) -> list[str]:
+    """Human-readable changes from `old` to `new`: models added/removed, prices and facts changed."""
+    if old is None:
+        return [f"+ new table {new.label} with {len(new.models)} models"]
+    lines: list[str] = []
+    before = {m.id: m for m in old.models}
+    after = {m.id: m for m in new.models}
+    for mid in sorted(after.keys() - before.keys()):
+        lines.append(f"+ {mid}")
+    for mid in sorted(before.keys() - after.keys()):
+        lines.append(f"- {mid}")
+    for mid in sorted(before.keys() & after.keys()):
+        a, b = before[mid], after[mid]
+        for label, pa, pb in (
+            ("realtime", _flat_prices(a.realtime), _flat_prices(b.realtime)),
+            ("batch", _flat_prices(old.batch_prices(a)[0]), _flat_prices(new.batch_prices(b)[0])),
+        ):
+            for key in sorted(pa.keys() | pb.keys()):
+                if pa.get(key) != pb.get(key):
+                    lines.append(f"~ {mid} {label}.{key}: {pa.get(key, '-')} -> {pb.get(key, '-')}")
+        for key in ("context_window", "max_output", "retired", "tokenizer"):
+            if getattr(a, key) != getattr(b, key):
+                lines.append(f"~ {mid} {key}: {getattr(a, key)} -> {getattr(b, key)}")
+        if a.batch.supported != b.batch.supported:
+            lines.append(f"~ {mid} batch.supported: {a.batch.supported} -> {b.batch.supported}")
+    if old.batch.model_dump() != new.batch.model_dump():
+        lines.append("~ provider batch terms changed")
+    if old.rate_limits != new.rate_limits:
+        lines.append("~ rate-limit tiers changed")
+    return lines
+
+
+def previous_version(provider: str, version: date, root: Path | None = None) -> PriceTable | None:
+    versions = [v for v in list_versions(root).get(provider, []) if v.version < version]
+    return read_table(versions[-1].path) if versions else None
+
+
+def dump_table(table: PriceTable) -> str:
+    data = table.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data = {"schema_version": 1, "provider": table.provider, **data}
+    if table.batch.turnaround is not None and table.batch.turnaround.expiry_hours is None:
+        data["batch"]["turnaround"]["expiry_hours"] = None  # null = the vendor never expires a job
+    header = (
+        f"# {table.name} price table in force from {table.version}.\n"
+        f"# Generated by `batchplan prices sync {table.provider} --date {table.version}` and reviewed;\n"
+        "# edit the facts here (limits, support lists, tokenizers): the next sync carries them over.\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+def write_version(table: PriceTable, root: Path | None = None, *, allow_older: bool = False) -> Path:
+    """Write `<root>/<provider>/<version>.yaml`; never overwrite, never add an older version silently."""
+    from planner.io.atomic import write_text
+
+    root = root or shipped_pricing_dir()
+    existing = list_versions(root).get(table.provider, [])
+    path = root / table.provider / f"{table.version.isoformat()}.yaml"
+    if path.exists():
+        raise PricingError("this version already exists; versions are never overwritten", path=path)
+    newer = [v for v in existing if v.version > table.version]
+    if newer and not allow_older:
+        raise PricingError(
+            f"a newer version ({newer[-1].version}) exists; adding an older one needs --allow-older", path=path
+        )
+    text = dump_table(table)
+    PriceTable.model_validate(load_yaml(text))  # what we write must load, by the loader that will read it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, text)
+    return path

@@ -1,0 +1,1 @@
+"""Datasets in, requests out: JSONL chat requests, vendor batch files, CSV, Parquet, text."""

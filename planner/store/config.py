@@ -1,0 +1,109 @@
+"""Where batchplan keeps the user's things, and the user's config file.
+
+`$BATCHPLAN_HOME` (default: the platform's user data directory) holds the history store and
+`config.yaml`; `$BATCHPLAN_CONFIG` points at another config file. The config lists the user's own
+price tables, layered over the shipped ones on every command, before any `--prices FILE`:
+
+    prices:
+      - negotiated-openai.yaml        # relative to the config file
+      - /etc/batchplan/azure-deployments.yaml
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from planner.core.errors import UsageError
+from planner.prices.records import Field, Record
+
+#: The config names a few files: reading stops (with an error) past this size.
+CONFIG_MAX_BYTES = 1024 * 1024
+
+
+def home() -> Path:
+    """Where batchplan keeps user data: `$BATCHPLAN_HOME`, else the platform's user data directory.
+    A `~user` that names no user is a UsageError; whether the place is usable is checked by whoever
+    writes there (`usable_home`)."""
+    env = os.environ.get("BATCHPLAN_HOME")
+    if env:
+        try:
+            return Path(env).expanduser()
+        except RuntimeError:  # `~nouser`, or `~` without a home directory
+            raise UsageError(f"BATCHPLAN_HOME '{env}' names no home directory (no such user?)") from None
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "batchplan"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "batchplan"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "batchplan"
+
+
+def usable_home() -> Path:
+    """`home()`, created if missing, as a directory batchplan can write in; else a one-line UsageError
+    (BATCHPLAN_HOME naming a file, `/dev/null`, a read-only place)."""
+    where = home()
+    named = "BATCHPLAN_HOME" if os.environ.get("BATCHPLAN_HOME") else "the data directory"
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{named} {where} is not a directory") from None
+    except OSError as exc:
+        raise UsageError(f"{named} {where} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise UsageError(f"{named} {where} is not writable")
+    return where
+
+
+def config_path() -> Path:
+    env = os.environ.get("BATCHPLAN_CONFIG")
+    if env:
+        try:
+            return Path(env).expanduser()
+        except RuntimeError:
+            raise UsageError(f"BATCHPLAN_CONFIG '{env}' names no home directory (no such user?)") from None
+    return home() / "config.yaml"
+
+
+class Config(Record):
+    """The config file's settings (validated by pydantic only when there is a file)."""
+
+    prices: list[str] = Field(default_factory=list)
+
+
+def load_config() -> Config:
+    """The user's config, or an empty one when there is no file. A bad file is a one-line error."""
+    path = config_path()
+    if not path.is_file():
+        if os.environ.get("BATCHPLAN_CONFIG"):
+            raise UsageError(f"{path}: no such config file (BATCHPLAN_CONFIG)")
+        return Config.model_construct()  # the defaults: nothing to validate
+    import yaml  # only with a config file to read (commands start faster without it)
+
+    from planner.io.safeyaml import load_yaml
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(CONFIG_MAX_BYTES + 1)
+        if len(data) > CONFIG_MAX_BYTES:
+            raise UsageError(f"{path}: the config is over {CONFIG_MAX_BYTES:,} bytes; it lists file names")
+        raw = load_yaml(data.decode("utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"{path}{line}: cannot read the config: {reason}") from None
+    from pydantic import ValidationError
+
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise UsageError(f"{path}: {where + ': ' if where else ''}{err['msg']}") from None
+
+
+def configured_price_tables() -> list[Path]:
+    """The user's own tables named in the config, resolved relative to the config file."""
+    base = config_path().parent
+    return [(base / p).expanduser() if not Path(p).is_absolute() else Path(p) for p in load_config().prices]

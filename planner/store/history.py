@@ -1,0 +1,820 @@
+"""The user's own batch history: import vendor batch objects, learn observed turnaround from them.
+
+Store: an embedded SQLite file at `$BATCHPLAN_HOME/history.sqlite3` (default: the platform's user
+data directory, e.g. `~/.local/share/batchplan` on Linux). Import reads the objects the vendors
+return, as JSON (one object, a list, or a `{"data": [...]}` list page) or JSONL:
+
+* OpenAI (and Azure OpenAI) batch objects: `{"object": "batch", "id", "status", "created_at",
+  "completed_at", "request_counts": {"total", "completed", "failed"}, "model"?, ...}`;
+* Anthropic message batches: `{"type": "message_batch", "id", "processing_status", "created_at",
+  "ended_at", "request_counts": {"processing", "succeeded", "errored", "canceled", "expired"}}`.
+
+One transaction per file: every good object goes in, bad or foreign ones are reported and skipped,
+never half-imported. An id already stored with the same content is not counted twice; a batch stored
+while still running is updated by its later state; any other difference is a conflict, reported and not
+stored. Several importers may run at once: each waits for the store's write lock (BEGIN IMMEDIATE with
+a busy timeout) instead of failing with "database is locked".
+
+Objects are checked strictly: timestamps are integers (or ISO date-times for Anthropic) between 2000
+and 3000, counts are integers of 0 to 10^15 whose parts add up, and a file is at most
+HISTORY_MAX_BYTES (a UTF-8 byte-order mark is allowed).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
+
+from planner.core.errors import InputError
+from planner.core.jsonsafe import loads_bounded
+from planner.store.config import home, usable_home
+
+DB_NAME = "history.sqlite3"
+#: Fewest completed batches before observed figures replace the published ones.
+MIN_OBSERVATIONS = 3
+#: A past batch is "the same size" as a planned file when its request count is within this factor.
+SIZE_FACTOR = 4.0
+#: Largest file `history import` reads (about 60,000 batch objects): memory stays bounded on any input.
+HISTORY_MAX_BYTES = 64 * 1024 * 1024
+#: How long a statement waits inside SQLite for another writer (reads, the schema), in seconds.
+BUSY_TIMEOUT_S = 30.0
+#: How long an import waits, in all, for another one's write lock before giving up, in seconds; it asks
+#: in slices of LOCK_SLICE_S so that it can say it is waiting.
+LOCK_WAIT_S = 300.0
+LOCK_SLICE_S = 0.5
+#: Plausible batch times: unix seconds from 2000-01-01 to 3000-01-01 (a 1970 date is a tampered object).
+MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(3000, 1, 1, tzinfo=UTC)
+MAX_COUNT = 10**15
+#: States in which a batch may still change: a later import of it replaces the stored row.
+RUNNING = {"validating", "in_progress", "finalizing", "cancelling", "canceling"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    provider TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    model TEXT,
+    endpoint TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    ended_at TEXT,
+    hours REAL,
+    requests INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    expired INTEGER NOT NULL,
+    completed INTEGER NOT NULL,
+    source_file TEXT,
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (provider, id)
+)
+"""
+
+
+def db_path() -> Path:
+    return home() / DB_NAME
+
+
+def _connect(create: bool) -> sqlite3.Connection | None:
+    """The store, waiting up to BUSY_TIMEOUT_S for other writers; None when it does not exist and
+    `create` is false. Autocommit: writers take the lock themselves (`_begin`)."""
+    path = db_path()
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        if not create:
+            return None
+        usable_home()
+    except OSError as exc:
+        raise InputError(f"the history store cannot be opened: {exc.strerror or exc}", path=path) from None
+    else:
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("the history store is not a regular file", path=path)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute(_SCHEMA)
+    except sqlite3.Error as exc:
+        raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
+    return conn
+
+
+def _begin(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None) -> None:
+    """Take the store's write lock now (BEGIN IMMEDIATE: a deferred transaction that reads first can be
+    refused outright when two writers meet), waiting for other importers up to LOCK_WAIT_S; `on_wait` is
+    called once, when the lock is found taken, so that the CLI can say why it pauses."""
+    conn.execute(f"PRAGMA busy_timeout = {int(LOCK_SLICE_S * 1000)}")
+    start = time.monotonic()
+    told = False
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() - start > LOCK_WAIT_S:
+                raise InputError(
+                    f"nothing imported: the history store stayed locked by another batchplan for "
+                    f"{LOCK_WAIT_S:.0f} s; try again", path=db_path()) from None
+            if on_wait is not None and not told:
+                on_wait()
+                told = True
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing vendor objects
+
+
+class Observed(BaseModel):
+    """Per-batch turnaround measured from the user's own history (planner.plan.turnaround reads it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    model: str | None
+    batches: int = Field(ge=1)
+    p50_hours: float
+    p90_hours: float
+    max_hours: float
+    expired: int = 0
+    min_requests: int
+    max_requests: int
+    source: str
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+#: unix seconds, an integer (`true` or `1.5` is not a time), 2000-01-01 to 3000-01-01
+Timestamp = Annotated[StrictInt, Field(ge=int(MIN_TIME.timestamp()), lt=int(MAX_TIME.timestamp()))]
+Name = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO date-time string")
+    return value
+
+
+def _plausible(value: datetime) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        inside = MIN_TIME <= aware < MAX_TIME
+    except OverflowError:  # pragma: no cover - an offset pushing year 1 below datetime.min
+        inside = False
+    if not inside:
+        raise ValueError("must be a date-time from 2000 to 2999")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_plausible)]
+
+
+class _OpenAICounts(_Loose):
+    total: Count
+    completed: Count
+    failed: Count
+
+    @model_validator(mode="after")
+    def _parts_fit(self) -> _OpenAICounts:
+        if self.completed + self.failed > self.total:
+            raise ValueError(f"completed + failed ({self.completed + self.failed:,}) exceed total ({self.total:,})")
+        return self
+
+
+class _OpenAIBatch(_Loose):
+    id: Name
+    object: str
+    status: str
+    created_at: Timestamp
+    endpoint: Name | None = None
+    model: Name | None = None
+    completed_at: Timestamp | None = None
+    expired_at: Timestamp | None = None
+    failed_at: Timestamp | None = None
+    cancelled_at: Timestamp | None = None
+    request_counts: _OpenAICounts | None = None
+
+
+class _AnthropicCounts(_Loose):
+    processing: Count
+    succeeded: Count
+    errored: Count
+    canceled: Count
+    expired: Count
+
+
+class _AnthropicBatch(_Loose):
+    id: Name
+    type: str
+    processing_status: str
+    created_at: IsoTime
+    ended_at: IsoTime | None = None
+    request_counts: _AnthropicCounts
+
+
+OPENAI_STATUSES = {"validating", "failed", "in_progress", "finalizing", "completed", "expired",
+                   "cancelling", "cancelled"}
+ANTHROPIC_STATUSES = {"in_progress", "canceling", "ended"}
+
+
+class Record(BaseModel):
+    """One past batch, normalised across vendors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    id: str
+    kind: str
+    model: str | None
+    endpoint: str | None
+    status: str
+    created_at: datetime
+    ended_at: datetime | None
+    hours: float | None = Field(ge=0, allow_inf_nan=False)
+    requests: int = Field(ge=0, le=MAX_COUNT)
+    succeeded: int = Field(ge=0, le=MAX_COUNT)
+    failed: int = Field(ge=0, le=MAX_COUNT)
+    expired: int = Field(ge=0, le=MAX_COUNT)
+    completed: bool
+
+
+def _ts(value: int) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]
+
+
+def parse_object(obj: Any, *, provider: str | None = None, model: str | None = None) -> Record:
+    """Normalise one vendor batch object; raises ValueError with a one-line reason for bad or foreign ones."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    if obj.get("object") == "batch":
+        try:
+            b = _OpenAIBatch.model_validate(obj)
+        except ValidationError as exc:
+            raise ValueError(f"bad OpenAI batch object: {_first_error(exc)}") from None
+        if b.status not in OPENAI_STATUSES:
+            raise ValueError(f"bad OpenAI batch object: unknown status '{b.status}'")
+        counts = b.request_counts or _OpenAICounts(total=0, completed=0, failed=0)
+        created = _ts(b.created_at)
+        end_ts = b.completed_at or b.expired_at or b.failed_at or b.cancelled_at
+        ended = _ts(end_ts) if end_ts else None
+        if ended is not None and ended < created:
+            raise ValueError("bad OpenAI batch object: it ends before it was created")
+        expired = counts.total - counts.completed - counts.failed if b.status == "expired" else 0
+        return Record(
+            provider=provider or "openai", id=b.id, kind="openai", model=model or b.model, endpoint=b.endpoint,
+            status=b.status, created_at=created, ended_at=ended,
+            hours=(ended - created).total_seconds() / 3600 if ended else None,
+            requests=counts.total, succeeded=counts.completed, failed=counts.failed, expired=max(expired, 0),
+            completed=b.status == "completed" and b.completed_at is not None,
+        )
+    if obj.get("type") == "message_batch":
+        try:
+            a = _AnthropicBatch.model_validate(obj)
+        except ValidationError as exc:
+            raise ValueError(f"bad Anthropic message batch: {_first_error(exc)}") from None
+        if a.processing_status not in ANTHROPIC_STATUSES:
+            raise ValueError(f"bad Anthropic message batch: unknown processing_status '{a.processing_status}'")
+        c = a.request_counts
+        created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=UTC)
+        ended = a.ended_at
+        if ended is not None and ended.tzinfo is None:
+            ended = ended.replace(tzinfo=UTC)
+        if ended is not None and ended < created:
+            raise ValueError("bad Anthropic message batch: it ends before it was created")
+        total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
+        done = a.processing_status == "ended" and ended is not None and c.expired == 0 and c.canceled == 0
+        return Record(
+            provider=provider or "anthropic", id=a.id, kind="anthropic", model=model, endpoint=None,
+            status="expired" if c.expired else a.processing_status, created_at=created, ended_at=ended,
+            hours=(ended - created).total_seconds() / 3600 if ended else None,
+            requests=total, succeeded=c.succeeded, failed=c.errored, expired=c.expired, completed=done,
+        )
+    kind = obj.get("object") or obj.get("type")
+    what = f" (object/type '{kind}')" if kind else ""
+    raise ValueError(f"not an OpenAI batch or Anthropic message batch object{what}")
+
+
+def _read(path: Path) -> str:
+    """The file's text (a leading UTF-8 byte-order mark dropped), reading at most HISTORY_MAX_BYTES."""
+    try:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory, not a file of batch objects", path=path)
+        with open(path, "rb") as handle:
+            data = handle.read(HISTORY_MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    if len(data) > HISTORY_MAX_BYTES:
+        raise InputError(f"over {HISTORY_MAX_BYTES // (1024 * 1024)} MiB, batchplan's cap for one history file: "
+                         "split it (JSONL can be cut at any line)", path=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start:,})", path=path) from None
+
+
+def _parse(text: str) -> Any:
+    try:
+        return loads_bounded(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _objects(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, object-or-error) from a JSON or JSONL file; a JSONL line that is not JSON yields an error."""
+    text = _read(path)
+    try:
+        doc = _parse(text)
+    except ValueError:
+        doc = None
+        lines = True
+    else:
+        lines = False
+    if not lines:
+        if isinstance(doc, dict) and isinstance(doc.get("data"), list) and "id" not in doc:
+            doc = doc["data"]
+        items = doc if isinstance(doc, list) else [doc]
+        for i, item in enumerate(items, 1):
+            yield (f"{path}: item {i}" if isinstance(doc, list) else str(path)), item
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{path}:{number}", _parse(line)
+        except ValueError as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            yield f"{path}:{number}", ValueError(f"not JSON: {reason}")
+
+
+class Skipped(BaseModel):
+    where: str
+    reason: str
+
+
+class Conflict(BaseModel):
+    """An object whose id is stored already with other content: kept as stored, reported."""
+
+    where: str
+    id: str
+    fields: list[str]
+
+
+class ImportReport(BaseModel):
+    file: str
+    added: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    conflicts: list[Conflict] = Field(default_factory=list)
+    skipped: list[Skipped] = Field(default_factory=list)
+
+
+#: The stored columns that describe a batch (what a re-import is compared on), in table order.
+_CONTENT = ("kind", "model", "endpoint", "status", "created_at", "ended_at", "hours", "requests", "succeeded",
+            "failed", "expired", "completed")
+
+
+def _row(r: Record) -> tuple[Any, ...]:
+    return (r.kind, r.model, r.endpoint, r.status, r.created_at.isoformat(),
+            r.ended_at.isoformat() if r.ended_at else None, r.hours, r.requests, r.succeeded, r.failed, r.expired,
+            int(r.completed))
+
+
+def import_file(
+    path: str | Path,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Import one file of batch objects in one transaction; bad ones are reported in the report, not stored.
+    Another importer holding the store is waited for (`on_wait` is called when that happens)."""
+    path = Path(path)
+    report = ImportReport(file=str(path))
+    records: list[tuple[str, Record]] = []
+    for where, obj in _objects(path):
+        if isinstance(obj, ValueError):
+            report.skipped.append(Skipped(where=where, reason=str(obj)))
+            continue
+        try:
+            records.append((where, parse_object(obj, provider=provider, model=model)))
+        except ValueError as exc:
+            report.skipped.append(Skipped(where=where, reason=str(exc)))
+    conn = _connect(create=True)
+    assert conn is not None
+    now = datetime.now(UTC).isoformat()
+    try:
+        _begin(conn, on_wait)  # one transaction: all good objects, or (on any database error) none
+        try:
+            for where, r in records:
+                new = _row(r)
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (r.provider, r.id, *new, str(path), now),
+                )
+                if cur.rowcount:
+                    report.added += 1
+                    continue
+                stored = conn.execute(
+                    f"SELECT {', '.join(_CONTENT)} FROM batches WHERE provider = ? AND id = ?", (r.provider, r.id)
+                ).fetchone()
+                differ = [name for name, a, b in zip(_CONTENT, stored, new, strict=True) if a != b]
+                if not differ:
+                    report.duplicates += 1
+                elif stored[3] in RUNNING and stored[0] == new[0] and stored[4] == new[4]:
+                    # the same batch, stored while it ran: its later state replaces the row
+                    conn.execute(
+                        f"UPDATE batches SET {', '.join(f'{c} = ?' for c in _CONTENT)}, source_file = ?, "
+                        "imported_at = ? WHERE provider = ? AND id = ?",
+                        (*new, str(path), now, r.provider, r.id),
+                    )
+                    report.updated += 1
+                else:
+                    report.conflicts.append(Conflict(where=where, id=r.id, fields=differ))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise InputError(f"nothing imported: the history store failed: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def records() -> list[Record]:
+    conn = _connect(create=False)
+    if conn is None:
+        return []
+    try:
+        rows = conn.execute(
+            "SELECT provider, id, kind, model, endpoint, status, created_at, ended_at, hours, requests, "
+            "succeeded, failed, expired, completed FROM batches ORDER BY created_at"
+        ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"the history store cannot be read: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+    keys = ("provider", "id", "kind", "model", "endpoint", "status", "created_at", "ended_at", "hours",
+            "requests", "succeeded", "failed", "expired", "completed")
+    out = []
+    for row in rows:
+        try:
+            out.append(Record.model_validate(dict(zip(keys, row, strict=True))))
+        except ValidationError as exc:
+            name = "/".join(str(part) for part in row[:2])
+            raise InputError(
+                f"the history store was changed outside batchplan: row '{name}' has {_first_error(exc)}; "
+                "delete that row or the file (or pass --no-history)", path=db_path()) from None
+    return out
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated quantile of a non-empty sample (q in 0..1)."""
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _model_matches(stored: str | None, names: Sequence[str]) -> bool:
+    if stored is None:
+        return False
+    s = stored.lower()
+    return any(s == n.lower() or s.startswith(n.lower() + "-") for n in names)
+
+
+def _observed(rows: list[Record], provider: str, model: str | None, what: str) -> Observed | None:
+    done = [r for r in rows if r.completed and r.hours is not None]
+    if len(done) < MIN_OBSERVATIONS:
+        return None
+    hours = [r.hours for r in done if r.hours is not None]
+    sizes = [r.requests for r in done]
+    return Observed(
+        provider=provider, model=model, batches=len(done),
+        p50_hours=round(quantile(hours, 0.5), 3), p90_hours=round(quantile(hours, 0.9), 3),
+        max_hours=round(max(hours), 3), expired=sum(1 for r in rows if r.status == "expired"),
+        min_requests=min(sizes), max_requests=max(sizes),
+        source=f"your history: {len(done)} completed {what} batch(es) of {min(sizes):,}–{max(sizes):,} requests",
+    )
+
+
+def observed_for(provider: str, model_names: Sequence[str], requests_per_file: int | None) -> Observed | None:
+    """Observed per-batch p50/p90 for this vendor, model and size, or None when history is too thin.
+
+    Tries, in order: same model and size; same model; same vendor and size (only batches whose model
+    is unknown, as Anthropic objects carry none). Each needs MIN_OBSERVATIONS completed batches.
+    """
+    rows = [r for r in records() if r.provider == provider]
+    if not rows:
+        return None
+
+    def sized(rs: list[Record]) -> list[Record]:
+        if not requests_per_file:
+            return rs
+        return [r for r in rs if requests_per_file / SIZE_FACTOR <= r.requests <= requests_per_file * SIZE_FACTOR]
+
+    same_model = [r for r in rows if _model_matches(r.model, model_names)]
+    name = model_names[0] if model_names else None
+    unknown_model = [r for r in rows if r.model is None]
+    for candidates, model, what in (
+        (sized(same_model), name, f"{provider}/{name} similar-size"),
+        (same_model, name, f"{provider}/{name}"),
+        (sized(unknown_model), None, f"{provider} similar-size"),
+    ):
+        found = _observed(candidates, provider, model, what)
+        if found is not None:
+            return found
+    return None
+
+
+class Summary(BaseModel):
+    provider: str
+    model: str | None
+    batches: int
+    completed: int
+    expired: int
+    requests: int
+    p50_hours: float | None
+    p90_hours: float | None
+    max_hours: float | None
+    first: datetime
+    last: datetime
+
+
+def summary() -> list[Summary]:
+    """Per vendor and model: how many batches, how many expired, and the observed turnaround."""
+    groups: dict[tuple[str, str | None], list[Record]] = {}
+    for r in records():
+        groups.setdefault((r.provider, r.model), []).append(r)
+    out = []
+    for (provider, model), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        hours = [r.hours for r in rows if r.completed and r.hours is not None]
+        out.append(Summary(
+            provider=provider, model=model, batches=len(rows), completed=len(hours),
+            expired=sum(1 for r in rows if r.status == "expired"), requests=sum(r.requests for r in rows),
+            p50_hours=round(quantile(hours, 0.5), 3) if hours else None,
+            p90_hours=round(quantile(hours, 0.9), 3) if hours else None,
+            max_hours=round(max(hours), 3) if hours else None,
+            first=min(r.created_at for r in rows), last=max(r.created_at for r in rows),
+        ))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Reconciled batches (`batchplan reconcile`): what was billed per request, to learn from
+
+
+#: Fewest reconciled requests of a model before later estimates use their outputs or input ratio.
+MIN_RECONCILED_REQUESTS = 30
+
+_RECONCILED_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS reconciled (
+    key TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    tokenizer TEXT,
+    exact_estimate INTEGER NOT NULL,
+    as_of TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    input_estimated INTEGER,
+    input_actual INTEGER NOT NULL,
+    output_estimated INTEGER,
+    output_actual INTEGER NOT NULL,
+    cost_estimated TEXT,
+    cost_actual TEXT NOT NULL,
+    source TEXT,
+    imported_at TEXT NOT NULL
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS reconciled_requests (
+    key TEXT NOT NULL REFERENCES reconciled(key),
+    custom_id TEXT NOT NULL,
+    succeeded INTEGER NOT NULL,
+    input_estimated INTEGER,
+    input_actual INTEGER NOT NULL,
+    output_actual INTEGER NOT NULL,
+    PRIMARY KEY (key, custom_id)
+)
+""",
+)
+
+
+def _connect_reconciled(create: bool) -> sqlite3.Connection | None:
+    conn = _connect(create)
+    if conn is None:
+        return None
+    try:
+        for statement in _RECONCILED_SCHEMA:
+            conn.execute(statement)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise InputError(f"the history store cannot be opened: {exc}", path=db_path()) from None
+    return conn
+
+
+class StoredReconciliation(BaseModel):
+    """Whether `record_reconciliation` added the batch (False: it was stored before, nothing changed)."""
+
+    key: str
+    added: bool
+    requests: int
+    store: str
+
+
+def record_reconciliation(outcome: Any) -> StoredReconciliation:
+    """Store one reconciled batch (a `planner.batch.reconcile.Outcome`) and its per-request usage, in one
+    transaction; a batch already stored (same key) is left as it is."""
+    report = outcome.report
+    conn = _connect_reconciled(create=True)
+    assert conn is not None
+    now = datetime.now(UTC).isoformat()
+    try:
+        with conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO reconciled VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (report.key, report.provider, report.resolved_model, outcome.tokenizer_key,
+                 int(outcome.exact_estimate), report.as_of.isoformat(), report.requests.results,
+                 report.requests.succeeded, report.requests.failed, report.input_tokens.estimated,
+                 report.input_tokens.actual, report.output_tokens.estimated, report.output_tokens.actual,
+                 report.cost_usd.estimated, report.cost_usd.actual, ", ".join(report.results), now),
+            )
+            added = bool(cur.rowcount)
+            if added:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO reconciled_requests VALUES (?,?,?,?,?,?)",
+                    [(report.key, p.custom_id, int(p.succeeded), p.estimated_input, p.actual_input, p.actual_output)
+                     for p in outcome.pairs],
+                )
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"nothing stored: the history store failed: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+    return StoredReconciliation(key=report.key, added=added, requests=len(outcome.pairs), store=str(db_path()))
+
+
+class ObservedOutputs(BaseModel):
+    """Output tokens per request that your reconciled batches of one model actually produced."""
+
+    provider: str
+    model: str
+    batches: int
+    requests: int
+    mean: float
+    p50: float
+    p90: float
+    max: int
+
+    def describe(self) -> str:
+        return (f"{round(self.mean):,} output tokens per request (observed mean over {self.requests:,} requests of "
+                f"{self.batches} reconciled {self.model} batch(es) in your history; p90 {self.p90:,.0f}; "
+                "--no-history to ignore)")
+
+
+def _reconciled_rows(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    conn = _connect_reconciled(create=False)
+    if conn is None:
+        return []
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"the history store cannot be read: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+
+
+def observed_outputs(provider: str, model: str) -> ObservedOutputs | None:
+    """The observed output distribution of this model's reconciled requests, or None below
+    MIN_RECONCILED_REQUESTS."""
+    rows = _reconciled_rows(
+        "SELECT r.key, q.output_actual FROM reconciled_requests q JOIN reconciled r ON r.key = q.key "
+        "WHERE r.provider = ? AND r.model = ? AND q.succeeded = 1",
+        (provider, model),
+    )
+    if len(rows) < MIN_RECONCILED_REQUESTS:
+        return None
+    outs = [int(o) for _, o in rows]
+    return ObservedOutputs(
+        provider=provider, model=model, batches=len({k for k, _ in rows}), requests=len(outs),
+        mean=sum(outs) / len(outs), p50=quantile(outs, 0.5), p90=quantile(outs, 0.9), max=max(outs),
+    )
+
+
+class ReconciledSummary(BaseModel):
+    """Per vendor and model: the reconciled batches, and what they billed against what was estimated."""
+
+    provider: str
+    model: str
+    batches: int
+    requests: int
+    succeeded: int
+    input_estimated: int | None  # None when a batch was reconciled without an input file to count
+    input_actual: int
+    output_actual: int
+    cost_estimated_usd: Decimal | None
+    cost_actual_usd: Decimal
+
+
+def reconciled_summary() -> list[ReconciledSummary]:
+    """What `batchplan reconcile` stored, per vendor and model (the numbers later estimates learn from)."""
+    rows = _reconciled_rows(
+        "SELECT provider, model, requests, succeeded, input_estimated, input_actual, output_actual, "
+        "cost_estimated, cost_actual FROM reconciled ORDER BY provider, model", ())
+    groups: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[1]), []).append(row)
+    out = []
+    for (provider, model), rs in groups.items():
+        estimated = [r[4] for r in rs]
+        costs = [r[7] for r in rs]
+        out.append(ReconciledSummary(
+            provider=provider, model=model, batches=len(rs), requests=sum(r[2] for r in rs),
+            succeeded=sum(r[3] for r in rs),
+            input_estimated=None if None in estimated else sum(estimated),
+            input_actual=sum(r[5] for r in rs), output_actual=sum(r[6] for r in rs),
+            cost_estimated_usd=None if None in costs else sum((Decimal(c) for c in costs), Decimal(0)),
+            cost_actual_usd=sum((Decimal(r[8]) for r in rs), Decimal(0)),
+        ))
+    return out
+
+
+class InputCalibration(BaseModel):
+    """Billed / estimated input tokens of this model's reconciled requests, for an approximate tokenizer:
+    later estimates multiply their count by `factor`, with `band` its 95% relative half-width (at least 1%:
+    a new job is never exactly like the old ones)."""
+
+    provider: str
+    model: str
+    batches: int
+    requests: int
+    factor: float
+    band: float
+
+    def describe(self) -> str:
+        return (f"input tokens × {self.factor:.4f} (±{self.band:.1%}): billed ÷ estimated over {self.requests:,} "
+                f"requests of {self.batches} reconciled {self.model} batch(es) in your history; --no-history to ignore")
+
+
+def input_calibration(provider: str, model: str, tokenizer: str) -> InputCalibration | None:
+    """The ratio billed / estimated input over reconciled requests counted with this same (approximate)
+    tokenizer definition, or None below MIN_RECONCILED_REQUESTS."""
+    rows = _reconciled_rows(
+        "SELECT r.key, q.input_estimated, q.input_actual FROM reconciled_requests q JOIN reconciled r "
+        "ON r.key = q.key WHERE r.provider = ? AND r.model = ? AND r.tokenizer = ? AND r.exact_estimate = 0 "
+        "AND q.succeeded = 1 AND q.input_estimated > 0",
+        (provider, model, tokenizer),
+    )
+    if len(rows) < MIN_RECONCILED_REQUESTS:
+        return None
+    est = [float(e) for _, e, _ in rows]
+    act = [float(a) for _, _, a in rows]
+    factor = sum(act) / sum(est)
+    n = len(rows)
+    resid = [a - factor * e for e, a in zip(est, act, strict=True)]
+    mean_est = sum(est) / n
+    se = (sum(r * r for r in resid) / (n - 1) / n) ** 0.5 / mean_est
+    return InputCalibration(provider=provider, model=model, batches=len({k for k, _, _ in rows}), requests=n,
+                            factor=factor, band=min(1.0, max(0.01, 1.96 * se / factor)))
