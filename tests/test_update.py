@@ -1,0 +1,154 @@
+"""`batchplan prices update`: genai-prices' published data file, served by a real local HTTP server.
+
+The data file is genai-prices' own (tests/fixtures/genai_prices/README.md says where it comes from); the
+altered copies add a model, change a price, or break the file the ways a download breaks.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planner.prices.update import UpdateError, update
+
+pytest.importorskip("genai_prices")
+DATA = Path(__file__).parent / "fixtures" / "genai_prices" / "data-v2.json"
+ON = date(2026, 12, 6)
+#: the providers this August data still builds against our December facts (mistral has since renamed models)
+SOME = ("openai", "anthropic", "google")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTP server on loopback serving the files put in the folder it returns, and its base URL."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _data() -> list[dict[str, Any]]:
+    return json.loads(DATA.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _openai_model(raw: list[dict[str, Any]], model_id: str) -> dict[str, Any]:
+    provider = next(p for p in raw if p["id"] == "openai")
+    return next(m for m in provider["models"] if m["id"] == model_id)  # type: ignore[no-any-return]
+
+
+def _serve(folder: Path, raw: Any, name: str = "data.json") -> str:
+    (folder / name).write_text(json.dumps(raw), encoding="utf-8")
+    return name
+
+
+def test_a_new_model_and_a_changed_price_show_in_the_diff_and_are_written(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    base_url, folder = served
+    raw = _data()
+    new = copy.deepcopy(_openai_model(raw, "gpt-4o-mini"))
+    new.update(id="gpt-4o-nano-test", name="gpt 4o nano test", match={"equals": "gpt-4o-nano-test"})
+    next(p for p in raw if p["id"] == "openai")["models"].append(new)
+    _openai_model(raw, "gpt-4o-mini")["prices"]["input_mtok"] = 0.2
+    name = _serve(folder, raw)
+    out = tmp_path / "data" / "prices"
+
+    result = update(f"{base_url}/{name}", version=ON, only=SOME, updated=out)
+
+    openai = next(u for u in result.updates if u.provider == "openai")
+    assert "+ gpt-4o-nano-test" in openai.changes
+    assert "~ gpt-4o-mini realtime.input: 0.15 -> 0.2" in openai.changes
+    written = out / "openai" / "2026-12-06.yaml"
+    assert written in result.written
+    text = written.read_text(encoding="utf-8")
+    assert "gpt-4o-nano-test" in text and f"{base_url}/{name}" in text
+
+
+def test_the_update_is_compared_with_the_previous_update_of_the_day(served: tuple[str, Path], tmp_path: Path) -> None:
+    """Run twice on the same data: the second run finds nothing new (the day's update is the table in force)."""
+    base_url, folder = served
+    name = _serve(folder, _data())
+    out = tmp_path / "prices"
+    first = update(f"{base_url}/{name}", version=ON, only=SOME, updated=out)
+    assert first.updates
+    second = update(f"{base_url}/{name}", version=ON, only=SOME, updated=out)
+    assert second.updates == [], [u.changes[:3] for u in second.updates]
+
+
+def test_dry_run_writes_nothing(served: tuple[str, Path], tmp_path: Path) -> None:
+    base_url, folder = served
+    name = _serve(folder, _data())
+    result = update(f"{base_url}/{name}", version=ON, only=SOME, updated=tmp_path / "prices", dry_run=True)
+    assert result.updates and not (tmp_path / "prices").exists()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param(lambda text: text[: len(text) // 2], id="truncated"),
+        pytest.param(lambda text: "<html>503 Service Unavailable</html>", id="not-json"),
+        pytest.param(lambda text: json.dumps({"providers": []}), id="not-a-list"),
+        pytest.param(lambda text: json.dumps([{"id": "openai"}]), id="provider-without-models"),
+        pytest.param(lambda text: "[]", id="empty"),
+    ],
+)
+def test_a_broken_download_changes_nothing(
+    served: tuple[str, Path], tmp_path: Path, broken: Any
+) -> None:
+    base_url, folder = served
+    (folder / "data.json").write_text(broken(DATA.read_text(encoding="utf-8")), encoding="utf-8")
+    out = tmp_path / "prices"
+    with pytest.raises(UpdateError) as err:
+        update(f"{base_url}/data.json", version=ON, only=SOME, updated=out)
+    assert "\n" not in str(err.value) and base_url in str(err.value)
+    assert not out.exists()
+
+
+def test_prices_the_schema_refuses_change_nothing(served: tuple[str, Path], tmp_path: Path) -> None:
+    """A hostile file that parses (a negative price) is refused whole: not one provider's table is written."""
+    base_url, folder = served
+    raw = _data()
+    _openai_model(raw, "gpt-4o-mini")["prices"]["input_mtok"] = -5
+    name = _serve(folder, raw)
+    out = tmp_path / "prices"
+    with pytest.raises(UpdateError):
+        update(f"{base_url}/{name}", version=ON, only=SOME, updated=out)
+    assert not out.exists()
+
+
+def test_a_server_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(UpdateError) as err:
+        update(f"http://127.0.0.1:{port}/data.json", version=ON, only=SOME, updated=tmp_path / "prices")
+    assert "could not read prices" in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "prices").exists()
+
+
+def test_a_local_copy_of_the_data_file_works_offline(tmp_path: Path) -> None:
+    result = update(str(DATA), version=ON, only=SOME, updated=tmp_path / "prices", dry_run=True)
+    assert any(u.provider == "openai" for u in result.updates)
