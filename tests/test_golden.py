@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from planner.prices.tablefiles import shipped_pricing_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -96,7 +98,8 @@ def run(command: str, home: Path, *, terminal: bool) -> str:
             (work / name).symlink_to(ROOT / name)
     proc = subprocess.run([str(exe), *shlex.split(command)[1:]], cwd=work, capture_output=True, text=True,
                           timeout=300, env=env)
-    clean = [ANSI.sub("", s).replace(str(home), "$HOME") for s in (proc.stdout, proc.stderr)]
+    clean = [ANSI.sub("", s).replace(str(home), "$HOME").replace(str(shipped_pricing_dir()), "$PRICING")
+             for s in (proc.stdout, proc.stderr)]
     return f"$ {command}\n[exit {proc.returncode}]\n{clean[0]}--- stderr ---\n{clean[1]}"
 
 
