@@ -87,19 +87,16 @@ def check_messages(messages: Any, where: str = "messages") -> list[dict[str, Any
             raise RecordError(f"{where}[{i}] must be an object, got {describe(m)}")
         if not isinstance(m.get("role"), str):
             raise RecordError(f"{where}[{i}] has no 'role' string")
-        _check_content(m.get("content"), f"{where}[{i}]")
+        content = m.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise RecordError(f"{where}[{i}].content must be a string or a list of parts, got {describe(content)}")
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                if not isinstance(part, (dict, str)):
+                    raise RecordError(f"{where}[{i}].content[{j}] must be an object, got {describe(part)}")
         if "name" in m and not isinstance(m["name"], str):
             raise RecordError(f"{where}[{i}].name must be a string")
     return messages
-
-
-def _check_content(content: Any, where: str) -> None:
-    if content is not None and not isinstance(content, (str, list)):
-        raise RecordError(f"{where}.content must be a string or a list of parts, got {describe(content)}")
-    if isinstance(content, list):
-        for j, part in enumerate(content):
-            if not isinstance(part, (dict, str)):
-                raise RecordError(f"{where}.content[{j}] must be an object, got {describe(part)}")
 
 
 def max_tokens_field(body: dict[str, Any], *keys: str) -> int | None:
