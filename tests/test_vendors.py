@@ -1,10 +1,15 @@
 """The vendor registry (planner.vendors): every vendor writes a line it reads back as the same request, and
-detection names it; the real Gemini/Vertex sample files validate as the vendors' own guides allow."""
+detection names it; the real Gemini/Vertex sample files validate as the vendors' own guides allow; a vendor's
+line is read in its module alone, so estimate and validate read the same request from it."""
 
 from __future__ import annotations
 
 import json
+import sys
+import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +18,17 @@ from planner.core.errors import UsageError
 from planner.core.request import Request
 from planner.count.tokens import count_requests
 from planner.prices.pricing import load_pricebook
-from planner.vendors import VENDOR_MODULES, LineOptions, Unconvertible, detect_vendor, get_vendor, list_vendors
+from planner.read.datasets import ReadOptions, read_requests
+from planner.vendors import (
+    VENDOR_MODULES,
+    LineOptions,
+    LineShape,
+    Unconvertible,
+    detect_vendor,
+    get_vendor,
+    line_shapes,
+    list_vendors,
+)
 from planner.vendors import _registry as registry
 
 SHAPES = Path(__file__).parent / "fixtures" / "shapes"
@@ -152,3 +167,74 @@ def test_validate_says_when_vertex_lines_do_not_fit_the_model(tmp_path: Path) ->
     claude.write_text(json.dumps(bad) + "\n", encoding="utf-8")
     result = validate(claude, vendor="vertex", model="vertex/claude-haiku-4-5")
     assert any("anthropic_version must be \"vertex-2023-10-16\"" in p.message for p in result.problems)
+
+
+#: the vendors whose lines `estimate` reads too (xAI's line is validate's only)
+READ_BY_ESTIMATE = [name for name in list_vendors() if name != "xai"]
+
+
+@pytest.mark.parametrize("name", READ_BY_ESTIMATE)
+def test_estimate_and_validate_read_the_same_request_from_a_vendor_line(name: str, tmp_path: Path) -> None:
+    """One line shape, one reader: the dataset reader (estimate) and validate get the same Request."""
+    vendor = get_vendor(name)
+    path = tmp_path / "batch.jsonl"
+    lines = [vendor.build_line(CHAT, f"r{i}", LineOptions(vendor=vendor, model="m-1", max_tokens=32))[0]
+             for i in (1, 2)]
+    path.write_bytes(b"".join(encode_line(line) for line in lines))
+    fmt, stream = read_requests(str(path), ReadOptions())
+    read = list(stream)
+    checked = [vendor.parse_line(line, number).request for number, line in enumerate(lines, 1)]
+    assert fmt in line_shapes()
+    assert read == checked
+
+
+def test_googles_claude_example_line_is_read_by_estimate_as_vertex_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "claude.jsonl"
+    path.write_text(json.dumps(VERTEX_CLAUDE_EXAMPLE) + "\n", encoding="utf-8")
+    fmt, stream = read_requests(str(path), ReadOptions())
+    assert fmt == "vertex-batch"
+    assert list(stream) == [get_vendor("vertex").parse_line(VERTEX_CLAUDE_EXAMPLE, 1).request]
+
+
+def _read_acme(obj: dict[str, Any], number: int) -> Request:
+    return Request(number, str(obj["acme_id"]), "chat", {"messages": [{"role": "user", "content": obj["ask"]}]})
+
+
+@pytest.fixture
+def acme_vendor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A vendor module that only exists in this test, with one line shape and no vendor object."""
+    import planner.vendors as vendors
+
+    module = types.ModuleType("acme_vendor")
+    module.VENDORS = ()  # type: ignore[attr-defined]
+    module.LINE_SHAPES = (LineShape("acme-batch", lambda obj: "acme_id" in obj, _read_acme),)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "acme_vendor", module)
+    monkeypatch.setattr(vendors, "VENDOR_MODULES", (*VENDOR_MODULES, "acme_vendor"))
+    line_shapes.cache_clear()
+    registry.cache_clear()
+    yield
+    monkeypatch.undo()
+    line_shapes.cache_clear()
+    registry.cache_clear()
+
+
+@pytest.mark.usefixtures("acme_vendor")
+def test_a_line_shape_registered_only_in_its_vendor_module_is_read_by_the_dataset_reader(tmp_path: Path) -> None:
+    path = tmp_path / "acme.jsonl"
+    path.write_text('{"acme_id": 41, "ask": "hi"}\n{"acme_id": 42, "ask": "yo"}\n', encoding="utf-8")
+    fmt, stream = read_requests(str(path), ReadOptions())
+    assert fmt == "acme-batch"
+    assert [(r.id, r.body["messages"][0]["content"]) for r in stream] == [("41", "hi"), ("42", "yo")]
+
+
+def test_a_line_shape_name_given_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import planner.vendors as vendors
+
+    line_shapes.cache_clear()
+    monkeypatch.setattr(vendors, "VENDOR_MODULES", (*VENDOR_MODULES, "planner.vendors.openai"))
+    try:
+        with pytest.raises(ValueError, match="'openai-batch' is defined twice"):
+            vendors.line_shapes()
+    finally:
+        monkeypatch.undo()
+        line_shapes.cache_clear()

@@ -23,7 +23,8 @@ from typing import Any
 
 from planner.core.errors import InputError, UsageError
 from planner.core.request import Request
-from planner.read.datasets import ReadOptions, SkipLog, parse_record
+from planner.read.options import ReadOptions, SkipLog
+from planner.read.records import detect_record, parse_record
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow"}
 BATCH_ROWS = 8192
@@ -147,18 +148,9 @@ def _drop_nulls(value: Any) -> Any:
 
 
 def _record_format(first: dict[str, Any], options: ReadOptions) -> str:
-    from planner.read import shapes
-
     if options.format and options.format not in ("parquet",):
         return options.format
-    found = shapes.detect(first)
-    if found is not None:
-        return found
-    if "custom_id" in first and "params" in first:
-        return "anthropic-batch"
-    if "custom_id" in first and "body" in first:
-        return "openai-batch"
-    return "chat"
+    return detect_record(first)
 
 
 def read_columnar(

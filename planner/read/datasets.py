@@ -15,54 +15,26 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from planner.core.errors import InputError, UsageError
-from planner.core.request import Api, Request
+from planner.core.request import Request
 from planner.io.inputs import Input, describe_size, open_input
+from planner.read import columnar as _columnar
+from planner.read.options import ReadOptions as ReadOptions
+from planner.read.options import SkipLog as SkipLog
+from planner.read.records import FORMATS as FORMATS
+from planner.read.records import LINE_FORMATS as LINE_FORMATS
+from planner.read.records import chat_body, detect_record
+from planner.read.records import parse_line as parse_line
+from planner.read.records import parse_record as parse_record
+from planner.vendors.openai import OPENAI_URL_API as OPENAI_URL_API
 
-#: Record shapes read by planner.read.shapes
-#: (ShareGPT, Alpaca, fine-tuning files, bare bodies, Gemini/Vertex/Bedrock lines).
-SHAPE_FORMATS = (
-    "sharegpt", "alpaca", "openai-finetune", "embeddings", "responses", "gemini-batch", "vertex-batch", "gemini",
-    "bedrock-batch",
-)
-FORMATS = ("chat", "openai-batch", "anthropic-batch", *SHAPE_FORMATS, "csv", "tsv", "text", "counts")
 TEXT_EXTENSIONS = {".txt": "text", ".csv": "csv", ".tsv": "tsv"}
 JSON_EXTENSIONS = {".jsonl", ".json", ".ndjson"}
-OPENAI_URL_API: dict[str, Api] = {
-    "/v1/chat/completions": "chat",
-    "/v1/responses": "responses",
-    "/v1/embeddings": "embeddings",
-    "/v1/completions": "completions",
-}
-MAX_TOKENS_VALUE = 10**15  # a larger max_tokens is no real request (and would overflow 64-bit sums)
 csv.field_size_limit(2**31 - 1)  # records are bounded by the input's line limit instead (planner.io.inputs)
-
-
-@dataclass
-class SkipLog:
-    """Bad lines passed over under `--skip-bad`: how many, and the first few with their reason."""
-
-    count: int = 0
-    first: list[tuple[int, str]] = field(default_factory=list)
-    keep: int = 5
-
-    def add(self, line: int, reason: str) -> None:
-        self.count += 1
-        if len(self.first) < self.keep:
-            self.first.append((line, reason))
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    format: str | None = None
-    text_column: str | None = None
-    system: str | None = None
-    output_column: str | None = None
-    id_column: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,13 +113,7 @@ def detect_format(path: str, first_line: str) -> str:
             obj = json.loads(stripped) if stripped else None
         except (ValueError, RecursionError):
             return "chat"  # the reader will report the line properly
-        if isinstance(obj, dict):
-            if "custom_id" in obj and "params" in obj:
-                return "anthropic-batch"
-            if "custom_id" in obj and "body" in obj:
-                return "openai-batch"
-            return _shapes.detect(obj) or "chat"
-        return "chat"
+        return detect_record(obj) if isinstance(obj, dict) else "chat"
     return "text"
 
 
@@ -259,56 +225,6 @@ def _lines(handle: Utf8Lines, only: frozenset[int] | None = None) -> Iterator[tu
         yield handle.line, line
 
 
-def parse_line(text: str, number: int, fmt: str, options: ReadOptions, name: str) -> Request | None:
-    """One line of a line-per-request format as a Request (None for a blank line); a bad line raises
-    InputError naming file and line. Pure, so worker processes can parse lines too."""
-    if fmt == "text":
-        text = text.rstrip("\r\n")
-        if not text.strip():
-            return None
-        return Request(line=number, id=f"line-{number}", api="chat", body=_chat_body(text, options.system))
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=name, line=number) from None
-    except RecursionError:
-        raise InputError("malformed JSON: nested too deeply", path=name, line=number) from None
-    except ValueError as exc:  # e.g. an integer literal past Python's 4,300-digit conversion limit
-        raise InputError(f"malformed JSON: {_first_clause(exc)}", path=name, line=number) from None
-    return parse_record(obj, number, fmt, options, name)
-
-
-def parse_record(obj: Any, number: int, fmt: str, options: ReadOptions, name: str) -> Request:
-    """One decoded record (a JSONL line, a Parquet row) as a Request; a bad one raises InputError."""
-    if not isinstance(obj, dict):
-        raise InputError(f"expected a JSON object, got {_kind(obj)}", path=name, line=number)
-    try:
-        answer = None
-        if fmt in _shapes.PARSERS:
-            req, answer = _shapes.parse(fmt, obj, number)
-        else:
-            req = _PARSERS[fmt](obj, number)
-        if options.output_column:
-            output = obj.get(options.output_column)
-            if not isinstance(output, str) and options.output_column == _shapes.ANSWER_COLUMNS.get(fmt):
-                output = answer
-                if output is None:
-                    raise _Shape(f"'{options.output_column}' has no trailing assistant turn to count (--output-column)")
-            if not isinstance(output, str):
-                raise _Shape(f"no '{options.output_column}' string field (the --output-column)")
-            req.output_text = output
-        if options.id_column:
-            req.id = _id_value(obj.get(options.id_column), options.id_column)
-    except (_Shape, _shapes.ShapeError) as exc:
-        raise InputError(str(exc), path=name, line=number) from None
-    if options.system and req.api == "chat":
-        req.body["messages"] = [{"role": "system", "content": options.system}, *req.body["messages"]]
-    return req
-
-
 def _json_requests(
     name: str, lines: Iterator[tuple[int, str]], fmt: str, options: ReadOptions, skip: SkipLog | None
 ) -> Iterator[Request]:
@@ -322,171 +238,23 @@ def _json_requests(
             yield req
 
 
-def _id_value(value: Any, column: str) -> str:
-    """The user's own id from `--id-column` (a string or an integer; never empty)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
-        raise _Shape(f"no '{column}' id (the --id-column): got {json.dumps(value)}")
-    return str(value)
-
-
 def _fail_or_skip(exc: InputError, skip: SkipLog | None) -> None:
     if skip is None:
         raise exc
     skip.add(exc.line or 0, exc.message)
 
 
-class _Shape(Exception):
-    """A record that parsed as JSON but is not the shape its format needs."""
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
-
-
-def _check_messages(messages: Any, where: str = "messages") -> list[dict[str, Any]]:
-    if not isinstance(messages, list):
-        raise _Shape(f"'{where}' must be a list, got {_kind(messages)}")
-    if not messages:
-        raise _Shape(f"'{where}' is empty")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise _Shape(f"{where}[{i}] must be an object, got {_kind(m)}")
-        if not isinstance(m.get("role"), str):
-            raise _Shape(f"{where}[{i}] has no 'role' string")
-        content = m.get("content")
-        if content is not None and not isinstance(content, (str, list)):
-            raise _Shape(f"{where}[{i}].content must be a string or a list of parts, got {_kind(content)}")
-        if isinstance(content, list):
-            for j, part in enumerate(content):
-                if not isinstance(part, (dict, str)):
-                    raise _Shape(f"{where}[{i}].content[{j}] must be an object, got {_kind(part)}")
-        if "name" in m and not isinstance(m["name"], str):
-            raise _Shape(f"{where}[{i}].name must be a string")
-    return messages
-
-
-def max_tokens_field(body: dict[str, Any], *keys: str) -> int | None:
-    """The first of `keys` that `body` sets: a non-negative integer of at most MAX_TOKENS_VALUE."""
-    for key in keys:
-        value = body.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _Shape(f"'{key}' must be a non-negative integer, got {_short(value)}")
-        if value > MAX_TOKENS_VALUE:
-            raise _Shape(f"'{key}' is {_short(value)}, more than any model can produce (at most {MAX_TOKENS_VALUE:,})")
-        return value
-    return None
-
-
-def _short(value: Any) -> str:
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else json.dumps(value)[:60]
-    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} digits)"
-
-
-def _first_clause(exc: Exception) -> str:
-    return str(exc).split(";")[0]
-
-
-def _optional_str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise _Shape(f"'{key}' must be a string")
-    return str(value)
-
-
-def _from_chat(obj: dict[str, Any], number: int) -> Request:
-    if "messages" not in obj:
-        raise _Shape("no 'messages' field (expected a chat request: {\"messages\": [...]})")
-    _check_messages(obj["messages"])
-    body = {k: v for k, v in obj.items() if k not in ("id", "custom_id")}
-    body["messages"] = list(obj["messages"])
-    return Request(
-        line=number,
-        id=_optional_str(obj, "id") or _optional_str(obj, "custom_id") or f"line-{number}",
-        api="chat",
-        body=body,
-        model=_optional_str(obj, "model"),
-        max_tokens=max_tokens_field(obj, "max_completion_tokens", "max_tokens"),
-    )
-
-
-def _from_openai_batch(obj: dict[str, Any], number: int) -> Request:
-    custom_id = _optional_str(obj, "custom_id")
-    if not custom_id:
-        raise _Shape("no 'custom_id'")
-    body = obj.get("body")
-    if not isinstance(body, dict):
-        raise _Shape(f"'body' must be an object, got {_kind(body)}")
-    url = obj.get("url", "/v1/chat/completions")
-    if not isinstance(url, str):
-        raise _Shape("'url' must be a string")
-    api = OPENAI_URL_API.get(url)
-    if api is None:
-        raise _Shape(f"unsupported url '{url}'; supported: {', '.join(OPENAI_URL_API)}")
-    if api == "chat":
-        _check_messages(body.get("messages"), "body.messages")
-    elif (api == "responses" and not isinstance(body.get("input"), (str, list))) or (
-        api == "embeddings" and not isinstance(body.get("input"), (str, list))
-    ):
-        raise _Shape("body.input must be a string or a list")
-    elif api == "completions" and not isinstance(body.get("prompt"), (str, list)):
-        raise _Shape("body.prompt must be a string or a list")
-    return Request(
-        line=number,
-        id=custom_id,
-        api=api,
-        body=dict(body),
-        model=_optional_str(body, "model"),
-        max_tokens=max_tokens_field(body, "max_completion_tokens", "max_output_tokens", "max_tokens"),
-        url=url,
-    )
-
-
-def _from_anthropic_batch(obj: dict[str, Any], number: int) -> Request:
-    custom_id = _optional_str(obj, "custom_id")
-    if not custom_id:
-        raise _Shape("no 'custom_id'")
-    params = obj.get("params")
-    if not isinstance(params, dict):
-        raise _Shape(f"'params' must be an object, got {_kind(params)}")
-    _check_messages(params.get("messages"), "params.messages")
-    system = params.get("system")
-    if system is not None and not isinstance(system, (str, list)):
-        raise _Shape("params.system must be a string or a list of blocks")
-    return Request(
-        line=number,
-        id=custom_id,
-        api="anthropic",
-        body=dict(params),
-        model=_optional_str(params, "model"),
-        max_tokens=max_tokens_field(params, "max_tokens"),
-    )
-
-
-def _chat_body(text: str, system: str | None) -> dict[str, Any]:
-    messages: list[dict[str, Any]] = []
-    if system:
-        messages.append({"role": "system", "content": system})
-    messages.append({"role": "user", "content": text})
-    return {"messages": messages}
-
-
 _EMPTY_BODY_BYTES: dict[str | None, int] = {}
 
 
 def chat_body_bytes(text: str, system: str | None) -> int:
-    """About `len(json.dumps(_chat_body(text, system), ensure_ascii=False).encode())`, the request's size
+    """About `len(json.dumps(chat_body(text, system), ensure_ascii=False).encode())`, the request's size
     in a batch file, for planning how many files a job needs: the empty body's size plus the text's UTF-8
     bytes, without the one backslash JSON adds per quote, backslash or control character (escaping every
-    text only to measure it was ~6% of a worker's CSV time; JSONL sizes are the lines' own)."""
+    text only to measure it is a real share of a worker's CSV time; JSONL sizes are the lines' own)."""
     base = _EMPTY_BODY_BYTES.get(system)
     if base is None:
-        base = _EMPTY_BODY_BYTES[system] = len(json.dumps(_chat_body("", system), ensure_ascii=False).encode())
+        base = _EMPTY_BODY_BYTES[system] = len(json.dumps(chat_body("", system), ensure_ascii=False).encode())
     return base + (len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass")))
 
 
@@ -557,7 +325,7 @@ def csv_request(
         line=number,
         id=row[columns.id] if columns.id is not None and row[columns.id] else f"row-{number}",
         api="chat",
-        body=_chat_body(row[columns.text], options.system),
+        body=chat_body(row[columns.text], options.system),
         output_text=row[columns.output] if columns.output is not None else None,
     )
 
@@ -791,10 +559,3 @@ def _sample_stream(
             raise InputError("no requests found (the file is empty or every line was skipped)", path=src.name)
 
     return fmt, total, requests()
-
-
-_PARSERS = {"chat": _from_chat, "openai-batch": _from_openai_batch, "anthropic-batch": _from_anthropic_batch}
-LINE_FORMATS = ("chat", "openai-batch", "anthropic-batch", *SHAPE_FORMATS, "text")
-
-from planner.read import columnar as _columnar  # noqa: E402  (both build on Request, defined above)
-from planner.read import shapes as _shapes  # noqa: E402

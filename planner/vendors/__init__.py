@@ -2,7 +2,9 @@
 
 Each module in `VENDOR_MODULES` exports `VENDORS`, a tuple of vendor objects; the registry merges them and
 refuses a name (or alias) given twice, as tiktoken's registry does. `prepare`, `validate` and the dataset
-readers ask only this registry, so adding a vendor touches one module (plus its price table).
+readers ask only this registry, so adding a vendor touches one module (plus its price table). A module's
+`LINE_SHAPES` are the batch request lines the dataset reader reads (`--format NAME`), each read by that module
+alone: `validate` and `estimate` count the same request from the same line.
 
     >>> get_vendor("groq").max_tokens_key
     'max_tokens'
@@ -20,10 +22,11 @@ from typing import Any, Protocol
 from planner.core.errors import UsageError
 from planner.core.request import Request
 from planner.vendors._base import ENDPOINTS, LineOptions, Parsed, Unconvertible, Vendor
+from planner.vendors._reading import LineShape, RecordError
 
 __all__ = [
-    "ENDPOINTS", "VENDOR_MODULES", "BatchVendor", "LineOptions", "Parsed", "Unconvertible", "Vendor",
-    "detect_vendor", "get_vendor", "list_vendors",
+    "ENDPOINTS", "VENDOR_MODULES", "BatchVendor", "LineOptions", "LineShape", "Parsed", "RecordError", "Unconvertible",
+    "Vendor", "detect_line_shape", "detect_vendor", "get_vendor", "line_shapes", "list_vendors",
 ]
 
 #: Registry order is detection order: the first vendor whose `looks_like` accepts a line names it.
@@ -93,3 +96,21 @@ def detect_vendor(obj: Any) -> str | None:
         if vendor.looks_like(obj):
             return vendor.name
     return None
+
+
+@cache
+def line_shapes() -> dict[str, LineShape]:
+    """Every vendor module's request line shapes by `--format` name, in registry (and detection) order;
+    a name given twice is an error."""
+    shapes: dict[str, LineShape] = {}
+    for module_name in VENDOR_MODULES:
+        for shape in getattr(importlib.import_module(module_name), "LINE_SHAPES", ()):
+            if shape.name in shapes:
+                raise ValueError(f"line shape '{shape.name}' is defined twice ({module_name})")
+            shapes[shape.name] = shape
+    return shapes
+
+
+def detect_line_shape(obj: dict[str, Any]) -> str | None:
+    """The name of the first vendor line shape that a record looks like, or None."""
+    return next((shape.name for shape in line_shapes().values() if shape.looks_like(obj)), None)

@@ -19,6 +19,16 @@ from planner.vendors._base import (
     unexpected,
 )
 from planner.vendors._chat import messages_body
+from planner.vendors._reading import (
+    LineShape,
+    RecordError,
+    check_messages,
+    describe,
+    max_tokens_field,
+    optional_str,
+    read_checked,
+    record_id,
+)
 
 #: Anthropic sends the lines as one JSON body `{"requests": [l1,l2,…]}`: that many bytes beyond the lines.
 BODY_OVERHEAD = 16
@@ -44,6 +54,41 @@ def messages_params_problems(params: dict[str, Any], key: str) -> list[str]:
     return problems
 
 
+def read_messages_params(params: Any, key: str) -> dict[str, Any]:
+    """A Messages API body as the reader needs it: an object with `messages` and an optional `system`."""
+    if not isinstance(params, dict):
+        raise RecordError(f"'{key}' must be an object, got {describe(params)}")
+    check_messages(params.get("messages"), f"{key}.messages")
+    system = params.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        raise RecordError(f"{key}.system must be a string or a list of blocks")
+    return params
+
+
+def read_line(obj: dict[str, Any], number: int) -> Request:
+    """`{custom_id, params}` as the Messages request it sends. Raises RecordError on the first part it cannot
+    read (the upload rules, such as a required max_tokens, are `parse_line`'s)."""
+    custom_id = optional_str(obj, "custom_id")
+    if not custom_id:
+        raise RecordError("no 'custom_id'")
+    params = read_messages_params(obj.get("params"), "params")
+    return Request(
+        line=number,
+        id=custom_id,
+        api="anthropic",
+        body=dict(params),
+        model=optional_str(params, "model"),
+        max_tokens=max_tokens_field(params, "max_tokens"),
+    )
+
+
+def _is_line(obj: dict[str, Any]) -> bool:
+    return "custom_id" in obj and "params" in obj
+
+
+LINE_SHAPES = (LineShape("anthropic-batch", _is_line, read_line),)
+
+
 @dataclass(frozen=True)
 class AnthropicVendor(Vendor):
     def build_line(self, req: Request, custom_id: str, opts: LineOptions) -> tuple[dict[str, Any], list[str]]:
@@ -66,9 +111,7 @@ class AnthropicVendor(Vendor):
         problems += unexpected(obj, {"custom_id", "params"})
         if problems:
             return Parsed(None, problems, custom_id, model)
-        req = Request(number, custom_id or f"line-{number}", "anthropic", dict(params), model=model,
-                      max_tokens=params["max_tokens"])
-        return Parsed(req, [], custom_id, model)
+        return read_checked(read_line, obj, number, custom_id, model)
 
     def looks_like(self, obj: dict[str, Any]) -> bool:
         return "params" in obj and "custom_id" in obj
@@ -108,9 +151,14 @@ class WrappedMessagesVendor(Vendor):
         problems += unexpected(obj, {str(self.id_field), self.body_key})
         if problems:
             return Parsed(None, problems, custom_id)
+        return read_checked(self.read_request, obj, number, custom_id)
+
+    def read_request(self, obj: dict[str, Any], number: int) -> Request:
+        """The Messages request inside the envelope (without its `anthropic_version`), as the reader reads it."""
+        params = read_messages_params(obj.get(self.body_key), self.body_key)
         body = {k: v for k, v in params.items() if k != "anthropic_version"}
-        req = Request(number, custom_id or f"line-{number}", "anthropic", body, max_tokens=params["max_tokens"])
-        return Parsed(req, [], custom_id)
+        rid = record_id(obj, number, str(self.id_field))
+        return Request(number, rid, "anthropic", body, max_tokens=max_tokens_field(params, "max_tokens"))
 
     def looks_like(self, obj: dict[str, Any]) -> bool:
         return self.body_key in obj

@@ -20,11 +20,74 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner.core.request import Request
-from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible, Vendor, max_tokens_of, unexpected
+from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible, Vendor, unexpected
 from planner.vendors._chat import PORTABLE, source_max_tokens, split_system, text_of
+from planner.vendors._reading import LineShape, RecordError, describe, max_tokens_field, read_checked, record_id
 from planner.vendors.anthropic import WrappedMessagesVendor
 
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
+
+
+def gemini_request(request: Any, where: str) -> dict[str, Any]:
+    """A `GenerateContentRequest`, checked for what counting needs: `contents[].parts` (a list, or one part
+    object as Vertex also accepts), optional `systemInstruction`/`system_instruction`."""
+    if not isinstance(request, dict):
+        raise RecordError(f"'{where}' must be an object, got {describe(request)}")
+    contents = request.get("contents")
+    if not isinstance(contents, list) or not contents:
+        raise RecordError(f"{where}.contents must be a non-empty list")
+    for i, c in enumerate(contents):
+        parts = c.get("parts") if isinstance(c, dict) else None
+        if not isinstance(parts, (list, dict)) or not parts:
+            raise RecordError(f"{where}.contents[{i}].parts must be a non-empty list")
+    for key in ("systemInstruction", "system_instruction"):
+        system = request.get(key)
+        if system is not None and not (isinstance(system, (dict, str))):
+            raise RecordError(f"{where}.{key} must be an object with 'parts'")
+    return request
+
+
+def _max_output_tokens(request: dict[str, Any]) -> int | None:
+    for key in ("generationConfig", "generation_config", "config"):
+        config = request.get(key)
+        if isinstance(config, dict):
+            return max_tokens_field(config, "maxOutputTokens", "max_output_tokens")
+    return None
+
+
+def _read(number: int, request: Any, where: str, rid: str) -> Request:
+    body = gemini_request(request, where)
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    return Request(line=number, id=rid, api="gemini", body=body, model=model, max_tokens=_max_output_tokens(body))
+
+
+def read_batch_line(obj: dict[str, Any], number: int) -> Request:
+    """A Gemini API line, `{key, request}`; raises RecordError on the first part it cannot read."""
+    return _read(number, obj.get("request"), "request", record_id(obj, number, "key"))
+
+
+def read_vertex_line(obj: dict[str, Any], number: int) -> Request:
+    """A Vertex AI line, `{request}`: a Gemini request, or Claude on Vertex's Messages body."""
+    request = obj.get("request")
+    if isinstance(request, dict) and "anthropic_version" in request:
+        return VERTEX_CLAUDE.read_request(obj, number)
+    return _read(number, request, "request", record_id(obj, number, "id", "key"))
+
+
+def read_bare_line(obj: dict[str, Any], number: int) -> Request:
+    """A bare `GenerateContentRequest` line, as the Gemini batch guide's REST example uploads."""
+    return _read(number, obj, "record", record_id(obj, number, "id", "key"))
+
+
+def _has_request(obj: dict[str, Any]) -> bool:
+    return isinstance(obj.get("request"), dict)
+
+
+LINE_SHAPES = (
+    LineShape("gemini-batch", lambda obj: _has_request(obj) and "key" in obj, read_batch_line),
+    LineShape("vertex-batch", lambda obj: _has_request(obj) and "key" not in obj, read_vertex_line),
+    LineShape("gemini", lambda obj: isinstance(obj.get("contents"), list), read_bare_line),
+)
 
 
 @dataclass(frozen=True)
@@ -86,15 +149,14 @@ class GeminiVendor(Vendor):
             request = obj
         if not isinstance(request, dict):
             return Parsed(None, [*problems, "'request' must be an object"], custom_id)
-        shape, max_tokens = request_problems(request, self.camel)
-        problems += shape
+        problems += request_problems(request, self.camel)
         if self.id_field is not None and not bare:
             problems += unexpected(obj, {self.id_field, "request"})
         if problems:
             return Parsed(None, problems, custom_id)
         model = request.get("model") if isinstance(request.get("model"), str) else None
-        rid = custom_id or f"line-{number}"
-        return Parsed(Request(number, rid, "gemini", request, model=model, max_tokens=max_tokens), [], custom_id, model)
+        read = read_bare_line if bare else read_vertex_line if self.camel else read_batch_line
+        return read_checked(read, obj, number, custom_id, model)
 
     def looks_like(self, obj: dict[str, Any]) -> bool:
         if self.id_field is not None:  # Gemini API: `{key, request}`, or the guide's bare request lines
@@ -102,8 +164,8 @@ class GeminiVendor(Vendor):
         return "request" in obj
 
 
-def request_problems(request: dict[str, Any], camel: bool) -> tuple[list[str], int | None]:
-    """Shape problems of a `GenerateContentRequest`, and its output cap when it states one."""
+def request_problems(request: dict[str, Any], camel: bool) -> list[str]:
+    """Shape problems of a `GenerateContentRequest`."""
     problems: list[str] = []
     sys_key = "systemInstruction" if camel else "system_instruction"
     system = request.get(sys_key, request.get("systemInstruction" if not camel else "system_instruction"))
@@ -131,13 +193,9 @@ def request_problems(request: dict[str, Any], camel: bool) -> tuple[list[str], i
     config = request.get("generationConfig" if camel else "generation_config")
     other = request.get("generation_config" if camel else "generationConfig")
     config = config if config is not None else other
-    max_tokens = None
-    if config is not None:
-        if not isinstance(config, dict):
-            problems.append("request generation config must be an object")
-        else:
-            max_tokens = max_tokens_of(config, "maxOutputTokens", "max_output_tokens")
-    return problems, max_tokens
+    if config is not None and not isinstance(config, dict):
+        problems.append("request generation config must be an object")
+    return problems
 
 
 @dataclass(frozen=True)

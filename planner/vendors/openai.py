@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from planner.core.request import Request
+from planner.core.request import Api, Request
 from planner.vendors._base import (
     CHAT,
     ENDPOINTS,
@@ -16,13 +16,28 @@ from planner.vendors._base import (
     Parsed,
     Unconvertible,
     Vendor,
-    max_tokens_of,
     messages_problems,
     unexpected,
 )
 from planner.vendors._chat import chat_body, source_max_tokens, split_system, text_of
+from planner.vendors._reading import (
+    LineShape,
+    RecordError,
+    check_messages,
+    describe,
+    max_tokens_field,
+    optional_str,
+    read_checked,
+)
 
 URL_API = {ENDPOINTS["chat"]: "chat", ENDPOINTS["responses"]: "responses", ENDPOINTS["embeddings"]: "embeddings"}
+#: The request kinds a line is read as, by its `url` (`/v1/completions` too: read, though no batch endpoint).
+OPENAI_URL_API: dict[str, Api] = {
+    "/v1/chat/completions": "chat",
+    "/v1/responses": "responses",
+    "/v1/embeddings": "embeddings",
+    "/v1/completions": "completions",
+}
 
 
 def embedding_inputs(body: dict[str, Any]) -> int:
@@ -32,6 +47,45 @@ def embedding_inputs(body: dict[str, Any]) -> int:
     if isinstance(value, list) and value and not all(isinstance(v, int) for v in value):
         return len(value)
     return 1
+
+
+def read_line(obj: dict[str, Any], number: int) -> Request:
+    """`{custom_id, url, body}` (the shape OpenAI, Azure, Groq, Mistral, Fireworks and Together share) as the
+    Request its endpoint receives; `url` defaults to chat. Raises RecordError on the first part it cannot read."""
+    custom_id = optional_str(obj, "custom_id")
+    if not custom_id:
+        raise RecordError("no 'custom_id'")
+    body = obj.get("body")
+    if not isinstance(body, dict):
+        raise RecordError(f"'body' must be an object, got {describe(body)}")
+    url = obj.get("url", "/v1/chat/completions")
+    if not isinstance(url, str):
+        raise RecordError("'url' must be a string")
+    api = OPENAI_URL_API.get(url)
+    if api is None:
+        raise RecordError(f"unsupported url '{url}'; supported: {', '.join(OPENAI_URL_API)}")
+    if api == "chat":
+        check_messages(body.get("messages"), "body.messages")
+    elif api in ("responses", "embeddings") and not isinstance(body.get("input"), (str, list)):
+        raise RecordError("body.input must be a string or a list")
+    elif api == "completions" and not isinstance(body.get("prompt"), (str, list)):
+        raise RecordError("body.prompt must be a string or a list")
+    return Request(
+        line=number,
+        id=custom_id,
+        api=api,
+        body=dict(body),
+        model=optional_str(body, "model"),
+        max_tokens=max_tokens_field(body, "max_completion_tokens", "max_output_tokens", "max_tokens"),
+        url=url,
+    )
+
+
+def _is_line(obj: dict[str, Any]) -> bool:
+    return "custom_id" in obj and "body" in obj
+
+
+LINE_SHAPES = (LineShape("openai-batch", _is_line, read_line),)
 
 
 @dataclass(frozen=True)
@@ -81,7 +135,6 @@ class OpenAIVendor(Vendor):
             return Parsed(None, ["expected a JSON object"])
         problems: list[str] = []
         custom_id = self.read_id(obj, problems)
-        rid = custom_id or f"line-{number}"
         if obj.get("method") != "POST":
             problems.append(f"'method' must be \"POST\", got {json.dumps(obj.get('method'))}")
         url = obj.get("url")
@@ -105,9 +158,7 @@ class OpenAIVendor(Vendor):
         problems += unexpected(obj, {"custom_id", "method", "url", "body"})
         if problems or kind is None:
             return Parsed(None, problems, custom_id, model, url)
-        max_tokens = max_tokens_of(body, "max_completion_tokens", "max_output_tokens", "max_tokens")
-        req = Request(number, rid, kind, dict(body), model=model, max_tokens=max_tokens, url=url)  # type: ignore[arg-type]
-        return Parsed(req, [], custom_id, model, url)
+        return read_checked(read_line, obj, number, custom_id, model, url)
 
     def looks_like(self, obj: dict[str, Any]) -> bool:
         return self.detect and ("url" in obj or "method" in obj)

@@ -3,12 +3,15 @@ job (no `model` in the line); Together puts it in each body (providers.md ยง7, ย
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from planner.core.request import Request
-from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Vendor, max_tokens_of, messages_problems, unexpected
+from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Vendor, messages_problems, unexpected
 from planner.vendors._chat import chat_body
+from planner.vendors._reading import read_checked
+from planner.vendors.openai import read_line
 
 
 def chat_line_problems(vendor: Vendor, obj: dict[str, Any], body: Any, where: str, allowed: set[str]) -> list[str]:
@@ -26,14 +29,20 @@ def chat_line_problems(vendor: Vendor, obj: dict[str, Any], body: Any, where: st
     return problems
 
 
-def chat_parsed(body: dict[str, Any], number: int, custom_id: str | None, problems: list[str]) -> Parsed:
+def chat_parsed(
+    read: Callable[[dict[str, Any], int], Request],
+    obj: dict[str, Any],
+    body: dict[str, Any],
+    number: int,
+    custom_id: str | None,
+    problems: list[str],
+) -> Parsed:
+    """`validate`'s result for a line with a chat body: its problems, or the Request `read` reads from it."""
     model = body.get("model")
     model = model if isinstance(model, str) and model else None
     if problems:
         return Parsed(None, problems, custom_id, model)
-    max_tokens = max_tokens_of(body, "max_completion_tokens", "max_tokens")
-    rid = custom_id or f"line-{number}"
-    return Parsed(Request(number, rid, "chat", dict(body), model=model, max_tokens=max_tokens), [], custom_id, model)
+    return read_checked(read, obj, number, custom_id, model)
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class PlainVendor(Vendor):
         if not isinstance(body, dict):
             return Parsed(None, [*problems, "'body' must be an object"], custom_id)
         problems += chat_line_problems(self, obj, body, "body", {"custom_id", "body"})
-        return chat_parsed(body, number, custom_id, problems)
+        return chat_parsed(read_line, obj, body, number, custom_id, problems)  # OpenAI's line shape
 
     def looks_like(self, obj: dict[str, Any]) -> bool:
         body = obj.get("body")
