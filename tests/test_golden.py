@@ -11,8 +11,11 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -112,24 +115,34 @@ def _compare(name: str, real: str) -> None:
     assert real == path.read_text(encoding="utf-8"), f"{name} changed; if meant, BATCHPLAN_UPDATE_GOLDEN=1"
 
 
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A data directory whose path has the same length on every run (outputs wrap it at 80 columns)."""
+    path = Path(tempfile.mkdtemp(prefix="bpgolden-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.parametrize("terminal", [False, True], ids=["piped", "tty80"])
 @pytest.mark.parametrize("command", COMMANDS, ids=[_slug(c)[:60] for c in COMMANDS])
-def test_output_is_unchanged(command: str, terminal: bool, tmp_path: Path) -> None:
+def test_output_is_unchanged(command: str, terminal: bool, home: Path) -> None:
     if "claude" in command:
         pytest.importorskip("ctok", reason="the golden Claude counts are ctok's")
     if f" {OUT}/" in command and " -o " not in command:  # reads what an earlier command wrote
         for earlier in COMMANDS[: COMMANDS.index(command)]:
             if " -o " in earlier:
-                run(earlier, tmp_path, terminal=False)
-    real = run(command, tmp_path, terminal=terminal)
+                run(earlier, home, terminal=False)
+    real = run(command, home, terminal=terminal)
     _compare(f"{_slug(command)}.{'tty' if terminal else 'pipe'}.txt", real)
 
 
-def test_written_files_are_unchanged(tmp_path: Path) -> None:
+def test_written_files_are_unchanged(home: Path) -> None:
     pytest.importorskip("ctok", reason="the golden Claude counts are ctok's")
     for command in COMMANDS:
         if " -o " in command:
-            run(command, tmp_path, terminal=False)
+            run(command, home, terminal=False)
     for file in FILES:
-        text = (tmp_path / "work" / OUT / file).read_text(encoding="utf-8")
+        text = (home / "work" / OUT / file).read_text(encoding="utf-8")
         _compare("file-" + _slug(file), STAMP.sub("<time>", text))
