@@ -92,7 +92,7 @@ if RuntimeParam is not None:
 
         Typer builds a pydantic TypeAdapter for every parameter it parses, even one left out (None)
         or already what the command takes: that imports pydantic's validators and plugin loader and
-        builds one core schema each (a fifth of `check`'s start-up). Typer's own `coerce` turns a missing
+        builds one core schema each (much of `check`'s start-up). Typer's own `coerce` turns a missing
         value into None or (); a `str` given to a `str` (or list-of-`str`) parameter is returned as
         is, which is what that adapter returns; any other value (bytes, numbers, paths, choices,
         files, custom parsers) goes to the conversion typer builds, as before."""
