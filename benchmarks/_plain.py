@@ -2,6 +2,7 @@
 
     python benchmarks/_plain.py jsonl FILE      # json.loads + encode_ordinary, cookbook chat accounting
     python benchmarks/_plain.py csv FILE COLUMN # csv.reader + encode_ordinary of each row's column
+    python benchmarks/_plain.py jsonl FILE --also cl100k_base   # holding that encoding too (memory rows)
 
 Run as a script, the whole process is the measurement (start-up included): it imports tiktoken, gets
 o200k_base the usual way (`tiktoken.get_encoding`, from a warm cache: benchmarks/run.py fills it with
@@ -60,12 +61,18 @@ def csv_loop(path: str, encode: Encode, column: str = "text") -> tuple[int, int]
 def main() -> None:
     import tiktoken
 
+    args = sys.argv[1:]
+    held = []  # further encodings held, as a program counting models of several encodings would
+    while "--also" in args:
+        at = args.index("--also")
+        held.append(tiktoken.get_encoding(args[at + 1]))
+        del args[at : at + 2]
     encode = tiktoken.get_encoding("o200k_base").encode_ordinary
     start = time.perf_counter()
-    if sys.argv[1] == "jsonl":
-        rows, tokens = jsonl_loop(sys.argv[2], encode)
+    if args[0] == "jsonl":
+        rows, tokens = jsonl_loop(args[1], encode)
     else:
-        rows, tokens = csv_loop(sys.argv[2], encode, sys.argv[3] if len(sys.argv) > 3 else "text")
+        rows, tokens = csv_loop(args[1], encode, args[2] if len(args) > 2 else "text")
     print(json.dumps({"rows": rows, "tokens": tokens, "seconds": time.perf_counter() - start}))
 
 

@@ -1,3 +1,3 @@
-from planner.cli.launch import main
+from planner.cli.main import main
 
 main()

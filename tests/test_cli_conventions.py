@@ -4,6 +4,7 @@ provider names as vendors, endpoint words)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import pytest
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from planner.cli.main import app
+from planner.render.layout import Col, Grid, print_grid, print_plain
 
 runner = CliRunner()
 ACME = str(Path(__file__).parent / "fixtures" / "pricing" / "acme" / "2026-01-01.yaml")
@@ -228,3 +231,28 @@ def test_batchplan_as_of_is_the_default_date_and_a_bad_one_is_one_line(monkeypat
     bad = CliRunner().invoke(app, ["check", "gpt-4o-mini"])
     assert bad.exit_code == 2 and "BATCHPLAN_AS_OF='next tuesday' is not a date" in bad.output
     assert "Traceback" not in bad.output
+
+
+def _rich_piped(grid: Grid) -> str:
+    buf = io.StringIO()
+    print_grid(Console(file=buf, force_terminal=False, soft_wrap=True, highlight=False), grid)
+    return buf.getvalue()
+
+
+def test_plain_rows_without_rich_are_what_rich_prints_piped() -> None:
+    """Tables piped are plain full-width rows, written without Rich where Rich would print the same."""
+    grid = Grid([Col("Provider", key=True), Col("Versions\n(from)"), Col("Price", "right", drop=True)], title="T")
+    for row in (("openai", "2026-11-17", "$1"), ("通义千问", "2026-10-14, 2026-12-01", "$0.075"), ("xai", "", "")):
+        grid.add(*row)
+    out = io.StringIO()
+    assert print_plain(grid, out)
+    assert out.getvalue() == _rich_piped(grid)
+    assert "通义千问  2026-10-14" in out.getvalue()  # wide characters padded by their width
+    empty = Grid([Col("A")], title="nothing")
+    out = io.StringIO()
+    assert print_plain(empty, out) and out.getvalue() == _rich_piped(empty) == ""
+    for odd in ("a\tb", "carriage\rreturn", "bell\x07"):  # characters Rich changes: left to Rich
+        grid = Grid([Col("A")])
+        grid.add(odd)
+        out = io.StringIO()
+        assert not print_plain(grid, out) and out.getvalue() == ""

@@ -33,8 +33,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 
 def children(pid: int) -> list[int]:
-    """The running children of `pid` (the process that started the workers ahead, planner.count.prewarm, is
-    one until it has handed them over, then a zombie for a moment: neither is a worker)."""
+    """The running children of `pid` (a zombie waiting to be reaped is not a worker)."""
     try:
         found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:

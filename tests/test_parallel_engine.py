@@ -8,11 +8,16 @@ import base64
 import csv
 import io
 import json
+import os
 import struct
+import subprocess
+import sys
+import textwrap
 import zlib
 from pathlib import Path
 
 import pytest
+from _cli import batchplan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -358,3 +363,104 @@ def estimate_file(path: Path) -> None:
     from datetime import date
 
     estimate(str(path), ["acme-small"], output_tokens=1, prices=[fixtures], as_of=date(2026, 3, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# The program as users run it: the same estimate on one core and on all, no process left behind
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chat_lines(path: Path, n: int) -> Path:
+    """Chat batch lines with system prompts, names, tool definitions and an image now and then."""
+    image = "data:image/png;base64," + base64.b64encode(png(1, 1)).decode()
+    tool = {"type": "function", "function": {"name": "lookup", "description": "Find an order",
+                                              "parameters": {"type": "object", "properties": {
+                                                  "id": {"type": "string", "description": "order id"},
+                                                  "kind": {"type": "string", "enum": ["a", "b"]}}}}}
+    lines = []
+    for i in range(n):
+        user: dict[str, object] = {"role": "user", "content": f"ticket {i}: " + "refund shipping " * (i % 23)}
+        if i % 7 == 0:
+            user["content"] = [{"type": "text", "text": f"see {i}"}, {"type": "image_url", "image_url": {"url": image}}]
+        if i % 5 == 0:
+            user["name"] = "customer"
+        body: dict[str, object] = {"model": "gpt-4o-mini", "max_tokens": 20,
+                                   "messages": [{"role": "system", "content": "Classify. " * (i % 4)}, user]}
+        if i % 3 == 0:
+            body["tools"] = [tool]
+        lines.append(json.dumps({"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions", "body": body}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+@pytest.mark.skipif(_cores() < 2, reason="needs two usable cores to compare with one")
+def test_estimates_are_identical_on_one_core_and_on_all(tmp_path: Path) -> None:
+    """Three models on two encodings, a small file (counted in the process) and one above SMALL_BYTES
+    (counted by the workers when the cores allow it): the same JSON on one core as on all of them."""
+    for n in (30, 12_000):
+        data = chat_lines(tmp_path / f"d{n}.jsonl", n)
+        assert (data.stat().st_size > counting.SMALL_BYTES) == (n > 30)
+        cmd = [*batchplan(), "estimate", str(data), "-m", "gpt-4o-mini", "-m", "gpt-4", "-m", "claude-haiku-4-5",
+               "--output-tokens", "20", "--json", "--as-of", "2026-12-01", "--no-history"]
+        runs = [
+            subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120, preexec_fn=one_core)
+            for one_core in (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}), None)
+        ]
+        assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+        one, every = (json.loads(r.stdout) for r in runs)
+        assert one == every
+        assert every["dataset"]["counted_requests"] == n
+
+
+REAPER = textwrap.dedent(
+    """
+    import ctypes, json, os, subprocess, sys, time
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: whatever the tool orphans comes here
+    done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+    deadline, orphans = time.monotonic() + 20, set()
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break  # no child left at all
+        if pid:
+            orphans.add(pid)
+        else:
+            time.sleep(0.01)
+    else:
+        orphans.add(-1)  # still running after 20 s
+    print(json.dumps({"code": done.returncode, "stderr": done.stderr, "orphans": sorted(orphans)}))
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child subreaper is Linux-only")
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["estimate", "{missing}", "-m", "gpt-4o-mini"], 2),  # fails before counting anything
+        (["estimate", "{data}", "-m", "no-such-model-x"], 2),  # fails after the tables are read
+        (["validate", "{data}"], 0),
+        (["estimate", "{data}", "-m", "gpt-4o-mini", "--json"], 0),  # counted by the workers
+        (["report", "{data}", "-m", "gpt-4", "-o", "{report}"], 0),
+    ],
+    ids=["missing-file", "unknown-model", "validate", "estimate", "report"],
+)
+def test_no_process_outlives_the_command(tmp_path: Path, args: list[str], code: int) -> None:
+    """Whatever the command did, its worker processes ended with it: a child subreaper running the tool
+    inherits anything left behind, dead or alive, and finds nothing."""
+    data = chat_lines(tmp_path / "d.jsonl", 12_000)
+    script = tmp_path / "reaper.py"
+    script.write_text(REAPER)
+    argv = [a.format(missing=tmp_path / "missing.jsonl", data=data, report=tmp_path / "r.html") for a in args]
+    out = subprocess.run([sys.executable, str(script), *batchplan(), *argv], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    got = json.loads(out.stdout)
+    assert got["orphans"] == [], got
+    assert "Traceback" not in got["stderr"]
+    assert got["code"] == code, got["stderr"]

@@ -266,25 +266,3 @@ def test_a_lookup_reads_only_the_table_it_needs(cache: Path, monkeypatch: pytest
     book = load_pricebook()
     assert book.resolve("claude-haiku-4-5").table.provider == "anthropic"
     assert len(read) == 1
-
-
-def test_an_encodings_parsed_ranks_come_from_the_cache_and_a_tampered_entry_is_parsed_again(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The ranks of a bundled encoding are parsed once (a third of its build) and then read from the
-    cache under the same HMAC as the tables; an entry changed by anyone else is parsed again."""
-    from planner.count import encodings
-
-    data = (encodings.ENCODINGS_DIR / "cl100k_base.tiktoken").read_bytes()
-    sha = encodings.EXPECTED_SHA256["cl100k_base"]
-    parsed = encodings._parse_bpe(data)
-    assert len(parsed) == 100_256
-    assert encodings._parsed_ranks(data, sha) == parsed  # parsed, and stored
-    (entry,) = cache.glob("*.ranks.marshal")
-    parses: list[int] = []
-    monkeypatch.setattr(encodings, "_parse_bpe", lambda contents: (parses.append(1), parsed)[1])
-    assert encodings._parsed_ranks(data, sha) == parsed and parses == []  # from the cache
-    raw = bytearray(entry.read_bytes())
-    raw[-7] ^= 0x01  # one bit of one rank
-    entry.write_bytes(bytes(raw))
-    assert encodings._parsed_ranks(data, sha) == parsed and parses == [1]  # refused, parsed again

@@ -267,14 +267,21 @@ def test_counting_works_with_sockets_disabled(monkeypatch: pytest.MonkeyPatch, t
 
 
 @pytest.mark.parametrize("name", sorted(encodings.EXPECTED_SHA256))
-def test_bundled_encoding_parses_as_tiktoken_parses_it(name: str) -> None:
-    """Our reader of the bundled .tiktoken files gives exactly the ranks tiktoken's own loader gives."""
-    from tiktoken.load import load_tiktoken_bpe
-
-    path = encodings.ENCODINGS_DIR / f"{name}.tiktoken"
-    ours = encodings._parse_bpe(path.read_bytes())
-    assert ours == load_tiktoken_bpe(str(path), encodings.EXPECTED_SHA256[name])
-    assert len(ours) > 100_000
+def test_a_bundled_encoding_that_was_changed_fails_loudly(
+    name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corrupted or swapped .tiktoken file is refused (its sha256 is not the one tiktoken expects),
+    never used to miscount; the intact file builds the encoding."""
+    data = bytearray((encodings.ENCODINGS_DIR / f"{name}.tiktoken").read_bytes())
+    data[100] ^= 0x01
+    (tmp_path / f"{name}.tiktoken").write_bytes(bytes(data))
+    monkeypatch.setattr(encodings, "ENCODINGS_DIR", tmp_path)
+    monkeypatch.setattr(encodings, "_cache", {})
+    monkeypatch.setattr(encodings, "_counters", {})
+    with pytest.raises(ValueError, match="does not match its sha256"):
+        encodings.get_encoding(name)
+    monkeypatch.undo()
+    assert encodings.get_encoding(name).n_vocab > 100_000
 
 
 def test_chat_request_for_a_claude_model_is_counted_as_its_messages_body() -> None:

@@ -25,7 +25,10 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from planner.cli.commands import COMMANDS, register_all, register_command
 from planner.cli.commands._common import SETTINGS
-from planner.cli.launch import command_word, hold_closed_streams
+from planner.cli.streams import hold_closed_streams
+
+#: Options of `batchplan` itself that may come before the command name and take no value.
+LEADING_FLAGS = frozenset({"-q", "--quiet", "--no-color"})
 
 try:  # typer >= 0.25 converts values through pydantic TypeAdapters, built when a value is parsed
     from typer._coercion import RuntimeParam, build_runtime_param
@@ -89,7 +92,7 @@ if RuntimeParam is not None:
 
         Typer builds a pydantic TypeAdapter for every parameter it parses, even one left out (None)
         or already what the command takes: that imports pydantic's validators and plugin loader and
-        builds one core schema each (a fifth of `check`'s start-up). Typer's own `coerce` turns a missing
+        builds one core schema each (much of `check`'s start-up). Typer's own `coerce` turns a missing
         value into None or (); a `str` given to a `str` (or list-of-`str`) parameter is returned as
         is, which is what that adapter returns; any other value (bytes, numbers, paths, choices,
         files, custom parsers) goes to the conversion typer builds, as before."""
@@ -208,6 +211,15 @@ def root(
     """
 
 
+def command_word(argv: Sequence[str]) -> str | None:
+    """The first word of `argv` (without the program name) that is not a leading flag: the command's
+    name when there is one (`invoked_command` checks it against the commands)."""
+    for arg in argv:
+        if arg not in LEADING_FLAGS:
+            return arg
+    return None
+
+
 def invoked_command(argv: Sequence[str]) -> str | None:
     """The command `argv` (without the program name) runs, when it plainly names one; None when it is
     help, completion, an error or anything else that needs every command (they then all get built)."""
@@ -240,6 +252,8 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
+    """The `batchplan` program: closed standard streams are held first (planner.cli.streams), then the
+    command named in argv runs."""
     import sys
 
     hold_closed_streams()

@@ -13,13 +13,9 @@ How a dataset flows (`count_file`, what `estimate` runs):
   in an unquoted field, which `csv.reader` takes literally). Blocks before it are exact; from that block
   on the file is read record by record (`datasets.csv_records`) and the records still counted on all
   cores. The totals equal `csv.reader` over the whole file in every case.
-* Inputs smaller than `SMALL_BYTES` (2 MB, measured: below it a pool's start-up costs more than the second
-  core gives) are counted in the calling process, with the same code, and no pool is started; the
-  encodings load on the first request counted, once per process tree.
-* Started by the `batchplan` program (planner.cli.launch), the workers were forked before the CLI was
-  imported and have built o200k_base meanwhile (planner.count.prewarm): the engine takes them over, one
-  worker for a small input, and this process never builds an encoding. They get the tokenizers as
-  plain copies of their fields, so the worker side imports no pydantic.
+* Inputs smaller than `SMALL_BYTES` are counted in the calling process, with the same code, and no
+  pool is started: below it a pool's start-up costs more than the second core gives. The encodings
+  load on the first request counted, once per process tree.
 
 Counting several models costs what their distinct (encoding, counting rule) pairs cost, not what the
 models cost. A request becomes its pieces once per counting rule (`tokens.request_shape`; tokenizers
@@ -29,27 +25,23 @@ chunk however many rules use it; each model's count is then arithmetic on those 
 (`fixed + overheads + encoded`, times its calibration factor). Texts repeated across requests (roles,
 a shared system prompt) are encoded once per process (`_RepeatCache`, bounded).
 
-Measured (benchmarks/run.py; figures and machine in the README): per request a worker executes about the
-instructions of the plain json.loads (or csv.reader) + encode loop (callgrind, 823 unique-text requests: 709M
-vs 717M; CSV 456M vs 445M for 1,663 records), because token ids come back from tiktoken as one packed buffer
-(`encodings.token_counter`) and a CSV body's size is measured without serialising it. Rejected after
-measurement: tiktoken's `encode_ordinary_batch` threads (0.7x a plain loop), per-thread slices (~1.0x: parsing
-holds the GIL, and so does tiktoken's table build, so a thread cannot overlap the encoding load either),
-`ProcessPoolExecutor` (~15 % lost to its feeder threads), pickling lists of lines to workers (~0.1x of the
-speed-up; one bytes block per task costs nothing measurable), pinning workers to cores, orjson (~4 % of a
-worker's time, number and error semantics unlike json's).
+A worker does about the work of the plain json.loads (or csv.reader) + encode loop per request: token
+ids come back from tiktoken as one packed buffer (`encodings.token_counter`) and a CSV body's size is
+measured without serialising it. Tried and rejected after measurement (docs/benchmarks.md): tiktoken's
+`encode_ordinary_batch` threads and per-thread slices (parsing holds the GIL), `ProcessPoolExecutor`
+(its feeder threads compete with the caller), pickling lists of lines to workers instead of one bytes
+block per task, pinning workers to cores, orjson (number and error semantics unlike json's).
 
-Memory stays flat (whole process tree 1.27x the plain loop on a 26 MB file, 1.31x on 100 MB): at most
-`2 * workers` blocks are in flight, results are yielded in input order as soon as they are ready, the repeat
-cache has fixed bounds, tiktoken's Python copy of the ranks is dropped once its core is built
-(planner.count.encodings), and no line longer than the input's line limit is read (planner.io.inputs).
+Memory stays flat: at most `2 * workers` blocks are in flight, results are yielded in input order as
+soon as they are ready, the repeat cache has fixed bounds, tiktoken's Python copy of the ranks is
+dropped once its core is built (planner.count.encodings), and no line longer than the input's line
+limit is read (planner.io.inputs).
 
-Lifecycle: workers are forked on Linux (they inherit the encodings, loaded once; by this process, or
-by planner.count.prewarm's, which makes them this process's children before they serve) and spawned elsewhere.
-A worker ignores Ctrl-C (the parent decides), dies with its parent (PR_SET_PDEATHSIG on Linux; EOF on
-its pipe elsewhere), and holds /dev/null, not the parent's stdin/stdout/stderr, so `estimate … | cat`
-ends when the parent does, however it ends. A worker that dies mid-run is one `WorkerError`, and the
-pool's other workers are stopped.
+Lifecycle: workers are forked on Linux (they inherit the encodings, loaded once by this process) and
+spawned elsewhere. A worker ignores Ctrl-C (the parent decides), dies with its parent (PR_SET_PDEATHSIG
+on Linux; EOF on its pipe elsewhere), and holds /dev/null, not the parent's stdin/stdout/stderr, so
+`estimate … | cat` ends when the parent does, however it ends. A worker that dies mid-run is one
+`WorkerError`, and the pool's other workers are stopped.
 
 For Spark, Dask or Ray, use the pure per-record functions `count_request_json` / `count_request`, which
 need nothing but the tokenizer rule (see docs/scale.md).
@@ -78,11 +70,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from planner.core.errors import BatchplanError, InputError
 from planner.core.request import Request
-from planner.count import prewarm
 from planner.count.encodings import token_counter
 from planner.count.tokens import Count, Pieces, calibrate, count_pieces, request_pieces, request_shape, shape_key
-from planner.count.workerproc import INTERRUPTS as _INTERRUPTS
-from planner.count.workerproc import die_with_parent
 from planner.io.inputs import Input
 from planner.read.datasets import (
     OPENAI_URL_API,
@@ -96,13 +85,13 @@ from planner.read.datasets import (
     parse_line,
 )
 
-if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.count.prewarm)
+if TYPE_CHECKING:
     from planner.prices.pricing import Tokenizer
 
 DEFAULT_CHUNK = 1000  # requests per task when requests (not file blocks) are counted
-SPAN_BYTES = 1 << 19  # bytes of whole lines per worker task: ~25 ms of work, so the last tasks end together
-SMALL_BYTES = 2 << 20  # inputs below this are counted in-process: the pool's start-up (fork, ~15-20 ms) and the
-# second core break even at ~2 MB of chat JSONL (measured in a warm process: 0.078 s either way)
+SPAN_BYTES = 1 << 19  # bytes of whole lines per worker task: short, so the last tasks end together
+SMALL_BYTES = 2 << 20  # inputs below this are counted in-process: there the pool's start-up costs what the second
+# core gives (measured: docs/benchmarks.md)
 ODD_RUN_BLOCKS = 32  # a CSV block may grow to this many SPAN_BYTES while a quote is open, then records are read
 Mode = Literal["process", "serial"]
 Errors = list[tuple[int, str]]
@@ -627,10 +616,49 @@ class _InProcess:
         return
 
 
+#: The signals that stop the parent; it blocks them while it forks (see `_Pool`).
+_INTERRUPTS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+
+
+def _die_with_parent(parent_pid: int, keep: int) -> None:
+    """A worker's set-up: ignore Ctrl-C (the parent handles it and stops us), die with the parent, and
+    hold /dev/null instead of the parent's stdin/stdout/stderr and none of its other descriptors (only
+    `keep`, the worker's pipe), so a pipeline reading the parent's output, or a pipe the caller is
+    writing, ends when the parent is done with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: killed when the parent dies
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(0)
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+    if sys.platform.startswith("linux"):  # forked: every descriptor of the parent was inherited
+        _close_inherited(keep)
+
+
+def _close_inherited(keep: int) -> None:
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd > 2 and fd != keep:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
 def _serve(conn: Connection, config: _Config, parent_pid: int, held: set[int]) -> None:
     """A worker process's loop: answer each task with ("ok", result), ("input", message, line) for bad
     input, or ("error", why); None (or the parent's end of the pipe closing) stops it."""
-    die_with_parent(parent_pid, conn.fileno())
+    _die_with_parent(parent_pid, conn.fileno())
     if held:  # blocked by the parent while it forked
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     gc.disable()  # workers build no reference cycles; collections would only copy forked pages
@@ -665,15 +693,13 @@ class _Pool:
     results come back in input order; at most `2 * N` tasks are in flight, and a task carrying data is
     sent only to an idle worker, so a large task and a large result never block each other."""
 
-    def __init__(self, workers: int, config: _Config, adopted: Sequence[tuple[Connection, int]] = ()) -> None:
+    def __init__(self, workers: int, config: _Config) -> None:
         self.name = config.name
-        self.conns: list[Connection] = [conn for conn, _ in adopted]
-        self.procs: list[_Process] = [_Process.adopt(pid) for _, pid in adopted]
+        self.conns: list[Connection] = []
+        self.procs: list[_Process] = []
         self.closed = False
         self.broken = False
         self._reset()
-        if adopted:  # started ahead by planner.count.prewarm, already serving `config`
-            return
         for tok in config.toks:
             token_counter(tok.encoding)  # loaded once, here: forked workers share it
         with contextlib.suppress(ImportError):
@@ -860,15 +886,6 @@ class _Process:
             self._mp.start()
             self.pid = self._mp.pid or 0
 
-    @classmethod
-    def adopt(cls, pid: int) -> _Process:
-        """A worker that is already this process's child (forked by planner.count.prewarm's process)."""
-        proc = cls.__new__(cls)
-        proc.exitcode, proc._mp, proc._pidfd, proc.pid = None, None, None, pid
-        with contextlib.suppress(AttributeError, OSError):
-            proc._pidfd = os.pidfd_open(pid)
-        return proc
-
     def join(self, timeout: float) -> int | None:
         """The exit code (negative: killed by that signal), or None if still running after `timeout`."""
         if self.exitcode is not None:
@@ -920,13 +937,8 @@ class _Process:
 
 
 def _engine(config: _Config, workers: int, small: bool) -> _InProcess | _Pool:
-    """Workers started ahead (planner.count.prewarm: their encoding built while the CLI started) serve even a
-    small input, one of them then; otherwise small inputs and one core count here, the rest in a pool."""
-    wanted = 1 if small or workers <= 1 else workers
-    adopted = prewarm.take(config, wanted) if prewarm.running() else None
-    if adopted:
-        return _Pool(len(adopted), config, adopted)
-    return _InProcess(config) if wanted == 1 else _Pool(wanted, config)
+    """Small inputs and one core count here, the rest in a pool."""
+    return _InProcess(config) if small or workers <= 1 else _Pool(workers, config)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1057,20 +1069,34 @@ def count_file(
     stop the count (a line over the limit, an unterminated quote, a file that shrank) are raised in
     order too. `on_progress` gets the number of requests counted so far."""
     n_workers = workers if workers is not None else default_workers()
-    span = span_bytes or SPAN_BYTES
     columns = None
-    delimiter = "\t" if fmt == "tsv" else ","
     if fmt in ("csv", "tsv"):
-        header_reader = csv_records(src, delimiter)
-        header = next(header_reader, None)
-        header_reader.close()
-        if header is None:
+        columns = _csv_header(src, fmt, options)
+        if columns is None:  # an empty file
             return
-        columns = csv_columns(header[1], delimiter, options, src.name)
     config = _Config(list(toks), fmt, options, src.name, want_prefix, columns)
-    small = n_workers <= 1 or _is_small(src)
-    engine = _engine(config, n_workers, small)
-    path = src.path if isinstance(engine, _Pool) else None  # workers pread a regular file themselves
+    engine = _engine(config, n_workers, n_workers <= 1 or _is_small(src))
+    progress = _progress(on_progress)
+    try:
+        rest = yield from _count_blocks(engine, src, span_bytes or SPAN_BYTES, columns, progress)
+        if rest:
+            assert columns is not None
+            yield from _count_records(engine, src, rest, columns.delimiter, progress)
+    finally:
+        engine.close()
+
+
+def _csv_header(src: Input, fmt: str, options: ReadOptions) -> CsvColumns | None:
+    """The columns a CSV/TSV file's header names (checked against the options); None for an empty file."""
+    delimiter = "\t" if fmt == "tsv" else ","
+    header_reader = csv_records(src, delimiter)
+    header = next(header_reader, None)
+    header_reader.close()
+    return None if header is None else csv_columns(header[1], delimiter, options, src.name)
+
+
+def _progress(on_progress: Callable[[int], None] | None) -> Callable[[Counted], None]:
+    """Adds up the requests of each chunk handed on and reports the running total."""
     done = 0
 
     def progress(counted: Counted) -> None:
@@ -1079,28 +1105,44 @@ def count_file(
         if on_progress is not None:
             on_progress(done)
 
-    try:
-        blocks = _blocks(src, span, quote=columns is not None)
-        rest: list[Any] | None = None  # the blocks not yet counted (CSV only)
-        keep = columns is not None  # only CSV may need a block's bytes again (read on record by record)
-        items = ((b if keep else None, b.task(path)) for b in blocks)
-        for block, result in engine.map(items, depth=2 if path else 1):
-            if result is _UNCLEAN or result is _TAIL:
-                rest = [block, *engine.abandon()]
-                break
-            yield from _hand_on(result, progress, src.name)
-        if rest is None:
-            return
-        # A quote misled the block cutter: from the first block it could not end, read record by record.
-        blocks.close()  # gives back what it read ahead
-        assert all(b is not None for b in rest)
-        src.unread(b"".join(b.data for b in rest), lines=0)
-        records = csv_records(src, delimiter, first_line=rest[0].first_line)
-        tasks = ((None, ("rows", chunk)) for chunk in _batched(records, DEFAULT_CHUNK))
-        for _, result in engine.map(tasks, depth=1):
-            yield from _hand_on(result, progress, src.name)
-    finally:
-        engine.close()
+    return progress
+
+
+def _count_blocks(
+    engine: _InProcess | _Pool,
+    src: Input,
+    span: int,
+    columns: CsvColumns | None,
+    progress: Callable[[Counted], None],
+) -> Generator[tuple[Counted, Errors], None, list[_Block] | None]:
+    """Counts the input block by block; returns the blocks not counted when a CSV quote misled the block
+    cutter (from the first block it could not end: they are then read record by record), else None."""
+    path = src.path if isinstance(engine, _Pool) else None  # workers pread a regular file themselves
+    keep = columns is not None  # only CSV may need a block's bytes again (read on record by record)
+    blocks = _blocks(src, span, quote=columns is not None)
+    items = ((b if keep else None, b.task(path)) for b in blocks)
+    for block, result in engine.map(items, depth=2 if path else 1):
+        if result is _UNCLEAN or result is _TAIL:
+            rest: list[_Block] = [block, *engine.abandon()]
+            blocks.close()  # gives back what it read ahead
+            return rest
+        yield from _hand_on(result, progress, src.name)
+    return None
+
+
+def _count_records(
+    engine: _InProcess | _Pool,
+    src: Input,
+    rest: list[_Block],
+    delimiter: str,
+    progress: Callable[[Counted], None],
+) -> Iterator[tuple[Counted, Errors]]:
+    """Counts `rest` and everything after it as CSV records read here, in chunks, still on every core."""
+    src.unread(b"".join(b.data for b in rest), lines=0)
+    records = csv_records(src, delimiter, first_line=rest[0].first_line)
+    tasks = ((None, ("rows", chunk)) for chunk in _batched(records, DEFAULT_CHUNK))
+    for _, result in engine.map(tasks, depth=1):
+        yield from _hand_on(result, progress, src.name)
 
 
 def _hand_on(

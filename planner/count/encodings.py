@@ -1,17 +1,17 @@
 """The tiktoken encodings, loaded offline from the copies shipped inside the package.
 
-tiktoken would download its BPE files on first use; we ship verified copies instead and hand them to
-tiktoken's own loader together with the sha256 that tiktoken itself expects, so a corrupted or swapped
-file fails loudly instead of miscounting. The file is read and its hash checked on every build; its
-parse, a third of the build, comes from the user's cache after the first (`_parsed_ranks`).
+tiktoken would download its BPE files on first use; we ship verified copies instead and read them with
+tiktoken's own loader, checked against the sha256 that tiktoken itself expects for them, so a
+corrupted or swapped file fails loudly instead of miscounting. The encoding is then built as
+tiktoken_ext.openai_public builds it (its pattern and special tokens), from the bundled ranks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,28 +32,9 @@ _lock = threading.Lock()
 
 def _build(name: str) -> tiktoken.Encoding:
     import tiktoken
-    from tiktoken import load as tiktoken_load
-    from tiktoken_ext import openai_public
 
-    local = ENCODINGS_DIR / f"{name}.tiktoken"
-
-    def load_local(blobpath: str, expected_hash: str | None = None) -> dict[bytes, int]:
-        # tiktoken asks for its public URL; answer with the bundled copy, checked against the same hash.
-        if expected_hash != EXPECTED_SHA256[name]:
-            raise RuntimeError(f"tiktoken expects a different {name} file than the one bundled")
-        data = tiktoken_load.read_file(str(local))
-        if not tiktoken_load.check_hash(data, expected_hash):
-            raise RuntimeError(f"bundled {local.name} does not match its sha256; reinstall batchplan")
-        return _parsed_ranks(data, expected_hash)
-
-    original = openai_public.load_tiktoken_bpe
-    openai_public.load_tiktoken_bpe = load_local
-    try:
-        params: dict[str, Any] = getattr(openai_public, name)()
-    finally:
-        openai_public.load_tiktoken_bpe = original
-    enc = tiktoken.Encoding(**params)
-    # tiktoken keeps a Python copy of the 200k ranks beside its Rust core, which alone encodes: ~27 MB
+    enc = tiktoken.Encoding(**_params(name, _bundled_ranks(name)))
+    # tiktoken keeps a Python copy of the ranks beside its Rust core, which alone encodes: tens of MB
     # per process (and per forked worker) for nothing. (An Encoding without it cannot be pickled: we
     # never do; spawned workers build their own.)
     with contextlib.suppress(AttributeError):
@@ -61,46 +42,55 @@ def _build(name: str) -> tiktoken.Encoding:
     return enc
 
 
-def _parsed_ranks(contents: bytes, sha256: str) -> dict[bytes, int]:
-    """The ranks of a verified .tiktoken file, from the user's cache when it holds them (marshal, under
-    an HMAC: planner.prices.tablecache), else parsed and stored there. Loading the dict takes about a third
-    of parsing it (~70 vs ~200 ms for o200k_base), and the encoding's build is on the critical path of
-    every count (planner.count.prewarm)."""
-    import marshal
-    import sys
+def _bundled_ranks(name: str) -> dict[bytes, int]:
+    """The ranks of the bundled `name`.tiktoken, read by tiktoken's loader once its sha256 is checked.
 
-    from planner.prices import tablecache
+    The file is local already, so tiktoken's download cache is turned off for the call: a copy of it
+    there would be useless, and a cache directory the user made read-only (TIKTOKEN_CACHE_DIR) would
+    make the copy, and so the count, fail. With its cache off tiktoken reads the file unchecked, so
+    the hash is checked here first, with tiktoken's own functions."""
+    from tiktoken.load import check_hash, load_tiktoken_bpe, read_file
 
-    key = hashlib.sha256(f"ranks\0{sha256}\0{marshal.version}\0{sys.version}".encode()).hexdigest()
-    body = tablecache.read_blob(key, "ranks", "marshal")
-    if body is not None:
-        with contextlib.suppress(EOFError, ValueError, TypeError):
-            ranks = marshal.loads(body)
-            if type(ranks) is dict:
-                return ranks
-    ranks = _parse_bpe(contents)
-    tablecache.write_blob(key, "ranks", marshal.dumps(ranks), "marshal")
-    return ranks
+    path = str(ENCODINGS_DIR / f"{name}.tiktoken")
+    if not check_hash(read_file(path), EXPECTED_SHA256[name]):
+        raise ValueError(f"the bundled {name}.tiktoken does not match its sha256; reinstall batchplan")
+    with _tiktoken_cache_off():
+        return load_tiktoken_bpe(path, expected_hash=EXPECTED_SHA256[name])
 
 
-def _parse_bpe(contents: bytes) -> dict[bytes, int]:
-    """The .tiktoken format: one `base64(token) rank` pair per line (as tiktoken.load parses it).
-    binascii and C-level map/zip over the split fields of 512 KB slices (not a Python loop with
-    base64.b64decode per line, nor one list of all 400k fields, a 20 MB peak): the same dict, in
-    about half tiktoken's time."""
-    import binascii
+@contextlib.contextmanager
+def _tiktoken_cache_off() -> Iterator[None]:
+    """TIKTOKEN_CACHE_DIR="" (tiktoken's way to read a file without caching it), restored afterwards.
+    Called from `_build` only, under `_lock`."""
+    saved = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = ""
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TIKTOKEN_CACHE_DIR"]
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = saved
 
-    ranks: dict[bytes, int] = {}
-    start, size, step = 0, len(contents), 1 << 19
-    while start < size:
-        end = contents.find(b"\n", min(start + step, size - 1))
-        end = size if end < 0 else end + 1
-        fields = contents[start:end].split()
-        if len(fields) % 2:
-            raise ValueError("a .tiktoken file holds `token rank` pairs")
-        ranks.update(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
-        start = end
-    return ranks
+
+def _params(name: str, ranks: dict[bytes, int]) -> dict[str, Any]:
+    """tiktoken_ext.openai_public's parameters of `name` (pattern, special tokens), with `ranks` as its
+    mergeable ranks: its constructor is called with its loader answered by the bundled ranks, so the
+    pattern and special tokens are tiktoken's own, never a copy that could drift."""
+    from tiktoken_ext import openai_public
+
+    def bundled(blobpath: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        if expected_hash != EXPECTED_SHA256[name]:
+            raise RuntimeError(f"tiktoken expects a different {name} file than the one bundled")
+        return ranks
+
+    original = openai_public.load_tiktoken_bpe
+    openai_public.load_tiktoken_bpe = bundled
+    try:
+        params: dict[str, Any] = getattr(openai_public, name)()
+    finally:
+        openai_public.load_tiktoken_bpe = original
+    return params
 
 
 def get_encoding(name: str) -> tiktoken.Encoding:
@@ -120,8 +110,8 @@ def token_counter(name: str) -> Callable[[str], int]:
     """`len(encode_ordinary(text))` under the encoding, without building a Python list of token ids.
 
     Counting needs the number of tokens, not the ids: tiktoken's core can hand them back as one packed
-    u32 buffer (the call its own `encode_to_numpy` makes), which skips creating a Python int per token,
-    ~7 % of the instructions of counting (callgrind, 800 chat requests). With no special tokens
+    u32 buffer (the call its own `encode_to_numpy` makes), which skips creating a Python int per token
+    (a measurable share of counting's instructions). With no special tokens
     allowed, special-token strings are encoded as ordinary text, exactly as `encode_ordinary` does.
     Falls back to `encode_ordinary` on a tiktoken without that call, and for text that is not valid
     Unicode (lone surrogates), which tiktoken's wrapper repairs before encoding."""

@@ -33,7 +33,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.count.prewarm)
+if TYPE_CHECKING:
     from planner.prices.pricing import ImageRule
 
 DETAILS = ("low", "high", "auto", "original")

@@ -24,7 +24,7 @@ from planner.count.encodings import token_counter
 from planner.count.images import count_base64_image, count_image
 from planner.count.tool_tokens import anthropic_system_prompt, openai_tools, tools_json
 
-if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.count.prewarm)
+if TYPE_CHECKING:
     from planner.prices.pricing import ImageRule, Tokenizer
 
 
@@ -409,7 +409,7 @@ def shape_key(tok: Tokenizer) -> tuple[str, str, str]:
 
 
 def _rule_key(rule: Any) -> str:
-    """A rule's field values as text (a validated model, or planner.count.prewarm's plain copy of one)."""
+    """A rule's field values as text."""
     return "" if rule is None else repr(sorted(vars(rule).items()))
 
 

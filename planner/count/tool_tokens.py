@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # types only: the counting workers run without pydantic (planner.count.prewarm)
+if TYPE_CHECKING:
     from planner.prices.pricing import ToolRule
 
 

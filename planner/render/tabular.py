@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from planner.core.jsontext import dumps as json_text
 from planner.core.money import usd, usd_display
 from planner.core.units import counted, duration
 from planner.plan.estimate import Estimate, ModelEstimate
@@ -168,7 +168,7 @@ def to_csv(result: Estimate) -> str:
 
 
 def to_json(result: Estimate) -> str:
-    return json_text(result.model_dump(mode="json")) + "\n"
+    return json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- words shared by the HTML and Markdown reports ------------------------------------------------

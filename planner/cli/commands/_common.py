@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from planner.core.errors import EXIT_INTERRUPTED, BatchplanError, OutputError, UsageError
-from planner.core.jsontext import dumps as json_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -158,7 +158,7 @@ def parse_date(value: str | None, *, option: str = "--as-of") -> date | None:
 def print_json(data: Any) -> None:
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         raise OutputError("cannot write to standard output: it is closed")
-    sys.stdout.write(json_text(data) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _console(stderr: bool) -> Console:
