@@ -40,7 +40,6 @@ from planner.prices.pricing import (
     semantic_problems,
     shipped_pricing_dir,
 )
-from planner.prices.records import Record
 
 #: The genai-prices release the shipped tables were last synced from. The test extra pins it, so that the
 #: tests comparing our tables with genai-prices compare them with the data they came from; a newer release
@@ -446,7 +445,7 @@ def build_table(
             for key in CARRY_FIELDS:
                 value = getattr(prev, key, None)
                 if value not in (None, [], False):
-                    entry[key] = value.model_dump(mode="json") if isinstance(value, Record) else value
+                    entry[key] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
             pb = prev.batch.model_dump(mode="json", exclude_none=True, exclude={"prices"})
             keep = ("endpoints",) if overrides is not None else ("supported", "reason", "endpoints", "source")
             batch = {**batch, **{k: v for k, v in pb.items() if k in keep}}
