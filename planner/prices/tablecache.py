@@ -10,8 +10,8 @@ is parsed as if there were no cache.
 An entry is named by the SHA-256 of the file's bytes, of the source of the code that turns them into a
 table (the schema, its match rules, the YAML loader) and of pydantic's version, so a changed table,
 schema or upgrade never meets an old entry. (The source, not batchplan's version number: the number
-stays the same while the schema changes in a checkout.) The directory is used
-only when the current user owns it and nobody else may write in it.
+stays the same while the schema changes in a checkout.) The directory is used only when the current
+user owns it and nobody else may write in it.
 
 `$BATCHPLAN_CACHE_DIR` moves the cache (`off` turns it off); by default it is the platform's user cache
 directory. Failing to read or write the cache is silent: the table is parsed as before.
