@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import pickle
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from planner.core.errors import PricingError, UnknownModelError
-from planner.prices.pricing import list_versions, load_pricebook, read_table, shipped_pricing_dir
+from planner.prices.matching import Regex
+from planner.prices.pricing import (
+    PriceSet,
+    PriceTable,
+    Rates,
+    Tier,
+    Tokenizer,
+    list_versions,
+    load_pricebook,
+    merge_tables,
+    read_table,
+    shipped_pricing_dir,
+)
+from planner.prices.schema import ModelBatch
 
 ALL = [v for vs in list_versions().values() for v in vs]
 VENDORS = {"openai", "anthropic", "google", "vertex", "azure", "bedrock", "mistral", "groq", "together",
@@ -169,3 +186,40 @@ def test_user_table_layers_over_shipped(tmp_path: Path) -> None:
 
 def test_shipped_dir_is_the_repository_pricing() -> None:
     assert (shipped_pricing_dir() / "openai").is_dir()
+
+
+def test_the_schema_refuses_what_a_table_may_not_say() -> None:
+    rates = Rates(input="0.15", output=1)
+    assert rates.input == Decimal("0.15") and rates.output == Decimal(1)
+    with pytest.raises(ValidationError, match="as a quoted string"):
+        Rates(input=0.15, output=1)  # a float has lost the exact price already
+    with pytest.raises(ValidationError, match="greater than 0"):
+        Tier(above_input_tokens=0, input=1, output=1)
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        Rates(input=1, output=1, outptu=2)
+    with pytest.raises(ValidationError, match="strictly ascending"):
+        PriceSet(input=1, output=1, tiers=[Tier(above_input_tokens=9, input=2, output=2),
+                                            Tier(above_input_tokens=5, input=3, output=3)])
+    with pytest.raises(ValidationError, match="not a valid regular expression"):
+        Regex(regex="(unclosed")
+    with pytest.raises(ValidationError, match="needs a reason"):
+        ModelBatch(supported=False)
+
+
+def test_tables_copy_and_pickle_with_the_users_label(tmp_path: Path) -> None:
+    """Tables cross to worker processes: a copy keeps its values and the label naming the user's file."""
+    book = load_pricebook()
+    tok = book.resolve("gpt-4o-mini").tokenizer
+    for again in (pickle.loads(pickle.dumps(tok)), copy.deepcopy(tok), copy.copy(tok)):
+        assert again == tok and type(again) is Tokenizer
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(json.dumps({
+        "provider": "openai", "name": "OpenAI", "version": "2026-01-01", "verified": "2026-01-01",
+        "sources": ["mine"], "batch": {"supported": True}, "tokenizers": {}, "models": [],
+    }))
+    merged = merge_tables(book.tables["openai"], read_table(mine), source=str(mine))
+    assert "your table" in merged.label and merged.is_users
+    for again in (pickle.loads(pickle.dumps(merged)), copy.deepcopy(merged), merged.model_copy()):
+        assert again.label == merged.label and again == merged
+    assert merged != book.tables["openai"] and not book.tables["openai"].is_users
+    assert isinstance(merged, PriceTable)

@@ -1,7 +1,7 @@
 """Match rules: which model names a table row (or a whole provider) answers to, written as data.
 
 A rule is one of `equals`, `starts_with`, `regex` (searched, as in genai-prices), or a combination
-`any_of` / `all_of`. Names are compared case-insensitively. The rules are strict records, so
+`any_of` / `all_of`. Names are compared case-insensitively. The rules are strict pydantic models, so
 a table with a misspelled rule key fails to load instead of silently matching nothing:
 
     match:
@@ -20,11 +20,13 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from planner.prices.records import Field, Record
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class _Rule(Record):
-    """A rule clause: frozen, no unknown keys (planner.prices.records; validated by pydantic when read)."""
+class _Rule(BaseModel):
+    """A rule clause: frozen, no unknown keys (a misspelled rule fails to load)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Equals(_Rule):
@@ -39,18 +41,19 @@ class StartsWith(_Rule):
     starts_with: str = Field(min_length=1)
 
 
-def _compiles(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return value
-
-
 class Regex(_Rule):
     """A regular expression searched in the name (anchor it with `^`/`$`), ignoring case."""
 
-    regex: str = Field(min_length=1, check=_compiles)
+    regex: str = Field(min_length=1)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
 
 
 class AnyOf(_Rule):
@@ -66,7 +69,7 @@ class AllOf(_Rule):
 
 
 Rule = Annotated[Equals | StartsWith | Regex | AnyOf | AllOf, Field(union_mode="left_to_right")]
-# AnyOf and AllOf name Rule, defined after them: their types are evaluated when first asked for.
+# AnyOf and AllOf name Rule, defined after them: pydantic resolves it when they are first used.
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,4 +1,4 @@
-"""Versioned price tables: one schema (records pydantic validates), loaded from YAML by date, user tables on top.
+"""Versioned price tables: read from YAML by date and validated by the schema, user tables layered on top.
 
 Prices are data. Each provider has a folder under `pricing/` holding one file per version, named by
 the date it takes effect (`pricing/openai/2026-10-14.yaml`). `--as-of DATE` picks, per provider, the
@@ -10,444 +10,40 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from planner.core.clock import today
 from planner.core.errors import AmbiguousModelError, PricingError, UnknownModelError
-from planner.prices.matching import Rule, accepting_clause, describe, equals_names, literals, matches
-from planner.prices.records import Before, Field, Record, after, before
-from planner.prices.tablefiles import VERSION_FILE as VERSION_FILE  # (they lived here before)
+from planner.prices import tablecache
+from planner.prices.matching import accepting_clause, describe, literals, matches
+from planner.prices.schema import BatchLimits as BatchLimits  # (re-exported: other modules import them from here)
+from planner.prices.schema import ExactRule as ExactRule
+from planner.prices.schema import ImageRule as ImageRule
+from planner.prices.schema import ModelEntry as ModelEntry
+from planner.prices.schema import PriceSet as PriceSet
+from planner.prices.schema import PriceTable as PriceTable
+from planner.prices.schema import RateLimits as RateLimits
+from planner.prices.schema import Rates as Rates
+from planner.prices.schema import Tier as Tier
+from planner.prices.schema import Tokenizer as Tokenizer
+from planner.prices.schema import ToolRule as ToolRule
+from planner.prices.schema import Turnaround as Turnaround
+from planner.prices.tablefiles import VERSION_FILE as VERSION_FILE
 from planner.prices.tablefiles import TableVersion as TableVersion
 from planner.prices.tablefiles import list_versions as list_versions
 from planner.prices.tablefiles import shipped_pricing_dir as shipped_pricing_dir
 
 if TYPE_CHECKING:
     import yaml
-    from pydantic import ValidationError
 
-SCHEMA_VERSION = 1
-#: Bounds of the schema's numbers. Tokens of one request (context windows, outputs, tier thresholds, fixed
-#: overheads); image sides in pixels; rate and queue limits; published hours (a year at most).
-MAX_TOKENS = 10**9
-MAX_PIXELS = 100_000
-MAX_RATE = 10**15
-MAX_HOURS = 8784
 #: The largest table file read (the biggest shipped one is ~45 KB).
 MAX_TABLE_BYTES = 4 * 1024 * 1024
-
-
-def _money(value: Any) -> Any:
-    """Prices must be written as strings or integers: a YAML float has already lost its exact value."""
-    if isinstance(value, float):
-        raise ValueError(f"write the price {value!r} as a quoted string (e.g. \"{value}\") to keep it exact")
-    if isinstance(value, bool):
-        raise ValueError("a price cannot be a boolean")
-    return value
-
-
-Money = Annotated[Decimal, Before(_money), Field(ge=0, le=1_000_000, allow_inf_nan=False)]
-Fraction = Annotated[Decimal, Before(_money), Field(ge=0, le=10, allow_inf_nan=False)]
-
-
-class Strict(Record):
-    """A record of the schema: frozen, no unknown keys; validated by pydantic only when read from a file
-    or built from keyword arguments (planner.prices.records), so commands served by the cache never import it."""
-
-
-class Rates(Strict):
-    """USD per 1M tokens for one context band."""
-
-    input: Money
-    output: Money
-    cached_input: Money | None = None
-    cache_write: Money | None = None
-    cache_write_1h: Money | None = None
-
-
-class Tier(Rates):
-    """Rates for a whole request once its input tokens exceed `above_input_tokens` (a cliff, not marginal)."""
-
-    above_input_tokens: int = Field(gt=0, le=MAX_TOKENS, strict=True)
-
-
-class PriceSet(Rates):
-    tiers: list[Tier] = Field(default_factory=list)
-
-    @after
-    def _tiers_ascending(self) -> None:
-        starts = [t.above_input_tokens for t in self.tiers]
-        if starts != sorted(set(starts)):
-            raise ValueError("tiers must be in strictly ascending order of above_input_tokens")
-
-    def for_request(self, input_tokens: int) -> Rates:
-        """The rates that apply to one request: the highest tier its input exceeds, else the base."""
-        chosen: Rates = self
-        for tier in self.tiers:
-            if input_tokens > tier.above_input_tokens:
-                chosen = tier
-        return chosen
-
-    def scaled(self, factor: Decimal) -> PriceSet:
-        """Every price times `factor`: how a default batch discount is applied. Made of validated prices
-        and a validated factor, so built without validating again (no schema is built for it)."""
-
-        def scale(r: Rates) -> dict[str, Any]:
-            return {k: (v * factor if isinstance(v := getattr(r, k), Decimal) else v) for k in Rates.model_fields}
-
-        return PriceSet.model_construct(
-            **scale(self),
-            tiers=[Tier.model_construct(above_input_tokens=t.above_input_tokens, **scale(t)) for t in self.tiers],
-        )
-
-    def thresholds(self) -> list[int]:
-        return [t.above_input_tokens for t in self.tiers]
-
-
-class ImageRule(Strict):
-    """How a vendor bills an image input; the arithmetic lives in planner.count.images.
-
-    kind 'tile': fit in max_side, shortest side to short_side, base + tile_tokens per tile_size tile.
-    kind 'patch': patch_size patches within patch_budget (and max_side), times multiplier.
-    kind 'area': width*height / pixels_per_token after fitting in max_side (Anthropic).
-    kind 'fixed': fixed tokens per tile_size tile, or base when both sides <= small_side (Gemini).
-    """
-
-    kind: Literal["tile", "patch", "area", "fixed"]
-    base_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS, strict=True)
-    tile_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS, strict=True)
-    tile_size: int = Field(default=512, gt=0, le=MAX_PIXELS, strict=True)
-    max_side: int | None = Field(default=None, gt=0, le=MAX_PIXELS, strict=True)
-    short_side: int | None = Field(default=None, gt=0, le=MAX_PIXELS, strict=True)
-    small_side: int | None = Field(default=None, gt=0, le=MAX_PIXELS, strict=True)
-    patch_size: int = Field(default=32, gt=0, le=MAX_PIXELS, strict=True)
-    patch_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    multiplier: Fraction = Decimal(1)
-    pixels_per_token: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    low_detail_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS, strict=True)
-    #: the size billed for an image whose size cannot be known offline (an http(s) URL, a file id)
-    assumed_size: tuple[
-        Annotated[int, Field(gt=0, le=MAX_PIXELS, strict=True)], Annotated[int, Field(gt=0, le=MAX_PIXELS, strict=True)]
-    ] = (1024, 1024)
-    # patch rule per `detail`: {detail: (max_side, patch_budget)} overriding the two fields above
-    # (None = no limit); `auto` means `auto_detail`. Used by gpt-5.4+ (`original`, `low`).
-    detail_limits: dict[str, tuple[
-        Annotated[int, Field(gt=0, le=MAX_PIXELS, strict=True)] | None,
-        Annotated[int, Field(gt=0, le=MAX_TOKENS, strict=True)] | None,
-    ]] = Field(default_factory=dict)
-    auto_detail: Literal["low", "high", "original"] = "high"
-    source: str | None = None
-
-
-class ToolRule(Strict):
-    """Tokens that tool/function definitions add (openai-cookbook constants, or a vendor's fixed overhead)."""
-
-    # per-definition constants: small, and some negative (the cookbook's enum_init is -3)
-    func_init: int = Field(default=0, ge=-100, le=10_000, strict=True)
-    prop_init: int = Field(default=0, ge=-100, le=10_000, strict=True)
-    prop_key: int = Field(default=0, ge=-100, le=10_000, strict=True)
-    enum_init: int = Field(default=0, ge=-100, le=10_000, strict=True)
-    enum_item: int = Field(default=0, ge=-100, le=10_000, strict=True)
-    func_end: int = Field(default=0, ge=-100, le=10_000, strict=True)
-    system_prompt_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS, strict=True)
-    # Anthropic's tool-use system prompt when tool_choice is `any`/`tool` (None = system_prompt_tokens)
-    forced_system_prompt_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS, strict=True)
-    source: str | None = None
-
-
-class ExactRule(Strict):
-    """An offline reconstruction of a tokenizer the vendor does not publish (ctok for Claude), and the
-    request framing around it, measured against real API usage. Used where the engine is installed;
-    the tokenizer's approximation (encoding × factor, band) stays the fallback.
-
-    `version` is the engine's version string (ctok routes "3.0" to its v3 family, "4.7" to v4.7, "4.8"
-    to v4.8+); `by_model` overrides it for models that share this tokenizer entry but not its family.
-    `turn_tokens` are added per change of speaker, `join_tokens` per extra text block or repeated
-    speaker; with `turns_measured` false, multi-turn requests are counted but reported as approximate."""
-
-    engine: Literal["ctok"]
-    version: str = Field(pattern=r"^\d+(\.\d+)*$")
-    by_model: dict[str, str] = Field(default_factory=dict)
-    turn_tokens: int = Field(ge=0, le=10_000, strict=True)
-    join_tokens: int = Field(ge=0, le=10_000, strict=True)
-    turns_measured: bool = True
-    #: relative margin added (rounded up) to the parts of a request the engine does not cover
-    #: (tool definitions, images, documents, tool calls): never an undercount on what is measured
-    uncovered_band: Fraction = Decimal("0.05")
-    #: formatting allowance per tool_use / tool_result block (real usage: median ~+25 per pair)
-    tool_block_tokens: int = Field(default=15, ge=0, le=10_000, strict=True)
-    source: str | None = None
-
-    def version_for(self, model_id: str) -> str:
-        return self.by_model.get(model_id, self.version)
-
-
-class Tokenizer(Strict):
-    """How to count a model's tokens offline, and how far the count may be off."""
-
-    encoding: Literal["o200k_base", "cl100k_base"]
-    method: Literal["exact", "approximate"]
-    factor: Fraction = Decimal(1)
-    band: Fraction = Decimal(0)
-    message_overhead: int = Field(default=3, ge=0, le=10_000, strict=True)
-    name_overhead: int = Field(default=1, ge=-100, le=10_000, strict=True)  # -1 for gpt-3.5's cookbook rule
-    reply_priming: int = Field(default=3, ge=0, le=10_000, strict=True)
-    #: formatting tokens of a system prompt (None: the same as message_overhead)
-    system_overhead: int | None = Field(default=None, ge=0, le=10_000, strict=True)
-    #: how a chat request is billed: openai (the cookbook: role strings and per-message overheads),
-    #: anthropic (as a Messages body: system apart, no role strings), gemini (contents' text only: no
-    #: role strings; overheads as the table gives them)
-    chat_format: Literal["openai", "anthropic", "gemini"] = "openai"
-    images: ImageRule | None = None
-    tools: ToolRule | None = None
-    exact: ExactRule | None = None
-    source: str | None = None
-
-    @after
-    def _exact_has_no_band(self) -> None:
-        if self.method == "exact" and (self.factor != 1 or self.band != 0):
-            raise ValueError("an exact tokenizer cannot have a calibration factor or band")
-
-
-class RateLimits(Strict):
-    """One usage tier's limits. Token limits are per minute; queue limits are what may wait in batch."""
-
-    rpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
-    tpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
-    itpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
-    otpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
-    batch_queue_tokens: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
-    batch_queue_requests: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
-    batch_rpm: int | None = Field(default=None, ge=0, le=MAX_RATE, strict=True)
-
-
-class ModelBatch(Strict):
-    """A model's batch offer. Without explicit `prices`, the provider's default multiplier applies."""
-
-    supported: bool = True
-    reason: str | None = None
-    prices: PriceSet | None = None
-    endpoints: list[str] | None = None
-    source: str | None = None
-
-    @after
-    def _unsupported_has_reason(self) -> None:
-        if not self.supported and not self.reason:
-            raise ValueError("a model without batch support needs a reason")
-
-
-class PriceDisagreement(Strict):
-    """Our price differs from genai-prices' on purpose: the vendor source that says otherwise."""
-
-    source: str = Field(min_length=1)
-    note: str = Field(min_length=1)
-
-
-class TimeWindow(Strict):
-    """Time-of-day pricing (DeepSeek): these rates apply to requests started in [start_utc, end_utc)."""
-
-    start_utc: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end_utc: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    label: str
-    prices: Rates
-    source: str | None = None
-
-
-class ModelEntry(Strict):
-    """One model row. `match` lists every other name the vendor's API uses for it (dated snapshots,
-    aliases, resource names); `ids_source` says which vendor page those names come from."""
-
-    id: str = Field(min_length=1)
-    name: str | None = None
-    match: Rule | None = None
-    ids_source: str | None = None
-    tokenizer: str
-    context_window: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    max_output: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    released: date | None = None
-    retired: date | None = None
-    deprecated: bool = False
-    fine_tuned: bool = False
-    realtime: PriceSet
-    batch: ModelBatch = Field(default_factory=ModelBatch)
-    rate_limits: dict[str, RateLimits] | None = None
-    cache_min_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    time_of_day: list[TimeWindow] = Field(default_factory=list)
-    price_disagreement: PriceDisagreement | None = None
-    notes: str | None = None
-    source: str = Field(min_length=1)
-    verified: date
-
-    @classmethod
-    @before
-    def _legacy_names(cls, data: Any) -> Any:
-        """Tables written before match rules (and users' own tables) may still say `aliases` and
-        `match_prefixes`: they become `equals` and `starts_with` clauses of `match`."""
-        if not isinstance(data, dict) or not ("aliases" in data or "match_prefixes" in data):
-            return data
-        data = dict(data)
-        rules: list[Any] = [data["match"]] if data.get("match") is not None else []
-        rules += [{"equals": a} for a in data.pop("aliases", None) or []]
-        rules += [{"starts_with": p} for p in data.pop("match_prefixes", None) or []]
-        if rules:
-            data["match"] = rules[0] if len(rules) == 1 else {"any_of": rules}
-        return data
-
-    @property
-    def aliases(self) -> list[str]:
-        """The exact other names of this model (the `equals` clauses of `match`)."""
-        return equals_names(self.match) if self.match is not None else []
-
-    def names(self) -> list[str]:
-        return [self.id, *self.aliases]
-
-    def is_named(self, name: str) -> bool:
-        """Whether `name` is this model's id or one of its exact names (case-insensitive)."""
-        lowered = name.lower()
-        return lowered == self.id.lower() or any(lowered == a.lower() for a in self.aliases)
-
-
-class Exclusion(Strict):
-    """Models the vendor sells that this table leaves out on purpose, and why (printed by `check`)."""
-
-    match: Rule
-    reason: str = Field(min_length=1)
-
-
-class BatchLimits(Strict):
-    max_requests: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    max_bytes: int | None = Field(default=None, gt=0, le=MAX_RATE, strict=True)
-    max_line_bytes: int | None = Field(default=None, gt=0, le=MAX_RATE, strict=True)
-    min_requests: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    #: inputs summed over every request of one embeddings batch (OpenAI: 50,000)
-    max_embedding_inputs: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    batches_per_hour: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-    concurrent_batches: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
-
-
-class Turnaround(Strict):
-    """Published turnaround figures, hours. `expiry_hours` None means the vendor never expires a job."""
-
-    completion_window_hours: Decimal = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
-    expiry_hours: Decimal | None = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
-    p50_hours: Decimal = Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)
-    p90_hours: Decimal = Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)
-    source: str
-
-    @after
-    def _p50_first(self) -> None:
-        if self.p90_hours < self.p50_hours:
-            raise ValueError("p90_hours must not be below p50_hours")
-
-
-class CacheRules(Strict):
-    """Prompt caching: the shortest cacheable prefix, and whether cached reads also get the batch discount."""
-
-    min_tokens: int = Field(gt=0, le=MAX_TOKENS, strict=True)
-    stacks_with_batch: bool = True
-    source: str | None = None
-
-
-class ProviderBatch(Strict):
-    supported: bool
-    reason: str | None = None
-    default_multiplier: Fraction | None = None
-    multiplier_source: str | None = None
-    stacks_with_cache: bool | None = None
-    format: str | None = None
-    endpoints: list[str] = Field(default_factory=list)
-    one_model_per_file: bool = True
-    limits: BatchLimits = Field(default_factory=BatchLimits)
-    turnaround: Turnaround | None = None
-    expired_requests_billed: bool = False
-    fine_tuned_supported: bool = True
-    fine_tuned_source: str | None = None
-    source: str | None = None
-
-
-class PriceTable(Strict):
-    """One provider's prices, limits and support lists as in force from `version` on."""
-
-    schema_version: Literal[1] = 1
-    provider: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
-    name: str
-    version: date
-    verified: date
-    currency: Literal["USD"] = "USD"
-    priority: int = Field(default=100, ge=-1_000_000, le=1_000_000, strict=True)
-    sources: list[str] = Field(min_length=1)
-    generated_by: str | None = None
-    notes: str | None = None
-    batch: ProviderBatch
-    default_tier: str | None = None
-    rate_limits: dict[str, RateLimits] = Field(default_factory=dict)
-    rate_limits_source: str | None = None
-    cache: CacheRules | None = None
-    tokenizers: dict[str, Tokenizer]
-    #: The names this vendor's own API uses (an origin vendor's `claude-…`, a host's resource names):
-    #: a bare name goes to the first table by priority whose `model_match` accepts it.
-    model_match: Rule | None = None
-    #: Regexes for resource-name wrappers the API accepts around an id (`models/`, `publishers/…/models/`,
-    #: Bedrock ARNs), removed before the rows are searched.
-    id_wrappers: list[str] = Field(default_factory=list)
-    #: A host that resells another vendor's models: names it has no row for are priced from that
-    #: provider's table (one step, never chained), and say so.
-    fallback_provider: str | None = None
-    excluded: list[Exclusion] = Field(default_factory=list)
-    models: list[ModelEntry]
-
-    @after
-    def _consistent(self) -> None:
-        seen: dict[str, str] = {}
-        for m in self.models:
-            if m.tokenizer not in self.tokenizers:
-                raise ValueError(f"model '{m.id}': tokenizer '{m.tokenizer}' is not defined in tokenizers")
-            for name in m.names():
-                key = name.lower()
-                if key in seen and seen[key] != m.id:
-                    raise ValueError(f"model '{m.id}': name '{name}' is also used by model '{seen[key]}'")
-                seen[key] = m.id
-            if m.retired and m.released and m.retired < m.released:
-                raise ValueError(f"model '{m.id}': retired before it was released")
-            if m.verified > self.verified:
-                raise ValueError(f"model '{m.id}': verified after the table itself was verified")
-        if self.default_tier and self.default_tier not in self.rate_limits:
-            raise ValueError(f"default_tier '{self.default_tier}' is not in rate_limits")
-        for pattern in self.id_wrappers:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"id_wrappers: '{pattern}' is not a valid regular expression: {exc}") from None
-
-    #: set on tables that hold the user's own entries (`--prices`, the config): how every output names them
-    __slots__ = ("_user_label",)
-
-    @property
-    def label(self) -> str:
-        """`openai@2026-11-17` for a shipped table; with the user's file in it when the user's table is
-        this table (`acme@2026-01-01 (your table mine.yaml)`) or is layered over it (`… + your table …`)."""
-        return getattr(self, "_user_label", None) or f"{self.provider}@{self.version.isoformat()}"
-
-    @property
-    def is_users(self) -> bool:
-        """Whether any entry of this table comes from the user's own files."""
-        return getattr(self, "_user_label", None) is not None
-
-    def batch_prices(self, model: ModelEntry) -> tuple[PriceSet | None, str]:
-        """The batch prices for a model and where they come from: 'explicit', 'default multiplier', or why none."""
-        if not self.batch.supported:
-            return None, self.batch.reason or f"{self.name} has no batch API"
-        if not model.batch.supported:
-            return None, model.batch.reason or "not supported"
-        if model.batch.prices is not None:
-            return model.batch.prices, "explicit"
-        if self.batch.default_multiplier is not None:
-            return model.realtime.scaled(self.batch.default_multiplier), "default multiplier"
-        return None, "no batch price published"
 
 
 def _overlap(models: list[ModelEntry]) -> str | None:
@@ -461,24 +57,6 @@ def _overlap(models: list[ModelEntry]) -> str | None:
                 if matches(other.match, name) and not other.is_named(name):
                     return f"model '{m.id}': its name '{name}' is also matched by model '{other.id}''s rule"
     return None
-
-
-class TableHead(Strict):
-    """What resolution needs of a table before reading its rows: who it is, its grammar, its priority."""
-
-    provider: str
-    name: str
-    version: date
-    priority: int = 100
-    model_match: Rule | None = None
-    fallback_provider: str | None = None
-
-    @classmethod
-    def of(cls, table: PriceTable) -> TableHead:
-        """The head of a validated table (so not validated again)."""
-        return cls.model_construct(provider=table.provider, name=table.name, version=table.version,
-                                   priority=table.priority, model_match=table.model_match,
-                                   fallback_provider=table.fallback_provider)
 
 
 def semantic_problems(table: PriceTable) -> list[str]:
@@ -537,12 +115,22 @@ def _table_bytes(path: Path) -> bytes:
 def read_table(path: Path) -> PriceTable:
     """Parse and validate one table file with a safe YAML loader; errors name file, model and field.
 
-    A file read before is loaded from the compiled-table cache (planner.prices.tablecache), keyed by the
-    hash of its bytes and of this schema: the same validated table, without the YAML parse."""
-    from planner.prices import tablecache
+    A file read before comes from planner.prices.tablecache: the same table, validated from its JSON
+    instead of parsed from its YAML."""
+    data = _read_bytes(path)
+    cached = tablecache.load(data)
+    if cached is not None:
+        _check_file_name(path, cached)
+        return cached
+    table = _parse_table(path, data)
+    tablecache.store(data, table)
+    return table
 
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a table file, or a one-line PricingError saying why they cannot be read."""
     try:
-        data = _table_bytes(path)
+        return _table_bytes(path)
     except FileNotFoundError:
         raise PricingError("no such price table", path=path) from None
     except IsADirectoryError:
@@ -551,71 +139,6 @@ def read_table(path: Path) -> PriceTable:
         raise PricingError("permission denied", path=path) from None
     except OSError as exc:
         raise PricingError(f"cannot read: {exc.strerror or exc}", path=path) from None
-    key = tablecache.key(data)
-    cached = tablecache.load(key)
-    if cached is not None:
-        _check_file_name(path, cached)
-        return cached
-    table = _parse_table(path, data)
-    tablecache.store(key, table)
-    return table
-
-
-def read_head(path: Path) -> TableHead:
-    """The head of one table file (planner.prices.tablecache keeps it apart, so a lookup reads one table)."""
-    from planner.prices import tablecache
-
-    try:
-        key = tablecache.key(_table_bytes(path))
-    except (OSError, PricingError):
-        return TableHead.of(read_table(path))  # the same one-line error as reading it
-    head = tablecache.load_head(key)
-    if head is not None:
-        return head
-    head = TableHead.of(read_table(path))
-    tablecache.store_head(key, head)
-    return head
-
-
-class LazyTables(Mapping[str, "PriceTable"]):
-    """The tables of a PriceBook, read when first asked for: `check MODEL` reads the heads (grammar,
-    priority) of every table in force and the rows of the one table the name belongs to."""
-
-    def __init__(self) -> None:
-        self._paths: dict[str, Path] = {}
-        self._heads: dict[str, TableHead] = {}
-        self._loaded: dict[str, PriceTable] = {}
-
-    def add_file(self, provider: str, path: Path) -> None:
-        self._paths[provider] = path
-        self._heads[provider] = read_head(path)
-        self._loaded.pop(provider, None)
-
-    def put(self, table: PriceTable) -> None:
-        self._loaded[table.provider] = table
-        self._heads[table.provider] = TableHead.of(table)
-
-    def head(self, provider: str) -> TableHead:
-        return self._heads[provider]
-
-    def heads(self) -> list[TableHead]:
-        return sorted(self._heads.values(), key=lambda h: (h.priority, h.provider))
-
-    def __getitem__(self, provider: str) -> PriceTable:
-        if provider not in self._loaded:
-            if provider not in self._paths:
-                raise KeyError(provider)
-            self._loaded[provider] = read_table(self._paths[provider])
-        return self._loaded[provider]
-
-    def __contains__(self, provider: object) -> bool:
-        return provider in self._heads
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._heads)
-
-    def __len__(self) -> int:
-        return len(self._heads)
 
 
 def _check_file_name(path: Path, table: PriceTable) -> None:
@@ -641,8 +164,6 @@ def _parse_table(path: Path, data: bytes) -> PriceTable:
         raise _yaml_error(path, exc) from None
     if not isinstance(raw, dict):
         raise PricingError("a price table must be a YAML mapping", path=path)
-    from pydantic import ValidationError
-
     try:
         table = PriceTable.model_validate(raw)
     except ValidationError as exc:
@@ -690,15 +211,9 @@ class PriceBook:
     grammars: dict[str, Any] = field(default_factory=dict)
     _suggesting: bool = field(default=False, init=False, repr=False)
 
-    def providers(self) -> Iterator[PriceTable]:
-        """Every table, by priority (reads them all)."""
-        for head in self._heads():
-            yield self.tables[head.provider]
-
-    def _heads(self) -> list[TableHead]:
-        if isinstance(self.tables, LazyTables):
-            return self.tables.heads()
-        return sorted((TableHead.of(t) for t in self.tables.values()), key=lambda h: (h.priority, h.provider))
+    def providers(self) -> list[PriceTable]:
+        """Every table, by priority."""
+        return sorted(self.tables.values(), key=lambda t: (t.priority, t.provider))
 
     def known_names(self) -> list[str]:
         return [n for t in self.providers() for m in t.models for n in m.names()]
@@ -745,33 +260,10 @@ class PriceBook:
                 if not listed:
                     raise
                 return self._one_of(listed, wanted, name)
-        accepting = [
-            self.tables[h.provider]
-            for h in self._heads()
-            if h.model_match is not None and matches(h.model_match, wanted)
-        ]
+        accepting = [t for t in self.providers() if t.model_match is not None and matches(t.model_match, wanted)]
         missing = [p for p, rule in self.grammars.items() if matches(rule, wanted)]
         if accepting:
-            errors: list[UnknownModelError] = []
-            found: list[ResolvedModel] = []
-            for table in accepting:
-                try:
-                    found.append(self._in_table(table, wanted, name))
-                except UnknownModelError as exc:
-                    errors.append(exc)
-            if len(found) == 1:
-                return found[0]
-            if found:
-                raise AmbiguousModelError(name, [f.label for f in found], as_of=self.as_of.isoformat())
-            first = errors[0]
-            listed = [r for r in self._listed(wanted) if r.table.provider not in {t.provider for t in accepting}]
-            if listed:
-                pins = ", ".join(f"{r.table.provider}/{r.model.id}" for r in listed)
-                raise UnknownModelError(
-                    name, first.suggestions, as_of=self.as_of.isoformat(), provider=first.provider,
-                    why=f"not in {first.provider}'s table, though {pins} lists it: pin it to use that row",
-                )
-            raise first
+            return self._in_grammar(accepting, wanted, name)
         if missing:
             raise PricingError(self.missing[missing[0]])
         listed = self._listed(wanted)
@@ -780,10 +272,33 @@ class PriceBook:
         ruled = self._ruled(wanted, name)
         if ruled is not None:
             return ruled
-        pool = [t for t in self.providers()]
+        pool = self.providers()
         if not pool and self.missing:
             raise PricingError(next(iter(self.missing.values())))
         raise UnknownModelError(name, self._suggest(wanted, pool), as_of=self.as_of.isoformat())
+
+    def _in_grammar(self, accepting: list[PriceTable], wanted: str, name: str) -> ResolvedModel:
+        """The one row among the tables whose id grammar accepts the name; else why there is none."""
+        errors: list[UnknownModelError] = []
+        found: list[ResolvedModel] = []
+        for table in accepting:
+            try:
+                found.append(self._in_table(table, wanted, name))
+            except UnknownModelError as exc:
+                errors.append(exc)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise AmbiguousModelError(name, [f.label for f in found], as_of=self.as_of.isoformat())
+        first = errors[0]
+        listed = [r for r in self._listed(wanted) if r.table.provider not in {t.provider for t in accepting}]
+        if listed:
+            pins = ", ".join(f"{r.table.provider}/{r.model.id}" for r in listed)
+            raise UnknownModelError(
+                name, first.suggestions, as_of=self.as_of.isoformat(), provider=first.provider,
+                why=f"not in {first.provider}'s table, though {pins} lists it: pin it to use that row",
+            )
+        raise first
 
     def _in_provider(self, provider: str, wanted: str, requested: str) -> ResolvedModel:
         if provider not in self.tables:
@@ -932,7 +447,7 @@ def load_pricebook(
 ) -> PriceBook:
     """The tables in force on `as_of` (default today). User tables replace or extend shipped models."""
     as_of = as_of or today()
-    tables = LazyTables()
+    tables: dict[str, PriceTable] = {}
     missing: dict[str, str] = {}
     grammars: dict[str, Any] = {}
     for provider, versions in list_versions(root).items():
@@ -942,11 +457,11 @@ def load_pricebook(
                 f"no {provider} price table in force on {as_of}: "
                 f"the earliest version starts {versions[0].version}"
             )
-            earliest = read_head(versions[0].path)
+            earliest = read_table(versions[0].path)
             if earliest.model_match is not None:
                 grammars[provider] = earliest.model_match
             continue
-        tables.add_file(provider, chosen.path)
+        tables[provider] = read_table(chosen.path)
     if root is None:
         from planner.store.config import configured_price_tables
 
@@ -955,7 +470,7 @@ def load_pricebook(
         overlay = read_table(path)
         if overlay.version > as_of:
             raise PricingError(f"this table takes effect on {overlay.version}, after {as_of}", path=path)
-        tables.put(merge_tables(tables.get(overlay.provider), overlay, source=str(path)))
+        tables[overlay.provider] = merge_tables(tables.get(overlay.provider), overlay, source=str(path))
         missing.pop(overlay.provider, None)
         grammars.pop(overlay.provider, None)
     return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars)
@@ -991,8 +506,6 @@ def merge_tables(base: PriceTable | None, overlay: PriceTable, *, source: str | 
         sources=list(dict.fromkeys([*base.sources, *overlay.sources])),
         generated_by=f"{base.label} + user table {mine}",
     )
-    from pydantic import ValidationError
-
     try:
         table = PriceTable.model_validate(data)
     except ValidationError as exc:

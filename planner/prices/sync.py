@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from planner.core.errors import PricingError, UsageError
 from planner.io.safeyaml import load_yaml
 from planner.prices.pricing import (
+    ModelEntry,
     PriceSet,
     PriceTable,
     list_versions,
@@ -40,7 +41,6 @@ from planner.prices.pricing import (
     semantic_problems,
     shipped_pricing_dir,
 )
-from planner.prices.records import Record
 
 #: The genai-prices release the shipped tables were last synced from. The test extra pins it, so that the
 #: tests comparing our tables with genai-prices compare them with the data they came from; a newer release
@@ -353,52 +353,70 @@ def build_table(
     verified: date | None = None,
 ) -> SyncResult:
     """The table in force from `version`: genai prices on that date, our facts carried over."""
-    verified = verified or date.today()
-    warnings: list[str] = []
-    table_fields = dict(base.table)
-    if previous is not None:
-        carried = previous.model_dump(mode="json", exclude={"models", "version", "verified", "generated_by"})
-        # tokenizers the base adds (for models new to this table) join the previous table's, which win
-        carried["tokenizers"] = {**dict(base.table.get("tokenizers") or {}), **carried["tokenizers"]}
-        table_fields.update(carried)
-    prev_models = {m.id: m for m in previous.models} if previous else {}
-    models: list[dict[str, Any]] = []
-    used: set[str] = set()
+    gp = _genai_provider(base, providers)
+    build = _Build(base, version, verified or date.today(), previous, gp)
+    models, excluded = build.genai_rows()
+    build.add_extra_rows(models)
+    warnings = build.keep_dropped_rows(models)
+    for entry in models:
+        if entry.get("tokenizer") is None:
+            raise PricingError(f"model '{entry['id']}': no tokenizer rule matches; add one to the base")
+    return SyncResult(build.table(models, excluded), previous, warnings)
 
-    gp = None
-    if base.genai_provider:
-        providers = providers if providers is not None else genai_providers()
-        gp = next((p for p in providers if p.id == base.genai_provider), None)
-        if gp is None:
-            raise PricingError(f"genai-prices has no provider '{base.genai_provider}'")
-    source_url = (gp.pricing_urls or [""])[0] if gp is not None else ""
-    via = f"genai-prices {genai_version()}"
 
-    exclusions = _exclusions(base)
-    excluded: list[dict[str, Any]] = []
-    used.update(str(e["id"]).lower() for e in base.extra_models)  # names the base gives rows of their own
-    for gm in gp.models if gp is not None else []:
-        if not any(re.fullmatch(p, gm.id) for p in base.include):
-            continue
-        why = next((reason for pattern, reason in exclusions if re.fullmatch(pattern, gm.id)), None)
-        if why is not None:
-            rule = merge_rules({"equals": gm.id}, rule_from_clause(gm.match))
-            excluded.append({"match": rule, "reason": why})
-            continue
-        std = _standard(gm, version)
+def _genai_provider(base: Base, providers: list[Any] | None) -> Any | None:
+    """genai-prices' provider that the base names (None for a base without one)."""
+    if not base.genai_provider:
+        return None
+    providers = providers if providers is not None else genai_providers()
+    gp = next((p for p in providers if p.id == base.genai_provider), None)
+    if gp is None:
+        raise PricingError(f"genai-prices has no provider '{base.genai_provider}'")
+    return gp
+
+
+class _Build:
+    """One table being built: the base, the date, the previous version's rows, and the names that
+    already have a row (a later row must not claim them)."""
+
+    def __init__(self, base: Base, version: date, verified: date, previous: PriceTable | None, gp: Any) -> None:
+        self.base, self.version, self.verified, self.previous, self.gp = base, version, verified, previous, gp
+        self.source_url: str = (gp.pricing_urls or [""])[0] if gp is not None else ""
+        self.via = f"genai-prices {genai_version()}"
+        self.prev_models = {m.id: m for m in previous.models} if previous else {}
+        self.used = {str(e["id"]).lower() for e in base.extra_models}  # names the base gives rows of their own
+
+    def genai_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows of genai-prices' models the base includes, and the exclusions the base asks for."""
+        models: list[dict[str, Any]] = []
+        excluded: list[dict[str, Any]] = []
+        exclusions = _exclusions(self.base)
+        for gm in self.gp.models if self.gp is not None else []:
+            if not any(re.fullmatch(p, gm.id) for p in self.base.include):
+                continue
+            why = next((reason for pattern, reason in exclusions if re.fullmatch(pattern, gm.id)), None)
+            if why is not None:
+                excluded.append({"match": merge_rules({"equals": gm.id}, rule_from_clause(gm.match)), "reason": why})
+                continue
+            entry = self._row(gm)
+            if entry is not None:
+                models.append(entry)
+        return models, excluded
+
+    def _row(self, gm: Any) -> dict[str, Any] | None:
+        """One genai model's row: its prices on the date, the base's facts, the previous row's facts
+        (which win); None when it has no price or is not released by the date."""
+        std = _standard(gm, self.version)
         realtime = price_set(dict(std.__dict__))
         if realtime is None:
-            continue
-        facts = dict(base.models.get(gm.id, {}))
+            return None
+        facts = dict(self.base.models.get(gm.id, {}))
         model_id = facts.pop("id", gm.id)
         genai_rule = rule_from_clause(gm.match)
-        equals = _equals_of(genai_rule)
-        released = facts.get("released") or _released([gm.id, *equals])
-        since = facts.pop("since", None) or released or base.undated_models_since
-        if since is not None and date.fromisoformat(str(since)) > version:
-            continue
-        prev = prev_models.get(model_id)
-        own_names = {model_id.lower(), *used}
+        released = facts.get("released") or _released([gm.id, *_equals_of(genai_rule)])
+        since = facts.pop("since", None) or released or self.base.undated_models_since
+        if since is not None and date.fromisoformat(str(since)) > self.version:
+            return None
         fact_rule = merge_rules(
             *({"equals": a} for a in facts.pop("aliases", [])),
             *({"starts_with": p} for p in facts.pop("match_prefixes", [])),
@@ -409,96 +427,121 @@ def build_table(
         entry: dict[str, Any] = {
             "id": model_id,
             "name": gm.name,
-            "match": merge_rules(genai_rule, fact_rule, drop_equals=own_names),
-            "tokenizer": _tokenizer_for(model_id, base),
+            "match": merge_rules(genai_rule, fact_rule, drop_equals={model_id.lower(), *self.used}),
+            "tokenizer": _tokenizer_for(model_id, self.base),
             "context_window": gm.context_window,
             "released": released,
             "deprecated": bool(gm.deprecated),
             "realtime": realtime.model_dump(mode="json", exclude_none=True),
-            "source": source_url,
-            "verified": verified,
+            "source": self.source_url,
+            "verified": self.verified,
+            "time_of_day": _time_windows(gm, self.source_url) or None,
         }
-        windows = _time_windows(gm, source_url)
-        if windows:
-            entry["time_of_day"] = windows
-        batch: dict[str, Any] = {}
-        overrides = batch_overrides(gm, version)
+        overrides = batch_overrides(gm, self.version)
+        batch = self._batch_offer(gm, std, model_id, overrides)
+        entry.update((k, v) for k, v in facts.items() if k != "batch")
+        batch = {**batch, **facts.get("batch", {})}
+        prev = self.prev_models.get(model_id)
+        if prev is not None:  # our reviewed facts win over genai's and the base's
+            batch = _carry(entry, batch, prev, explicit_prices=overrides is not None)
+        entry["batch"] = batch or None
+        entry = {k: v for k, v in entry.items() if v is not None}
+        self.used.update([model_id.lower(), *(n.lower() for n in _equals_of(entry.get("match")))])
+        return entry
+
+    def _batch_offer(self, gm: Any, std: Any, model_id: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
+        """The batch offer of one model: genai's batch prices on the date, else the base's rules."""
         if overrides is not None:
             resolved = {**{k: v for k, v in std.__dict__.items() if v is not None}, **overrides}
             bp = price_set(resolved)
-            if bp is not None:
-                prices = bp.model_dump(mode="json", exclude_none=True)
-                batch = {"supported": True, "prices": prices, "source": source_url}
-        elif any(v.when.get("processing") == "batch" for v in gm.price_variants or ()):
-            batch = {"supported": True}  # batchable, but genai's batch price is for a later standard price
-        elif any(re.search(rule.match, model_id) for rule in base.batch_rules):
-            batch = dict(next(rule.batch for rule in base.batch_rules if re.search(rule.match, model_id)))
-        elif base.batch_without_variant is not None and (
-            base.batch_without_variant_from is None or version >= base.batch_without_variant_from
-        ):
-            batch = dict(base.batch_without_variant)
-        for key, value in facts.items():
-            if key != "batch":
-                entry[key] = value
-        if "batch" in facts:
-            batch = {**batch, **facts["batch"]}
-        if prev is not None:  # our reviewed facts win over genai's and the base's
-            for key in CARRY_FIELDS:
-                value = getattr(prev, key, None)
-                if value not in (None, [], False):
-                    entry[key] = value.model_dump(mode="json") if isinstance(value, Record) else value
-            pb = prev.batch.model_dump(mode="json", exclude_none=True, exclude={"prices"})
-            keep = ("endpoints",) if overrides is not None else ("supported", "reason", "endpoints", "source")
-            batch = {**batch, **{k: v for k, v in pb.items() if k in keep}}
-            if not batch.get("supported", True):
-                batch.pop("prices", None)
-        if batch:
-            entry["batch"] = batch
-        entry = {k: v for k, v in entry.items() if v is not None}
-        used.update([model_id.lower(), *(n.lower() for n in _equals_of(entry.get("match")))])
-        models.append(entry)
+            if bp is None:
+                return {}
+            prices = bp.model_dump(mode="json", exclude_none=True)
+            return {"supported": True, "prices": prices, "source": self.source_url}
+        if any(v.when.get("processing") == "batch" for v in gm.price_variants or ()):
+            return {"supported": True}  # batchable, but genai's batch price is for a later standard price
+        rule = next((r for r in self.base.batch_rules if re.search(r.match, model_id)), None)
+        if rule is not None:
+            return dict(rule.batch)
+        without = self.base.batch_without_variant
+        if without is not None and (self.base.batch_without_variant_from is None
+                                    or self.version >= self.base.batch_without_variant_from):
+            return dict(without)
+        return {}
 
-    for extra in base.extra_models:
-        extra = dict(extra)
-        since = extra.pop("since", None) or extra.get("released")
-        if since is not None and date.fromisoformat(str(since)) > version:
-            continue
-        if extra["id"].lower() in {m["id"].lower() for m in models}:
-            continue
-        extra.setdefault("verified", verified)
-        used.add(extra["id"].lower())
-        models.append(extra)
+    def add_extra_rows(self, models: list[dict[str, Any]]) -> None:
+        """The base's own rows (models genai-prices does not list), released by the date."""
+        for extra in self.base.extra_models:
+            extra = dict(extra)
+            since = extra.pop("since", None) or extra.get("released")
+            if since is not None and date.fromisoformat(str(since)) > self.version:
+                continue
+            if extra["id"].lower() in {m["id"].lower() for m in models}:
+                continue
+            extra.setdefault("verified", self.verified)
+            self.used.add(extra["id"].lower())
+            models.append(extra)
 
-    # models we priced before that genai-prices no longer lists are kept, never silently dropped
-    for old in prev_models.values():
-        if old.id.lower() not in used:
-            warnings.append(f"{old.id}: not in {via}; kept from {previous.label if previous else 'previous'}")
-            models.append(old.model_dump(mode="json", exclude_none=True))
+    def keep_dropped_rows(self, models: list[dict[str, Any]]) -> list[str]:
+        """Models we priced before that genai-prices no longer lists are kept, never silently dropped."""
+        warnings = []
+        for old in self.prev_models.values():
+            if old.id.lower() not in self.used:
+                where = self.previous.label if self.previous else "previous"
+                warnings.append(f"{old.id}: not in {self.via}; kept from {where}")
+                models.append(old.model_dump(mode="json", exclude_none=True))
+        return warnings
 
-    for entry in models:
-        if entry.get("tokenizer") is None:
-            raise PricingError(f"model '{entry['id']}': no tokenizer rule matches; add one to the base")
+    def table(self, models: list[dict[str, Any]], excluded: list[dict[str, Any]]) -> PriceTable:
+        """The table's own fields (the base's, the previous version's winning) around the rows, validated."""
+        gp = self.gp
+        fields = _carried_table_fields(self.base, self.previous)
+        sources = list(dict.fromkeys([*fields.get("sources", []), *(gp.pricing_urls or [] if gp else [])]))
+        fields.update(
+            provider=self.base.provider,
+            version=self.version,
+            verified=self.verified,
+            sources=sources,
+            generated_by="batchplan prices sync " + (f"from {self.via}" if gp is not None else "(base only)"),
+            models=models,
+        )
+        if excluded:
+            fields["excluded"] = excluded
+        try:
+            table = PriceTable.model_validate(fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise PricingError(f"generated table is invalid: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        problems = semantic_problems(table)
+        if problems:
+            raise PricingError(f"generated table fails a check: {problems[0]}")
+        return table
 
-    sources = list(dict.fromkeys([*table_fields.get("sources", []), *(gp.pricing_urls or [] if gp else [])]))
-    table_fields.update(
-        provider=base.provider,
-        version=version,
-        verified=verified,
-        sources=sources,
-        generated_by=f"batchplan prices sync from {via}" if gp is not None else "batchplan prices sync (base only)",
-        models=models,
-    )
-    if excluded:
-        table_fields["excluded"] = excluded
-    try:
-        table = PriceTable.model_validate(table_fields)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise PricingError(f"generated table is invalid: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-    problems = semantic_problems(table)
-    if problems:
-        raise PricingError(f"generated table fails a check: {problems[0]}")
-    return SyncResult(table, previous, warnings)
+
+def _carried_table_fields(base: Base, previous: PriceTable | None) -> dict[str, Any]:
+    """The table's own fields: the base's, with the previous version's winning."""
+    fields = dict(base.table)
+    if previous is not None:
+        carried = previous.model_dump(mode="json", exclude={"models", "version", "verified", "generated_by"})
+        # tokenizers the base adds (for models new to this table) join the previous table's, which win
+        carried["tokenizers"] = {**dict(base.table.get("tokenizers") or {}), **carried["tokenizers"]}
+        fields.update(carried)
+    return fields
+
+
+def _carry(entry: dict[str, Any], batch: dict[str, Any], prev: ModelEntry, *, explicit_prices: bool) -> dict[str, Any]:
+    """The previous row's reviewed facts written over `entry`; the batch offer with the previous one's
+    support and endpoints (only its endpoints when genai-prices gives batch prices)."""
+    for key in CARRY_FIELDS:
+        value = getattr(prev, key, None)
+        if value not in (None, [], False):
+            entry[key] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    pb = prev.batch.model_dump(mode="json", exclude_none=True, exclude={"prices"})
+    keep = ("endpoints",) if explicit_prices else ("supported", "reason", "endpoints", "source")
+    batch = {**batch, **{k: v for k, v in pb.items() if k in keep}}
+    if not batch.get("supported", True):
+        batch.pop("prices", None)
+    return batch
 
 
 # ---------------------------------------------------------------------------------------------

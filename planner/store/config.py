@@ -15,8 +15,9 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from planner.core.errors import UsageError
-from planner.prices.records import Field, Record
 
 #: The config names a few files: reading stops (with an error) past this size.
 CONFIG_MAX_BYTES = 1024 * 1024
@@ -65,10 +66,12 @@ def config_path() -> Path:
     return home() / "config.yaml"
 
 
-class Config(Record):
-    """The config file's settings (validated by pydantic only when there is a file)."""
+class Config(BaseModel):
+    """The config file's settings."""
 
-    prices: list[str] = Field(default_factory=list)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prices: list[str] = []
 
 
 def load_config() -> Config:
@@ -77,7 +80,7 @@ def load_config() -> Config:
     if not path.is_file():
         if os.environ.get("BATCHPLAN_CONFIG"):
             raise UsageError(f"{path}: no such config file (BATCHPLAN_CONFIG)")
-        return Config.model_construct()  # the defaults: nothing to validate
+        return Config()
     import yaml  # only with a config file to read (commands start faster without it)
 
     from planner.io.safeyaml import load_yaml
@@ -93,8 +96,6 @@ def load_config() -> Config:
         line = f":{mark.line + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UsageError(f"{path}{line}: cannot read the config: {reason}") from None
-    from pydantic import ValidationError
-
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from planner.cli.commands._common import AsOfOption, JsonOption, handle_errors, note, parse_date, print_json
+
+if TYPE_CHECKING:
+    from planner.prices.schema import PriceTable, ProviderBatch
 
 RootOption = Annotated[
     Path | None,
@@ -36,165 +39,172 @@ def rates_json(ps: Any) -> dict[str, Any] | None:
 def register(app: typer.Typer) -> None:
     prices = typer.Typer(help="Versioned price tables: list, show, diff, validate, sync from genai-prices.")
     app.add_typer(prices, name="prices")
+    for name, command in (("list", list_cmd), ("show", show_cmd), ("diff", diff_cmd), ("validate", validate_cmd),
+                          ("sync", sync_cmd)):
+        prices.command(name)(handle_errors(command))
 
-    @prices.command("list")
-    @handle_errors
-    def list_cmd(root: RootOption = None, json_out: JsonOption = False) -> None:
-        """Every provider and its table versions (effective dates)."""
-        from planner.prices.tablefiles import list_versions
 
-        versions = list_versions(_root(root))
-        if not versions:
-            from planner.core.errors import PricingError
+def list_cmd(root: RootOption = None, json_out: JsonOption = False) -> None:
+    """Every provider and its table versions (effective dates)."""
+    from planner.prices.tablefiles import list_versions
 
-            raise PricingError(f"no price tables under {root}: expected <provider>/<YYYY-MM-DD>.yaml files")
-        if json_out:
-            print_json({p: [v.version.isoformat() for v in vs] for p, vs in versions.items()})
-            return
-        import sys
+    versions = list_versions(_root(root))
+    if not versions:
+        from planner.core.errors import PricingError
 
-        from planner.cli.commands._common import piped_stdout, stdout_console
-        from planner.render.layout import Col, Grid, print_grid, print_plain
+        raise PricingError(f"no price tables under {root}: expected <provider>/<YYYY-MM-DD>.yaml files")
+    if json_out:
+        print_json({p: [v.version.isoformat() for v in vs] for p, vs in versions.items()})
+        return
+    import sys
 
-        grid = Grid([Col("Provider", key=True), Col("Versions (in force from)"), Col("Newest file", drop=True)],
-                    see_also="--json or a pipe")
-        for p, vs in versions.items():
-            grid.add(p, ", ".join(v.version.isoformat() for v in vs), str(vs[-1].path))
-        if not (piped_stdout() and print_plain(grid, sys.stdout)):
-            print_grid(stdout_console(), grid)
+    from planner.cli.commands._common import piped_stdout, stdout_console
+    from planner.render.layout import Col, Grid, print_grid, print_plain
 
-    @prices.command("show")
-    @handle_errors
-    def show_cmd(
-        provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id, e.g. openai, google.")],
-        as_of: AsOfOption = None,
-        root: RootOption = None,
-        json_out: JsonOption = False,
-    ) -> None:
-        """The table for PROVIDER in force on --as-of: prices per 1M tokens, batch basis, limits."""
-        from planner.prices.pricing import load_pricebook
+    grid = Grid([Col("Provider", key=True), Col("Versions (in force from)"), Col("Newest file", drop=True)],
+                see_also="--json or a pipe")
+    for p, vs in versions.items():
+        grid.add(p, ", ".join(v.version.isoformat() for v in vs), str(vs[-1].path))
+    if not (piped_stdout() and print_plain(grid, sys.stdout)):
+        print_grid(stdout_console(), grid)
 
-        book = load_pricebook(parse_date(as_of), root=_root(root))
-        table = _table(book, provider)
-        if json_out:
-            print_json(table.model_dump(mode="json", exclude_none=True))
-            return
-        from rich.text import Text
 
-        from planner.cli.commands._common import stdout_console
-        from planner.core.money import rate_display
-        from planner.render.layout import Col, Grid, print_grid
+def show_cmd(
+    provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id, e.g. openai, google.")],
+    as_of: AsOfOption = None,
+    root: RootOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """The table for PROVIDER in force on --as-of: prices per 1M tokens, batch basis, limits."""
+    from planner.prices.pricing import load_pricebook
 
-        con = stdout_console()
-        b = table.batch
-        head = Text(table.name, style="bold")
-        head.append(f" {table.label} (verified {table.verified})", style="")
-        con.print(head)
-        if b.supported:
-            lim = b.limits
-            con.print(
-                f"batch: default discount x{b.default_multiplier} | max {lim.max_requests or '?'} requests, "
-                f"{(lim.max_bytes or 0) // 1_048_576 or '?'} MB per batch"
-                + (f", {lim.max_embedding_inputs} embedding inputs" if lim.max_embedding_inputs else "")
-                + " | window "
-                f"{b.turnaround.completion_window_hours if b.turnaround else '?'} h"
-            )
-        else:
-            con.print(Text(f"batch: not offered ({b.reason})"))
-        grid = Grid(
-            [
-                Col("Model", key=True), Col("Input", "right"), Col("Cached", "right"), Col("Output", "right"),
-                Col("Batch\nin", "right"), Col("Batch\nout", "right"), Col("Batch basis"), Col("Tiers", drop=True),
-            ],
-            see_also="--json, a pipe or a wider terminal",
-        )
-        for m in table.models:
-            bp, basis = table.batch_prices(m)
-            grid.add(
-                m.id,
-                rate_display(m.realtime.input),
-                rate_display(m.realtime.cached_input),
-                rate_display(m.realtime.output),
-                rate_display(bp.input) if bp else "-",
-                rate_display(bp.output) if bp else "-",
-                basis,
-                ", ".join(f">{x:,}" for x in m.realtime.thresholds()) or "-",
-            )
-        print_grid(con, grid)
-        con.print("Prices in USD per 1M tokens. 'default multiplier' = derived from the provider's default discount.")
+    book = load_pricebook(parse_date(as_of), root=_root(root))
+    table = _table(book, provider)
+    if json_out:
+        print_json(table.model_dump(mode="json", exclude_none=True))
+        return
+    _print_table(table)
 
-    @prices.command("diff")
-    @handle_errors
-    def diff_cmd(
-        provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id.")],
-        a: Annotated[str, typer.Argument(metavar="A", help="Older version date (YYYY-MM-DD).")],
-        b: Annotated[str, typer.Argument(metavar="B", help="Newer version date (YYYY-MM-DD).")],
-        root: RootOption = None,
-        json_out: JsonOption = False,
-    ) -> None:
-        """What changed for PROVIDER between the versions in force on dates A and B."""
-        from planner.prices.pricing import load_pricebook
-        from planner.prices.sync import diff_tables
 
-        ta = _table(load_pricebook(parse_date(a, option="A"), root=_root(root)), provider)
-        tb = _table(load_pricebook(parse_date(b, option="B"), root=_root(root)), provider)
-        lines = diff_tables(ta, tb)
-        if json_out:
-            print_json({"provider": provider, "from": ta.label, "to": tb.label, "changes": lines})
-            return
-        print(f"{ta.label} -> {tb.label}")
-        print("\n".join(lines) if lines else "no changes")
+def _print_table(table: PriceTable) -> None:
+    """A table as `prices show` prints it: its batch terms, then a row per model."""
+    from rich.text import Text
 
-    @prices.command("validate")
-    @handle_errors
-    def validate_cmd(
-        files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Price table YAML files.")],
-    ) -> None:
-        """Check tables against the schema and the semantic rules; exit 2 on the first bad one."""
-        from planner.prices.pricing import read_table
+    from planner.cli.commands._common import stdout_console
+    from planner.core.money import rate_display
+    from planner.render.layout import Col, Grid, print_grid
 
-        for f in files:
-            table = read_table(f)
-            print(f"{f}: ok ({table.label}, {len(table.models)} models)")
-
-    @prices.command("sync")
-    @handle_errors
-    def sync_cmd(
-        provider: Annotated[
-            str, typer.Argument(metavar="PROVIDER", help="Provider id (a base must exist in pricing/_base/).")
+    con = stdout_console()
+    head = Text(table.name, style="bold")
+    head.append(f" {table.label} (verified {table.verified})", style="")
+    con.print(head)
+    if table.batch.supported:
+        con.print(_batch_terms(table.batch))
+    else:
+        con.print(Text(f"batch: not offered ({table.batch.reason})"))
+    grid = Grid(
+        [
+            Col("Model", key=True), Col("Input", "right"), Col("Cached", "right"), Col("Output", "right"),
+            Col("Batch\nin", "right"), Col("Batch\nout", "right"), Col("Batch basis"), Col("Tiers", drop=True),
         ],
-        on: Annotated[
-            str | None,
-            typer.Option("--date", metavar="DATE", help="Effective date of the new version (default: today)."),
-        ] = None,
-        verified: Annotated[
-            str | None, typer.Option("--verified", metavar="DATE", help="Verification date (default: today).")
-        ] = None,
-        allow_older: Annotated[
-            bool, typer.Option("--allow-older", help="Allow adding a version older than the newest one.")
-        ] = False,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff, write nothing.")] = False,
-        root: RootOption = None,
-    ) -> None:
-        """Write a new dated table from the installed genai-prices package, carrying our facts over."""
-        from datetime import date
+        see_also="--json, a pipe or a wider terminal",
+    )
+    for m in table.models:
+        bp, basis = table.batch_prices(m)
+        grid.add(
+            m.id,
+            rate_display(m.realtime.input),
+            rate_display(m.realtime.cached_input),
+            rate_display(m.realtime.output),
+            rate_display(bp.input) if bp else "-",
+            rate_display(bp.output) if bp else "-",
+            basis,
+            ", ".join(f">{x:,}" for x in m.realtime.thresholds()) or "-",
+        )
+    print_grid(con, grid)
+    con.print("Prices in USD per 1M tokens. 'default multiplier' = derived from the provider's default discount.")
 
-        from planner.prices.sync import build_table, diff_tables, load_base, previous_version, write_version
 
-        version = parse_date(on, option="--date") or date.today()
-        base = load_base(provider, root)
-        previous = previous_version(provider, version, root)
-        result = build_table(base, version, previous=previous, verified=parse_date(verified, option="--verified"))
-        print(f"{result.table.label} (from {previous.label if previous else 'the base only'}):")
-        for line in diff_tables(previous, result.table) or ["no changes"]:
-            print(f"  {line}")
-        for w in result.warnings:
-            note(w, kind="warning")
-        if dry_run:
-            print("dry run: nothing written")
-            return
-        path = write_version(result.table, root, allow_older=allow_older)
-        print(f"wrote {path}")
+def _batch_terms(b: ProviderBatch) -> str:
+    """A provider's batch offer in one line: default discount, limits per batch, completion window."""
+    lim = b.limits
+    return (
+        f"batch: default discount x{b.default_multiplier} | max {lim.max_requests or '?'} requests, "
+        f"{(lim.max_bytes or 0) // 1_048_576 or '?'} MB per batch"
+        + (f", {lim.max_embedding_inputs} embedding inputs" if lim.max_embedding_inputs else "")
+        + " | window "
+        f"{b.turnaround.completion_window_hours if b.turnaround else '?'} h"
+    )
+
+
+def diff_cmd(
+    provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="Provider id.")],
+    a: Annotated[str, typer.Argument(metavar="A", help="Older version date (YYYY-MM-DD).")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Newer version date (YYYY-MM-DD).")],
+    root: RootOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """What changed for PROVIDER between the versions in force on dates A and B."""
+    from planner.prices.pricing import load_pricebook
+    from planner.prices.sync import diff_tables
+
+    ta = _table(load_pricebook(parse_date(a, option="A"), root=_root(root)), provider)
+    tb = _table(load_pricebook(parse_date(b, option="B"), root=_root(root)), provider)
+    lines = diff_tables(ta, tb)
+    if json_out:
+        print_json({"provider": provider, "from": ta.label, "to": tb.label, "changes": lines})
+        return
+    print(f"{ta.label} -> {tb.label}")
+    print("\n".join(lines) if lines else "no changes")
+
+
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Price table YAML files.")],
+) -> None:
+    """Check tables against the schema and the semantic rules; exit 2 on the first bad one."""
+    from planner.prices.pricing import read_table
+
+    for f in files:
+        table = read_table(f)
+        print(f"{f}: ok ({table.label}, {len(table.models)} models)")
+
+
+def sync_cmd(
+    provider: Annotated[
+        str, typer.Argument(metavar="PROVIDER", help="Provider id (a base must exist in pricing/_base/).")
+    ],
+    on: Annotated[
+        str | None,
+        typer.Option("--date", metavar="DATE", help="Effective date of the new version (default: today)."),
+    ] = None,
+    verified: Annotated[
+        str | None, typer.Option("--verified", metavar="DATE", help="Verification date (default: today).")
+    ] = None,
+    allow_older: Annotated[
+        bool, typer.Option("--allow-older", help="Allow adding a version older than the newest one.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff, write nothing.")] = False,
+    root: RootOption = None,
+) -> None:
+    """Write a new dated table from the installed genai-prices package, carrying our facts over."""
+    from datetime import date
+
+    from planner.prices.sync import build_table, diff_tables, load_base, previous_version, write_version
+
+    version = parse_date(on, option="--date") or date.today()
+    base = load_base(provider, root)
+    previous = previous_version(provider, version, root)
+    result = build_table(base, version, previous=previous, verified=parse_date(verified, option="--verified"))
+    print(f"{result.table.label} (from {previous.label if previous else 'the base only'}):")
+    for line in diff_tables(previous, result.table) or ["no changes"]:
+        print(f"  {line}")
+    for w in result.warnings:
+        note(w, kind="warning")
+    if dry_run:
+        print("dry run: nothing written")
+        return
+    path = write_version(result.table, root, allow_older=allow_older)
+    print(f"wrote {path}")
 
 
 def _root(root: Path | None) -> Path | None:
