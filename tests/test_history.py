@@ -376,3 +376,33 @@ def test_show_reads_a_current_store_without_writing_to_it(tmp_path: Path, home: 
     finally:
         home.chmod(0o755)
         store.chmod(0o644)
+
+
+def test_a_reconciled_batch_is_stored_whole_or_not_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store fails while writing a reconciled batch's requests: neither the batch nor any request is
+    kept, so reconciling it again stores it (instead of finding it "stored before" with no requests)."""
+    real = Path(__file__).parent / "fixtures" / "real"
+    args = ["reconcile", str(real / "openai_gpt4o_output.jsonl"), "--input", str(real / "openai_gpt4o_input.jsonl"),
+            "--json"]
+    original = history._open_writer
+
+    def failing(on_wait: Any = None) -> Any:
+        conn = original(on_wait)
+
+        class Wrapped:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(conn, name)
+
+            def executemany(self, sql: str, params: Any) -> Any:
+                raise history.sqlite3.OperationalError("disk I/O error")
+
+        return Wrapped()
+
+    monkeypatch.setattr(history, "_open_writer", failing)
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "nothing stored" in res.stderr, res.stderr
+    monkeypatch.setattr(history, "_open_writer", original)
+    assert history.reconciled_summary() == []
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert again["stored"]["added"] is True
+    assert [(r.batches, r.requests) for r in history.reconciled_summary()] == [(1, 65)]

@@ -393,51 +393,60 @@ def parse_object(obj: Any, *, provider: str | None = None, model: str | None = N
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if obj.get("object") == "batch":
-        try:
-            b = _OpenAIBatch.model_validate(obj)
-        except ValidationError as exc:
-            raise ValueError(f"bad OpenAI batch object: {_first_error(exc)}") from None
-        if b.status not in OPENAI_STATUSES:
-            raise ValueError(f"bad OpenAI batch object: unknown status '{b.status}'")
-        counts = b.request_counts or _OpenAICounts(total=0, completed=0, failed=0)
-        created = _ts(b.created_at)
-        end_ts = b.completed_at or b.expired_at or b.failed_at or b.cancelled_at
-        ended = _ts(end_ts) if end_ts else None
-        if ended is not None and ended < created:
-            raise ValueError("bad OpenAI batch object: it ends before it was created")
-        expired = counts.total - counts.completed - counts.failed if b.status == "expired" else 0
-        return Record(
-            provider=provider or "openai", id=b.id, kind="openai", model=model or b.model, endpoint=b.endpoint,
-            status=b.status, created_at=created, ended_at=ended,
-            hours=(ended - created).total_seconds() / 3600 if ended else None,
-            requests=counts.total, succeeded=counts.completed, failed=counts.failed, expired=max(expired, 0),
-            completed=b.status == "completed" and b.completed_at is not None,
-        )
+        return _openai_record(obj, provider, model)
     if obj.get("type") == "message_batch":
-        try:
-            a = _AnthropicBatch.model_validate(obj)
-        except ValidationError as exc:
-            raise ValueError(f"bad Anthropic message batch: {_first_error(exc)}") from None
-        if a.processing_status not in ANTHROPIC_STATUSES:
-            raise ValueError(f"bad Anthropic message batch: unknown processing_status '{a.processing_status}'")
-        c = a.request_counts
-        created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=UTC)
-        ended = a.ended_at
-        if ended is not None and ended.tzinfo is None:
-            ended = ended.replace(tzinfo=UTC)
-        if ended is not None and ended < created:
-            raise ValueError("bad Anthropic message batch: it ends before it was created")
-        total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
-        done = a.processing_status == "ended" and ended is not None and c.expired == 0 and c.canceled == 0
-        return Record(
-            provider=provider or "anthropic", id=a.id, kind="anthropic", model=model, endpoint=None,
-            status="expired" if c.expired else a.processing_status, created_at=created, ended_at=ended,
-            hours=(ended - created).total_seconds() / 3600 if ended else None,
-            requests=total, succeeded=c.succeeded, failed=c.errored, expired=c.expired, completed=done,
-        )
+        return _anthropic_record(obj, provider, model)
     kind = obj.get("object") or obj.get("type")
     what = f" (object/type '{kind}')" if kind else ""
     raise ValueError(f"not an OpenAI batch or Anthropic message batch object{what}")
+
+
+def _openai_record(obj: dict[str, Any], provider: str | None, model: str | None) -> Record:
+    try:
+        b = _OpenAIBatch.model_validate(obj)
+    except ValidationError as exc:
+        raise ValueError(f"bad OpenAI batch object: {_first_error(exc)}") from None
+    if b.status not in OPENAI_STATUSES:
+        raise ValueError(f"bad OpenAI batch object: unknown status '{b.status}'")
+    counts = b.request_counts or _OpenAICounts(total=0, completed=0, failed=0)
+    created = _ts(b.created_at)
+    end_ts = b.completed_at or b.expired_at or b.failed_at or b.cancelled_at
+    ended = _ts(end_ts) if end_ts else None
+    if ended is not None and ended < created:
+        raise ValueError("bad OpenAI batch object: it ends before it was created")
+    expired = counts.total - counts.completed - counts.failed if b.status == "expired" else 0
+    return Record(
+        provider=provider or "openai", id=b.id, kind="openai", model=model or b.model, endpoint=b.endpoint,
+        status=b.status, created_at=created, ended_at=ended,
+        hours=(ended - created).total_seconds() / 3600 if ended else None,
+        requests=counts.total, succeeded=counts.completed, failed=counts.failed, expired=max(expired, 0),
+        completed=b.status == "completed" and b.completed_at is not None,
+    )
+
+
+def _anthropic_record(obj: dict[str, Any], provider: str | None, model: str | None) -> Record:
+    """An Anthropic message batch; it names no model, so `model` is what the user said it ran on."""
+    try:
+        a = _AnthropicBatch.model_validate(obj)
+    except ValidationError as exc:
+        raise ValueError(f"bad Anthropic message batch: {_first_error(exc)}") from None
+    if a.processing_status not in ANTHROPIC_STATUSES:
+        raise ValueError(f"bad Anthropic message batch: unknown processing_status '{a.processing_status}'")
+    c = a.request_counts
+    created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=UTC)
+    ended = a.ended_at
+    if ended is not None and ended.tzinfo is None:
+        ended = ended.replace(tzinfo=UTC)
+    if ended is not None and ended < created:
+        raise ValueError("bad Anthropic message batch: it ends before it was created")
+    total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
+    done = a.processing_status == "ended" and ended is not None and c.expired == 0 and c.canceled == 0
+    return Record(
+        provider=provider or "anthropic", id=a.id, kind="anthropic", model=model, endpoint=None,
+        status="expired" if c.expired else a.processing_status, created_at=created, ended_at=ended,
+        hours=(ended - created).total_seconds() / 3600 if ended else None,
+        requests=total, succeeded=c.succeeded, failed=c.errored, expired=c.expired, completed=done,
+    )
 
 
 def _read(path: Path) -> str:
