@@ -406,3 +406,12 @@ def test_a_reconciled_batch_is_stored_whole_or_not_at_all(monkeypatch: pytest.Mo
     again = json.loads(runner.invoke(app, args).stdout)
     assert again["stored"]["added"] is True
     assert [(r.batches, r.requests) for r in history.reconciled_summary()] == [(1, 65)]
+
+
+def test_a_relative_store_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BATCHPLAN_HOME", "relative-home")
+    assert runner.invoke(app, ["history", "import", str(write(tmp_path / "b.json", [openai_batch(1, 1.0)]))]
+                         ).exit_code == 0
+    res = runner.invoke(app, ["history", "show", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["groups"][0]["batches"] == 1, res.stderr

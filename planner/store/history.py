@@ -31,6 +31,7 @@ import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -191,10 +192,21 @@ def _check_version(conn: sqlite3.Connection, path: Path) -> int:
     """The store's schema version; one written by a newer batchplan is refused rather than misread."""
     version = _version(conn)
     if version > SCHEMA_VERSION:
-        conn.close()
         raise InputError(f"the history store was written by a newer batchplan (schema version {version}; this "
                          f"one reads up to {SCHEMA_VERSION}): upgrade batchplan", path=path)
     return version
+
+
+@contextmanager
+def _closed_on_error(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Close the connection when opening fails (a database error is said as the store's)."""
+    try:
+        yield
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
+        raise
 
 
 def _open_writer(on_wait: Callable[[], None] | None = None) -> sqlite3.Connection:
@@ -207,12 +219,9 @@ def _open_writer(on_wait: Callable[[], None] | None = None) -> sqlite3.Connectio
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
         raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
-    try:
+    with _closed_on_error(conn, path):
         _check_version(conn, path)
         _migrate(conn, on_wait)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
     return conn
 
 
@@ -223,10 +232,12 @@ def _open_reader() -> sqlite3.Connection | None:
     if not _check_file(path):
         return None
     try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        current = _check_version(conn, path) == SCHEMA_VERSION
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+                               isolation_level=None)
     except sqlite3.Error as exc:
         raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
+    with _closed_on_error(conn, path):
+        current = _check_version(conn, path) == SCHEMA_VERSION
     if current:
         return conn
     conn.close()
