@@ -342,9 +342,12 @@ def test_a_store_from_a_newer_batchplan_is_refused_not_misread(tmp_path: Path, h
     conn = sqlite3.connect(home / "history.sqlite3")
     conn.execute(f"PRAGMA user_version = {history.SCHEMA_VERSION + 1}")
     conn.close()
-    for args in (["history", "show"], ["history", "import", str(tmp_path / "b.json")]):
+    prompts = str(Path(__file__).parents[1] / "examples" / "prompts.txt")
+    estimate = ["estimate", prompts, "-m", "gpt-4o-mini", "--output-tokens", "10"]
+    for args in (["history", "show"], ["history", "import", str(tmp_path / "b.json")], estimate):
         res = runner.invoke(app, args)
-        assert res.exit_code == 2 and "newer batchplan" in res.stderr, res.stderr
+        assert res.exit_code == 2 and "newer batchplan" in res.stderr and "--no-history" in res.stderr, res.stderr
+    assert runner.invoke(app, [*estimate, "--no-history"]).exit_code == 0
 
 
 def test_show_reads_a_current_store_without_writing_to_it(tmp_path: Path, home: Path) -> None:

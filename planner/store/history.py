@@ -193,7 +193,7 @@ def _check_version(conn: sqlite3.Connection, path: Path) -> int:
     version = _version(conn)
     if version > SCHEMA_VERSION:
         raise InputError(f"the history store was written by a newer batchplan (schema version {version}; this "
-                         f"one reads up to {SCHEMA_VERSION}): upgrade batchplan", path=path)
+                         f"one reads up to {SCHEMA_VERSION}): upgrade batchplan (or pass --no-history)", path=path)
     return version
 
 
