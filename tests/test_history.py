@@ -111,10 +111,10 @@ def test_list_page_and_anthropic_objects(tmp_path: Path) -> None:
 def test_nothing_half_imported_when_the_store_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     good = write(tmp_path / "b.json", [openai_batch(i, 1.0) for i in range(5)])
     calls = {"n": 0}
-    original = history._connect
+    original = history._open_writer
 
-    def flaky(create: bool) -> Any:
-        conn = original(create)
+    def flaky(on_wait: Any = None) -> Any:
+        conn = original(on_wait)
 
         class Wrapped:
             def __getattr__(self, name: str) -> Any:
@@ -135,10 +135,10 @@ def test_nothing_half_imported_when_the_store_fails(tmp_path: Path, monkeypatch:
 
         return Wrapped()
 
-    monkeypatch.setattr(history, "_connect", flaky)
+    monkeypatch.setattr(history, "_open_writer", flaky)
     res = runner.invoke(app, ["history", "import", str(good)])
     assert res.exit_code == 2 and "nothing imported" in res.stderr
-    monkeypatch.setattr(history, "_connect", original)
+    monkeypatch.setattr(history, "_open_writer", original)
     assert history.records() == []
 
 
@@ -273,3 +273,148 @@ def test_an_import_waits_for_another_writer_and_says_so(tmp_path: Path, home: Pa
     assert proc.returncode == 0, err
     assert "2 imported" in out.decode()
     assert sorted(r.id for r in history.records()) == ["batch_1", "batch_2", "batch_3"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The store's schema version: stores written by earlier releases open unchanged
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "history"
+
+
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows, sorted: what a user stored, compared before and after an upgrade."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {n: sorted(conn.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}
+    finally:
+        conn.close()
+
+
+def _user_version(path: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("name", ["store-0.1.0-imports.sqlite3", "store-0.1.0-full.sqlite3"])
+def test_a_store_written_by_release_0_1_0_keeps_its_batches_and_is_stamped(name: str, home: Path) -> None:
+    import shutil
+
+    home.mkdir()
+    store = home / "history.sqlite3"
+    shutil.copyfile(FIXTURES / name, store)
+    before = _tables(store)
+    assert _user_version(store) == 0
+    res = runner.invoke(app, ["history", "show", "--json"])
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert {(g["provider"], g["model"], g["batches"], g["completed"]) for g in doc["groups"]} == {
+        ("openai", "gpt-4o-mini", 4, 3), ("anthropic", None, 1, 1)}
+    reconciled = [(r["model"], r["requests"]) for r in doc["reconciled"]]
+    assert reconciled == ([("gpt-4o", 65)] if "full" in name else [])
+    after = _tables(store)
+    assert {n: after[n] for n in before} == before  # every stored row as it was
+    assert set(after) == {"batches", "reconciled", "reconciled_requests"}
+    assert _user_version(store) == history.SCHEMA_VERSION
+    again = runner.invoke(app, ["history", "show", "--json"])
+    assert json.loads(again.stdout) == doc
+
+
+def test_a_new_store_is_created_at_the_current_version(tmp_path: Path, home: Path) -> None:
+    assert runner.invoke(app, ["history", "import", str(write(tmp_path / "b.json", [openai_batch(1, 1.0)]))]
+                         ).exit_code == 0
+    assert _user_version(home / "history.sqlite3") == history.SCHEMA_VERSION
+
+
+def test_a_store_from_a_newer_batchplan_is_refused_not_misread(tmp_path: Path, home: Path) -> None:
+    import sqlite3
+
+    assert runner.invoke(app, ["history", "import", str(write(tmp_path / "b.json", [openai_batch(1, 1.0)]))]
+                         ).exit_code == 0
+    conn = sqlite3.connect(home / "history.sqlite3")
+    conn.execute(f"PRAGMA user_version = {history.SCHEMA_VERSION + 1}")
+    conn.close()
+    prompts = str(Path(__file__).parents[1] / "examples" / "prompts.txt")
+    estimate = ["estimate", prompts, "-m", "gpt-4o-mini", "--output-tokens", "10"]
+    for args in (["history", "show"], ["history", "import", str(tmp_path / "b.json")], estimate):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and "newer batchplan" in res.stderr and "--no-history" in res.stderr, res.stderr
+    assert runner.invoke(app, [*estimate, "--no-history"]).exit_code == 0
+
+
+def test_show_reads_a_current_store_without_writing_to_it(tmp_path: Path, home: Path) -> None:
+    """A reader opens the store read-only: `history show` works on a store it may not write (and while
+    another batchplan holds the write lock), and leaves the file as it was."""
+    import os
+    import sqlite3
+
+    assert runner.invoke(app, ["history", "import", str(write(tmp_path / "b.json", [openai_batch(1, 1.0)]))]
+                         ).exit_code == 0
+    store = home / "history.sqlite3"
+    data = store.read_bytes()
+    blocker = sqlite3.connect(store, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another batchplan writing
+    try:
+        res = runner.invoke(app, ["history", "show", "--json"])
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert res.exit_code == 0 and json.loads(res.stdout)["groups"][0]["batches"] == 1
+    assert store.read_bytes() == data
+    store.chmod(0o444)
+    home.chmod(0o555)
+    try:
+        if os.access(store, os.W_OK):
+            pytest.skip("running as a user who may write any file (root)")
+        res = runner.invoke(app, ["history", "show", "--json"])
+        assert res.exit_code == 0 and json.loads(res.stdout)["groups"][0]["batches"] == 1, res.stderr
+    finally:
+        home.chmod(0o755)
+        store.chmod(0o644)
+
+
+def test_a_reconciled_batch_is_stored_whole_or_not_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store fails while writing a reconciled batch's requests: neither the batch nor any request is
+    kept, so reconciling it again stores it (instead of finding it "stored before" with no requests)."""
+    real = Path(__file__).parent / "fixtures" / "real"
+    args = ["reconcile", str(real / "openai_gpt4o_output.jsonl"), "--input", str(real / "openai_gpt4o_input.jsonl"),
+            "--json"]
+    original = history._open_writer
+
+    def failing(on_wait: Any = None) -> Any:
+        conn = original(on_wait)
+
+        class Wrapped:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(conn, name)
+
+            def executemany(self, sql: str, params: Any) -> Any:
+                raise history.sqlite3.OperationalError("disk I/O error")
+
+        return Wrapped()
+
+    monkeypatch.setattr(history, "_open_writer", failing)
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "nothing stored" in res.stderr, res.stderr
+    monkeypatch.setattr(history, "_open_writer", original)
+    assert history.reconciled_summary() == []
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert again["stored"]["added"] is True
+    assert [(r.batches, r.requests) for r in history.reconciled_summary()] == [(1, 65)]
+
+
+def test_a_relative_store_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BATCHPLAN_HOME", "relative-home")
+    assert runner.invoke(app, ["history", "import", str(write(tmp_path / "b.json", [openai_batch(1, 1.0)]))]
+                         ).exit_code == 0
+    res = runner.invoke(app, ["history", "show", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["groups"][0]["batches"] == 1, res.stderr

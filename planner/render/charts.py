@@ -408,12 +408,15 @@ def _batch_words(r: TurnaroundRow) -> str:
     return f"batch p50 {duration(r.p50)} · p90 {p90} · worst {worst}"
 
 
+#: The turnaround chart's bar height, gap between a model's two bars, line of text, and gap between models.
+_BAR_H, _BAR_GAP, _LINE_H, _GROUP_GAP = 15, 3, 17, 12
+
+
 def turnaround(chart_id: str, rows: Sequence[TurnaroundRow], deadline_hours: float | None, *,
                width: int = WIDTH) -> str:
     """Batch p50 / p90 / worst and realtime duration per model with the deadline as a line; hours go on a
     log axis when they span orders of magnitude. Each model's name, then its batch figures (beside the
     name when they fit, else on a line of their own), then the batch and realtime bars."""
-    bar_h, gap, line_h, group_gap = 15, 3, 17, 12
     items = [("Batch p50", BATCH), ("p90", BATCH_P90), ("worst", BATCH_WORST), ("Realtime", REALTIME)]
     if deadline_hours is not None:
         items.append(("Deadline", DEADLINE))
@@ -427,42 +430,15 @@ def turnaround(chart_id: str, rows: Sequence[TurnaroundRow], deadline_hours: flo
         words = _batch_words(r)
         beside = text_width(r.label, FONT) + 14 + text_width(words, SMALL) <= right - MARGIN
         bars = 1 if r.note else 2
-        layout.append((r, words, beside, line_h * (1 if beside else 2) + bars * bar_h + gap + group_gap))
+        layout.append((r, words, beside, _LINE_H * (1 if beside else 2) + bars * _BAR_H + _BAR_GAP + _GROUP_GAP))
     bottom = top + sum(h for *_, h in layout)
     body += _axis(scale, top - 4, bottom, hours_tick)
     y = top
     for r, words, beside, height in layout:
-        body.append(_text(MARGIN, y + 13, r.label, size=FONT, weight="600"))
-        if beside:
-            body.append(_text(right, y + 13, words, anchor="end", fill=MUTED if r.note else INK, size=SMALL))
-        else:
-            body.append(_text(MARGIN, y + line_h + 13, words, fill=MUTED if r.note else INK, size=SMALL))
-        by = y + line_h * (1 if beside else 2)
-        ry = by + bar_h + gap
+        body += _turnaround_row(r, words, beside, y, scale, right)
         y += height
-        if r.note:
-            continue
-        if r.batch_supported and r.p50 is not None:
-            tip = f"{r.label}: {words}"
-            if r.worst is not None:
-                body.append(_rect(MARGIN, by, scale.x(r.worst) - MARGIN, bar_h, BATCH_WORST, tip,
-                                  f' stroke="{BATCH_P90}" stroke-width="1"'))
-            if r.p90 is not None:
-                body.append(_rect(MARGIN, by, scale.x(r.p90) - MARGIN, bar_h, BATCH_P90, tip))
-            body.append(_rect(MARGIN, by, scale.x(r.p50) - MARGIN, bar_h, BATCH, tip))
-        if r.realtime is None:
-            body.append(_text(MARGIN + 4, ry + bar_h - 3, "realtime duration unknown", fill=MUTED, size=SMALL))
-        else:
-            x = scale.x(r.realtime)
-            body.append(_rect(MARGIN, ry, x - MARGIN, bar_h, REALTIME, f"{r.label}: realtime {duration(r.realtime)}"))
-            body.append(_fit_label(x, ry + bar_h - 3, f"realtime {duration(r.realtime)}", right, inside_from=MARGIN))
     if deadline_hours is not None:
-        dx = scale.x(deadline_hours)
-        words = f"deadline {duration(deadline_hours)}"
-        anchor = "end" if dx + 4 + text_width(words, SMALL) > right else "start"
-        body.append(_rect(dx - 1, top - 2, 2, bottom - top + 2, DEADLINE, words))
-        body.append(_text(dx + (4 if anchor == "start" else -4), top - 6, words, anchor=anchor, fill=DEADLINE,
-                          size=SMALL))
+        body += _deadline_line(scale, deadline_hours, top, bottom, right)
     axis = "log scale" if scale.log else "linear scale"
     desc = "; ".join(
         f"{r.label}: " + (r.note or f"batch p50 {duration(r.p50)}, p90 {duration(r.p90)}, worst "
@@ -470,3 +446,42 @@ def turnaround(chart_id: str, rows: Sequence[TurnaroundRow], deadline_hours: flo
         for r in rows
     ) + (f"; deadline {duration(deadline_hours)}" if deadline_hours is not None else "") + f" ({axis})"
     return _svg(chart_id, f"Turnaround per model ({axis})", desc, width, bottom + 24, body)
+
+
+def _turnaround_row(r: TurnaroundRow, words: str, beside: bool, y: float, scale: Scale, right: float) -> list[str]:
+    """One model from `y` down: its name, its batch figures (beside it or below), its batch and realtime bars."""
+    body = [_text(MARGIN, y + 13, r.label, size=FONT, weight="600")]
+    if beside:
+        body.append(_text(right, y + 13, words, anchor="end", fill=MUTED if r.note else INK, size=SMALL))
+    else:
+        body.append(_text(MARGIN, y + _LINE_H + 13, words, fill=MUTED if r.note else INK, size=SMALL))
+    if r.note:
+        return body
+    by = y + _LINE_H * (1 if beside else 2)
+    ry = by + _BAR_H + _BAR_GAP
+    if r.batch_supported and r.p50 is not None:
+        tip = f"{r.label}: {words}"
+        if r.worst is not None:
+            body.append(_rect(MARGIN, by, scale.x(r.worst) - MARGIN, _BAR_H, BATCH_WORST, tip,
+                              f' stroke="{BATCH_P90}" stroke-width="1"'))
+        if r.p90 is not None:
+            body.append(_rect(MARGIN, by, scale.x(r.p90) - MARGIN, _BAR_H, BATCH_P90, tip))
+        body.append(_rect(MARGIN, by, scale.x(r.p50) - MARGIN, _BAR_H, BATCH, tip))
+    if r.realtime is None:
+        body.append(_text(MARGIN + 4, ry + _BAR_H - 3, "realtime duration unknown", fill=MUTED, size=SMALL))
+    else:
+        x = scale.x(r.realtime)
+        body.append(_rect(MARGIN, ry, x - MARGIN, _BAR_H, REALTIME, f"{r.label}: realtime {duration(r.realtime)}"))
+        body.append(_fit_label(x, ry + _BAR_H - 3, f"realtime {duration(r.realtime)}", right, inside_from=MARGIN))
+    return body
+
+
+def _deadline_line(scale: Scale, deadline_hours: float, top: float, bottom: float, right: float) -> list[str]:
+    """The deadline as a red line across every model, labelled above the chart (left of it near the edge)."""
+    dx = scale.x(deadline_hours)
+    words = f"deadline {duration(deadline_hours)}"
+    anchor = "end" if dx + 4 + text_width(words, SMALL) > right else "start"
+    return [
+        _rect(dx - 1, top - 2, 2, bottom - top + 2, DEADLINE, words),
+        _text(dx + (4 if anchor == "start" else -4), top - 6, words, anchor=anchor, fill=DEADLINE, size=SMALL),
+    ]

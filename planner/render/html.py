@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from html import escape
 
 from planner import __version__
@@ -142,25 +143,34 @@ def _figure(wide: str, narrow: str, caption: str) -> str:
 
 def chart_svgs(result: Estimate, width: int = charts.WIDTH, suffix: str = "") -> list[tuple[str, str]]:
     """(svg, caption) for every chart the estimate has data for, in report order, drawn `width` wide."""
-    out: list[tuple[str, str]] = []
-    ests = result.estimates
     rec = recommendation_of(result)
+    out = [_cost_chart(result, rec.budget_usd, width, suffix)]
+    out += _range_chart(result, width, suffix)
+    out += _token_charts(result, width, suffix)
+    out += _turnaround_chart(result, rec.deadline_hours, width, suffix)
+    return out
+
+
+def _cost_chart(result: Estimate, budget_usd: Decimal | None, width: int, suffix: str) -> tuple[str, str]:
     bars = []
-    for e in ests:
+    for e in result.estimates:
         if e.cannot_run:
             bars.append(charts.CostBar(model_name(e), None, None, "cannot run: " + "; ".join(e.cannot_run)))
         else:
             batch = e.batch_cost_usd if e.batch_eligible else None
             bars.append(charts.CostBar(model_name(e), e.realtime_cost_usd, batch, "" if batch else "no batch"))
     budget = ""
-    if rec.budget_usd is not None:
-        budget = f"; the budget ({usd_display(rec.budget_usd)}) as a line (marked at the right when far off the scale)"
-    out.append((
-        charts.cost_bars(f"chart-cost{suffix}", bars, budget=rec.budget_usd, width=width),
+    if budget_usd is not None:
+        budget = f"; the budget ({usd_display(budget_usd)}) as a line (marked at the right when far off the scale)"
+    return (
+        charts.cost_bars(f"chart-cost{suffix}", bars, budget=budget_usd, width=width),
         f"Expected cost of the whole job per model, realtime and batch{budget}.",
-    ))
+    )
+
+
+def _range_chart(result: Estimate, width: int, suffix: str) -> list[tuple[str, str]]:
     ranges = []
-    for e in ests:
+    for e in result.estimates:
         if e.cannot_run:
             continue
         r = e.realtime_cost_range
@@ -168,13 +178,19 @@ def chart_svgs(result: Estimate, width: int = charts.WIDTH, suffix: str = "") ->
         if e.batch_cost_range is not None and e.batch_eligible:
             b = e.batch_cost_range
             ranges.append(charts.CostRangeRow(model_name(e), "batch", b.low, b.expected, b.high))
-    if ranges:
-        out.append((
-            charts.cost_ranges(f"chart-range{suffix}", ranges, width=width),
-            "Low and high cost from the tokenizer band (approximate token counts) and cache assumptions; "
-            "the dark mark is the expected cost.",
-        ))
-    for k, (drawn, group) in enumerate(token_groups(ests)):
+    if not ranges:
+        return []
+    return [(
+        charts.cost_ranges(f"chart-range{suffix}", ranges, width=width),
+        "Low and high cost from the tokenizer band (approximate token counts) and cache assumptions; "
+        "the dark mark is the expected cost.",
+    )]
+
+
+def _token_charts(result: Estimate, width: int, suffix: str) -> list[tuple[str, str]]:
+    """One histogram per counted sample; the caption says which models it is exact or scaled for."""
+    out = []
+    for k, (drawn, group) in enumerate(token_groups(result.estimates)):
         h = drawn.input_tokens_histogram
         assert h is not None
         enc = drawn.tokenizer or "its tokenizer"
@@ -190,8 +206,15 @@ def chart_svgs(result: Estimate, width: int = charts.WIDTH, suffix: str = "") ->
             f"Input tokens per request in the counted sample ({sum(h.counts):,} requests), counted with {enc}"
             + (f": {'; '.join(who)}." if who else "."),
         ))
+    return out
+
+
+def _turnaround_chart(
+    result: Estimate, deadline: float | None, width: int, suffix: str
+) -> list[tuple[str, str]]:
+    """The turnaround chart, when some model that can run has a known time."""
     rows = []
-    for e in ests:
+    for e in result.estimates:
         t = e.turnaround
         if t is None:
             continue
@@ -201,16 +224,15 @@ def chart_svgs(result: Estimate, width: int = charts.WIDTH, suffix: str = "") ->
             model_name(e), tb.p50_hours, tb.p90_hours, tb.worst_hours, t.realtime.hours,
             tb.supported and e.batch_eligible, tb.never_expires, note,
         ))
-    deadline = rec.deadline_hours
     known = any(v is not None for r in rows if not r.note for v in (r.p50, r.p90, r.worst, r.realtime))
-    if rows and known:
-        what = "against the deadline (red line)" if deadline is not None else "(no deadline given)"
-        out.append((
-            charts.turnaround(f"chart-turnaround{suffix}", rows, deadline, width=width),
-            f"Batch turnaround for the whole job (p50, p90, worst before expiry) and realtime duration {what}; "
-            "hours on a log scale when they span orders of magnitude.",
-        ))
-    return out
+    if not (rows and known):
+        return []
+    what = "against the deadline (red line)" if deadline is not None else "(no deadline given)"
+    return [(
+        charts.turnaround(f"chart-turnaround{suffix}", rows, deadline, width=width),
+        f"Batch turnaround for the whole job (p50, p90, worst before expiry) and realtime duration {what}; "
+        "hours on a log scale when they span orders of magnitude.",
+    )]
 
 
 def render_html(result: Estimate, *, generated: datetime | None = None) -> str:

@@ -42,10 +42,22 @@ def _bar(value: float, vmax: float, width: int = 20) -> str:
 
 
 def render_markdown(result: Estimate, *, generated: datetime | None = None) -> str:
+    """The report's sections in reading order: what it decides first, the evidence, then the assumptions."""
+    out = _heading(result, generated)
+    out += _estimate(result)
+    out += _cost_range(result)
+    out += _savings(result)
+    out += _token_tables(result)
+    out += _turnaround(result)
+    out += _assumptions_and_sign_off(result)
+    return "\n".join(out)
+
+
+def _heading(result: Estimate, generated: datetime | None) -> list[str]:
     s = summary(result)
     ds = result.dataset
     when = f" · generated {generated.isoformat(timespec='minutes')}" if generated else ""
-    out = [
+    return [
         "# Batch vs realtime: cost report",
         "",
         f"Dataset {md_escape(ds.path)} ({md_escape(ds.format)}), {ds.requests:,} requests · "
@@ -59,14 +71,17 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
         "",
         *([f"- {MARK[status][0]} {md_escape(text)}" for status, text in s.verdicts] if len(s.verdicts) > 1 else []),
         "",
-        "## Estimate",
-        "",
-        *md_table(TABLE_HEADERS, table(result), RIGHT),
     ]
+
+
+def _estimate(result: Estimate) -> list[str]:
+    out = ["## Estimate", "", *md_table(TABLE_HEADERS, table(result), RIGHT)]
     if derived_batch_price(result):
         out += ["", "\\* batch price derived from the provider's default batch discount."]
+    return out
 
-    out += ["", "## Cost range", ""]
+
+def _cost_range(result: Estimate) -> list[str]:
     rows = []
     for e in result.estimates:
         if e.cannot_run:
@@ -76,28 +91,30 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
         if e.batch_cost_range is not None and e.batch_eligible:
             b = e.batch_cost_range
             rows.append([model_name(e), "batch", usd_display(b.low), usd_display(b.expected), usd_display(b.high)])
-    out += md_table(["Model", "Mode", "Low", "Expected", "High"], rows, {"Low", "Expected", "High"})
+    return ["", "## Cost range", "", *md_table(["Model", "Mode", "Low", "Expected", "High"], rows,
+                                               {"Low", "Expected", "High"})]
 
+
+def _savings(result: Estimate) -> list[str]:
     savers = [e for e in result.estimates if e.savings_usd is not None and e.batch_eligible and not e.cannot_run]
-    if savers:
-        top = max(float(e.savings_usd or 0) for e in savers)
-        out += ["", "## Savings", ""]
-        out += md_table(
-            ["Model", "Savings", ""],
-            [
-                [
-                    model_name(e),
-                    f"{usd_display(e.savings_usd or Decimal(0))} ({e.savings_pct:.0f}%)",
-                    _bar(float(e.savings_usd or 0), top),
-                ]
-                for e in savers
-            ],
-            {"Savings"},
-        )
+    if not savers:
+        return []
+    top = max(float(e.savings_usd or 0) for e in savers)
+    rows = [
+        [
+            model_name(e),
+            f"{usd_display(e.savings_usd or Decimal(0))} ({e.savings_pct:.0f}%)",
+            _bar(float(e.savings_usd or 0), top),
+        ]
+        for e in savers
+    ]
+    return ["", "## Savings", "", *md_table(["Model", "Savings", ""], rows, {"Savings"})]
 
+
+def _token_tables(result: Estimate) -> list[str]:
+    """One histogram table per counted sample (models that share a tokenizer share it)."""
     groups = token_groups(result.estimates)
-    if groups:
-        out += ["", "## Input tokens per request", ""]
+    out = ["", "## Input tokens per request", ""] if groups else []
     for drawn, group in groups:
         h = drawn.input_tokens_histogram
         assert h is not None
@@ -113,28 +130,33 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
             {"Requests"},
         )
         out.append("")
+    return out
 
+
+def _turnaround(result: Estimate) -> list[str]:
     timed = [e for e in result.estimates if e.turnaround is not None]
     rec = recommendation_of(result)
+    if not timed:
+        return []
     verdicts = {id(e): verdict_word(v) for e, v in zip(result.estimates, rec.verdicts, strict=True)}
-    if timed:
-        deadline = recommendation_of(result).deadline_hours
-        out += ["", "## Turnaround", ""]
-        if deadline is not None:
-            out += [f"Deadline: {hours(deadline)}.", ""]
-        trows = []
-        for e in timed:
-            t = e.turnaround
-            assert t is not None
-            tb = t.batch
-            worst = "never expires" if tb.never_expires else hours(tb.worst_hours)
-            ok = tb.supported and not e.cannot_run
-            batch = [hours(tb.p50_hours), hours(tb.p90_hours), worst] if ok else ["—", "—", "—"]
-            realtime = "—" if e.cannot_run else hours(t.realtime.hours)
-            trows.append([model_name(e), t.tier or "—", *batch, realtime, verdicts.get(id(e), "")])
-        out += md_table(["Model", "Tier", "Batch p50", "Batch p90", "Batch worst", "Realtime", "Verdict"], trows)
+    out = ["", "## Turnaround", ""]
+    if rec.deadline_hours is not None:
+        out += [f"Deadline: {hours(rec.deadline_hours)}.", ""]
+    rows = []
+    for e in timed:
+        t = e.turnaround
+        assert t is not None
+        tb = t.batch
+        worst = "never expires" if tb.never_expires else hours(tb.worst_hours)
+        ok = tb.supported and not e.cannot_run
+        batch = [hours(tb.p50_hours), hours(tb.p90_hours), worst] if ok else ["—", "—", "—"]
+        realtime = "—" if e.cannot_run else hours(t.realtime.hours)
+        rows.append([model_name(e), t.tier or "—", *batch, realtime, verdicts.get(id(e), "")])
+    return out + md_table(["Model", "Tier", "Batch p50", "Batch p90", "Batch worst", "Realtime", "Verdict"], rows)
 
-    out += ["", "## Assumptions", ""]
+
+def _assumptions_and_sign_off(result: Estimate) -> list[str]:
+    out = ["", "## Assumptions", ""]
     for title, lines in assumptions(result):
         out += [f"### {md_escape(title)}", "", *[f"- {md_escape(x)}" for x in lines], ""]
     out += [
@@ -147,4 +169,4 @@ def render_markdown(result: Estimate, *, generated: datetime | None = None) -> s
         f"_Generated by batchplan {__version__}. Estimates, not quotes: vendors bill what they measure._",
         "",
     ]
-    return "\n".join(out)
+    return out

@@ -93,13 +93,19 @@ def _num(value: float | int | None) -> str:
 
 
 def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
-    t = e.turnaround
-    b = t.batch if t is not None else None
-    p = e.plan
-    row = {
-        "model": e.model,
-        "provider": e.provider,
-        "resolved_model": e.resolved_model,
+    """One model's row, its cells in CSV_COLUMNS order (each group of columns built by one helper)."""
+    row = {"model": e.model, "provider": e.provider, "resolved_model": e.resolved_model}
+    row |= _token_cells(result, e)
+    row |= _cost_cells(e)
+    row |= _price_cells(e)
+    row |= _time_cells(e)
+    row |= _verdict_cells(result, e)
+    assert list(row) == [c for c, _ in CSV_COLUMNS]
+    return row
+
+
+def _token_cells(result: Estimate, e: ModelEstimate) -> dict[str, str]:
+    return {
         "requests": str(e.requests),
         "counted_requests": str(result.dataset.counted_requests),
         "input_tokens": str(e.input_tokens),
@@ -111,6 +117,11 @@ def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
         "input_tokens_per_request": _num(e.input_tokens_per_request),
         "output_tokens_per_request": _num(e.output_tokens_per_request),
         "max_input_tokens": str(e.max_input_tokens),
+    }
+
+
+def _cost_cells(e: ModelEstimate) -> dict[str, str]:
+    return {
         "realtime_cost_usd": _money(e.realtime_cost_usd),
         "realtime_cost_low_usd": _money(e.realtime_cost_range.low),
         "realtime_cost_high_usd": _money(e.realtime_cost_range.high),
@@ -123,6 +134,11 @@ def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
         "batch_cost_ci95_high_usd": _money(e.batch_cost_ci95[1] if e.batch_cost_ci95 else None),
         "savings_usd": _money(e.savings_usd),
         "savings_pct": _num(e.savings_pct),
+    }
+
+
+def _price_cells(e: ModelEstimate) -> dict[str, str]:
+    return {
         "batch_eligible": "true" if e.batch_eligible else "false",
         "batch_price_basis": e.batch_price_basis,
         "reasons": "; ".join(e.reasons),
@@ -131,20 +147,33 @@ def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
         "price_table": e.price_table,
         "price_table_verified": e.price_table_verified.isoformat(),
         "price_source": e.price_source,
+    }
+
+
+def _time_cells(e: ModelEstimate) -> dict[str, str]:
+    """Turnaround and the --deadline/--budget plan; empty cells when the estimate has none."""
+    t = e.turnaround
+    b = t.batch if t is not None and t.batch.supported else None
+    p = e.plan
+    return {
         "tier": (t.tier or "") if t is not None else "",
-        "batch_p50_hours": _num(b.p50_hours) if b is not None and b.supported else "",
-        "batch_p90_hours": _num(b.p90_hours) if b is not None and b.supported else "",
-        "batch_worst_hours": _num(b.worst_hours) if b is not None and b.supported else "",
+        "batch_p50_hours": _num(b.p50_hours) if b is not None else "",
+        "batch_p90_hours": _num(b.p90_hours) if b is not None else "",
+        "batch_worst_hours": _num(b.worst_hours) if b is not None else "",
         "realtime_hours": _num(t.realtime.hours) if t is not None else "",
         "plan_choice": p.choice if p is not None else "",
         "plan_cost_usd": _money(p.cost_usd) if p is not None else "",
         "plan_hours": _num(p.hours) if p is not None else "",
         "plan_summary": p.summary if p is not None else "",
     }
+
+
+def _verdict_cells(result: Estimate, e: ModelEstimate) -> dict[str, str]:
+    """This model's verdict in the recommendation (planner.plan.recommend)."""
     rec = recommendation_of(result)
     v = next((v for v, x in zip(rec.verdicts, result.estimates, strict=True) if x is e), None)
     c = v.choice if v is not None else None
-    row |= {
+    return {
         "verdict": v.status if v is not None else "",
         "verdict_plan": c.plan if c is not None else "",
         "verdict_cost_usd": _money(c.cost_usd) if c is not None else "",
@@ -153,8 +182,6 @@ def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
         "verdict_text": v.text if v is not None else "",
         "cannot_run": "; ".join(e.cannot_run),
     }
-    assert list(row) == [c for c, _ in CSV_COLUMNS]
-    return row
 
 
 def to_csv(result: Estimate) -> str:
@@ -256,6 +283,20 @@ def table(result: Estimate) -> list[list[str]]:
 
 def assumptions(result: Estimate) -> list[tuple[str, list[str]]]:
     """Every assumption behind the numbers, grouped under a heading, in plain text (URLs as text)."""
+    groups = [
+        ("Sample and interval", _sample_lines(result)),
+        ("Prices", _price_lines(result)),
+        ("Token counting", _token_lines(result)),
+        ("Output tokens", [f"{result.output_assumption.description}."]),
+        ("Prompt cache", [f"{model_name(e)}: {e.cache.description}." for e in result.estimates if e.cache is not None]),
+        ("Tier and turnaround", [line for e in result.estimates for line in _timing_lines(e)]),
+        ("Batch eligibility", _eligibility_lines(result) or ["Every model asked about qualifies for batch."]),
+        ("Notes", list(result.notes)),
+    ]
+    return [(title, lines) for title, lines in groups if lines]
+
+
+def _sample_lines(result: Estimate) -> list[str]:
     ds = result.dataset
     sample = [
         f"Dataset {ds.path} ({ds.format}): {ds.counted_requests:,} requests counted, job of {ds.requests:,}.",
@@ -266,59 +307,60 @@ def assumptions(result: Estimate) -> list[tuple[str, list[str]]]:
             f"{ds.skipped.count:,} malformed line(s) skipped (first: "
             f"{', '.join(str(n) for n in ds.skipped.first_lines)}): {ds.skipped.first_reasons[0]}"
         )
+    return sample
+
+
+def _price_lines(result: Estimate) -> list[str]:
     prices = [f"Price tables in force on {result.as_of.isoformat()}; all amounts in USD."]
-    for e in result.estimates:
-        prices.append(
-            f"{model_name(e)}: table {e.price_table}, prices verified {e.price_table_verified.isoformat()}, "
-            f"source {e.price_source}; batch price basis: {e.batch_price_basis}."
-        )
+    prices += [
+        f"{model_name(e)}: table {e.price_table}, prices verified {e.price_table_verified.isoformat()}, "
+        f"source {e.price_source}; batch price basis: {e.batch_price_basis}."
+        for e in result.estimates
+    ]
     if derived_batch_price(result):
         prices.append("* batch price derived from the provider's default batch discount (no explicit batch price).")
-    tokens = []
-    for e in result.estimates:
-        rng = e.realtime_cost_range
-        tokens.append(
-            f"{model_name(e)}: tokens {e.token_method_label}; realtime cost range "
-            f"{usd_display(rng.low)} – {usd_display(rng.expected)} – {usd_display(rng.high)} (low – expected – high)."
+    return prices
+
+
+def _token_lines(result: Estimate) -> list[str]:
+    return [
+        f"{model_name(e)}: tokens {e.token_method_label}; realtime cost range "
+        f"{usd_display(e.realtime_cost_range.low)} – {usd_display(e.realtime_cost_range.expected)} – "
+        f"{usd_display(e.realtime_cost_range.high)} (low – expected – high)."
+        for e in result.estimates
+    ]
+
+
+def _timing_lines(e: ModelEstimate) -> list[str]:
+    """The model's tier, where its batch figures come from, its turnaround notes and its plan's limits."""
+    t = e.turnaround
+    if t is None:
+        return []
+    tier = t.tier or "none (no tier given and no default in the table)"
+    src = ""
+    if t.batch.supported:
+        src = "; batch figures " + (
+            "observed in your history" if t.batch.observed else (t.batch.figures_source or "unknown")
         )
-    output = [f"{result.output_assumption.description}."]
-    caching = [f"{model_name(e)}: {e.cache.description}." for e in result.estimates if e.cache is not None]
-    timing: list[str] = []
-    for e in result.estimates:
-        t = e.turnaround
-        if t is None:
-            continue
-        tier = t.tier or "none (no tier given and no default in the table)"
-        src = ""
-        if t.batch.supported:
-            src = "; batch figures " + (
-                "observed in your history" if t.batch.observed else (t.batch.figures_source or "unknown")
-            )
-        timing.append(f"{model_name(e)}: tier {tier}{src}; realtime bound by {t.realtime.bound_by}.")
-        timing.extend(f"{model_name(e)}: {n}" for n in (*t.notes, *t.batch.notes, *t.realtime.notes) if n)
-        if e.plan is not None:
-            p = e.plan
-            limits = []
-            if p.deadline_hours is not None:
-                when = f" ({p.deadline.isoformat(timespec='minutes')})" if p.deadline is not None else ""
-                limits.append(f"deadline {hours(p.deadline_hours)}{when}")
-            if p.budget_usd is not None:
-                limits.append(f"budget {usd_display(p.budget_usd)}")
-            if limits:
-                timing.append(f"{model_name(e)}: plan against {', '.join(limits)}.")
-    eligibility = [f"{model_name(e)} cannot run this job: {r}" for e in result.estimates for r in e.cannot_run]
-    eligibility += [
+    timing = [f"{model_name(e)}: tier {tier}{src}; realtime bound by {t.realtime.bound_by}."]
+    timing.extend(f"{model_name(e)}: {n}" for n in (*t.notes, *t.batch.notes, *t.realtime.notes) if n)
+    p = e.plan
+    if p is None:
+        return timing
+    limits = []
+    if p.deadline_hours is not None:
+        when = f" ({p.deadline.isoformat(timespec='minutes')})" if p.deadline is not None else ""
+        limits.append(f"deadline {hours(p.deadline_hours)}{when}")
+    if p.budget_usd is not None:
+        limits.append(f"budget {usd_display(p.budget_usd)}")
+    if limits:
+        timing.append(f"{model_name(e)}: plan against {', '.join(limits)}.")
+    return timing
+
+
+def _eligibility_lines(result: Estimate) -> list[str]:
+    lines = [f"{model_name(e)} cannot run this job: {r}" for e in result.estimates for r in e.cannot_run]
+    return lines + [
         f"{model_name(e)} does not qualify for batch: {r}"
         for e in result.estimates for r in e.reasons if r not in e.cannot_run
     ]
-    groups = [
-        ("Sample and interval", sample),
-        ("Prices", prices),
-        ("Token counting", tokens),
-        ("Output tokens", output),
-        ("Prompt cache", caching),
-        ("Tier and turnaround", timing),
-        ("Batch eligibility", eligibility or ["Every model asked about qualifies for batch."]),
-        ("Notes", list(result.notes)),
-    ]
-    return [(title, lines) for title, lines in groups if lines]

@@ -142,9 +142,32 @@ def _names(es: Iterable[ModelEstimate]) -> str:
 
 
 def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) -> list[str]:
-    """The assumptions behind the numbers in a few lines, sources cited as footnotes."""
+    """The assumptions behind the numbers in a few lines, sources cited as footnotes (cited in the order
+    the lines are written, which numbers them)."""
     es = result.estimates
-    lines = [f"Job: {result.scaling}.", f"Output tokens: {result.output_assumption.description}."]
+    lines = [f"Job: {result.scaling}.", f"Output tokens: {result.output_assumption.description}.", _tokens_line(es)]
+    # images change a count by thousands of tokens: what was assumed of them is never hidden
+    image_notes = [n for e in es if (n := assumed_images_note(e)) is not None]
+    lines.extend(f"Images: {n}." for n in image_notes)
+    renamed = [f"{e.model} → {name_of(e)}" for e in es if e.model not in (e.resolved_model, name_of(e))]
+    if renamed:
+        lines.append(f"Names: {'; '.join(renamed)}.")
+    lines.append(_prices_line(result, notes))
+    lines.extend(f"Prompt cache, {name_of(e)}: {e.cache.description}." for e in es if e.cache is not None)
+    timed = [e for e in es if e.turnaround is not None]
+    if timed:
+        lines.append(_batch_times_line(timed, notes))
+    lines.append(
+        "Batch windows are vendor targets, not guarantees: under peak load a batch can take the whole "
+        "window, and requests unfinished at expiry are cancelled. Batch gives no streaming or interactive latency."
+    )
+    if verbose:
+        lines += _in_full(result, notes, image_notes)
+    return lines
+
+
+def _tokens_line(es: list[ModelEstimate]) -> str:
+    """How each model's tokens were counted: exact, calibrated or approximate (with its band)."""
     exact = [e for e in es if e.token_method == "exact"]
     approx = [e for e in es if e.token_method != "exact"]
     tokens = []
@@ -159,63 +182,56 @@ def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) ->
     line = f"Tokens: {'; '.join(tokens)}."
     if approx:
         line += " Costs marked ≈ carry the band of the count (and of any cache assumption)."
-    lines.append(line)
-    # images change a count by thousands of tokens: what was assumed of them is never hidden
-    image_notes = [n for e in es if (n := assumed_images_note(e)) is not None]
-    lines.extend(f"Images: {n}." for n in image_notes)
-    renamed = [f"{e.model} → {name_of(e)}" for e in es if e.model not in (e.resolved_model, name_of(e))]
-    if renamed:
-        lines.append(f"Names: {'; '.join(renamed)}.")
+    return line
+
+
+def _prices_line(result: Estimate, notes: Footnotes) -> str:
     tables: dict[str, list[str]] = {}
-    for e in es:
+    for e in result.estimates:
         tables.setdefault(e.price_table, [])
         ref = notes.cite(e.price_source)
         if ref not in tables[e.price_table]:
             tables[e.price_table].append(ref)
-    verified = sorted({e.price_table_verified.isoformat() for e in es})
+    verified = sorted({e.price_table_verified.isoformat() for e in result.estimates})
     line = (f"Prices (USD, tables in force on {result.as_of}): "
             + ", ".join(f"{t} {''.join(refs)}" for t, refs in tables.items())
             + f"; verified {', '.join(verified)}.")
     if derived_batch_price(result):
         line += " * batch price derived from the provider's default batch discount (none published)."
-    lines.append(line)
-    for e in es:
-        if e.cache is not None:
-            lines.append(f"Prompt cache, {name_of(e)}: {e.cache.description}.")
-    timed = [e for e in es if e.turnaround is not None]
-    if timed:
-        cited = [
-            notes.cite(e.turnaround.batch.figures_source) for e in timed
-            if e.turnaround is not None and e.turnaround.batch.supported and not e.turnaround.batch.observed
-        ]
-        refs = "".join(dict.fromkeys(re.findall(r"\[\d+\]", "".join(cited))))
-        observed = [e for e in timed if e.turnaround is not None and e.turnaround.batch.observed]
-        src = f"published figures {refs}" if refs else "no published figures"
-        if observed:
-            src += f"; observed in your history for {_names(observed)}"
-        tiers = sorted({f"{e.provider} {e.turnaround.tier}" for e in timed if e.turnaround and e.turnaround.tier})
+    return line
+
+
+def _batch_times_line(timed: list[ModelEstimate], notes: Footnotes) -> str:
+    """Where the batch and realtime times come from: published figures (cited) or the user's history."""
+    cited = [
+        notes.cite(e.turnaround.batch.figures_source) for e in timed
+        if e.turnaround is not None and e.turnaround.batch.supported and not e.turnaround.batch.observed
+    ]
+    refs = "".join(dict.fromkeys(re.findall(r"\[\d+\]", "".join(cited))))
+    observed = [e for e in timed if e.turnaround is not None and e.turnaround.batch.observed]
+    src = f"published figures {refs}" if refs else "no published figures"
+    if observed:
+        src += f"; observed in your history for {_names(observed)}"
+    tiers = sorted({f"{e.provider} {e.turnaround.tier}" for e in timed if e.turnaround and e.turnaround.tier})
+    return (f"Batch times: waves × per-batch p50/p90 ({src}); plans judge batch on p90. Realtime time: "
+            f"from the tier's rate limits ({', '.join(tiers) or 'no tier known'}).")
+
+
+def _in_full(result: Estimate, notes: Footnotes, image_notes: list[str]) -> list[str]:
+    """`verbose`: every model's assumptions in full, then the estimate's notes not already shown."""
+    lines = []
+    for e in result.estimates:
+        name = name_of(e)
         lines.append(
-            f"Batch times: waves × per-batch p50/p90 ({src}); plans judge batch on p90. Realtime time: "
-            f"from the tier's rate limits ({', '.join(tiers) or 'no tier known'})."
+            f"{name}: tokens {e.token_method_label}; prices {e.price_table}, verified "
+            f"{e.price_table_verified} {notes.cite(e.price_source)}; batch price basis: {e.batch_price_basis}."
         )
-    lines.append(
-        "Batch windows are vendor targets, not guarantees: under peak load a batch can take the whole "
-        "window, and requests unfinished at expiry are cancelled. Batch gives no streaming or interactive latency."
-    )
-    if verbose:
-        for e in es:
-            name = name_of(e)
-            lines.append(
-                f"{name}: tokens {e.token_method_label}; prices {e.price_table}, verified "
-                f"{e.price_table_verified} {notes.cite(e.price_source)}; batch price basis: {e.batch_price_basis}."
-            )
-            t = e.turnaround
-            if t is not None and t.batch.supported:
-                src = "observed in your history" if t.batch.observed else (t.batch.figures_source or "no source")
-                lines.append(f"{name}: batch turnaround figures: {src}")
-            for r in e.reasons:
-                lines.append(f"{name}: not eligible for batch: {r}")
-        lines.extend(n for n in result.notes if n not in image_notes)  # those are shown above already
+        t = e.turnaround
+        if t is not None and t.batch.supported:
+            src = "observed in your history" if t.batch.observed else (t.batch.figures_source or "no source")
+            lines.append(f"{name}: batch turnaround figures: {src}")
+        lines.extend(f"{name}: not eligible for batch: {r}" for r in e.reasons)
+    lines.extend(n for n in result.notes if n not in image_notes)  # those are shown above already
     return lines
 
 

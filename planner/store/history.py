@@ -15,6 +15,10 @@ while still running is updated by its later state; any other difference is a con
 stored. Several importers may run at once: each waits for the store's write lock (BEGIN IMMEDIATE with
 a busy timeout) instead of failing with "database is locked".
 
+The schema is versioned (`PRAGMA user_version`, see MIGRATIONS): a writer brings an older store up to
+date, step by step, and a reader opens a current store read-only, so that reading history (`history
+show`, an estimate learning from it) writes nothing and works on a store it may not write.
+
 Objects are checked strictly: timestamps are integers (or ISO date-times for Anthropic) between 2000
 and 3000, counts are integers of 0 to 10^15 whose parts add up, and a file is at most
 HISTORY_MAX_BYTES (a UTF-8 byte-order mark is allowed).
@@ -27,6 +31,7 @@ import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -67,7 +72,7 @@ MAX_COUNT = 10**15
 #: States in which a batch may still change: a later import of it replaces the stored row.
 RUNNING = {"validating", "in_progress", "finalizing", "cancelling", "canceling"}
 
-_SCHEMA = """
+_BATCHES = """
 CREATE TABLE IF NOT EXISTS batches (
     provider TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -89,37 +94,160 @@ CREATE TABLE IF NOT EXISTS batches (
 )
 """
 
+_RECONCILED = """
+CREATE TABLE IF NOT EXISTS reconciled (
+    key TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    tokenizer TEXT,
+    exact_estimate INTEGER NOT NULL,
+    as_of TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    input_estimated INTEGER,
+    input_actual INTEGER NOT NULL,
+    output_estimated INTEGER,
+    output_actual INTEGER NOT NULL,
+    cost_estimated TEXT,
+    cost_actual TEXT NOT NULL,
+    source TEXT,
+    imported_at TEXT NOT NULL
+)
+"""
+
+_RECONCILED_REQUESTS = """
+CREATE TABLE IF NOT EXISTS reconciled_requests (
+    key TEXT NOT NULL REFERENCES reconciled(key),
+    custom_id TEXT NOT NULL,
+    succeeded INTEGER NOT NULL,
+    input_estimated INTEGER,
+    input_actual INTEGER NOT NULL,
+    output_actual INTEGER NOT NULL,
+    PRIMARY KEY (key, custom_id)
+)
+"""
+
 
 def db_path() -> Path:
     return home() / DB_NAME
 
 
-def _connect(create: bool) -> sqlite3.Connection | None:
-    """The store, waiting up to BUSY_TIMEOUT_S for other writers; None when it does not exist and
-    `create` is false. Autocommit: writers take the lock themselves (`_begin`)."""
-    path = db_path()
+# ---------------------------------------------------------------------------------------------
+# The schema: numbered migrations, recorded in PRAGMA user_version
+
+
+def _m001_release_0_1_0(conn: sqlite3.Connection) -> None:
+    """The tables batchplan 0.1.0 created on every open. IF NOT EXISTS: a store that release wrote has
+    some or all of them already, and keeps them (and its rows) unchanged; this step only stamps it."""
+    for statement in (_BATCHES, _RECONCILED, _RECONCILED_REQUESTS):
+        conn.execute(statement)
+
+
+#: The store's schema, one step per version: step N takes a store at version N - 1 to version N, in
+#: the transaction that stamps it (`PRAGMA user_version = N`). Append steps; never edit a released one,
+#: as stores in the field were built by it.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m001_release_0_1_0,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def _migrate(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None) -> None:
+    """Apply the steps this store lacks, each in its own write transaction with its version stamp, so that
+    an interrupted upgrade resumes where it stopped and two batchplans upgrading at once apply each step
+    once (the second sees the stamp under the lock and skips it)."""
+    for number, step in enumerate(MIGRATIONS, 1):
+        if _version(conn) >= number:
+            continue
+        _begin(conn, on_wait, refusal="the history store was not upgraded")
+        try:
+            if _version(conn) < number:
+                step(conn)
+                conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def _check_file(path: Path) -> bool:
+    """Whether the store exists (and is a regular file: a directory there is an error, not "no history")."""
     try:
         st = path.stat()
     except (FileNotFoundError, NotADirectoryError):
-        if not create:
-            return None
-        usable_home()
+        return False
     except OSError as exc:
         raise InputError(f"the history store cannot be opened: {exc.strerror or exc}", path=path) from None
-    else:
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError("the history store is not a regular file", path=path)
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("the history store is not a regular file", path=path)
+    return True
+
+
+def _check_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The store's schema version; one written by a newer batchplan is refused rather than misread."""
+    version = _version(conn)
+    if version > SCHEMA_VERSION:
+        raise InputError(f"the history store was written by a newer batchplan (schema version {version}; this "
+                         f"one reads up to {SCHEMA_VERSION}): upgrade batchplan (or pass --no-history)", path=path)
+    return version
+
+
+@contextmanager
+def _closed_on_error(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Close the connection when opening fails (a database error is said as the store's)."""
+    try:
+        yield
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
+        raise
+
+
+def _open_writer(on_wait: Callable[[], None] | None = None) -> sqlite3.Connection:
+    """The store for writing, created (with the data directory) when absent and brought to SCHEMA_VERSION.
+    Autocommit: writers take the lock themselves (`_begin`); statements wait up to BUSY_TIMEOUT_S."""
+    path = db_path()
+    if not _check_file(path):
+        usable_home()
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.execute(_SCHEMA)
     except sqlite3.Error as exc:
         raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
+    with _closed_on_error(conn, path):
+        _check_version(conn, path)
+        _migrate(conn, on_wait)
     return conn
 
 
-def _begin(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None) -> None:
+def _open_reader() -> sqlite3.Connection | None:
+    """The store for reading, or None when there is none. A store at SCHEMA_VERSION is opened read-only
+    (reading writes nothing, and works on a read-only file); an older one is upgraded first, once."""
+    path = db_path()
+    if not _check_file(path):
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+                               isolation_level=None)
+    except sqlite3.Error as exc:
+        raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
+    with _closed_on_error(conn, path):
+        current = _check_version(conn, path) == SCHEMA_VERSION
+    if current:
+        return conn
+    conn.close()
+    return _open_writer()
+
+
+def _begin(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None,
+           refusal: str = "nothing imported") -> None:
     """Take the store's write lock now (BEGIN IMMEDIATE: a deferred transaction that reads first can be
-    refused outright when two writers meet), waiting for other importers up to LOCK_WAIT_S; `on_wait` is
+    refused outright when two writers meet), waiting for other writers up to LOCK_WAIT_S; `on_wait` is
     called once, when the lock is found taken, so that the CLI can say why it pauses."""
     conn.execute(f"PRAGMA busy_timeout = {int(LOCK_SLICE_S * 1000)}")
     start = time.monotonic()
@@ -133,7 +261,7 @@ def _begin(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None) 
                 raise
             if time.monotonic() - start > LOCK_WAIT_S:
                 raise InputError(
-                    f"nothing imported: the history store stayed locked by another batchplan for "
+                    f"{refusal}: the history store stayed locked by another batchplan for "
                     f"{LOCK_WAIT_S:.0f} s; try again", path=db_path()) from None
             if on_wait is not None and not told:
                 on_wait()
@@ -276,51 +404,60 @@ def parse_object(obj: Any, *, provider: str | None = None, model: str | None = N
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if obj.get("object") == "batch":
-        try:
-            b = _OpenAIBatch.model_validate(obj)
-        except ValidationError as exc:
-            raise ValueError(f"bad OpenAI batch object: {_first_error(exc)}") from None
-        if b.status not in OPENAI_STATUSES:
-            raise ValueError(f"bad OpenAI batch object: unknown status '{b.status}'")
-        counts = b.request_counts or _OpenAICounts(total=0, completed=0, failed=0)
-        created = _ts(b.created_at)
-        end_ts = b.completed_at or b.expired_at or b.failed_at or b.cancelled_at
-        ended = _ts(end_ts) if end_ts else None
-        if ended is not None and ended < created:
-            raise ValueError("bad OpenAI batch object: it ends before it was created")
-        expired = counts.total - counts.completed - counts.failed if b.status == "expired" else 0
-        return Record(
-            provider=provider or "openai", id=b.id, kind="openai", model=model or b.model, endpoint=b.endpoint,
-            status=b.status, created_at=created, ended_at=ended,
-            hours=(ended - created).total_seconds() / 3600 if ended else None,
-            requests=counts.total, succeeded=counts.completed, failed=counts.failed, expired=max(expired, 0),
-            completed=b.status == "completed" and b.completed_at is not None,
-        )
+        return _openai_record(obj, provider, model)
     if obj.get("type") == "message_batch":
-        try:
-            a = _AnthropicBatch.model_validate(obj)
-        except ValidationError as exc:
-            raise ValueError(f"bad Anthropic message batch: {_first_error(exc)}") from None
-        if a.processing_status not in ANTHROPIC_STATUSES:
-            raise ValueError(f"bad Anthropic message batch: unknown processing_status '{a.processing_status}'")
-        c = a.request_counts
-        created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=UTC)
-        ended = a.ended_at
-        if ended is not None and ended.tzinfo is None:
-            ended = ended.replace(tzinfo=UTC)
-        if ended is not None and ended < created:
-            raise ValueError("bad Anthropic message batch: it ends before it was created")
-        total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
-        done = a.processing_status == "ended" and ended is not None and c.expired == 0 and c.canceled == 0
-        return Record(
-            provider=provider or "anthropic", id=a.id, kind="anthropic", model=model, endpoint=None,
-            status="expired" if c.expired else a.processing_status, created_at=created, ended_at=ended,
-            hours=(ended - created).total_seconds() / 3600 if ended else None,
-            requests=total, succeeded=c.succeeded, failed=c.errored, expired=c.expired, completed=done,
-        )
+        return _anthropic_record(obj, provider, model)
     kind = obj.get("object") or obj.get("type")
     what = f" (object/type '{kind}')" if kind else ""
     raise ValueError(f"not an OpenAI batch or Anthropic message batch object{what}")
+
+
+def _openai_record(obj: dict[str, Any], provider: str | None, model: str | None) -> Record:
+    try:
+        b = _OpenAIBatch.model_validate(obj)
+    except ValidationError as exc:
+        raise ValueError(f"bad OpenAI batch object: {_first_error(exc)}") from None
+    if b.status not in OPENAI_STATUSES:
+        raise ValueError(f"bad OpenAI batch object: unknown status '{b.status}'")
+    counts = b.request_counts or _OpenAICounts(total=0, completed=0, failed=0)
+    created = _ts(b.created_at)
+    end_ts = b.completed_at or b.expired_at or b.failed_at or b.cancelled_at
+    ended = _ts(end_ts) if end_ts else None
+    if ended is not None and ended < created:
+        raise ValueError("bad OpenAI batch object: it ends before it was created")
+    expired = counts.total - counts.completed - counts.failed if b.status == "expired" else 0
+    return Record(
+        provider=provider or "openai", id=b.id, kind="openai", model=model or b.model, endpoint=b.endpoint,
+        status=b.status, created_at=created, ended_at=ended,
+        hours=(ended - created).total_seconds() / 3600 if ended else None,
+        requests=counts.total, succeeded=counts.completed, failed=counts.failed, expired=max(expired, 0),
+        completed=b.status == "completed" and b.completed_at is not None,
+    )
+
+
+def _anthropic_record(obj: dict[str, Any], provider: str | None, model: str | None) -> Record:
+    """An Anthropic message batch; it names no model, so `model` is what the user said it ran on."""
+    try:
+        a = _AnthropicBatch.model_validate(obj)
+    except ValidationError as exc:
+        raise ValueError(f"bad Anthropic message batch: {_first_error(exc)}") from None
+    if a.processing_status not in ANTHROPIC_STATUSES:
+        raise ValueError(f"bad Anthropic message batch: unknown processing_status '{a.processing_status}'")
+    c = a.request_counts
+    created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=UTC)
+    ended = a.ended_at
+    if ended is not None and ended.tzinfo is None:
+        ended = ended.replace(tzinfo=UTC)
+    if ended is not None and ended < created:
+        raise ValueError("bad Anthropic message batch: it ends before it was created")
+    total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
+    done = a.processing_status == "ended" and ended is not None and c.expired == 0 and c.canceled == 0
+    return Record(
+        provider=provider or "anthropic", id=a.id, kind="anthropic", model=model, endpoint=None,
+        status="expired" if c.expired else a.processing_status, created_at=created, ended_at=ended,
+        hours=(ended - created).total_seconds() / 3600 if ended else None,
+        requests=total, succeeded=c.succeeded, failed=c.errored, expired=c.expired, completed=done,
+    )
 
 
 def _read(path: Path) -> str:
@@ -413,6 +550,47 @@ def _row(r: Record) -> tuple[Any, ...]:
             int(r.completed))
 
 
+def _parsed(path: Path, provider: str | None, model: str | None, report: ImportReport) -> list[tuple[str, Record]]:
+    """The file's good objects as (where, record); the bad and foreign ones go to `report.skipped`."""
+    parsed: list[tuple[str, Record]] = []
+    for where, obj in _objects(path):
+        if isinstance(obj, ValueError):
+            report.skipped.append(Skipped(where=where, reason=str(obj)))
+            continue
+        try:
+            parsed.append((where, parse_object(obj, provider=provider, model=model)))
+        except ValueError as exc:
+            report.skipped.append(Skipped(where=where, reason=str(exc)))
+    return parsed
+
+
+def _store(conn: sqlite3.Connection, where: str, r: Record, source: tuple[str, str], report: ImportReport) -> None:
+    """Add one record (source: the file and the import time), or count it as a duplicate, or let it replace
+    the row of the same batch stored while it ran, or report it as a conflict."""
+    new = _row(r)
+    cur = conn.execute("INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       (r.provider, r.id, *new, *source))
+    if cur.rowcount:
+        report.added += 1
+        return
+    stored = conn.execute(
+        f"SELECT {', '.join(_CONTENT)} FROM batches WHERE provider = ? AND id = ?", (r.provider, r.id)
+    ).fetchone()
+    differ = [name for name, a, b in zip(_CONTENT, stored, new, strict=True) if a != b]
+    if not differ:
+        report.duplicates += 1
+    elif stored[3] in RUNNING and stored[0] == new[0] and stored[4] == new[4]:
+        # the same batch, stored while it ran: its later state replaces the row
+        conn.execute(
+            f"UPDATE batches SET {', '.join(f'{c} = ?' for c in _CONTENT)}, source_file = ?, "
+            "imported_at = ? WHERE provider = ? AND id = ?",
+            (*new, *source, r.provider, r.id),
+        )
+        report.updated += 1
+    else:
+        report.conflicts.append(Conflict(where=where, id=r.id, fields=differ))
+
+
 def import_file(
     path: str | Path,
     *,
@@ -424,46 +602,14 @@ def import_file(
     Another importer holding the store is waited for (`on_wait` is called when that happens)."""
     path = Path(path)
     report = ImportReport(file=str(path))
-    records: list[tuple[str, Record]] = []
-    for where, obj in _objects(path):
-        if isinstance(obj, ValueError):
-            report.skipped.append(Skipped(where=where, reason=str(obj)))
-            continue
-        try:
-            records.append((where, parse_object(obj, provider=provider, model=model)))
-        except ValueError as exc:
-            report.skipped.append(Skipped(where=where, reason=str(exc)))
-    conn = _connect(create=True)
-    assert conn is not None
-    now = datetime.now(UTC).isoformat()
+    parsed = _parsed(path, provider, model, report)
+    conn = _open_writer(on_wait)
+    source = (str(path), datetime.now(UTC).isoformat())
     try:
         _begin(conn, on_wait)  # one transaction: all good objects, or (on any database error) none
         try:
-            for where, r in records:
-                new = _row(r)
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.provider, r.id, *new, str(path), now),
-                )
-                if cur.rowcount:
-                    report.added += 1
-                    continue
-                stored = conn.execute(
-                    f"SELECT {', '.join(_CONTENT)} FROM batches WHERE provider = ? AND id = ?", (r.provider, r.id)
-                ).fetchone()
-                differ = [name for name, a, b in zip(_CONTENT, stored, new, strict=True) if a != b]
-                if not differ:
-                    report.duplicates += 1
-                elif stored[3] in RUNNING and stored[0] == new[0] and stored[4] == new[4]:
-                    # the same batch, stored while it ran: its later state replaces the row
-                    conn.execute(
-                        f"UPDATE batches SET {', '.join(f'{c} = ?' for c in _CONTENT)}, source_file = ?, "
-                        "imported_at = ? WHERE provider = ? AND id = ?",
-                        (*new, str(path), now, r.provider, r.id),
-                    )
-                    report.updated += 1
-                else:
-                    report.conflicts.append(Conflict(where=where, id=r.id, fields=differ))
+            for where, r in parsed:
+                _store(conn, where, r, source, report)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -481,7 +627,7 @@ def import_file(
 
 
 def records() -> list[Record]:
-    conn = _connect(create=False)
+    conn = _open_reader()
     if conn is None:
         return []
     try:
@@ -607,55 +753,6 @@ def summary() -> list[Summary]:
 #: Fewest reconciled requests of a model before later estimates use their outputs or input ratio.
 MIN_RECONCILED_REQUESTS = 30
 
-_RECONCILED_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS reconciled (
-    key TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    tokenizer TEXT,
-    exact_estimate INTEGER NOT NULL,
-    as_of TEXT NOT NULL,
-    requests INTEGER NOT NULL,
-    succeeded INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    input_estimated INTEGER,
-    input_actual INTEGER NOT NULL,
-    output_estimated INTEGER,
-    output_actual INTEGER NOT NULL,
-    cost_estimated TEXT,
-    cost_actual TEXT NOT NULL,
-    source TEXT,
-    imported_at TEXT NOT NULL
-)
-""",
-    """
-CREATE TABLE IF NOT EXISTS reconciled_requests (
-    key TEXT NOT NULL REFERENCES reconciled(key),
-    custom_id TEXT NOT NULL,
-    succeeded INTEGER NOT NULL,
-    input_estimated INTEGER,
-    input_actual INTEGER NOT NULL,
-    output_actual INTEGER NOT NULL,
-    PRIMARY KEY (key, custom_id)
-)
-""",
-)
-
-
-def _connect_reconciled(create: bool) -> sqlite3.Connection | None:
-    conn = _connect(create)
-    if conn is None:
-        return None
-    try:
-        for statement in _RECONCILED_SCHEMA:
-            conn.execute(statement)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise InputError(f"the history store cannot be opened: {exc}", path=db_path()) from None
-    return conn
-
-
 class StoredReconciliation(BaseModel):
     """Whether `record_reconciliation` added the batch (False: it was stored before, nothing changed)."""
 
@@ -665,35 +762,46 @@ class StoredReconciliation(BaseModel):
     store: str
 
 
+def _insert_reconciliation(conn: sqlite3.Connection, outcome: Any, now: str) -> bool:
+    """Insert the batch and its requests; False (nothing inserted) when its key is stored already."""
+    report = outcome.report
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO reconciled VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (report.key, report.provider, report.resolved_model, outcome.tokenizer_key,
+         int(outcome.exact_estimate), report.as_of.isoformat(), report.requests.results,
+         report.requests.succeeded, report.requests.failed, report.input_tokens.estimated,
+         report.input_tokens.actual, report.output_tokens.estimated, report.output_tokens.actual,
+         report.cost_usd.estimated, report.cost_usd.actual, ", ".join(report.results), now),
+    )
+    if not cur.rowcount:
+        return False
+    conn.executemany(
+        "INSERT OR IGNORE INTO reconciled_requests VALUES (?,?,?,?,?,?)",
+        [(report.key, p.custom_id, int(p.succeeded), p.estimated_input, p.actual_input, p.actual_output)
+         for p in outcome.pairs],
+    )
+    return True
+
+
 def record_reconciliation(outcome: Any) -> StoredReconciliation:
     """Store one reconciled batch (a `planner.batch.reconcile.Outcome`) and its per-request usage, in one
     transaction; a batch already stored (same key) is left as it is."""
-    report = outcome.report
-    conn = _connect_reconciled(create=True)
-    assert conn is not None
-    now = datetime.now(UTC).isoformat()
+    conn = _open_writer()
     try:
-        with conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO reconciled VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (report.key, report.provider, report.resolved_model, outcome.tokenizer_key,
-                 int(outcome.exact_estimate), report.as_of.isoformat(), report.requests.results,
-                 report.requests.succeeded, report.requests.failed, report.input_tokens.estimated,
-                 report.input_tokens.actual, report.output_tokens.estimated, report.output_tokens.actual,
-                 report.cost_usd.estimated, report.cost_usd.actual, ", ".join(report.results), now),
-            )
-            added = bool(cur.rowcount)
-            if added:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO reconciled_requests VALUES (?,?,?,?,?,?)",
-                    [(report.key, p.custom_id, int(p.succeeded), p.estimated_input, p.actual_input, p.actual_output)
-                     for p in outcome.pairs],
-                )
+        _begin(conn, refusal="nothing stored")  # the store is in autocommit: the transaction is explicit
+        try:
+            added = _insert_reconciliation(conn, outcome, datetime.now(UTC).isoformat())
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
     except sqlite3.DatabaseError as exc:
         raise InputError(f"nothing stored: the history store failed: {exc}", path=db_path()) from None
     finally:
         conn.close()
-    return StoredReconciliation(key=report.key, added=added, requests=len(outcome.pairs), store=str(db_path()))
+    return StoredReconciliation(key=outcome.report.key, added=added, requests=len(outcome.pairs),
+                                store=str(db_path()))
 
 
 class ObservedOutputs(BaseModel):
@@ -715,7 +823,7 @@ class ObservedOutputs(BaseModel):
 
 
 def _reconciled_rows(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    conn = _connect_reconciled(create=False)
+    conn = _open_reader()
     if conn is None:
         return []
     try:

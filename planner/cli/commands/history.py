@@ -62,23 +62,27 @@ def _import(files: list[Path], provider: str | None, model: str | None, json_out
     if json_output:
         print_json({"store": str(db_path()), "files": [r.model_dump(mode="json") for r in reports]})
     for r in reports:
-        # the first few skipped objects, then a count: a wrong file must not print one line per row
-        notes_summarised([f"{s.where}: {s.reason}" for s in r.skipped], kind="skipped",
-                         more="--json lists every one")
-        notes_summarised(
-            [f"{c.where}: batch '{c.id}' is stored already with a different {', '.join(c.fields)}; "
-             "kept the stored one" for c in r.conflicts],
-            kind="conflict", more="--json lists every one",
-        )
-        if not json_output:
-            updated = f"{r.updated} updated, " if r.updated else ""
-            conflicts = f"{len(r.conflicts)} conflicting, " if r.conflicts else ""
-            print(f"{r.file}: {r.added} imported, {updated}{r.duplicates} already known, {conflicts}"
-                  f"{len(r.skipped)} skipped")
+        _print_report(r, json_output)
     if not json_output:
         print(f"History store: {db_path()}")
     if any(r.skipped or r.conflicts for r in reports):
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _print_report(r: Any, json_output: bool) -> None:
+    """One file's skipped and conflicting objects on stderr, then (without --json) its counts."""
+    # the first few skipped objects, then a count: a wrong file must not print one line per row
+    notes_summarised([f"{s.where}: {s.reason}" for s in r.skipped], kind="skipped", more="--json lists every one")
+    notes_summarised(
+        [f"{c.where}: batch '{c.id}' is stored already with a different {', '.join(c.fields)}; "
+         "kept the stored one" for c in r.conflicts],
+        kind="conflict", more="--json lists every one",
+    )
+    if not json_output:
+        updated = f"{r.updated} updated, " if r.updated else ""
+        conflicts = f"{len(r.conflicts)} conflicting, " if r.conflicts else ""
+        print(f"{r.file}: {r.added} imported, {updated}{r.duplicates} already known, {conflicts}"
+              f"{len(r.skipped)} skipped")
 
 
 @history_app.command("show")
@@ -109,25 +113,11 @@ def _show(json_output: bool) -> None:
         return
     from rich.text import Text
 
-    from planner.core.money import usd_display
-    from planner.render.layout import Col, Grid, print_grid
-
     console = stdout_console()
     if rows:
         _print_imported(console, rows)
     if reconciled:
-        grid = Grid(
-            [Col("Provider", key=True), Col("Model", key=True),
-             *(Col(n, "right") for n in ("Batches", "Requests", "Input est.", "Input billed", "Output billed",
-                                         "Cost est.", "Cost billed"))],
-            title="reconciled batches (batchplan reconcile: billed against estimated)",
-        )
-        for r in reconciled:
-            grid.add(r.provider, r.model, f"{r.batches:,}", f"{r.requests:,}",
-                     "—" if r.input_estimated is None else f"{r.input_estimated:,}", f"{r.input_actual:,}",
-                     f"{r.output_actual:,}", "—" if r.cost_estimated_usd is None else usd_display(r.cost_estimated_usd),
-                     usd_display(r.cost_actual_usd))
-        print_grid(console, grid)
+        _print_reconciled(console, reconciled)
     console.print(Text(f"Store: {db_path()}"), soft_wrap=True)
 
 
@@ -142,6 +132,24 @@ def _print_imported(console: Any, rows: list[Any]) -> None:
     for s in rows:
         grid.add(s.provider, s.model or "(not named)", f"{s.batches:,}", f"{s.completed:,}",
                  f"{s.expired:,}", f"{s.requests:,}", _h(s.p50_hours), _h(s.p90_hours), _h(s.max_hours))
+    print_grid(console, grid)
+
+
+def _print_reconciled(console: Any, reconciled: list[Any]) -> None:
+    from planner.core.money import usd_display
+    from planner.render.layout import Col, Grid, print_grid
+
+    grid = Grid(
+        [Col("Provider", key=True), Col("Model", key=True),
+         *(Col(n, "right") for n in ("Batches", "Requests", "Input est.", "Input billed", "Output billed",
+                                     "Cost est.", "Cost billed"))],
+        title="reconciled batches (batchplan reconcile: billed against estimated)",
+    )
+    for r in reconciled:
+        grid.add(r.provider, r.model, f"{r.batches:,}", f"{r.requests:,}",
+                 "—" if r.input_estimated is None else f"{r.input_estimated:,}", f"{r.input_actual:,}",
+                 f"{r.output_actual:,}", "—" if r.cost_estimated_usd is None else usd_display(r.cost_estimated_usd),
+                 usd_display(r.cost_actual_usd))
     print_grid(console, grid)
 
 
