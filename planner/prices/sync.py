@@ -45,7 +45,7 @@ from planner.prices.pricing import (
 #: The genai-prices release the shipped tables were last synced from. The test extra pins it, so that the
 #: tests comparing our tables with genai-prices compare them with the data they came from; a newer release
 #: is news for the maintainers (sync the tables to it), not a failure of the code.
-SYNCED_FROM = "0.2.3"
+SYNCED_FROM = "0.2.5"
 ARTIFACT_CUTOFF = date(2026, 10, 15)
 ARTIFACT_DATE = date(2026, 10, 14)
 PRICE_KEYS = {
