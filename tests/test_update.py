@@ -152,3 +152,60 @@ def test_a_server_that_is_not_there_is_one_line(tmp_path: Path) -> None:
 def test_a_local_copy_of_the_data_file_works_offline(tmp_path: Path) -> None:
     result = update(str(DATA), version=ON, only=SOME, updated=tmp_path / "prices", dry_run=True)
     assert any(u.provider == "openai" for u in result.updates)
+
+
+def _cli(args: list[str], home: Path) -> Any:
+    from typer.testing import CliRunner
+
+    from planner.cli.main import app
+
+    return CliRunner().invoke(app, args, env={"BATCHPLAN_HOME": str(home)})
+
+
+def _estimate(home: Path, *more: str) -> dict[str, Any]:
+    """The gpt-4o-mini row of an estimate's --json on the bundled example."""
+    args = ["estimate", str(DATA.parents[2].parent / "examples" / "tickets.jsonl"), "-m", "gpt-4o-mini",
+            "--output-tokens", "10", "--json", *more]
+    out = json.loads(_cli(args, home).stdout)
+    return out["estimates"][0]  # type: ignore[no-any-return]
+
+
+def test_estimates_use_the_update_from_its_date_and_say_so(served: tuple[str, Path], tmp_path: Path) -> None:
+    base_url, folder = served
+    raw = _data()
+    _openai_model(raw, "gpt-4o-mini")["prices"]["input_mtok"] = 0.2
+    url = f"{base_url}/{_serve(folder, raw)}"
+    home = tmp_path / "home"
+
+    done = _cli(["prices", "update", "--url", url, "-p", "openai"], home)
+    assert done.exit_code == 0, done.output
+    assert "~ gpt-4o-mini realtime.input: 0.15 -> 0.2" in done.stdout
+
+    now = _estimate(home)
+    assert now["price_table"] == "openai@2026-12-06 (from prices update)"
+    assert now["price_table_verified"] == "2026-12-06"
+    assert json.loads(_cli(["check", "gpt-4o-mini", "--json"], home).stdout)["realtime"]["input"] == "0.2"
+    before = _estimate(home, "--as-of", "2026-12-01")
+    assert before["price_table"] == "openai@2026-11-17"
+
+
+def test_a_failed_update_is_one_line_and_keeps_the_tables(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    missing = tmp_path / "nowhere.json"
+    failed = _cli(["prices", "update", "--url", str(missing)], home)
+    assert failed.exit_code != 0
+    assert failed.stderr.count("\n") == 1 and "could not read prices" in failed.stderr
+    assert "Traceback" not in failed.output and not (home / "prices").exists()
+    assert _estimate(home)["price_table"] == "openai@2026-11-17"
+
+
+def test_outdated_lists_what_the_shipped_tables_lack_and_exits_1(tmp_path: Path) -> None:
+    raw = _data()
+    _openai_model(raw, "gpt-4o-mini")["prices"]["input_mtok"] = 0.2
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(raw), encoding="utf-8")
+    result = _cli(["prices", "outdated", "--url", str(data), "-p", "openai", "--json"], tmp_path / "home")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert "~ gpt-4o-mini realtime.input: 0.15 -> 0.2" in report["changed"]["openai"]["changes"]
+    assert report["written"] == [] and not (tmp_path / "home" / "prices").exists()

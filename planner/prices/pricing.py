@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from planner.core.clock import today
-from planner.core.errors import AmbiguousModelError, PricingError, UnknownModelError
+from planner.core.errors import AmbiguousModelError, PricingError, UnknownModelError, UsageError
 from planner.prices import tablecache
 from planner.prices.matching import accepting_clause, describe, literals, matches
 from planner.prices.schema import BatchLimits as BatchLimits  # (re-exported: other modules import them from here)
@@ -439,6 +439,22 @@ def _pick(versions: list[TableVersion], as_of: date) -> TableVersion | None:
     return in_force[-1] if in_force else None
 
 
+def _updated_versions() -> dict[str, list[TableVersion]]:
+    """The tables `batchplan prices update` wrote (none when there is no data directory to read)."""
+    from planner.store.config import updated_prices_dir
+
+    try:
+        folder = updated_prices_dir()
+    except UsageError:  # no home directory at all: nothing was ever updated
+        return {}
+    return list_versions(folder) if folder.is_dir() else {}
+
+
+def _newest_last(v: TableVersion) -> tuple[date, bool]:
+    """Versions by date; on the same date an updated table (under the data directory) after the shipped one."""
+    return v.version, not v.path.is_relative_to(shipped_pricing_dir())
+
+
 def load_pricebook(
     as_of: date | None = None,
     *,
@@ -450,8 +466,9 @@ def load_pricebook(
     tables: dict[str, PriceTable] = {}
     missing: dict[str, str] = {}
     grammars: dict[str, Any] = {}
+    updated = _updated_versions() if root is None else {}
     for provider, versions in list_versions(root).items():
-        chosen = _pick(versions, as_of)
+        chosen = _pick(sorted([*versions, *updated.get(provider, [])], key=_newest_last), as_of)
         if chosen is None:
             missing[provider] = (
                 f"no {provider} price table in force on {as_of}: "
@@ -462,6 +479,8 @@ def load_pricebook(
                 grammars[provider] = earliest.model_match
             continue
         tables[provider] = read_table(chosen.path)
+        if chosen in updated.get(provider, []):
+            tables[provider]._user_label = f"{provider}@{chosen.version.isoformat()} (from prices update)"
     if root is None:
         from planner.store.config import configured_price_tables
 

@@ -351,10 +351,12 @@ def build_table(
     previous: PriceTable | None = None,
     providers: list[Any] | None = None,
     verified: date | None = None,
+    via: str | None = None,
 ) -> SyncResult:
-    """The table in force from `version`: genai prices on that date, our facts carried over."""
+    """The table in force from `version`: genai prices on that date, our facts carried over. `providers`
+    and `via` (how notes name them) come from a downloaded data file; by default, the installed package."""
     gp = _genai_provider(base, providers)
-    build = _Build(base, version, verified or date.today(), previous, gp)
+    build = _Build(base, version, verified or date.today(), previous, gp, via)
     models, excluded = build.genai_rows()
     build.add_extra_rows(models)
     warnings = build.keep_dropped_rows(models)
@@ -379,10 +381,12 @@ class _Build:
     """One table being built: the base, the date, the previous version's rows, and the names that
     already have a row (a later row must not claim them)."""
 
-    def __init__(self, base: Base, version: date, verified: date, previous: PriceTable | None, gp: Any) -> None:
+    def __init__(
+        self, base: Base, version: date, verified: date, previous: PriceTable | None, gp: Any, via: str | None = None
+    ) -> None:
         self.base, self.version, self.verified, self.previous, self.gp = base, version, verified, previous, gp
         self.source_url: str = (gp.pricing_urls or [""])[0] if gp is not None else ""
-        self.via = f"genai-prices {genai_version()}"
+        self.via = via or f"genai-prices {genai_version()}"
         self.prev_models = {m.id: m for m in previous.models} if previous else {}
         self.used = {str(e["id"]).lower() for e in base.extra_models}  # names the base gives rows of their own
 

@@ -22,6 +22,7 @@ from planner.core.errors import BatchplanError, PricingError, UsageError
 from planner.prices.pricing import PriceTable, read_table
 from planner.prices.sync import build_table, diff_tables, dump_table, load_base
 from planner.prices.tablefiles import list_versions, shipped_pricing_dir
+from planner.store.config import updated_prices_dir
 
 #: what genai-prices' UpdatePrices fetches (kept here too, so the help text can name it without importing it)
 DEFAULT_URL = "https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main/prices/new_data/v2/data.json"
@@ -51,13 +52,6 @@ class UpdateResult:
     updates: list[ProviderUpdate] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
-
-
-def updated_dir() -> Path:
-    """Where updated tables live: `prices/` in batchplan's data directory (`$BATCHPLAN_HOME`)."""
-    from planner.store.config import home
-
-    return home() / "prices"
 
 
 def fetch_providers(url: str) -> list[Any]:
@@ -116,7 +110,7 @@ def _in_force(provider: str, version: date, roots: Sequence[Path]) -> PriceTable
 
 
 def build_updates(
-    providers: list[Any], version: date, *, shipped: Path, updated: Path, only: Sequence[str] = ()
+    providers: list[Any], version: date, *, shipped: Path, updated: Path, only: Sequence[str] = (), via: str = ""
 ) -> UpdateResult:
     """A table per shipped provider (or those in `only`) from `providers`, compared with the table in force."""
     result = UpdateResult(url="", version=version)
@@ -130,7 +124,7 @@ def build_updates(
             continue
         previous = _in_force(provider, version, (shipped, updated))
         try:
-            built = build_table(base, version, previous=previous, providers=providers, verified=version)
+            built = build_table(base, version, previous=previous, providers=providers, verified=version, via=via)
         except (PricingError, ValueError) as exc:  # ValueError: pydantic's, on a price out of bounds
             raise PricingError(f"{provider}: {_reason(exc)}") from None
         changes = diff_tables(previous, built.table)
@@ -168,10 +162,11 @@ def update(
 ) -> UpdateResult:
     """Fetch, build and (unless `dry_run`) write the updated tables; raise before writing anything on failure."""
     shipped = shipped or shipped_pricing_dir()
-    updated = updated or updated_dir()
+    updated = updated or updated_prices_dir()
     providers = fetch(url)
     try:
-        result = build_updates(providers, version, shipped=shipped, updated=updated, only=only)
+        result = build_updates(providers, version, shipped=shipped, updated=updated, only=only,
+                               via=f"the data at {url}")
     except PricingError as exc:
         raise UpdateError(f"the data from {url} does not make a valid table: {exc}") from None
     result.url = url

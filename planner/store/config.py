@@ -104,6 +104,11 @@ def load_config() -> Config:
         raise UsageError(f"{path}: {where + ': ' if where else ''}{err['msg']}") from None
 
 
+def updated_prices_dir() -> Path:
+    """Where `batchplan prices update` keeps the tables it makes: `prices/` in the data directory."""
+    return home() / "prices"
+
+
 def configured_price_tables() -> list[Path]:
     """The user's own tables named in the config, resolved relative to the config file."""
     base = config_path().parent

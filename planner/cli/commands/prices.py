@@ -37,10 +37,12 @@ def rates_json(ps: Any) -> dict[str, Any] | None:
 
 
 def register(app: typer.Typer) -> None:
-    prices = typer.Typer(help="Versioned price tables: list, show, diff, validate, sync from genai-prices.")
+    from planner.cli.commands.updates import outdated_cmd, update_cmd
+
+    prices = typer.Typer(help="Versioned price tables: list, show, diff, validate, update, sync from genai-prices.")
     app.add_typer(prices, name="prices")
     for name, command in (("list", list_cmd), ("show", show_cmd), ("diff", diff_cmd), ("validate", validate_cmd),
-                          ("sync", sync_cmd)):
+                          ("update", update_cmd), ("outdated", outdated_cmd), ("sync", sync_cmd)):
         prices.command(name)(handle_errors(command))
 
 
