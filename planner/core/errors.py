@@ -62,16 +62,16 @@ class UnknownModelError(BatchplanError):
         as_of: str | None = None,
         provider: str | None = None,
         why: str | None = None,
+        newer: str | None = None,
     ) -> None:
         unique = list(dict.fromkeys(suggestions))
         hint = f"; did you mean {', '.join(unique)}?" if unique else ""
         when = f" on {as_of}" if as_of else ""
         whose = f"{provider} " if provider else ""
         reason = f": {why}" if why else ""
-        super().__init__(f"unknown {whose}model '{name}'{when}{reason}{hint}")
-        self.name = name
-        self.provider = provider
-        self.suggestions = unique
+        later = f" ({newer})" if newer else ""
+        super().__init__(f"unknown {whose}model '{name}'{when}{reason}{hint}{later}")
+        self.name, self.suggestions, self.as_of, self.provider, self.why = name, unique, as_of, provider, why
 
 
 class AmbiguousModelError(BatchplanError):

@@ -236,12 +236,25 @@ class PriceBook:
         """
         try:
             return self._resolve(name, provider)
-        except UnknownModelError:
+        except UnknownModelError as exc:
             if ft_base and name.strip().lower().startswith("ft:"):
                 base = name.strip()[3:].split(":", 1)[0]
                 found = self._resolve(base, provider)
                 return ResolvedModel(found.table, found.model, name, f"fine-tuned from {base}", found.notes)
-            raise
+            raise self._perhaps_newer(exc) from None
+
+    def _perhaps_newer(self, exc: UnknownModelError) -> UnknownModelError:
+        """An unknown name asked about after the tables were verified may be a model newer than they are:
+        say how to get newer data (a name left out on purpose is not that)."""
+        own = self.tables.get(exc.provider or "")
+        searched = [own] if own is not None else list(self.tables.values())
+        if exc.why is not None or not searched:
+            return exc
+        verified = max(t.verified for t in searched)
+        if self.as_of < verified:
+            return exc
+        newer = f"the tables were verified on {verified}; if it is a newer model, `batchplan prices update` may know it"
+        return UnknownModelError(exc.name, exc.suggestions, as_of=exc.as_of, provider=exc.provider, newer=newer)
 
     # -- resolution ------------------------------------------------------------------------------
 
