@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, overload
-
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from typing import Any, overload
 
 from planner.core.errors import InputError, UsageError
-from planner.core.money import usd
 from planner.core.request import Request
 from planner.count.calibration import Override
 from planner.count.counting import Counted
@@ -29,9 +26,19 @@ from planner.count.workload import Scaling, TokenStats, Workload
 from planner.io.inputs import rereadable
 from planner.plan.costs import cost_of, split_by_tier
 from planner.plan.options import EstimateOptions, OutputOptions
-from planner.plan.recommend import Recommendation, recommend
-from planner.plan.timing import PayloadMeter, Plan, timing
-from planner.plan.turnaround import Turnaround
+from planner.plan.recommend import recommend
+from planner.plan.results import (
+    CacheAssumption,
+    CostRange,
+    DatasetInfo,
+    Estimate,
+    ModelEstimate,
+    OutputAssumption,
+    OverLimit,
+    SkippedLines,
+    TokenHistogram,
+)
+from planner.plan.timing import PayloadMeter, timing
 from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
 from planner.read.datasets import (
     LINE_FORMATS,
@@ -43,143 +50,14 @@ from planner.read.datasets import (
     sample_requests,
 )
 
-USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
 CHUNK = 1000
 
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class OutputAssumption(Model):
-    """Where output-token counts come from; printed with every estimate."""
-
-    mode: Literal["fixed", "max_tokens", "ratio", "column", "history"]
-    value: float | int | str | None = None
-    description: str
-
-
-class SkippedLines(Model):
-    count: int
-    first_lines: list[int]
-    first_reasons: list[str]
-
-
-class DatasetInfo(Model):
-    path: str
-    format: str
-    requests: int
-    counted_requests: int
-    skipped: SkippedLines
-
-
-class CostRange(Model):
-    """Low / expected / high cost: the tokenizer band on input, and output bounds where known."""
-
-    low: USD
-    expected: USD
-    high: USD
-
-
-class OverLimit(Model):
-    count: int
-    first_ids: list[str]
-
-
-class CacheAssumption(Model):
-    """How much of each request's input is assumed to be read from the vendor's prompt cache."""
-
-    prefix_tokens: int
-    hit_rate: float
-    applied: bool
-    stacks_with_batch: bool | None
-    description: str
-
-
-class TokenHistogram(Model):
-    """Input tokens per counted request (the sample, not scaled): `counts[i]` requests had between
-    `edges[i]` (inclusive) and `edges[i + 1]` (exclusive) tokens; buckets have equal integer widths."""
-
-    edges: list[int]
-    counts: list[int]
-
-    @classmethod
-    def of(cls, values: Sequence[int], buckets: int = 12) -> TokenHistogram:
-        if not values:
-            return cls(edges=[0, 1], counts=[0])
-        lo, hi = min(values), max(values)
-        width = max(1, math.ceil((hi - lo + 1) / buckets))
-        n = max(1, math.ceil((hi - lo + 1) / width))
-        counts = [0] * n
-        for v in values:
-            counts[min(n - 1, (v - lo) // width)] += 1
-        return cls(edges=[lo + k * width for k in range(n + 1)], counts=counts)
-
-
-class ModelEstimate(Model):
-    model: str
-    resolved_model: str
-    provider: str
-    price_table: str
-    price_table_verified: date
-    price_source: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    input_tokens_ci95: tuple[int, int]
-    output_tokens_ci95: tuple[int, int]
-    input_tokens_per_request: float
-    output_tokens_per_request: float
-    max_input_tokens: int
-    token_method: Literal["exact", "calibrated", "approximate"]
-    token_method_label: str
-    token_band: Decimal
-    realtime_cost_usd: USD
-    batch_cost_usd: USD | None
-    savings_usd: USD | None
-    savings_pct: float | None
-    realtime_cost_ci95: tuple[USD, USD]
-    batch_cost_ci95: tuple[USD, USD] | None
-    realtime_cost_range: CostRange
-    batch_cost_range: CostRange | None
-    batch_price_basis: str
-    batch_eligible: bool
-    reasons: list[str]
-    over_context_window: OverLimit
-    over_max_output: OverLimit
-    cache: CacheAssumption | None = None
-    turnaround: Turnaround | None = None
-    plan: Plan | None = None
-    input_tokens_histogram: TokenHistogram | None = None
-    #: False when the model cannot run at all on the date (retired, not yet released): no plan then
-    runs: bool = True
-    #: images in the counted requests whose size cannot be known offline (URLs, file ids, paths), each
-    #: billed at `assumed_image_size` (the model's image rule), and stated in the notes
-    assumed_images: int = 0
-    assumed_image_size: tuple[int, int] | None = None
-    #: Why this model cannot run the job at all, batch or realtime (retired, not yet released, requests
-    #: over its context window or output limit); empty when it can. Such a model is never recommended.
-    cannot_run: list[str] = Field(default_factory=list)
-    #: The encoding that counted this model's tokens, and the factor its counts were scaled by (1: exact).
-    tokenizer: str = ""
-    tokenizer_factor: Decimal = Decimal(1)
-    #: what this model's numbers rest on beyond the shared output assumption (ctok, your history)
-    assumptions: list[str] = Field(default_factory=list)
-
-
-class Estimate(Model):
-    as_of: date
-    dataset: DatasetInfo
-    output_assumption: OutputAssumption
-    scaling: str
-    estimates: list[ModelEstimate]
-    notes: list[str] = Field(default_factory=list)
-    #: The answer (planner.plan.recommend): every model's verdict and the overall pick.
-    recommendation: Recommendation | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-
+#: The result types live in planner.plan.results (the recommendation reads them too); named here as well,
+#: for the callers that import them with the function that fills them.
+__all__ = [
+    "Estimate", "ModelEstimate", "OutputAssumption", "TokenHistogram", "assumed_images_note", "count_dataset",
+    "estimate", "in_memory_counts", "no_image_rule_note", "output_assumption",
+]
 
 ProgressFn = Callable[[int], None]
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from planner.core.errors import UsageError
 from planner.core.jsonsafe import number_problem
-from planner.plan.timing import Deadline, parse_budget, parse_deadline
+from planner.plan.deadline import Deadline, parse_budget, parse_deadline
 from planner.read.datasets import ReadOptions
 
 #: The largest count any option may name (10^15 requests or tokens is far past any real job, and keeps

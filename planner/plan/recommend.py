@@ -20,74 +20,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
-
-from planner.core.money import usd, usd_approx, usd_display
+from planner.core.money import usd_approx, usd_display
 from planner.core.units import duration
+from planner.plan.results import (
+    Choice,
+    ModelEstimate,
+    OverallStatus,
+    Recommendation,
+    Verdict,
+    VerdictStatus,
+)
 from planner.plan.timing import PlanOption, pick, plan_options
 
-if TYPE_CHECKING:
-    from planner.plan.estimate import ModelEstimate
-
-USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
-
-VerdictStatus = Literal["fits", "over_budget", "unknown", "late", "cannot_run"]
-OverallStatus = Literal["fits", "nothing_fits", "unknown", "nothing_runs"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Choice(_Model):
-    """One way of running the job on one model, with its cost band and how it stands against the limits."""
-
-    plan: Literal["batch", "realtime", "split"]
-    batch_share: float
-    cost_usd: USD
-    cost_low_usd: USD
-    cost_high_usd: USD
-    #: Batch (and the batch part of a split) is judged on its p90 time.
-    hours: float | None
-    meets_deadline: bool | None
-    within_budget: bool | None
-    late_by_hours: float | None = None
-    over_budget_usd: USD | None = None
-
-
-class Verdict(_Model):
-    """One model's answer. `status`: fits (meets every limit given; always, when none is given),
-    over_budget, unknown (a time needed to judge is unknown), late, cannot_run."""
-
-    model: str
-    name: str
-    status: VerdictStatus
-    choice: Choice | None
-    #: Why the model cannot run the job, or why it cannot run it as a batch.
-    reasons: list[str]
-    batch_eligible: bool
-    text: str
-
-
-class Recommendation(_Model):
-    """The overall answer: the pick among the models asked about, and every model's verdict.
-
-    `status`: fits (`model`/`choice` meet every limit given), nothing_fits (`model`/`choice` are the
-    closest miss), unknown (nothing is known to fit, and some time needed to judge is unknown),
-    nothing_runs (no model asked about can run the job; `choice` is null)."""
-
-    status: OverallStatus
-    deadline_hours: float | None
-    budget_usd: USD | None
-    model: str | None
-    name: str | None
-    choice: Choice | None
-    #: Against running the same model all realtime (null when not a saving).
-    saving_usd: USD | None
-    headline: str
-    verdicts: list[Verdict]
+#: The recommendation's types live in planner.plan.results; named here too for the callers that read them
+#: with the function that makes them.
+__all__ = ["Choice", "Recommendation", "Verdict", "cost_text", "display_name", "recommend"]
 
 
 def display_name(e: ModelEstimate) -> str:
