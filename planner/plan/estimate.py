@@ -25,6 +25,7 @@ from planner.count.tokens import band_label
 from planner.count.workload import Scaling, TokenStats, Workload
 from planner.io.inputs import rereadable
 from planner.plan.costs import cost_of, split_by_tier
+from planner.plan.eligibility import Eligibility, WorkloadShape, eligibility
 from planner.plan.options import EstimateOptions, OutputOptions
 from planner.plan.recommend import recommend
 from planner.plan.results import (
@@ -520,36 +521,18 @@ def estimate(
     from planner.plan.timing import check_tiers
 
     check_tiers(o.timing.tier, [r.table for r in resolved], book.tables)  # a typo fails before the file is read
-    assumption = output_assumption(o.output)
-    observed = _observed_outputs(resolved, assumption, o.timing.use_history)
-    if assumption.mode == "max_tokens" and observed and all(x is not None for x in observed):
-        assumption = OutputAssumption(
-            mode="history", description="per model, observed in your reconciled batches (see each model's notes)"
-        )
     tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
-
-    skip = SkipLog() if o.skip_bad else None
-    sampling, cache, timed = o.sampling, o.cache, o.timing
+    observed = _observed_outputs(resolved, output_assumption(o.output), o.timing.use_history)
     counts_file = _counts_file(path, o, resolved, tokenizers)
-    if counts_file is not None and counts_file.outputs and assumption.mode == "max_tokens":
-        columns = ", ".join(dict.fromkeys(counts_file.outputs))
-        assumption = OutputAssumption(
-            mode="column", value=columns, description=f"output tokens counted elsewhere (counts file: {columns})"
-        )
+    assumption = _stated_assumption(o.output, observed, counts_file)
+    skip = SkipLog() if o.skip_bad else None
     tally = _Tally(tokenizers, assumption, path if path != "-" else "<stdin>", skip)
     fmt, file_rows = _count_source(
-        path, sampling.sample, sampling.seed, o.reader, skip, tally, list(tokenizers.values()), progress,
-        cache.prefix == "auto", counts_file,
+        path, o.sampling.sample, o.sampling.seed, o.reader, skip, tally, list(tokenizers.values()), progress,
+        o.cache.prefix == "auto", counts_file,
     )
     counts, ids = tally.finish()
-    meter = tally.meter
-    counted = len(ids)
-    if file_rows is not None and sampling.rows is None:
-        # The file is the whole job: a random sample of it, with the finite-population correction.
-        scaling = Scaling(job_requests=max(file_rows, counted), sampled=counted, finite_population=True)
-    else:
-        scaling = Scaling(job_requests=sampling.rows or counted, sampled=counted)
-
+    scaling = _scaling(len(ids), file_rows, o.sampling.rows)
     learned = [
         _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt,
                  counts_file)
@@ -560,48 +543,83 @@ def estimate(
     learned = [(c, over, [*notes, *([r.model.notes] if r.model.notes else [])])
                for r, (c, over, notes) in zip(resolved, learned, strict=True)]
     results = [
-        _estimate_one(r, c, ids, scaling, book.as_of, cache.prefix, cache.hit_rate, tokens=over, assumptions=notes)
+        _timed(r, _estimate_one(r, c, ids, scaling, book.as_of, o.cache.prefix, o.cache.hit_rate, tokens=over,
+                                assumptions=notes), tally.meter, o, book.as_of)
         for r, (c, over, notes) in zip(resolved, learned, strict=True)
     ]
-    results = [
-        e.model_copy(update=dict(zip(("turnaround", "plan"), timing(
-            r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
-            realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
-            meter=meter, options=timed, as_of=book.as_of, cannot_run=e.cannot_run,
-        ), strict=True)))
-        for r, e in zip(resolved, results, strict=True)
-    ]
-    skipped = skip or SkipLog()
-    dataset = DatasetInfo(
+    model_notes = [f"{r.model.id}: {n}" for r, (_, _, notes) in zip(resolved, learned, strict=True) for n in notes]
+    deadline = o.timing.deadline.hours if o.timing.deadline is not None else None
+    return Estimate(
+        as_of=book.as_of,
+        dataset=_dataset_info(path, fmt, scaling, skip or SkipLog()),
+        output_assumption=assumption,
+        scaling=scaling.describe(),
+        estimates=results,
+        notes=[*model_notes, *_job_notes(results, counts_file)],
+        recommendation=recommend(results, deadline_hours=deadline, budget=o.timing.budget),
+    )
+
+
+def _stated_assumption(
+    output: OutputOptions, observed: Sequence[Any] | None, counts_file: CountsFile | None
+) -> OutputAssumption:
+    """Where the output counts come from, as the estimate states it: the options' assumption, unless no
+    output option was given and your history observed every model's outputs, or a counts file carries
+    output counts made elsewhere."""
+    assumption = output_assumption(output)
+    if assumption.mode == "max_tokens" and observed and all(x is not None for x in observed):
+        return OutputAssumption(
+            mode="history", description="per model, observed in your reconciled batches (see each model's notes)"
+        )
+    if counts_file is not None and counts_file.outputs and assumption.mode == "max_tokens":
+        columns = ", ".join(dict.fromkeys(counts_file.outputs))
+        return OutputAssumption(
+            mode="column", value=columns, description=f"output tokens counted elsewhere (counts file: {columns})"
+        )
+    return assumption
+
+
+def _scaling(counted: int, file_rows: int | None, rows: int | None) -> Scaling:
+    """How the counted requests stand for the job: `--rows N`, the whole file a sample was drawn from
+    (with the finite-population correction), or the counted requests themselves."""
+    if file_rows is not None and rows is None:
+        return Scaling(job_requests=max(file_rows, counted), sampled=counted, finite_population=True)
+    return Scaling(job_requests=rows or counted, sampled=counted)
+
+
+def _timed(r: ResolvedModel, e: ModelEstimate, meter: PayloadMeter, o: EstimateOptions, as_of: date) -> ModelEstimate:
+    """One model's estimate with its turnaround and its plan against the deadline and budget."""
+    turnaround, plan = timing(
+        r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
+        realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
+        meter=meter, options=o.timing, as_of=as_of, cannot_run=e.cannot_run,
+    )
+    return e.model_copy(update={"turnaround": turnaround, "plan": plan})
+
+
+def _dataset_info(path: str, fmt: str, scaling: Scaling, skipped: SkipLog) -> DatasetInfo:
+    return DatasetInfo(
         path=path,
         format=fmt,
         requests=scaling.job_requests,
-        counted_requests=counted,
+        counted_requests=scaling.sampled,
         skipped=SkippedLines(
             count=skipped.count,
             first_lines=[line for line, _ in skipped.first],
             first_reasons=[reason for _, reason in skipped.first],
         ),
     )
-    notes = [f"{r.model.id}: {n}" for r, (_, _, model_notes) in zip(resolved, learned, strict=True)
-             for n in model_notes]
-    notes += [
+
+
+def _job_notes(results: Sequence[ModelEstimate], counts_file: CountsFile | None) -> list[str]:
+    """What every estimate says about batch itself, and what the counts file and the images assumed."""
+    return [
         "Batch APIs promise completion within a window (usually 24h), not a time: under peak load no vendor "
         "guarantees it, and requests unfinished at expiry are cancelled (completed ones are billed).",
         "Batch is for jobs that can wait: it gives no streaming and no interactive latency.",
         *(counts_file.notes if counts_file is not None else []),
         *(note for e in results if (note := assumed_images_note(e)) is not None),
     ]
-    deadline = timed.deadline.hours if timed.deadline is not None else None
-    return Estimate(
-        as_of=book.as_of,
-        dataset=dataset,
-        output_assumption=assumption,
-        scaling=scaling.describe(),
-        estimates=results,
-        notes=notes,
-        recommendation=recommend(results, deadline_hours=deadline, budget=timed.budget),
-    )
 
 
 def _counts_file(
@@ -670,30 +688,11 @@ def _estimate_one(
     tokens: Override | None = None,
     assumptions: Sequence[str] = (),
 ) -> ModelEstimate:
-    tok = r.tokenizer
-    band = tokens.band if tokens is not None else tok.band
+    """One model's estimate from its counts: tokens, costs realtime and batch, and its verdict on `as_of`."""
     workload = Workload(inputs=counts.inputs, outputs=counts.outputs, scaling=scaling)
-    in_total, in_ci = workload.scaled_total(workload.inputs)
-    out_total, out_ci = workload.scaled_total(workload.outputs)
-    in_stats = TokenStats.of(workload.inputs)
-    out_stats = TokenStats.of(workload.outputs)
-
-    from planner.plan.eligibility import WorkloadShape, eligibility
-
     cache = _cache_assumption(r, counts, cache_prefix, cache_hit_rate)
-    rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, band, cache)
     verdict = eligibility(r, as_of, workload=WorkloadShape(workload.inputs, workload.outputs, ids))
-    batch_prices, basis, reasons = verdict.batch_prices, verdict.basis, list(verdict.reasons)
-    over_ctx = OverLimit(count=verdict.over_context_window.count, first_ids=list(verdict.over_context_window.first_ids))
-    over_out = OverLimit(count=verdict.over_max_output.count, first_ids=list(verdict.over_max_output.first_ids))
-    cannot_run = list(verdict.blocking)  # what stops the job at all: never recommended
-    b_cost = b_ci = b_range = savings = pct = None
-    if batch_prices is not None:
-        b_cost, b_ci, b_range = _costs(
-            workload, batch_prices, band, cache, _batch_cache_prices(r, batch_prices, cache)
-        )
-        savings = rt_cost - b_cost
-        pct = float(savings / rt_cost * 100) if rt_cost else 0.0
+    band = tokens.band if tokens is not None else r.tokenizer.band
     return ModelEstimate(
         model=r.requested,
         resolved_model=r.model.id,
@@ -702,36 +701,75 @@ def _estimate_one(
         price_table_verified=r.model.verified,
         price_source=r.model.source,
         requests=scaling.job_requests,
-        input_tokens=in_total,
-        output_tokens=out_total,
-        input_tokens_ci95=in_ci,
-        output_tokens_ci95=out_ci,
-        input_tokens_per_request=round(in_stats.mean, 2),
-        output_tokens_per_request=round(out_stats.mean, 2),
-        max_input_tokens=in_stats.max,
-        token_method=tokens.method if tokens is not None else tok.method,
-        token_method_label=tokens.label if tokens is not None else band_label(tok),
-        token_band=band,
-        realtime_cost_usd=rt_cost,
-        batch_cost_usd=b_cost,
-        savings_usd=savings,
-        savings_pct=round(pct, 2) if pct is not None else None,
-        realtime_cost_ci95=rt_ci,
-        batch_cost_ci95=b_ci,
-        realtime_cost_range=rt_range,
-        batch_cost_range=b_range,
-        batch_price_basis=basis,
-        batch_eligible=verdict.qualifies,
-        runs=verdict.runs,
-        reasons=reasons,
-        over_context_window=over_ctx,
-        over_max_output=over_out,
+        **_token_fields(workload),
+        **_tokenizer_fields(r.tokenizer, tokens, counts),
+        **_cost_fields(r, workload, band, cache, verdict.batch_prices),
+        **_verdict_fields(verdict),
         cache=cache,
         input_tokens_histogram=TokenHistogram.of(workload.inputs),
-        assumed_images=counts.assumed_images,
-        assumed_image_size=tok.images.assumed_size if tok.images is not None and counts.assumed_images else None,
-        cannot_run=cannot_run,
-        tokenizer=tokens.engine if tokens is not None and tokens.engine else tok.encoding,
-        tokenizer_factor=_factor(tok, tokens),
         assumptions=list(assumptions),
     )
+
+
+def _token_fields(workload: Workload) -> dict[str, Any]:
+    """The job's token totals with their 95% intervals, and the per-request means (ModelEstimate's fields)."""
+    in_total, in_ci = workload.scaled_total(workload.inputs)
+    out_total, out_ci = workload.scaled_total(workload.outputs)
+    in_stats = TokenStats.of(workload.inputs)
+    out_stats = TokenStats.of(workload.outputs)
+    return {
+        "input_tokens": in_total,
+        "output_tokens": out_total,
+        "input_tokens_ci95": in_ci,
+        "output_tokens_ci95": out_ci,
+        "input_tokens_per_request": round(in_stats.mean, 2),
+        "output_tokens_per_request": round(out_stats.mean, 2),
+        "max_input_tokens": in_stats.max,
+    }
+
+
+def _tokenizer_fields(tok: Tokenizer, tokens: Override | None, counts: _Counts) -> dict[str, Any]:
+    """How the tokens were counted (the table's encoding, or what replaced it) and the images assumed."""
+    return {
+        "token_method": tokens.method if tokens is not None else tok.method,
+        "token_method_label": tokens.label if tokens is not None else band_label(tok),
+        "token_band": tokens.band if tokens is not None else tok.band,
+        "tokenizer": tokens.engine if tokens is not None and tokens.engine else tok.encoding,
+        "tokenizer_factor": _factor(tok, tokens),
+        "assumed_images": counts.assumed_images,
+        "assumed_image_size": tok.images.assumed_size if tok.images is not None and counts.assumed_images else None,
+    }
+
+
+def _cost_fields(
+    r: ResolvedModel, workload: Workload, band: Decimal, cache: CacheAssumption | None, batch_prices: PriceSet | None
+) -> dict[str, Any]:
+    """Realtime cost, batch cost when there is a batch price, and what batch saves (ModelEstimate's fields)."""
+    rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, band, cache)
+    fields: dict[str, Any] = {
+        "realtime_cost_usd": rt_cost, "realtime_cost_ci95": rt_ci, "realtime_cost_range": rt_range,
+        "batch_cost_usd": None, "batch_cost_ci95": None, "batch_cost_range": None,
+        "savings_usd": None, "savings_pct": None,
+    }
+    if batch_prices is not None:
+        b_cost, b_ci, b_range = _costs(workload, batch_prices, band, cache, _batch_cache_prices(r, batch_prices, cache))
+        savings = rt_cost - b_cost
+        pct = float(savings / rt_cost * 100) if rt_cost else 0.0
+        fields.update(batch_cost_usd=b_cost, batch_cost_ci95=b_ci, batch_cost_range=b_range, savings_usd=savings,
+                      savings_pct=round(pct, 2))
+    return fields
+
+
+def _verdict_fields(verdict: Eligibility) -> dict[str, Any]:
+    """The model's verdict (planner.plan.eligibility) as ModelEstimate's fields; `cannot_run` is what stops
+    the job at all, so the model is never recommended."""
+    over_ctx, over_out = verdict.over_context_window, verdict.over_max_output
+    return {
+        "batch_price_basis": verdict.basis,
+        "batch_eligible": verdict.qualifies,
+        "runs": verdict.runs,
+        "reasons": list(verdict.reasons),
+        "over_context_window": OverLimit(count=over_ctx.count, first_ids=list(over_ctx.first_ids)),
+        "over_max_output": OverLimit(count=over_out.count, first_ids=list(over_out.first_ids)),
+        "cannot_run": list(verdict.blocking),
+    }
