@@ -39,7 +39,7 @@ from planner.plan.results import (
     SkippedLines,
     TokenHistogram,
 )
-from planner.plan.timing import PayloadMeter, timing
+from planner.plan.timing import PayloadMeter, check_tiers, timing
 from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
 from planner.read.datasets import (
     LINE_FORMATS,
@@ -420,40 +420,15 @@ def _learned(
     r: ResolvedModel, counts: _Counts, observed: Any, assumption: OutputAssumption, o: EstimateOptions, path: str,
     fmt: str = "", counts_file: CountsFile | None = None,
 ) -> tuple[_Counts, Override | None, list[str]]:
-    """This model's counts after what can replace the table's approximation: ctok (exact, or calibrated on
-    a sample) for Claude, else the billed/estimated ratio of your reconciled batches; and output tokens
-    observed in your history when no output option was given. Returns (counts, override, notes)."""
-    import os
-
-    from planner.count import calibration, claude_tokens
-
+    """This model's counts after what can replace the table's approximation (`_override`), and output
+    tokens observed in your history when no output option was given. Returns (counts, override, notes);
+    the notes end with what the table says the user should know of the model (how its batch price was
+    come by, audio output tokens), stated with its numbers as `check` states it with the verdict."""
     notes: list[str] = []
-    over: Override | None = None
-    if r.tokenizer.method != "exact":
-        if claude_tokens.rule_for(r.tokenizer) is not None and fmt != "counts":  # counts: counted elsewhere
-            plain = fmt in LINE_FORMATS or fmt in ("csv", "tsv")  # file size ≈ text size (not .gz, Parquet…)
-            size = os.path.getsize(path) if plain and os.path.isfile(path) and not path.endswith(".gz") else None
-            over = calibration.claude_override(
-                r, counts.inputs, path=path, reader=o.reader, sample=o.sampling.sample, seed=o.sampling.seed,
-                skip_bad=o.skip_bad, exact_tokens=o.exact_tokens, text_chars=size,
-            )
-            if over is not None:
-                over = _ctok_engine(r, over)
-            if over is None and not rereadable(path):
-                what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
-                notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
-        elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
-            over, missing = calibration.counts_file_override(r, counts_file, counts.inputs)
-            if over is not None:
-                over = _ctok_engine(r, over)
-            elif missing is not None:
-                notes.append(missing)
-        elif r.tokenizer.exact is not None and not claude_tokens.available():
-            notes.append(claude_tokens.unavailable_note())
-        if over is None and o.timing.use_history:
-            over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
+    over = _override(r, counts, o, path, fmt, counts_file, notes) if r.tokenizer.method != "exact" else None
+    table_note = [r.model.notes] if r.model.notes else []
     if over is None and observed is None:
-        return counts, None, notes
+        return counts, None, [*notes, *table_note]
     new = _Counts()
     new.inputs = over.inputs if over is not None else counts.inputs
     new.assumed_images = counts.assumed_images
@@ -468,7 +443,44 @@ def _learned(
         new.outputs = counts.outputs
     if over is not None:
         notes.insert(0, over.note)
-    return new, over, notes
+    return new, over, [*notes, *table_note]
+
+
+def _override(
+    r: ResolvedModel, counts: _Counts, o: EstimateOptions, path: str, fmt: str, counts_file: CountsFile | None,
+    notes: list[str],
+) -> Override | None:
+    """What replaces the table's approximate counts of a model: ctok (exact, or calibrated on a sample) for
+    Claude, ctok's counts in a counts file, else the billed/estimated ratio of your reconciled batches.
+    Why none could be used goes into `notes`."""
+    import os
+
+    from planner.count import calibration, claude_tokens
+
+    over: Override | None = None
+    if claude_tokens.rule_for(r.tokenizer) is not None and fmt != "counts":  # counts: counted elsewhere
+        plain = fmt in LINE_FORMATS or fmt in ("csv", "tsv")  # file size ≈ text size (not .gz, Parquet…)
+        size = os.path.getsize(path) if plain and os.path.isfile(path) and not path.endswith(".gz") else None
+        over = calibration.claude_override(
+            r, counts.inputs, path=path, reader=o.reader, sample=o.sampling.sample, seed=o.sampling.seed,
+            skip_bad=o.skip_bad, exact_tokens=o.exact_tokens, text_chars=size,
+        )
+        if over is not None:
+            over = _ctok_engine(r, over)
+        if over is None and not rereadable(path):
+            what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
+            notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
+    elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
+        over, missing = calibration.counts_file_override(r, counts_file, counts.inputs)
+        if over is not None:
+            over = _ctok_engine(r, over)
+        elif missing is not None:
+            notes.append(missing)
+    elif r.tokenizer.exact is not None and not claude_tokens.available():
+        notes.append(claude_tokens.unavailable_note())
+    if over is None and o.timing.use_history:
+        over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
+    return over
 
 
 def in_memory_counts(
@@ -510,16 +522,10 @@ def estimate(
         >>> estimate("examples/tickets.jsonl", ["gpt-4o-mini"], output_tokens=150).estimates[0].batch_eligible
         True
     """
-    if options is not None and flat:
-        raise UsageError("pass either an EstimateOptions or keyword options, not both")
-    o = options if options is not None else EstimateOptions.of(**flat)
-    if not models:
-        raise UsageError("name at least one model with --model")
+    o = _options(options, flat, models)
     path = str(path)
     book = pricebook or load_pricebook(o.as_of, user_tables=o.prices)
     resolved = [book.resolve(m) for m in models]
-    from planner.plan.timing import check_tiers
-
     check_tiers(o.timing.tier, [r.table for r in resolved], book.tables)  # a typo fails before the file is read
     tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
     observed = _observed_outputs(resolved, output_assumption(o.output), o.timing.use_history)
@@ -538,10 +544,6 @@ def estimate(
                  counts_file)
         for i, r in enumerate(resolved)
     ]
-    # what the table says the user should know of a model (how its batch price was come by, audio output
-    # tokens) is stated with its numbers, as `check` states it with the verdict
-    learned = [(c, over, [*notes, *([r.model.notes] if r.model.notes else [])])
-               for r, (c, over, notes) in zip(resolved, learned, strict=True)]
     results = [
         _timed(r, _estimate_one(r, c, ids, scaling, book.as_of, o.cache.prefix, o.cache.hit_rate, tokens=over,
                                 assumptions=notes), tally.meter, o, book.as_of)
@@ -558,6 +560,16 @@ def estimate(
         notes=[*model_notes, *_job_notes(results, counts_file)],
         recommendation=recommend(results, deadline_hours=deadline, budget=o.timing.budget),
     )
+
+
+def _options(options: EstimateOptions | None, flat: dict[str, Any], models: Sequence[str]) -> EstimateOptions:
+    """The options given as one object or as flat keywords (not both), with at least one model."""
+    if options is not None and flat:
+        raise UsageError("pass either an EstimateOptions or keyword options, not both")
+    o = options if options is not None else EstimateOptions.of(**flat)
+    if not models:
+        raise UsageError("name at least one model with --model")
+    return o
 
 
 def _stated_assumption(
