@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from planner.cli.main import app
 from planner.core.errors import UsageError
-from planner.plan.timing import parse_budget, parse_deadline, plan_for, tier_for
+from planner.plan.deadline import parse_budget, parse_deadline
+from planner.plan.timing import plan_for, tier_for
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 runner = CliRunner()

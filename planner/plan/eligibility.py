@@ -87,60 +87,19 @@ def eligibility(
     >>> eligibility(book.resolve("claude-2"), book.as_of).reasons
     ('retired on 2025-07-21: cannot run',)
     """
-    table, model = resolved.table, resolved.model
-    reasons: list[str] = []
-    blocking: list[str] = []
-    runs = True
-    if model.retired and model.retired <= as_of:
-        reasons.append(f"retired on {model.retired}: cannot run")
-        runs = False
-    if model.released and model.released > as_of:
-        reasons.append(f"not released until {model.released}: cannot run on {as_of}")
-        runs = False
-
-    prices: PriceSet | None = None
-    basis: str
-    if not table.batch.supported:
-        basis = table.batch.reason or f"{table.name} has no batch API"
-    elif not model.batch.supported:
-        basis = model.batch.reason or f"not in the {table.name} batch support list"
-    elif model.batch.prices is not None:
-        prices, basis = model.batch.prices, EXPLICIT
-    elif table.batch.default_multiplier is not None:
-        prices, basis = model.realtime.scaled(table.batch.default_multiplier), DEFAULT_MULTIPLIER
-    else:
-        basis = "no batch price published"
+    reasons = _date_reasons(resolved, as_of)
+    runs = not reasons
+    blocking = list(reasons)
+    prices, basis = _batch_offer(resolved)
     if not runs:
-        blocking.extend(reasons)
         prices, basis = None, reasons[0]
     elif prices is None:
         reasons.append(basis)
-
-    if runs and prices is not None:
-        allowed = model.batch.endpoints or table.batch.endpoints
-        for endpoint in dict.fromkeys(endpoints):
-            if allowed and endpoint not in allowed:
-                reasons.append(f"endpoint {endpoint} is not allowed for batch (allowed: {', '.join(allowed)})")
-        if is_fine_tuned(resolved) and not table.batch.fine_tuned_supported:
-            src = f" ({table.batch.fine_tuned_source})" if table.batch.fine_tuned_source else ""
-            reasons.append(f"fine-tuned models are not supported by {table.name} batch{src}")
-
+    else:
+        reasons += _offer_reasons(resolved, endpoints)
     over_ctx = over_out = OverLimit()
     if workload is not None:
-        totals = [i + o for i, o in zip(workload.inputs, workload.outputs, strict=True)]
-        over_ctx = _over(totals, model.context_window, workload.ids)
-        over_out = _over(workload.outputs, model.max_output, workload.ids)
-        limits = []
-        if over_ctx.count:
-            limits.append(
-                f"{over_ctx.count:,} request(s) exceed the {model.context_window:,}-token context window "
-                f"(input + output), e.g. {', '.join(over_ctx.first_ids)}"
-            )
-        if over_out.count:
-            limits.append(
-                f"{over_out.count:,} request(s) ask for more than the {model.max_output:,}-token output limit, "
-                f"e.g. {', '.join(over_out.first_ids)}"
-            )
+        over_ctx, over_out, limits = _workload_limits(resolved, workload)
         reasons += limits
         blocking += limits
     return Eligibility(
@@ -153,6 +112,65 @@ def eligibility(
         over_max_output=over_out,
         blocking=tuple(blocking),
     )
+
+
+def _date_reasons(resolved: ResolvedModel, as_of: date) -> list[str]:
+    """Why the model cannot run at all on `as_of` (retired, not yet released); empty when it can."""
+    model = resolved.model
+    reasons: list[str] = []
+    if model.retired and model.retired <= as_of:
+        reasons.append(f"retired on {model.retired}: cannot run")
+    if model.released and model.released > as_of:
+        reasons.append(f"not released until {model.released}: cannot run on {as_of}")
+    return reasons
+
+
+def _batch_offer(resolved: ResolvedModel) -> tuple[PriceSet | None, str]:
+    """The batch prices the table gives the model (explicit, or the default discount) and their basis;
+    no prices, and why, when there is no batch offer."""
+    table, model = resolved.table, resolved.model
+    if not table.batch.supported:
+        return None, table.batch.reason or f"{table.name} has no batch API"
+    if not model.batch.supported:
+        return None, model.batch.reason or f"not in the {table.name} batch support list"
+    if model.batch.prices is not None:
+        return model.batch.prices, EXPLICIT
+    if table.batch.default_multiplier is not None:
+        return model.realtime.scaled(table.batch.default_multiplier), DEFAULT_MULTIPLIER
+    return None, "no batch price published"
+
+
+def _offer_reasons(resolved: ResolvedModel, endpoints: Sequence[str]) -> list[str]:
+    """What stops a batch that is offered: an endpoint the batch API does not take, a fine-tune it does not."""
+    table, model = resolved.table, resolved.model
+    allowed = model.batch.endpoints or table.batch.endpoints
+    reasons = [f"endpoint {endpoint} is not allowed for batch (allowed: {', '.join(allowed)})"
+               for endpoint in dict.fromkeys(endpoints) if allowed and endpoint not in allowed]
+    if is_fine_tuned(resolved) and not table.batch.fine_tuned_supported:
+        src = f" ({table.batch.fine_tuned_source})" if table.batch.fine_tuned_source else ""
+        reasons.append(f"fine-tuned models are not supported by {table.name} batch{src}")
+    return reasons
+
+
+def _workload_limits(resolved: ResolvedModel, workload: WorkloadShape) -> tuple[OverLimit, OverLimit, list[str]]:
+    """The requests over the model's context window (input + output) and over its output limit, and the
+    reasons they give: they stop the job, batch or realtime."""
+    model = resolved.model
+    totals = [i + o for i, o in zip(workload.inputs, workload.outputs, strict=True)]
+    over_ctx = _over(totals, model.context_window, workload.ids)
+    over_out = _over(workload.outputs, model.max_output, workload.ids)
+    limits = []
+    if over_ctx.count:
+        limits.append(
+            f"{over_ctx.count:,} request(s) exceed the {model.context_window:,}-token context window "
+            f"(input + output), e.g. {', '.join(over_ctx.first_ids)}"
+        )
+    if over_out.count:
+        limits.append(
+            f"{over_out.count:,} request(s) ask for more than the {model.max_output:,}-token output limit, "
+            f"e.g. {', '.join(over_out.first_ids)}"
+        )
+    return over_ctx, over_out, limits
 
 
 def model_reasons(resolved: ResolvedModel, as_of: date, endpoint: str | None = None) -> list[str]:

@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, overload
-
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from typing import Any, overload
 
 from planner.core.errors import InputError, UsageError
-from planner.core.money import usd
 from planner.core.request import Request
 from planner.count.calibration import Override
 from planner.count.counting import Counted
@@ -28,10 +25,21 @@ from planner.count.tokens import band_label
 from planner.count.workload import Scaling, TokenStats, Workload
 from planner.io.inputs import rereadable
 from planner.plan.costs import cost_of, split_by_tier
+from planner.plan.eligibility import Eligibility, WorkloadShape, eligibility
 from planner.plan.options import EstimateOptions, OutputOptions
-from planner.plan.recommend import Recommendation, recommend
-from planner.plan.timing import PayloadMeter, Plan, timing
-from planner.plan.turnaround import Turnaround
+from planner.plan.recommend import recommend
+from planner.plan.results import (
+    CacheAssumption,
+    CostRange,
+    DatasetInfo,
+    Estimate,
+    ModelEstimate,
+    OutputAssumption,
+    OverLimit,
+    SkippedLines,
+    TokenHistogram,
+)
+from planner.plan.timing import PayloadMeter, check_tiers, timing
 from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
 from planner.read.datasets import (
     LINE_FORMATS,
@@ -43,143 +51,14 @@ from planner.read.datasets import (
     sample_requests,
 )
 
-USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
 CHUNK = 1000
 
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class OutputAssumption(Model):
-    """Where output-token counts come from; printed with every estimate."""
-
-    mode: Literal["fixed", "max_tokens", "ratio", "column", "history"]
-    value: float | int | str | None = None
-    description: str
-
-
-class SkippedLines(Model):
-    count: int
-    first_lines: list[int]
-    first_reasons: list[str]
-
-
-class DatasetInfo(Model):
-    path: str
-    format: str
-    requests: int
-    counted_requests: int
-    skipped: SkippedLines
-
-
-class CostRange(Model):
-    """Low / expected / high cost: the tokenizer band on input, and output bounds where known."""
-
-    low: USD
-    expected: USD
-    high: USD
-
-
-class OverLimit(Model):
-    count: int
-    first_ids: list[str]
-
-
-class CacheAssumption(Model):
-    """How much of each request's input is assumed to be read from the vendor's prompt cache."""
-
-    prefix_tokens: int
-    hit_rate: float
-    applied: bool
-    stacks_with_batch: bool | None
-    description: str
-
-
-class TokenHistogram(Model):
-    """Input tokens per counted request (the sample, not scaled): `counts[i]` requests had between
-    `edges[i]` (inclusive) and `edges[i + 1]` (exclusive) tokens; buckets have equal integer widths."""
-
-    edges: list[int]
-    counts: list[int]
-
-    @classmethod
-    def of(cls, values: Sequence[int], buckets: int = 12) -> TokenHistogram:
-        if not values:
-            return cls(edges=[0, 1], counts=[0])
-        lo, hi = min(values), max(values)
-        width = max(1, math.ceil((hi - lo + 1) / buckets))
-        n = max(1, math.ceil((hi - lo + 1) / width))
-        counts = [0] * n
-        for v in values:
-            counts[min(n - 1, (v - lo) // width)] += 1
-        return cls(edges=[lo + k * width for k in range(n + 1)], counts=counts)
-
-
-class ModelEstimate(Model):
-    model: str
-    resolved_model: str
-    provider: str
-    price_table: str
-    price_table_verified: date
-    price_source: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    input_tokens_ci95: tuple[int, int]
-    output_tokens_ci95: tuple[int, int]
-    input_tokens_per_request: float
-    output_tokens_per_request: float
-    max_input_tokens: int
-    token_method: Literal["exact", "calibrated", "approximate"]
-    token_method_label: str
-    token_band: Decimal
-    realtime_cost_usd: USD
-    batch_cost_usd: USD | None
-    savings_usd: USD | None
-    savings_pct: float | None
-    realtime_cost_ci95: tuple[USD, USD]
-    batch_cost_ci95: tuple[USD, USD] | None
-    realtime_cost_range: CostRange
-    batch_cost_range: CostRange | None
-    batch_price_basis: str
-    batch_eligible: bool
-    reasons: list[str]
-    over_context_window: OverLimit
-    over_max_output: OverLimit
-    cache: CacheAssumption | None = None
-    turnaround: Turnaround | None = None
-    plan: Plan | None = None
-    input_tokens_histogram: TokenHistogram | None = None
-    #: False when the model cannot run at all on the date (retired, not yet released): no plan then
-    runs: bool = True
-    #: images in the counted requests whose size cannot be known offline (URLs, file ids, paths), each
-    #: billed at `assumed_image_size` (the model's image rule), and stated in the notes
-    assumed_images: int = 0
-    assumed_image_size: tuple[int, int] | None = None
-    #: Why this model cannot run the job at all, batch or realtime (retired, not yet released, requests
-    #: over its context window or output limit); empty when it can. Such a model is never recommended.
-    cannot_run: list[str] = Field(default_factory=list)
-    #: The encoding that counted this model's tokens, and the factor its counts were scaled by (1: exact).
-    tokenizer: str = ""
-    tokenizer_factor: Decimal = Decimal(1)
-    #: what this model's numbers rest on beyond the shared output assumption (ctok, your history)
-    assumptions: list[str] = Field(default_factory=list)
-
-
-class Estimate(Model):
-    as_of: date
-    dataset: DatasetInfo
-    output_assumption: OutputAssumption
-    scaling: str
-    estimates: list[ModelEstimate]
-    notes: list[str] = Field(default_factory=list)
-    #: The answer (planner.plan.recommend): every model's verdict and the overall pick.
-    recommendation: Recommendation | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-
+#: The result types live in planner.plan.results (the recommendation reads them too); named here as well,
+#: for the callers that import them with the function that fills them.
+__all__ = [
+    "Estimate", "ModelEstimate", "OutputAssumption", "TokenHistogram", "assumed_images_note", "count_dataset",
+    "estimate", "in_memory_counts", "no_image_rule_note", "output_assumption",
+]
 
 ProgressFn = Callable[[int], None]
 
@@ -541,40 +420,15 @@ def _learned(
     r: ResolvedModel, counts: _Counts, observed: Any, assumption: OutputAssumption, o: EstimateOptions, path: str,
     fmt: str = "", counts_file: CountsFile | None = None,
 ) -> tuple[_Counts, Override | None, list[str]]:
-    """This model's counts after what can replace the table's approximation: ctok (exact, or calibrated on
-    a sample) for Claude, else the billed/estimated ratio of your reconciled batches; and output tokens
-    observed in your history when no output option was given. Returns (counts, override, notes)."""
-    import os
-
-    from planner.count import calibration, claude_tokens
-
+    """This model's counts after what can replace the table's approximation (`_override`), and output
+    tokens observed in your history when no output option was given. Returns (counts, override, notes);
+    the notes end with what the table says the user should know of the model (how its batch price was
+    come by, audio output tokens), stated with its numbers as `check` states it with the verdict."""
     notes: list[str] = []
-    over: Override | None = None
-    if r.tokenizer.method != "exact":
-        if claude_tokens.rule_for(r.tokenizer) is not None and fmt != "counts":  # counts: counted elsewhere
-            plain = fmt in LINE_FORMATS or fmt in ("csv", "tsv")  # file size ≈ text size (not .gz, Parquet…)
-            size = os.path.getsize(path) if plain and os.path.isfile(path) and not path.endswith(".gz") else None
-            over = calibration.claude_override(
-                r, counts.inputs, path=path, reader=o.reader, sample=o.sampling.sample, seed=o.sampling.seed,
-                skip_bad=o.skip_bad, exact_tokens=o.exact_tokens, text_chars=size,
-            )
-            if over is not None:
-                over = _ctok_engine(r, over)
-            if over is None and not rereadable(path):
-                what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
-                notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
-        elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
-            over, missing = calibration.counts_file_override(r, counts_file, counts.inputs)
-            if over is not None:
-                over = _ctok_engine(r, over)
-            elif missing is not None:
-                notes.append(missing)
-        elif r.tokenizer.exact is not None and not claude_tokens.available():
-            notes.append(claude_tokens.unavailable_note())
-        if over is None and o.timing.use_history:
-            over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
+    over = _override(r, counts, o, path, fmt, counts_file, notes) if r.tokenizer.method != "exact" else None
+    table_note = [r.model.notes] if r.model.notes else []
     if over is None and observed is None:
-        return counts, None, notes
+        return counts, None, [*notes, *table_note]
     new = _Counts()
     new.inputs = over.inputs if over is not None else counts.inputs
     new.assumed_images = counts.assumed_images
@@ -589,7 +443,44 @@ def _learned(
         new.outputs = counts.outputs
     if over is not None:
         notes.insert(0, over.note)
-    return new, over, notes
+    return new, over, [*notes, *table_note]
+
+
+def _override(
+    r: ResolvedModel, counts: _Counts, o: EstimateOptions, path: str, fmt: str, counts_file: CountsFile | None,
+    notes: list[str],
+) -> Override | None:
+    """What replaces the table's approximate counts of a model: ctok (exact, or calibrated on a sample) for
+    Claude, ctok's counts in a counts file, else the billed/estimated ratio of your reconciled batches.
+    Why none could be used goes into `notes`."""
+    import os
+
+    from planner.count import calibration, claude_tokens
+
+    over: Override | None = None
+    if claude_tokens.rule_for(r.tokenizer) is not None and fmt != "counts":  # counts: counted elsewhere
+        plain = fmt in LINE_FORMATS or fmt in ("csv", "tsv")  # file size ≈ text size (not .gz, Parquet…)
+        size = os.path.getsize(path) if plain and os.path.isfile(path) and not path.endswith(".gz") else None
+        over = calibration.claude_override(
+            r, counts.inputs, path=path, reader=o.reader, sample=o.sampling.sample, seed=o.sampling.seed,
+            skip_bad=o.skip_bad, exact_tokens=o.exact_tokens, text_chars=size,
+        )
+        if over is not None:
+            over = _ctok_engine(r, over)
+        if over is None and not rereadable(path):
+            what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
+            notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
+    elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
+        over, missing = calibration.counts_file_override(r, counts_file, counts.inputs)
+        if over is not None:
+            over = _ctok_engine(r, over)
+        elif missing is not None:
+            notes.append(missing)
+    elif r.tokenizer.exact is not None and not claude_tokens.available():
+        notes.append(claude_tokens.unavailable_note())
+    if over is None and o.timing.use_history:
+        over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
+    return over
 
 
 def in_memory_counts(
@@ -631,99 +522,116 @@ def estimate(
         >>> estimate("examples/tickets.jsonl", ["gpt-4o-mini"], output_tokens=150).estimates[0].batch_eligible
         True
     """
-    if options is not None and flat:
-        raise UsageError("pass either an EstimateOptions or keyword options, not both")
-    o = options if options is not None else EstimateOptions.of(**flat)
-    if not models:
-        raise UsageError("name at least one model with --model")
+    o = _options(options, flat, models)
     path = str(path)
     book = pricebook or load_pricebook(o.as_of, user_tables=o.prices)
     resolved = [book.resolve(m) for m in models]
-    from planner.plan.timing import check_tiers
-
     check_tiers(o.timing.tier, [r.table for r in resolved], book.tables)  # a typo fails before the file is read
-    assumption = output_assumption(o.output)
-    observed = _observed_outputs(resolved, assumption, o.timing.use_history)
-    if assumption.mode == "max_tokens" and observed and all(x is not None for x in observed):
-        assumption = OutputAssumption(
-            mode="history", description="per model, observed in your reconciled batches (see each model's notes)"
-        )
     tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
-
-    skip = SkipLog() if o.skip_bad else None
-    sampling, cache, timed = o.sampling, o.cache, o.timing
+    observed = _observed_outputs(resolved, output_assumption(o.output), o.timing.use_history)
     counts_file = _counts_file(path, o, resolved, tokenizers)
-    if counts_file is not None and counts_file.outputs and assumption.mode == "max_tokens":
-        columns = ", ".join(dict.fromkeys(counts_file.outputs))
-        assumption = OutputAssumption(
-            mode="column", value=columns, description=f"output tokens counted elsewhere (counts file: {columns})"
-        )
+    assumption = _stated_assumption(o.output, observed, counts_file)
+    skip = SkipLog() if o.skip_bad else None
     tally = _Tally(tokenizers, assumption, path if path != "-" else "<stdin>", skip)
     fmt, file_rows = _count_source(
-        path, sampling.sample, sampling.seed, o.reader, skip, tally, list(tokenizers.values()), progress,
-        cache.prefix == "auto", counts_file,
+        path, o.sampling.sample, o.sampling.seed, o.reader, skip, tally, list(tokenizers.values()), progress,
+        o.cache.prefix == "auto", counts_file,
     )
     counts, ids = tally.finish()
-    meter = tally.meter
-    counted = len(ids)
-    if file_rows is not None and sampling.rows is None:
-        # The file is the whole job: a random sample of it, with the finite-population correction.
-        scaling = Scaling(job_requests=max(file_rows, counted), sampled=counted, finite_population=True)
-    else:
-        scaling = Scaling(job_requests=sampling.rows or counted, sampled=counted)
-
+    scaling = _scaling(len(ids), file_rows, o.sampling.rows)
     learned = [
         _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt,
                  counts_file)
         for i, r in enumerate(resolved)
     ]
-    # what the table says the user should know of a model (how its batch price was come by, audio output
-    # tokens) is stated with its numbers, as `check` states it with the verdict
-    learned = [(c, over, [*notes, *([r.model.notes] if r.model.notes else [])])
-               for r, (c, over, notes) in zip(resolved, learned, strict=True)]
     results = [
-        _estimate_one(r, c, ids, scaling, book.as_of, cache.prefix, cache.hit_rate, tokens=over, assumptions=notes)
+        _timed(r, _estimate_one(r, c, ids, scaling, book.as_of, o.cache.prefix, o.cache.hit_rate, tokens=over,
+                                assumptions=notes), tally.meter, o, book.as_of)
         for r, (c, over, notes) in zip(resolved, learned, strict=True)
     ]
-    results = [
-        e.model_copy(update=dict(zip(("turnaround", "plan"), timing(
-            r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
-            realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
-            meter=meter, options=timed, as_of=book.as_of, cannot_run=e.cannot_run,
-        ), strict=True)))
-        for r, e in zip(resolved, results, strict=True)
-    ]
-    skipped = skip or SkipLog()
-    dataset = DatasetInfo(
+    model_notes = [f"{r.model.id}: {n}" for r, (_, _, notes) in zip(resolved, learned, strict=True) for n in notes]
+    deadline = o.timing.deadline.hours if o.timing.deadline is not None else None
+    return Estimate(
+        as_of=book.as_of,
+        dataset=_dataset_info(path, fmt, scaling, skip or SkipLog()),
+        output_assumption=assumption,
+        scaling=scaling.describe(),
+        estimates=results,
+        notes=[*model_notes, *_job_notes(results, counts_file)],
+        recommendation=recommend(results, deadline_hours=deadline, budget=o.timing.budget),
+    )
+
+
+def _options(options: EstimateOptions | None, flat: dict[str, Any], models: Sequence[str]) -> EstimateOptions:
+    """The options given as one object or as flat keywords (not both), with at least one model."""
+    if options is not None and flat:
+        raise UsageError("pass either an EstimateOptions or keyword options, not both")
+    o = options if options is not None else EstimateOptions.of(**flat)
+    if not models:
+        raise UsageError("name at least one model with --model")
+    return o
+
+
+def _stated_assumption(
+    output: OutputOptions, observed: Sequence[Any] | None, counts_file: CountsFile | None
+) -> OutputAssumption:
+    """Where the output counts come from, as the estimate states it: the options' assumption, unless no
+    output option was given and your history observed every model's outputs, or a counts file carries
+    output counts made elsewhere."""
+    assumption = output_assumption(output)
+    if assumption.mode == "max_tokens" and observed and all(x is not None for x in observed):
+        return OutputAssumption(
+            mode="history", description="per model, observed in your reconciled batches (see each model's notes)"
+        )
+    if counts_file is not None and counts_file.outputs and assumption.mode == "max_tokens":
+        columns = ", ".join(dict.fromkeys(counts_file.outputs))
+        return OutputAssumption(
+            mode="column", value=columns, description=f"output tokens counted elsewhere (counts file: {columns})"
+        )
+    return assumption
+
+
+def _scaling(counted: int, file_rows: int | None, rows: int | None) -> Scaling:
+    """How the counted requests stand for the job: `--rows N`, the whole file a sample was drawn from
+    (with the finite-population correction), or the counted requests themselves."""
+    if file_rows is not None and rows is None:
+        return Scaling(job_requests=max(file_rows, counted), sampled=counted, finite_population=True)
+    return Scaling(job_requests=rows or counted, sampled=counted)
+
+
+def _timed(r: ResolvedModel, e: ModelEstimate, meter: PayloadMeter, o: EstimateOptions, as_of: date) -> ModelEstimate:
+    """One model's estimate with its turnaround and its plan against the deadline and budget."""
+    turnaround, plan = timing(
+        r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
+        realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
+        meter=meter, options=o.timing, as_of=as_of, cannot_run=e.cannot_run,
+    )
+    return e.model_copy(update={"turnaround": turnaround, "plan": plan})
+
+
+def _dataset_info(path: str, fmt: str, scaling: Scaling, skipped: SkipLog) -> DatasetInfo:
+    return DatasetInfo(
         path=path,
         format=fmt,
         requests=scaling.job_requests,
-        counted_requests=counted,
+        counted_requests=scaling.sampled,
         skipped=SkippedLines(
             count=skipped.count,
             first_lines=[line for line, _ in skipped.first],
             first_reasons=[reason for _, reason in skipped.first],
         ),
     )
-    notes = [f"{r.model.id}: {n}" for r, (_, _, model_notes) in zip(resolved, learned, strict=True)
-             for n in model_notes]
-    notes += [
+
+
+def _job_notes(results: Sequence[ModelEstimate], counts_file: CountsFile | None) -> list[str]:
+    """What every estimate says about batch itself, and what the counts file and the images assumed."""
+    return [
         "Batch APIs promise completion within a window (usually 24h), not a time: under peak load no vendor "
         "guarantees it, and requests unfinished at expiry are cancelled (completed ones are billed).",
         "Batch is for jobs that can wait: it gives no streaming and no interactive latency.",
         *(counts_file.notes if counts_file is not None else []),
         *(note for e in results if (note := assumed_images_note(e)) is not None),
     ]
-    deadline = timed.deadline.hours if timed.deadline is not None else None
-    return Estimate(
-        as_of=book.as_of,
-        dataset=dataset,
-        output_assumption=assumption,
-        scaling=scaling.describe(),
-        estimates=results,
-        notes=notes,
-        recommendation=recommend(results, deadline_hours=deadline, budget=timed.budget),
-    )
 
 
 def _counts_file(
@@ -792,30 +700,11 @@ def _estimate_one(
     tokens: Override | None = None,
     assumptions: Sequence[str] = (),
 ) -> ModelEstimate:
-    tok = r.tokenizer
-    band = tokens.band if tokens is not None else tok.band
+    """One model's estimate from its counts: tokens, costs realtime and batch, and its verdict on `as_of`."""
     workload = Workload(inputs=counts.inputs, outputs=counts.outputs, scaling=scaling)
-    in_total, in_ci = workload.scaled_total(workload.inputs)
-    out_total, out_ci = workload.scaled_total(workload.outputs)
-    in_stats = TokenStats.of(workload.inputs)
-    out_stats = TokenStats.of(workload.outputs)
-
-    from planner.plan.eligibility import WorkloadShape, eligibility
-
     cache = _cache_assumption(r, counts, cache_prefix, cache_hit_rate)
-    rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, band, cache)
     verdict = eligibility(r, as_of, workload=WorkloadShape(workload.inputs, workload.outputs, ids))
-    batch_prices, basis, reasons = verdict.batch_prices, verdict.basis, list(verdict.reasons)
-    over_ctx = OverLimit(count=verdict.over_context_window.count, first_ids=list(verdict.over_context_window.first_ids))
-    over_out = OverLimit(count=verdict.over_max_output.count, first_ids=list(verdict.over_max_output.first_ids))
-    cannot_run = list(verdict.blocking)  # what stops the job at all: never recommended
-    b_cost = b_ci = b_range = savings = pct = None
-    if batch_prices is not None:
-        b_cost, b_ci, b_range = _costs(
-            workload, batch_prices, band, cache, _batch_cache_prices(r, batch_prices, cache)
-        )
-        savings = rt_cost - b_cost
-        pct = float(savings / rt_cost * 100) if rt_cost else 0.0
+    band = tokens.band if tokens is not None else r.tokenizer.band
     return ModelEstimate(
         model=r.requested,
         resolved_model=r.model.id,
@@ -824,36 +713,75 @@ def _estimate_one(
         price_table_verified=r.model.verified,
         price_source=r.model.source,
         requests=scaling.job_requests,
-        input_tokens=in_total,
-        output_tokens=out_total,
-        input_tokens_ci95=in_ci,
-        output_tokens_ci95=out_ci,
-        input_tokens_per_request=round(in_stats.mean, 2),
-        output_tokens_per_request=round(out_stats.mean, 2),
-        max_input_tokens=in_stats.max,
-        token_method=tokens.method if tokens is not None else tok.method,
-        token_method_label=tokens.label if tokens is not None else band_label(tok),
-        token_band=band,
-        realtime_cost_usd=rt_cost,
-        batch_cost_usd=b_cost,
-        savings_usd=savings,
-        savings_pct=round(pct, 2) if pct is not None else None,
-        realtime_cost_ci95=rt_ci,
-        batch_cost_ci95=b_ci,
-        realtime_cost_range=rt_range,
-        batch_cost_range=b_range,
-        batch_price_basis=basis,
-        batch_eligible=verdict.qualifies,
-        runs=verdict.runs,
-        reasons=reasons,
-        over_context_window=over_ctx,
-        over_max_output=over_out,
+        **_token_fields(workload),
+        **_tokenizer_fields(r.tokenizer, tokens, counts),
+        **_cost_fields(r, workload, band, cache, verdict.batch_prices),
+        **_verdict_fields(verdict),
         cache=cache,
         input_tokens_histogram=TokenHistogram.of(workload.inputs),
-        assumed_images=counts.assumed_images,
-        assumed_image_size=tok.images.assumed_size if tok.images is not None and counts.assumed_images else None,
-        cannot_run=cannot_run,
-        tokenizer=tokens.engine if tokens is not None and tokens.engine else tok.encoding,
-        tokenizer_factor=_factor(tok, tokens),
         assumptions=list(assumptions),
     )
+
+
+def _token_fields(workload: Workload) -> dict[str, Any]:
+    """The job's token totals with their 95% intervals, and the per-request means (ModelEstimate's fields)."""
+    in_total, in_ci = workload.scaled_total(workload.inputs)
+    out_total, out_ci = workload.scaled_total(workload.outputs)
+    in_stats = TokenStats.of(workload.inputs)
+    out_stats = TokenStats.of(workload.outputs)
+    return {
+        "input_tokens": in_total,
+        "output_tokens": out_total,
+        "input_tokens_ci95": in_ci,
+        "output_tokens_ci95": out_ci,
+        "input_tokens_per_request": round(in_stats.mean, 2),
+        "output_tokens_per_request": round(out_stats.mean, 2),
+        "max_input_tokens": in_stats.max,
+    }
+
+
+def _tokenizer_fields(tok: Tokenizer, tokens: Override | None, counts: _Counts) -> dict[str, Any]:
+    """How the tokens were counted (the table's encoding, or what replaced it) and the images assumed."""
+    return {
+        "token_method": tokens.method if tokens is not None else tok.method,
+        "token_method_label": tokens.label if tokens is not None else band_label(tok),
+        "token_band": tokens.band if tokens is not None else tok.band,
+        "tokenizer": tokens.engine if tokens is not None and tokens.engine else tok.encoding,
+        "tokenizer_factor": _factor(tok, tokens),
+        "assumed_images": counts.assumed_images,
+        "assumed_image_size": tok.images.assumed_size if tok.images is not None and counts.assumed_images else None,
+    }
+
+
+def _cost_fields(
+    r: ResolvedModel, workload: Workload, band: Decimal, cache: CacheAssumption | None, batch_prices: PriceSet | None
+) -> dict[str, Any]:
+    """Realtime cost, batch cost when there is a batch price, and what batch saves (ModelEstimate's fields)."""
+    rt_cost, rt_ci, rt_range = _costs(workload, r.model.realtime, band, cache)
+    fields: dict[str, Any] = {
+        "realtime_cost_usd": rt_cost, "realtime_cost_ci95": rt_ci, "realtime_cost_range": rt_range,
+        "batch_cost_usd": None, "batch_cost_ci95": None, "batch_cost_range": None,
+        "savings_usd": None, "savings_pct": None,
+    }
+    if batch_prices is not None:
+        b_cost, b_ci, b_range = _costs(workload, batch_prices, band, cache, _batch_cache_prices(r, batch_prices, cache))
+        savings = rt_cost - b_cost
+        pct = float(savings / rt_cost * 100) if rt_cost else 0.0
+        fields.update(batch_cost_usd=b_cost, batch_cost_ci95=b_ci, batch_cost_range=b_range, savings_usd=savings,
+                      savings_pct=round(pct, 2))
+    return fields
+
+
+def _verdict_fields(verdict: Eligibility) -> dict[str, Any]:
+    """The model's verdict (planner.plan.eligibility) as ModelEstimate's fields; `cannot_run` is what stops
+    the job at all, so the model is never recommended."""
+    over_ctx, over_out = verdict.over_context_window, verdict.over_max_output
+    return {
+        "batch_price_basis": verdict.basis,
+        "batch_eligible": verdict.qualifies,
+        "runs": verdict.runs,
+        "reasons": list(verdict.reasons),
+        "over_context_window": OverLimit(count=over_ctx.count, first_ids=list(over_ctx.first_ids)),
+        "over_max_output": OverLimit(count=over_out.count, first_ids=list(over_out.first_ids)),
+        "cannot_run": list(verdict.blocking),
+    }

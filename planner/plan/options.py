@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from planner.core.errors import UsageError
 from planner.core.jsonsafe import number_problem
-from planner.plan.timing import Deadline, parse_budget, parse_deadline
+from planner.plan.deadline import Deadline, parse_budget, parse_deadline
 from planner.read.datasets import ReadOptions
 
 #: The largest count any option may name (10^15 requests or tokens is far past any real job, and keeps
@@ -221,31 +221,33 @@ class EstimateOptions(_Options):
             raise usage_error(exc) from None
 
 
-#: flat keyword → (group, field); the CLI flag is the keyword with dashes.
-FLAT: dict[str, tuple[str, str]] = {
-    "output_tokens": ("output", "tokens"),
-    "output_ratio": ("output", "ratio"),
-    "output_column": ("output", "column"),
-    "rows": ("sampling", "rows"),
-    "sample": ("sampling", "sample"),
-    "seed": ("sampling", "seed"),
-    "cache_prefix": ("cache", "prefix"),
-    "cache_hit_rate": ("cache", "hit_rate"),
-    "tier": ("timing", "tier"),
-    "concurrency": ("timing", "concurrency"),
-    "latency_s": ("timing", "latency_s"),
-    "deadline": ("timing", "deadline"),
-    "budget": ("timing", "budget"),
-    "use_history": ("timing", "use_history"),
-    "format": ("read", "format"),
-    "text_column": ("read", "text_column"),
-    "id_column": ("read", "id_column"),
-    "system": ("read", "system"),
-    "as_of": ("", "as_of"),
-    "prices": ("", "prices"),
-    "skip_bad": ("", "skip_bad"),
-    "exact_tokens": ("", "exact_tokens"),
-}
+#: The groups whose fields' flat keywords carry the group's name (`output_tokens`, `cache_prefix`); the
+#: other groups' keywords are their fields' own names (`rows`, `tier`, `text_column`).
+_PREFIXED = ("output", "cache")
+#: Read options that no keyword sets: the output column is `output_column`, kept with the rows (`reader`).
+_NOT_KEYWORDS = {("read", "output_column")}
+
+
+def _keywords() -> dict[str, tuple[str, str]]:
+    """Flat keyword → (group, field), from EstimateOptions' own fields: one declaration of the options,
+    whatever their groups; a top-level field's group is ''."""
+    keywords: dict[str, tuple[str, str]] = {}
+    for group, info in EstimateOptions.model_fields.items():
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names = list(kind.model_fields)
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            names = [f.name for f in dataclasses.fields(kind)]
+        else:
+            keywords[group] = ("", group)
+            continue
+        prefix = f"{group}_" if group in _PREFIXED else ""
+        keywords.update({prefix + name: (group, name) for name in names if (group, name) not in _NOT_KEYWORDS})
+    return keywords
+
+
+#: flat keyword → (group, field); the CLI flag is the keyword with dashes (`--output-tokens`).
+FLAT = _keywords()
 _FLAG = {(group, name): "--" + key.replace("_", "-") for key, (group, name) in FLAT.items()}
 _FLAG[("timing", "use_history")] = "--history/--no-history"
 _FLAG.update({("", name): "--" + name.replace("_", "-") for name in (

@@ -20,74 +20,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
-
-from planner.core.money import usd, usd_approx, usd_display
+from planner.core.money import usd_approx, usd_display
 from planner.core.units import duration
+from planner.plan.results import (
+    Choice,
+    ModelEstimate,
+    OverallStatus,
+    Recommendation,
+    Verdict,
+    VerdictStatus,
+)
 from planner.plan.timing import PlanOption, pick, plan_options
 
-if TYPE_CHECKING:
-    from planner.plan.estimate import ModelEstimate
-
-USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
-
-VerdictStatus = Literal["fits", "over_budget", "unknown", "late", "cannot_run"]
-OverallStatus = Literal["fits", "nothing_fits", "unknown", "nothing_runs"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Choice(_Model):
-    """One way of running the job on one model, with its cost band and how it stands against the limits."""
-
-    plan: Literal["batch", "realtime", "split"]
-    batch_share: float
-    cost_usd: USD
-    cost_low_usd: USD
-    cost_high_usd: USD
-    #: Batch (and the batch part of a split) is judged on its p90 time.
-    hours: float | None
-    meets_deadline: bool | None
-    within_budget: bool | None
-    late_by_hours: float | None = None
-    over_budget_usd: USD | None = None
-
-
-class Verdict(_Model):
-    """One model's answer. `status`: fits (meets every limit given; always, when none is given),
-    over_budget, unknown (a time needed to judge is unknown), late, cannot_run."""
-
-    model: str
-    name: str
-    status: VerdictStatus
-    choice: Choice | None
-    #: Why the model cannot run the job, or why it cannot run it as a batch.
-    reasons: list[str]
-    batch_eligible: bool
-    text: str
-
-
-class Recommendation(_Model):
-    """The overall answer: the pick among the models asked about, and every model's verdict.
-
-    `status`: fits (`model`/`choice` meet every limit given), nothing_fits (`model`/`choice` are the
-    closest miss), unknown (nothing is known to fit, and some time needed to judge is unknown),
-    nothing_runs (no model asked about can run the job; `choice` is null)."""
-
-    status: OverallStatus
-    deadline_hours: float | None
-    budget_usd: USD | None
-    model: str | None
-    name: str | None
-    choice: Choice | None
-    #: Against running the same model all realtime (null when not a saving).
-    saving_usd: USD | None
-    headline: str
-    verdicts: list[Verdict]
+#: The recommendation's types live in planner.plan.results; named here too for the callers that read them
+#: with the function that makes them.
+__all__ = ["Choice", "Recommendation", "Verdict", "cost_text", "display_name", "recommend"]
 
 
 def display_name(e: ModelEstimate) -> str:
@@ -225,71 +174,80 @@ def recommend(
 ) -> Recommendation:
     """Every model's verdict and the overall pick (see the module docstring for the rules)."""
     verdicts = [_verdict(e, deadline_hours, budget) for e in estimates]
-    by_name = dict(zip((id(v) for v in verdicts), estimates, strict=True))
+    estimate_of = dict(zip((id(v) for v in verdicts), estimates, strict=True))
     limits = _limits(deadline_hours, budget)
-    several = len(estimates) > 1
-
-    def result(status: OverallStatus, v: Verdict | None, headline: str) -> Recommendation:
-        e = by_name[id(v)] if v is not None else None
-        choice = v.choice if v is not None else None
-        return Recommendation(
-            status=status, deadline_hours=deadline_hours, budget_usd=budget,
-            model=v.model if v else None, name=v.name if v else None, choice=choice,
-            saving_usd=_saving(e, choice) if e is not None and choice is not None else None,
-            headline=headline, verdicts=verdicts,
-        )
-
-    def cost(v: Verdict) -> tuple[Decimal, float]:
-        assert v.choice is not None
-        return v.choice.cost_usd, v.choice.hours if v.choice.hours is not None else math.inf
-
     fits = [v for v in verdicts if v.status == "fits"]
-    if fits:
-        best = min(fits, key=cost)
-        assert best.choice is not None
-        lead = f"Cheapest that meets {limits}" if limits and several else "Cheapest" if several else ""
-        head = f"{lead}: run " if lead else "Run "
-        headline = f"{head}{best.name} {_phrase(best.choice)}"
-        e = by_name[id(best)]
-        saved = _saving(e, best.choice)
-        if limits and not several:
-            headline += f"; meets {limits}"
-        if saved is not None:
-            pct = float(saved / e.realtime_cost_usd * 100) if e.realtime_cost_usd else 0.0
-            headline += f"; saves {usd_display(saved)} ({pct:.0f}%) against realtime"
-        return result("fits", best, headline + ".")
-
     runnable = [v for v in verdicts if v.status != "cannot_run"]
-    if not runnable:
+    status: OverallStatus
+    best: Verdict | None
+    if fits:
+        best = min(fits, key=_cost)
+        status, headline = "fits", _fits_headline(best, estimate_of[id(best)], limits, several=len(estimates) > 1)
+    elif not runnable:
         why = "; ".join(f"{v.name} ({'; '.join(v.reasons)})" for v in verdicts)
-        return result("nothing_runs", None, f"No model asked about can run this job: {why}.")
+        status, best, headline = "nothing_runs", None, f"No model asked about can run this job: {why}."
+    else:
+        status, best, headline = _closest(runnable, deadline_hours, budget, limits)
+    e = estimate_of[id(best)] if best is not None else None
+    choice = best.choice if best is not None else None
+    return Recommendation(
+        status=status, deadline_hours=deadline_hours, budget_usd=budget,
+        model=best.model if best else None, name=best.name if best else None, choice=choice,
+        saving_usd=_saving(e, choice) if e is not None and choice is not None else None,
+        headline=headline, verdicts=verdicts,
+    )
+
+
+def _cost(v: Verdict) -> tuple[Decimal, float]:
+    assert v.choice is not None
+    return v.choice.cost_usd, v.choice.hours if v.choice.hours is not None else math.inf
+
+
+def _fits_headline(best: Verdict, e: ModelEstimate, limits: str, *, several: bool) -> str:
+    """'Cheapest that meets the 12 h deadline: run openai/gpt-4o-mini as a batch job, …; saves …'."""
+    assert best.choice is not None
+    lead = f"Cheapest that meets {limits}" if limits and several else "Cheapest" if several else ""
+    head = f"{lead}: run " if lead else "Run "
+    headline = f"{head}{best.name} {_phrase(best.choice)}"
+    if limits and not several:
+        headline += f"; meets {limits}"
+    saved = _saving(e, best.choice)
+    if saved is not None:
+        pct = float(saved / e.realtime_cost_usd * 100) if e.realtime_cost_usd else 0.0
+        headline += f"; saves {usd_display(saved)} ({pct:.0f}%) against realtime"
+    return headline + "."
+
+
+def _closest(
+    runnable: Sequence[Verdict], deadline_hours: float | None, budget: Decimal | None, limits: str
+) -> tuple[OverallStatus, Verdict, str]:
+    """Nothing fits: the closest miss (meeting the deadline beats meeting only the budget; then the smaller
+    relative miss, then cost), and any model whose unknown time might still fit."""
 
     def closeness(v: Verdict) -> tuple[int, float, Decimal]:
         c = v.choice
         assert c is not None
         late = c.late_by_hours or 0.0
         over = c.over_budget_usd or Decimal(0)
-        # meeting the deadline beats meeting only the budget; then the smaller relative miss, then cost
         rel = max(late / deadline_hours if deadline_hours else 0.0, float(over / budget) if budget else 0.0)
         return (0 if c.late_by_hours is None or c.late_by_hours <= 0 else 1, rel, c.cost_usd)
 
     misses = [v for v in runnable if v.status in ("over_budget", "late")]
     unknown = [v for v in runnable if v.status == "unknown"]
-    closest = min(misses, key=closeness) if misses else None
-    if closest is None:
-        u = min(unknown, key=cost)
-        assert u.choice is not None
-        headline = (f"Can't tell whether anything meets {limits}: the times are unknown (no tier limits or "
-                    f"turnaround figures in the tables). Cheapest: {u.name} {_how(u.choice)}, {cost_text(u.choice)}.")
-        return result("unknown", u, headline)
+    u = min(unknown, key=_cost) if unknown else None
+    if not misses:
+        assert u is not None and u.choice is not None
+        return "unknown", u, (
+            f"Can't tell whether anything meets {limits}: the times are unknown (no tier limits or "
+            f"turnaround figures in the tables). Cheapest: {u.name} {_how(u.choice)}, {cost_text(u.choice)}.")
+    closest = min(misses, key=closeness)
     assert closest.choice is not None
     headline = (f"Nothing is known to meet {limits}. Closest: {closest.name} {_phrase(closest.choice)}: "
                 f"{_misses(closest.choice)}.")
-    if unknown:
-        u = min(unknown, key=cost)
-        assert u.choice is not None
-        what = "batch turnaround" if u.choice.plan != "realtime" else "realtime duration"
-        headline += (f" {u.name} {_how(u.choice)} ({cost_text(u.choice)}) might, but its {what} is unknown"
-                     " (no tier limits or turnaround figures in its table).")
-        return result("unknown", closest, headline)
-    return result("nothing_fits", closest, headline)
+    if u is None:
+        return "nothing_fits", closest, headline
+    assert u.choice is not None
+    what = "batch turnaround" if u.choice.plan != "realtime" else "realtime duration"
+    headline += (f" {u.name} {_how(u.choice)} ({cost_text(u.choice)}) might, but its {what} is unknown"
+                 " (no tier limits or turnaround figures in its table).")
+    return "unknown", closest, headline

@@ -153,6 +153,8 @@ def batch_turnaround(
     observed: Observed | None = None,
     verdict: Eligibility | None = None,
 ) -> BatchTurnaround:
+    """The batch job's files, queue waves and times (see the module docstring), each note saying what the
+    figures assume."""
     verdict = verdict or eligibility(ResolvedModel(table, model, model.id), today())
     if not verdict.batch_offered:
         bound = "no batch API" if not table.batch.supported else "model not batch-eligible"
@@ -160,6 +162,40 @@ def batch_turnaround(
     notes: list[str] = []
     lim = table.batch.limits
     requests = max(requests, 0)
+    files, file_bound = _files(lim, requests, payload_bytes, notes)
+    waves, queue_bound = _waves(limits, tier_note, input_tokens, requests, notes)
+    bound_by = queue_bound or (file_bound if files > 1 else "none (one file, one wave)")
+    if lim.concurrent_batches and files > lim.concurrent_batches * waves:
+        waves = math.ceil(files / lim.concurrent_batches)
+        bound_by = f"{lim.concurrent_batches} concurrent batches"
+    files = max(files, waves)  # every wave is made of whole files
+    creation_hours = _creation_hours(limits, lim, files, notes)
+    p50, p90, worst, source = _per_wave(table, observed, notes)
+    extra = creation_hours or 0.0
+    published = table.batch.turnaround
+    return BatchTurnaround(
+        supported=True,
+        files=files,
+        requests_per_file=math.ceil(requests / files) if requests else 0,
+        bytes_per_file=math.ceil(payload_bytes / files) if payload_bytes is not None else None,
+        waves=waves,
+        p50_hours=_hours(waves * p50 + extra) if p50 is not None else None,
+        p90_hours=_hours(waves * p90 + extra) if p90 is not None else None,
+        worst_hours=_hours(waves * worst + extra) if worst is not None else None,
+        never_expires=published is not None and published.expiry_hours is None,
+        per_wave_p50_hours=_hours(p50),
+        per_wave_p90_hours=_hours(p90),
+        per_wave_worst_hours=_hours(worst),
+        creation_hours=_hours(creation_hours),
+        bound_by=bound_by,
+        figures_source=source,
+        observed=observed is not None,
+        notes=notes,
+    )
+
+
+def _files(lim: pricing.BatchLimits, requests: int, payload_bytes: int | None, notes: list[str]) -> tuple[int, str]:
+    """How many files the vendor's per-file limits (requests, bytes) cut the job into, and which bound."""
     files_by_requests = _ceil_div(requests, lim.max_requests) if lim.max_requests else 1
     files_by_bytes = 1
     if payload_bytes is not None and lim.max_bytes:
@@ -167,32 +203,33 @@ def batch_turnaround(
     elif lim.max_bytes:
         notes.append("file size not known: files counted by requests only")
     files = max(files_by_requests, files_by_bytes)
-    file_bound = "file bytes" if files_by_bytes > files_by_requests else "file requests"
+    return files, "file bytes" if files_by_bytes > files_by_requests else "file requests"
 
-    waves = 1
-    bound_by = file_bound if files > 1 else "none (one file, one wave)"
+
+def _waves(
+    limits: RateLimits | None, tier_note: str, input_tokens: int, requests: int, notes: list[str]
+) -> tuple[int, str | None]:
+    """How many sequential waves the tier's queue limit makes, and the limit that bounds them (None when
+    the job is one wave under known limits: then the files say what bounds it)."""
     if limits is None:
         notes.append(f"queue limit unknown ({tier_note}): waves assume the whole job may be enqueued at once")
-        bound_by = "unknown tier limits"
-    else:
-        by_tokens = _ceil_div(input_tokens, limits.batch_queue_tokens) if limits.batch_queue_tokens else 1
-        by_requests = _ceil_div(requests, limits.batch_queue_requests) if limits.batch_queue_requests else 1
-        if limits.batch_queue_tokens is None and limits.batch_queue_requests is None:
-            notes.append("this tier publishes no batch queue limit: waves assume the whole job fits")
-        waves = max(by_tokens, by_requests)
-        if waves > 1:
-            if by_tokens >= by_requests:
-                bound_by = f"queue: {limits.batch_queue_tokens:,} enqueued input tokens"
-            else:
-                bound_by = f"queue: {limits.batch_queue_requests:,} queued requests"
-    if lim.concurrent_batches and files > lim.concurrent_batches * waves:
-        waves = math.ceil(files / lim.concurrent_batches)
-        bound_by = f"{lim.concurrent_batches} concurrent batches"
-    # Every wave is made of whole files.
-    files = max(files, waves)
-    per_file = math.ceil(requests / files) if requests else 0
-    bytes_per_file = math.ceil(payload_bytes / files) if payload_bytes is not None else None
+        return 1, "unknown tier limits"
+    by_tokens = _ceil_div(input_tokens, limits.batch_queue_tokens) if limits.batch_queue_tokens else 1
+    by_requests = _ceil_div(requests, limits.batch_queue_requests) if limits.batch_queue_requests else 1
+    if limits.batch_queue_tokens is None and limits.batch_queue_requests is None:
+        notes.append("this tier publishes no batch queue limit: waves assume the whole job fits")
+    waves = max(by_tokens, by_requests)
+    if waves == 1:
+        return 1, None
+    if by_tokens >= by_requests:
+        return waves, f"queue: {limits.batch_queue_tokens:,} enqueued input tokens"
+    return waves, f"queue: {limits.batch_queue_requests:,} queued requests"
 
+
+def _creation_hours(
+    limits: RateLimits | None, lim: pricing.BatchLimits, files: int, notes: list[str]
+) -> float | None:
+    """The time it takes to create the batches, when the vendor limits how fast they may be created."""
     creation_hours: float | None = None
     if limits is not None and limits.batch_rpm:
         creation_hours = files / limits.batch_rpm / 60
@@ -201,7 +238,14 @@ def batch_turnaround(
         if files > lim.batches_per_hour:
             notes.append(f"creating {files:,} batches takes {format_hours(files / lim.batches_per_hour)} "
                          f"at {lim.batches_per_hour:,} batches per hour")
+    return creation_hours
 
+
+def _per_wave(
+    table: PriceTable, observed: Observed | None, notes: list[str]
+) -> tuple[float | None, float | None, float | None, str | None]:
+    """One wave's p50, p90 and worst hours, and where they come from: your history, else the table's
+    published figures; the worst case is the vendor's expiry."""
     published: pricing.Turnaround | None = table.batch.turnaround
     p50 = p90 = worst = None
     source: str | None = None
@@ -220,29 +264,9 @@ def batch_turnaround(
         notes.append(f"{table.name} never expires a batch job (target {target}): no worst case can be stated")
     elif published is not None:
         billed = "billed" if table.batch.expired_requests_billed else "not billed"
-        expiry = format_hours(worst)
-        notes.append(f"each wave expires after {expiry}: unfinished requests are cancelled "
+        notes.append(f"each wave expires after {format_hours(worst)}: unfinished requests are cancelled "
                      f"({billed}); completed ones are billed")
-    extra = creation_hours or 0.0
-    return BatchTurnaround(
-        supported=True,
-        files=files,
-        requests_per_file=per_file,
-        bytes_per_file=bytes_per_file,
-        waves=waves,
-        p50_hours=_hours(waves * p50 + extra) if p50 is not None else None,
-        p90_hours=_hours(waves * p90 + extra) if p90 is not None else None,
-        worst_hours=_hours(waves * worst + extra) if worst is not None else None,
-        never_expires=published is not None and published.expiry_hours is None,
-        per_wave_p50_hours=_hours(p50),
-        per_wave_p90_hours=_hours(p90),
-        per_wave_worst_hours=_hours(worst),
-        creation_hours=_hours(creation_hours),
-        bound_by=bound_by,
-        figures_source=source,
-        observed=observed is not None,
-        notes=notes,
-    )
+    return p50, p90, worst, source
 
 
 def realtime_duration(
@@ -258,37 +282,13 @@ def realtime_duration(
     concurrency: int | None = None,
     latency_s: float | None = None,
 ) -> RealtimeDuration:
+    """How long the job takes sent realtime: the slowest of the tier's limits and the client's concurrency."""
     notes: list[str] = []
-    minutes: dict[str, float] = {}
-    reserved = output_tokens if reserved_output_tokens is None else max(reserved_output_tokens, output_tokens)
-    if limits is not None:
-        if limits.rpm:
-            minutes["rpm"] = requests / limits.rpm
-        if limits.tpm:
-            minutes["tpm"] = (input_tokens + reserved) / limits.tpm
-            if reserved > output_tokens:
-                notes.append("TPM counts input + each request's max_tokens (the limiter reserves it)")
-        if limits.itpm:
-            minutes["itpm"] = input_tokens / limits.itpm
-        if limits.otpm:
-            minutes["otpm"] = output_tokens / limits.otpm
-    else:
-        notes.append(f"rate limits unknown ({tier_note})")
+    minutes = _minutes_by_limit(limits, tier_note, requests, input_tokens, output_tokens, reserved_output_tokens,
+                                notes)
     used_latency: float | None = None
     if concurrency is not None:
-        if concurrency < 1:
-            from planner.core.errors import UsageError
-
-            raise UsageError("--concurrency must be 1 or more")
-        if latency_s is None:
-            per_req = output_tokens / requests if requests else 0.0
-            used_latency = default_latency_s(per_req)
-            notes.append(
-                f"per-request latency assumed {used_latency:.1f}s ({DEFAULT_LATENCY_BASE_S:g}s + "
-                f"{per_req:,.0f} output tokens at {DEFAULT_DECODE_TOKENS_PER_S:g} tokens/s)"
-            )
-        else:
-            used_latency = latency_s
+        used_latency = _latency(concurrency, latency_s, requests, output_tokens, notes)
         minutes["concurrency"] = requests * used_latency / concurrency / 60
     if not minutes:
         return RealtimeDuration(hours=None, bound_by="unknown tier limits", tier=tier, notes=notes)
@@ -309,6 +309,46 @@ def realtime_duration(
         latency_s=round(used_latency, 3) if used_latency is not None else None,
         notes=notes,
     )
+
+
+def _minutes_by_limit(
+    limits: RateLimits | None, tier_note: str, requests: int, input_tokens: int, output_tokens: int,
+    reserved_output_tokens: int | None, notes: list[str],
+) -> dict[str, float]:
+    """Minutes the job takes under each of the tier's rate limits that is published."""
+    if limits is None:
+        notes.append(f"rate limits unknown ({tier_note})")
+        return {}
+    minutes: dict[str, float] = {}
+    reserved = output_tokens if reserved_output_tokens is None else max(reserved_output_tokens, output_tokens)
+    if limits.rpm:
+        minutes["rpm"] = requests / limits.rpm
+    if limits.tpm:
+        minutes["tpm"] = (input_tokens + reserved) / limits.tpm
+        if reserved > output_tokens:
+            notes.append("TPM counts input + each request's max_tokens (the limiter reserves it)")
+    if limits.itpm:
+        minutes["itpm"] = input_tokens / limits.itpm
+    if limits.otpm:
+        minutes["otpm"] = output_tokens / limits.otpm
+    return minutes
+
+
+def _latency(concurrency: int, latency_s: float | None, requests: int, output_tokens: int, notes: list[str]) -> float:
+    """Seconds per synchronous request: the caller's, else the default for the output length (stated)."""
+    if concurrency < 1:
+        from planner.core.errors import UsageError
+
+        raise UsageError("--concurrency must be 1 or more")
+    if latency_s is not None:
+        return latency_s
+    per_req = output_tokens / requests if requests else 0.0
+    used = default_latency_s(per_req)
+    notes.append(
+        f"per-request latency assumed {used:.1f}s ({DEFAULT_LATENCY_BASE_S:g}s + "
+        f"{per_req:,.0f} output tokens at {DEFAULT_DECODE_TOKENS_PER_S:g} tokens/s)"
+    )
+    return used
 
 
 def estimate_turnaround(

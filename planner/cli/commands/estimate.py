@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -134,9 +134,7 @@ SkipBadOption = Annotated[
 ]
 
 
-def estimate_command(
-    data: DataArgument,
-    model: ModelOption,
+def estimate_flags(
     output_tokens: OutputTokensOption = None,
     output_ratio: OutputRatioOption = None,
     output_column: OutputColumnOption = None,
@@ -156,74 +154,53 @@ def estimate_command(
     concurrency: ConcurrencyOption = None,
     deadline: DeadlineOption = None,
     budget: BudgetOption = None,
-    history: HistoryOption = True,
+    use_history: HistoryOption = True,
     exact_tokens: ExactTokensOption = False,
+) -> None:
+    """The flags of `estimate` and `report` that make their EstimateOptions, declared once, as a signature
+    (Typer reads a command's options from its signature). Each parameter is named after the
+    EstimateOptions keyword it fills (planner.plan.options.FLAT); tests/test_options.py checks the two agree."""
+
+
+#: The parameters `with_estimate_flags` adds to a command.
+FLAGS = tuple(inspect.signature(estimate_flags, eval_str=True).parameters.values())
+
+
+def with_estimate_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` as Typer sees it: its own parameters, with the estimate flags where `**flags` stands.
+
+    The flags go before the command's first parameter with a default (`estimate`: after DATA and --model;
+    `report`: after -o), so that `--help` lists them in the same place for both."""
+    own = inspect.signature(command, eval_str=True)
+    params = [p for p in own.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    at = next(i for i, p in enumerate(params) if p.default is not inspect.Parameter.empty)
+    params[at:at] = FLAGS
+    command.__signature__ = own.replace(parameters=params, return_annotation=None)  # type: ignore[attr-defined]
+    command.__annotations__ = {**{p.name: p.annotation for p in params}, "return": None}
+    return command
+
+
+@with_estimate_flags
+def estimate_command(
+    data: DataArgument,
+    model: ModelOption,
     json_output: JsonOption = False,
     verbose: VerboseOption = False,
+    **flags: Any,
 ) -> None:
     """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch.
 
     Opens with the answer: what to do, what it costs and by when, against --deadline and --budget.
     """
-    _run(
-        data,
-        model,
-        lambda: build_options(
-            output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
-            sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate, as_of=as_of,
-            prices=prices, format=format, text_column=text_column, id_column=id_column, system=system,
-            skip_bad=skip_bad, tier=tier,
-            concurrency=concurrency, deadline=deadline, budget=budget, history=history, exact_tokens=exact_tokens,
-        ),
-        json_output,
-        verbose,
-    )
+    _run(data, model, flags, json_output, verbose)
 
 
-#: The parameters of `estimate_command` that `build_options` takes (`report` shares them).
-OPTION_NAMES = (
-    "output_tokens", "output_ratio", "output_column", "rows", "sample", "seed", "cache_prefix", "cache_hit_rate",
-    "as_of", "prices", "format", "text_column", "id_column", "system", "skip_bad", "tier", "concurrency", "deadline",
-    "budget",
-    "history", "exact_tokens",
-)
-
-
-def build_options(
-    *,
-    output_tokens: int | None,
-    output_ratio: float | None,
-    output_column: str | None,
-    rows: int | None,
-    sample: int | None,
-    seed: int,
-    cache_prefix: str | None,
-    cache_hit_rate: float,
-    as_of: str | None,
-    prices: list[Path] | None,
-    format: str | None,
-    text_column: str | None,
-    id_column: str | None,
-    system: str | None,
-    skip_bad: bool,
-    tier: list[str] | None,
-    concurrency: int | None,
-    deadline: str | None,
-    budget: str | None,
-    history: bool,
-    exact_tokens: bool = False,
-) -> EstimateOptions:
+def build_options(flags: Mapping[str, Any]) -> EstimateOptions:
     """The typed options of `estimate` and `report`, from their flags; a bad value is a UsageError."""
     from planner.plan.options import EstimateOptions
 
-    return EstimateOptions.of(
-        output_tokens=output_tokens, output_ratio=output_ratio, output_column=output_column, rows=rows,
-        sample=sample, seed=seed, cache_prefix=cache_prefix, cache_hit_rate=cache_hit_rate,
-        as_of=parse_date(as_of), prices=prices or [], format=format, text_column=text_column, id_column=id_column,
-        system=system,
-        skip_bad=skip_bad, tier=tier or (), concurrency=concurrency, deadline=deadline, budget=budget,
-        use_history=history, exact_tokens=exact_tokens,
-    )
+    given = {p.name: flags[p.name] for p in FLAGS}
+    return EstimateOptions.of(**{**given, "as_of": parse_date(given["as_of"])})
 
 
 def run_estimate(data: str, models: list[str], options: EstimateOptions, *, show_progress: bool = True) -> Estimate:
@@ -235,10 +212,8 @@ def run_estimate(data: str, models: list[str], options: EstimateOptions, *, show
 
 
 @handle_errors
-def _run(
-    data: str, models: list[str], options: Callable[[], EstimateOptions], json_output: bool, verbose: bool = False
-) -> None:
-    result = run_estimate(data, models, options(), show_progress=not json_output)
+def _run(data: str, models: list[str], flags: Mapping[str, Any], json_output: bool, verbose: bool = False) -> None:
+    result = run_estimate(data, models, build_options(flags), show_progress=not json_output)
     if json_output:
         print_json(result.model_dump(mode="json"))
     else:

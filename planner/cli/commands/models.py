@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from planner.cli.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
+
+if TYPE_CHECKING:
+    from planner.prices.pricing import PriceBook
 
 
 def model_json(table: Any, model: Any, as_of: Any) -> dict[str, Any]:
@@ -48,71 +52,82 @@ def _verdict_label(row: dict[str, Any]) -> str:
     return "no"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("models")
-    @handle_errors
-    def models_cmd(
-        provider: Annotated[
-            str | None, typer.Option("--provider", metavar="PROVIDER", help="Only this provider (e.g. openai, google).")
-        ] = None,
-        batch_only: Annotated[bool, typer.Option("--batch-only", help="Only models that can run as a batch.")] = False,
-        as_of: AsOfOption = None,
-        prices: PricesOption = None,
-        json_out: JsonOption = False,
-    ) -> None:
-        """List models with realtime and batch prices (USD per 1M tokens) from the tables in force on --as-of."""
-        from planner.core.errors import PricingError
-        from planner.prices.pricing import load_pricebook
+@handle_errors
+def models_command(
+    provider: Annotated[
+        str | None, typer.Option("--provider", metavar="PROVIDER", help="Only this provider (e.g. openai, google).")
+    ] = None,
+    batch_only: Annotated[bool, typer.Option("--batch-only", help="Only models that can run as a batch.")] = False,
+    as_of: AsOfOption = None,
+    prices: PricesOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List models with realtime and batch prices (USD per 1M tokens) from the tables in force on --as-of."""
+    from planner.prices.pricing import load_pricebook
 
-        book = load_pricebook(parse_date(as_of), user_tables=prices or [])
-        if not book.tables and book.missing and provider is None:
-            from planner.prices.tablefiles import list_versions
+    book = load_pricebook(parse_date(as_of), user_tables=prices or [])
+    _check_provider(book, provider)
+    rows = [
+        model_json(t, m, book.as_of)
+        for t in book.providers()
+        if provider is None or t.provider == provider
+        for m in t.models
+    ]
+    if batch_only:
+        rows = [r for r in rows if r["qualifies"]]
+    if json_out:
+        print_json({"as_of": book.as_of.isoformat(), "models": rows})
+    else:
+        _print_models(rows, book.as_of)
 
-            earliest = min(v[0].version for v in list_versions().values())
-            raise PricingError(f"no price table is in force on {book.as_of}: the earliest starts {earliest}")
-        if provider is not None and provider not in book.tables:
-            raise PricingError(
-                book.missing.get(provider) or f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}"
-            )
-        rows = [
-            model_json(t, m, book.as_of)
-            for t in book.providers()
-            if provider is None or t.provider == provider
-            for m in t.models
-        ]
-        if batch_only:
-            rows = [r for r in rows if r["qualifies"]]
-        if json_out:
-            print_json({"as_of": book.as_of.isoformat(), "models": rows})
-            return
-        from planner.cli.commands._common import stdout_console
-        from planner.core.money import rate_display
-        from planner.render.layout import Col, Grid, print_grid
 
-        con = stdout_console()
-        cols = [
-            Col("Model", key=True), Col("Input", "right"), Col("Output", "right"), Col("Batch\nin", "right"),
-            Col("Batch\nout", "right"), Col("Batch"), Col("Context", "right", drop=True),
-        ]
-        # on a terminal, one table per provider (narrower); piped, one flat table with a provider column
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for r in rows:
-            groups.setdefault(r["provider"] if con.is_terminal else "", []).append(r)
-        for name, members in groups.items():
-            grid = Grid(cols if name else [Col("Provider", key=True), *cols], title=name or None,
-                        see_also="--json, a pipe or a wider terminal")
-            for r in members:
-                rt, bt = r["realtime"], r["batch"]
-                batch = _verdict_label(r)
-                cells = [
-                    r["model"], rate_display(rt["input"]), rate_display(rt["output"]),
-                    rate_display(bt["input"]) if bt else "-", rate_display(bt["output"]) if bt else "-", batch,
-                    f"{r['context_window']:,}" if r["context_window"] else "?",
-                ]
-                grid.add(*([] if name else [r["provider"]]), *cells)
-            print_grid(con, grid)
-        con.print(
-            f"{len(rows)} models, tables in force on {book.as_of}. Prices in USD per 1M tokens; "
-            "yes* = batch price derived from the provider's default discount; `batchplan check MODEL` gives every "
-            "reason a model does not qualify."
+def _check_provider(book: PriceBook, provider: str | None) -> None:
+    """Refuse a date no table is in force on, or a provider no table names (listing the known ones)."""
+    from planner.core.errors import PricingError
+
+    if not book.tables and book.missing and provider is None:
+        from planner.prices.tablefiles import list_versions
+
+        earliest = min(v[0].version for v in list_versions().values())
+        raise PricingError(f"no price table is in force on {book.as_of}: the earliest starts {earliest}")
+    if provider is not None and provider not in book.tables:
+        raise PricingError(
+            book.missing.get(provider) or f"unknown provider '{provider}'; known: {', '.join(sorted(book.tables))}"
         )
+
+
+def _print_models(rows: list[dict[str, Any]], as_of: date) -> None:
+    """On a terminal, one table per provider (narrower); piped, one flat table with a provider column."""
+    from planner.cli.commands._common import stdout_console
+    from planner.core.money import rate_display
+    from planner.render.layout import Col, Grid, print_grid
+
+    con = stdout_console()
+    cols = [
+        Col("Model", key=True), Col("Input", "right"), Col("Output", "right"), Col("Batch\nin", "right"),
+        Col("Batch\nout", "right"), Col("Batch"), Col("Context", "right", drop=True),
+    ]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["provider"] if con.is_terminal else "", []).append(r)
+    for name, members in groups.items():
+        grid = Grid(cols if name else [Col("Provider", key=True), *cols], title=name or None,
+                    see_also="--json, a pipe or a wider terminal")
+        for r in members:
+            rt, bt = r["realtime"], r["batch"]
+            cells = [
+                r["model"], rate_display(rt["input"]), rate_display(rt["output"]),
+                rate_display(bt["input"]) if bt else "-", rate_display(bt["output"]) if bt else "-", _verdict_label(r),
+                f"{r['context_window']:,}" if r["context_window"] else "?",
+            ]
+            grid.add(*([] if name else [r["provider"]]), *cells)
+        print_grid(con, grid)
+    con.print(
+        f"{len(rows)} models, tables in force on {as_of}. Prices in USD per 1M tokens; "
+        "yes* = batch price derived from the provider's default discount; `batchplan check MODEL` gives every "
+        "reason a model does not qualify."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("models")(models_command)

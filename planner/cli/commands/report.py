@@ -1,14 +1,14 @@
 """`batchplan report DATA --model M … -o FILE`: the estimate as a report; FILE's suffix picks the form.
 
 .html (self-contained, printable, inline SVG charts), .md (tables), .json (the estimate's data) or .csv
-(one row per model). The command takes every `estimate` option: its signature is `estimate`'s own,
-read with `inspect.signature`, plus `-o/--output` and `--force`, so the two never drift apart.
+(one row per model). The command takes every `estimate` option: both commands' signatures get the one
+declaration of the estimate flags (planner.cli.commands.estimate.with_estimate_flags), so they never drift apart.
 `--json` prints what was written as one JSON object instead of a sentence.
 """
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,16 +58,15 @@ def render(result: Any, form: str, generated: datetime | None = None) -> str:
 
 
 @handle_errors
-def _run(params: dict[str, Any]) -> None:
+def _run(
+    data: str, models: list[str], output: Path, force: bool, json_output: bool, flags: Mapping[str, Any]
+) -> None:
     from planner.io.atomic import check_destination, write_text
 
-    output: Path = params["output"]
-    force: bool = params["force"]
-    json_output: bool = params["json_output"]
     form = form_of(output)
-    options = estimate_cmd.build_options(**{name: params[name] for name in estimate_cmd.OPTION_NAMES})
+    options = estimate_cmd.build_options(flags)
     check_destination(output, force=force)  # fail before counting a large dataset, not after
-    result = estimate_cmd.run_estimate(params["data"], params["model"], options, show_progress=not json_output)
+    result = estimate_cmd.run_estimate(data, models, options, show_progress=not json_output)
     generated = datetime.now(UTC).replace(microsecond=0)
     text = render(result, form, generated)
     write_text(output, text, force=force)
@@ -79,30 +78,17 @@ def _run(params: dict[str, Any]) -> None:
     estimate_cmd.report_skipped(result)
 
 
-def report_command(**options: Any) -> None:
+@estimate_cmd.with_estimate_flags
+def report_command(
+    data: estimate_cmd.DataArgument,
+    model: estimate_cmd.ModelOption,
+    output: OutputOption,
+    force: ForceOption = False,
+    json_output: ReportJsonOption = False,
+    **flags: Any,
+) -> None:
     """Write the estimate for DATA as a report: .html (charts, printable), .md, .json or .csv."""
-    _run(options)
-
-
-def _signature() -> inspect.Signature:
-    base = inspect.signature(estimate_cmd.estimate_command, eval_str=True)
-    params = [p for name, p in base.parameters.items() if name not in ("json_output", "verbose")]
-    extra = {"output": OutputOption, "force": ForceOption, "json_output": ReportJsonOption}
-    # `output` has no default, so it must come before the defaulted options (Python's rule; Typer's order).
-    first_default = next(i for i, p in enumerate(params) if p.default is not inspect.Parameter.empty)
-    params.insert(first_default, inspect.Parameter("output", inspect.Parameter.KEYWORD_ONLY, annotation=OutputOption))
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
-    params.append(inspect.Parameter("force", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ForceOption))
-    params.append(
-        inspect.Parameter("json_output", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ReportJsonOption)
-    )
-    assert all(name in {p.name for p in params} for name in extra)
-    return base.replace(parameters=params, return_annotation=None)
-
-
-report_command.__signature__ = _signature()  # type: ignore[attr-defined]
-report_command.__annotations__ = {p.name: p.annotation for p in report_command.__signature__.parameters.values()}  # type: ignore[attr-defined]
-report_command.__annotations__["return"] = None
+    _run(data, model, output, force, json_output, flags)
 
 
 def register(app: typer.Typer) -> None:
