@@ -193,7 +193,7 @@ def _self(vendor: str, out: Path) -> dict[str, tuple[int, int] | str]:
 def _estimated_by_id(vendor: str, out: Path, report: Any) -> dict[str, int]:
     """Each line's estimated input tokens (recovered from a reconcile against usage of exactly 1)."""
     from planner.batch.batchfiles import VENDOR_RULES, parse_line
-    from planner.batch.reconcile import _estimate_inputs
+    from planner.batch.reconcile import estimate_inputs
     from planner.prices.pricing import load_pricebook
 
     rules = VENDOR_RULES[vendor]
@@ -208,7 +208,7 @@ def _estimated_by_id(vendor: str, out: Path, report: Any) -> dict[str, int]:
             requests.append(parsed.request)
     resolved = load_pricebook(AS_OF).resolve(report.model if "/" in report.model else report.resolved_model,
                                              provider=report.provider)
-    counts, _, _ = _estimate_inputs(resolved, requests, "")
+    counts, _, _ = estimate_inputs(resolved, requests, "")
     assert sum(counts) == report.input_tokens.estimated
     return dict(zip(keys, counts, strict=True))
 

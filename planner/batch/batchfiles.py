@@ -336,14 +336,14 @@ def price_requests(
     from planner.count.workload import Scaling
     from planner.plan.estimate import (
         _estimate_one,
-        _tokenizer_key,
         assumed_images_note,
         count_dataset,
         in_memory_counts,
+        tokenizer_key,
     )
 
     tok = resolved.tokenizer
-    key = _tokenizer_key(tok)
+    key = tokenizer_key(tok)
     counts, ids = count_dataset(requests, {key: tok}, assumption, path)
     mine, over = in_memory_counts(resolved, counts[key], requests, assumption)  # ctok for Claude, as estimate()
     n = len(ids)

@@ -242,7 +242,7 @@ class _Counts:
         self.assumed_images = 0
 
 
-def _tokenizer_key(tok: Tokenizer) -> str:
+def tokenizer_key(tok: Tokenizer) -> str:
     return tok.model_dump_json()
 
 
@@ -572,7 +572,7 @@ def _learned(
         elif r.tokenizer.exact is not None and not claude_tokens.available():
             notes.append(claude_tokens.unavailable_note())
         if over is None and o.timing.use_history:
-            over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
+            over = calibration.history_override(r, counts.inputs, tokenizer_key(r.tokenizer))
     if over is None and observed is None:
         return counts, None, notes
     new = _Counts()
@@ -648,7 +648,7 @@ def estimate(
         assumption = OutputAssumption(
             mode="history", description="per model, observed in your reconciled batches (see each model's notes)"
         )
-    tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
+    tokenizers = {tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
 
     skip = SkipLog() if o.skip_bad else None
     sampling, cache, timed = o.sampling, o.cache, o.timing
@@ -673,7 +673,7 @@ def estimate(
         scaling = Scaling(job_requests=sampling.rows or counted, sampled=counted)
 
     learned = [
-        _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt,
+        _learned(r, counts[tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt,
                  counts_file)
         for i, r in enumerate(resolved)
     ]
@@ -739,7 +739,7 @@ def _counts_file(
     check_options(path, sample=o.sampling.sample, cache_prefix=o.cache.prefix, output_column=o.output.column)
     first_model: dict[str, str] = {}
     for r in resolved:
-        first_model.setdefault(_tokenizer_key(r.tokenizer), r.requested)
+        first_model.setdefault(tokenizer_key(r.tokenizer), r.requested)
     return open_counts(path, list(tokenizers.values()), o.reader, [first_model[k] for k in tokenizers])
 
 

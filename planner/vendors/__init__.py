@@ -13,6 +13,7 @@ readers ask only this registry, so adding a vendor touches one module (plus its 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import cache
 from re import Pattern
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from planner.core.errors import UsageError
 from planner.core.request import Request
 from planner.vendors._base import ENDPOINTS, LineOptions, Parsed, Unconvertible, Vendor
+from planner.vendors.results import BatchObject, Result
 
 __all__ = [
     "ENDPOINTS", "VENDOR_MODULES", "BatchVendor", "LineOptions", "Parsed", "Unconvertible", "Vendor",
@@ -93,3 +95,27 @@ def detect_vendor(obj: Any) -> str | None:
         if vendor.looks_like(obj):
             return vendor.name
     return None
+
+
+#: A vendor module's `read_result(obj, where)`: its result line (or batch object) read, None for another shape.
+ResultReader = Callable[[dict[str, Any], str], Result | BatchObject | None]
+
+
+@cache
+def _result_readers() -> tuple[ResultReader, ...]:
+    """The `read_result` of every vendor module that has one, in registry order."""
+    modules = (importlib.import_module(name) for name in VENDOR_MODULES)
+    return tuple(reader for module in modules if (reader := getattr(module, "read_result", None)) is not None)
+
+
+def parse_result(obj: Any, where: str) -> Result | BatchObject:
+    """One result line (or batch object) of any vendor, read by the vendor module that knows its shape, so a
+    new vendor's results touch only its module. ValueError with a one-line reason for anything else."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    for read in _result_readers():
+        found = read(obj, where)
+        if found is not None:
+            return found
+    keys = ", ".join(sorted(obj)[:6])
+    raise ValueError(f"not a batch result line of a known vendor (keys: {keys})")
