@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from planner.batch.batchfiles import prepare
+from planner.batch.prepare import prepare
 from planner.batch.reconcile import ReconcileOptions, reconcile
 from planner.cli.main import app
 from planner.core.errors import InputError, UsageError
@@ -192,16 +192,16 @@ def _self(vendor: str, out: Path) -> dict[str, tuple[int, int] | str]:
 
 def _estimated_by_id(vendor: str, out: Path, report: Any) -> dict[str, int]:
     """Each line's estimated input tokens (recovered from a reconcile against usage of exactly 1)."""
-    from planner.batch.batchfiles import VENDOR_RULES, parse_line
     from planner.batch.reconcile import estimate_inputs
     from planner.prices.pricing import load_pricebook
+    from planner.vendors import get_vendor
 
-    rules = VENDOR_RULES[vendor]
+    rules = get_vendor(vendor)
     keys, requests = [], []
     for p in sorted(out.glob("batch-*.jsonl")):
         for number, raw in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
             line = json.loads(raw)
-            parsed = parse_line(line, number, rules)
+            parsed = rules.parse_line(line, number)
             assert parsed.request is not None
             cid = line.get("custom_id") or line.get("key") or line.get("recordId")
             keys.append(cid if cid is not None else json.dumps(line["request"], sort_keys=True))

@@ -47,8 +47,8 @@ def vendor_name(value: str | None) -> str | None:
 
 
 def _line_vendor(value: str | None) -> str | None:
-    """The name planner.batch.batchfiles knows the vendor's line format by (`google` → `gemini`)."""
-    from planner.batch.batchfiles import PROVIDER_VENDOR
+    """The name planner.vendors knows the vendor's line format by (`google` → `gemini`)."""
+    from planner.batch.pricing import PROVIDER_VENDOR
 
     name = vendor_name(value)
     return PROVIDER_VENDOR.get(name, name) if name is not None else None
@@ -126,7 +126,7 @@ def prepare_command(
 
 @handle_errors
 def _prepare(**kw: Any) -> None:
-    from planner.batch.batchfiles import prepare
+    from planner.batch.prepare import prepare
     from planner.plan.options import PrepareOptions
 
     if kw["output"] is not None and kw["out"] is not None and kw["output"] != kw["out"]:
@@ -241,7 +241,7 @@ def validate_command(
 
 @handle_errors
 def _validate(**kw: Any) -> None:
-    from planner.batch.batchfiles import validate
+    from planner.batch.validate import validate
 
     result = validate(
         kw["file"], vendor=_line_vendor(kw["vendor"]), model=kw["model"], output_tokens=kw["output_tokens"],
