@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from planner.core.errors import InputError
@@ -61,50 +61,63 @@ def template_requests(
         fmt = "jsonl"
     name = "<stdin>" if path == "-" else path
 
-    def body(text: str) -> dict[str, Any]:
-        messages: list[dict[str, Any]] = []
-        if system:
-            messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": text})
-        return {"messages": messages}
-
     def rows() -> Iterator[Request]:
         with open_text(path) as handle:
-            if fmt in ("csv", "tsv"):
-                reader = csv.DictReader(handle, delimiter="\t" if fmt == "tsv" else ",")
-                for row in reader:
-                    number = reader.line_num
-                    if not any((v or "").strip() for v in row.values()):
-                        continue
-                    fields = {k: v for k, v in row.items() if k is not None}
-                    rid = str(fields.get(id_column or "id") or f"row-{number}")
-                    yield Request(number, rid, "chat", body(fill_template(template, fields, path=name, line=number)))
-                return
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                if fmt == "text":
-                    cols: dict[str, Any] = {"text": line.rstrip("\r\n")}
-                    rid = f"line-{number}"
-                else:
-                    try:
-                        obj = json.loads(line)
-                    except ValueError as exc:
-                        err = InputError(f"malformed JSON: {exc}", path=name, line=number)
-                        if skip is None:
-                            raise err from None
-                        skip.add(number, err.message)
-                        continue
-                    if not isinstance(obj, dict):
-                        err = InputError("expected a JSON object", path=name, line=number)
-                        if skip is None:
-                            raise err
-                        skip.add(number, err.message)
-                        continue
-                    cols = obj
-                    raw = obj.get(id_column) if id_column else obj.get("id", obj.get("custom_id"))
-                    rid = str(raw) if raw is not None else f"line-{number}"
-                yield Request(number, rid, "chat", body(fill_template(template, cols, path=name, line=number)))
+            found = _table_rows(handle, fmt, id_column) if fmt in ("csv", "tsv") else _line_rows(
+                handle, fmt, id_column, name, skip)
+            for number, rid, columns in found:
+                text = fill_template(template, columns, path=name, line=number)
+                yield Request(number, rid, "chat", _chat_body(text, system))
 
     return f"{fmt}+template", rows()
 
+
+def _chat_body(text: str, system: str | None) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": text})
+    return {"messages": messages}
+
+
+Row = tuple[int, str, dict[str, Any]]  # (line, id, columns)
+
+
+def _table_rows(handle: Iterable[str], fmt: str, id_column: str | None) -> Iterator[Row]:
+    """CSV/TSV rows by their header's names; blank rows skipped."""
+    reader = csv.DictReader(handle, delimiter="\t" if fmt == "tsv" else ",")
+    for row in reader:
+        number = reader.line_num
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        fields = {k: v for k, v in row.items() if k is not None}
+        yield number, str(fields.get(id_column or "id") or f"row-{number}"), fields
+
+
+def _line_rows(handle: Iterable[str], fmt: str, id_column: str | None, name: str,
+               skip: SkipLog | None) -> Iterator[Row]:
+    """Text lines as `{text}`, or JSONL objects by their keys; a bad JSONL row fails, or is skipped (--skip-bad)."""
+    for number, line in enumerate(handle, 1):
+        if not line.strip():
+            continue
+        if fmt == "text":
+            yield number, f"line-{number}", {"text": line.rstrip("\r\n")}
+            continue
+        obj, problem = _json_object(line)
+        if problem is not None:
+            err = InputError(problem, path=name, line=number)
+            if skip is None:
+                raise err
+            skip.add(number, err.message)
+            continue
+        raw = obj.get(id_column) if id_column else obj.get("id", obj.get("custom_id"))
+        yield number, str(raw) if raw is not None else f"line-{number}", obj
+
+
+def _json_object(line: str) -> tuple[dict[str, Any], str | None]:
+    """The line's JSON object, or why it is none."""
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        return {}, f"malformed JSON: {exc}"
+    return (obj, None) if isinstance(obj, dict) else ({}, "expected a JSON object")
