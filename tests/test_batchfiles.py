@@ -1,5 +1,5 @@
-"""planner.batch.batchfiles: vendor line formats (checked against the official SDK types), stable ids, splitting
-at the exact limits, and totals equal to `estimate()`."""
+"""planner.batch (prepare, validate, lines, manifest): vendor line formats (checked against the official SDK
+types), stable ids, splitting at the exact limits, and totals equal to `estimate()`."""
 
 from __future__ import annotations
 
@@ -12,17 +12,14 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from planner.batch.batchfiles import (
-    VENDORS,
-    IdMaker,
-    encode_line,
-    fill_template,
-    prepare,
-    validate,
-)
+from planner.batch.lines import encode_line, fill_template
+from planner.batch.manifest import IdMaker
+from planner.batch.prepare import prepare
+from planner.batch.validate import validate
 from planner.core.errors import InputError, UsageError
 from planner.plan.estimate import estimate
 from planner.prices.pricing import PriceBook, load_pricebook
+from planner.vendors import list_vendors
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pricing"
 AS_OF = date(2026, 3, 1)
@@ -184,7 +181,7 @@ def test_other_vendor_shapes(
 
 
 def test_every_vendor_is_covered() -> None:
-    assert len(VENDORS) == 11
+    assert len(list_vendors()) == 11
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,10 +385,10 @@ def test_no_overwrite_without_force_and_stale_files_removed(
 def test_interrupt_leaves_no_partial_files(
     tmp_path: Path, write_jsonl: Callable[..., Path], acme: PriceBook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import planner.batch.batchfiles as bf
+    import planner.batch.prepare as writer
 
     calls = {"n": 0}
-    real = bf.encode_line
+    real = writer.encode_line
 
     def boom(obj: dict[str, Any]) -> bytes:
         calls["n"] += 1
@@ -399,7 +396,7 @@ def test_interrupt_leaves_no_partial_files(
             raise KeyboardInterrupt
         return real(obj)
 
-    monkeypatch.setattr(bf, "encode_line", boom)
+    monkeypatch.setattr(writer, "encode_line", boom)
     out = tmp_path / "o"
     with pytest.raises(KeyboardInterrupt):
         prepare(write_jsonl(rows(5)), "acme-small", out, vendor="openai", max_tokens=3, max_requests=1,

@@ -83,11 +83,11 @@ def test_requests_in_memory_are_calibrated_like_a_file(monkeypatch: pytest.Monke
     """prepare/validate/reconcile: a large batch in memory is calibrated on a sample, not ctok'd in full."""
     need_ctok()
     r = load_pricebook(AS_OF).resolve("claude-haiku-4-5")
-    from planner.batch.batchfiles import VENDOR_RULES, parse_line
+    from planner.vendors import get_vendor
 
     requests = []
     for i, row in enumerate(skewed_rows(n_short=400, n_md=30, n_code=6), 1):
-        parsed = parse_line(row, i, VENDOR_RULES["anthropic"])
+        parsed = get_vendor("anthropic").parse_line(row, i)
         assert parsed.request is not None
         requests.append(parsed.request)
     exact = calibration.in_memory_override(r, requests)

@@ -10,22 +10,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.batch.batchfiles import (
-    PROVIDER_VENDOR,
-    VENDOR_RULES,
-    build_line,
-    encode_line,
-    prepare,
-    validate,
-    vendor_rules,
-)
-from planner.batch.batchfiles import LineOptions as Opts
+from planner.batch.lines import encode_line
+from planner.batch.prepare import prepare
+from planner.batch.pricing import PROVIDER_VENDOR
+from planner.batch.validate import validate
 from planner.cli.main import app
 from planner.core.request import Request
 from planner.plan.eligibility import eligibility
 from planner.plan.estimate import estimate
 from planner.prices.pricing import PriceBook, load_pricebook
 from planner.render.tabular import summary
+from planner.vendors import LineOptions as Opts
+from planner.vendors import get_vendor, list_vendors
 
 runner = CliRunner()
 
@@ -182,13 +178,13 @@ def test_prepare_and_validate_agree_with_the_verdict(book: PriceBook, tmp_path: 
     checked = 0
     for table in book.providers():
         vendor = PROVIDER_VENDOR.get(table.provider, table.provider)
-        if vendor not in VENDOR_RULES:
+        if vendor not in list_vendors():
             continue
-        rules = vendor_rules(vendor)
+        rules = get_vendor(vendor)
         for m in table.models:
             name = f"{table.provider}/{m.id}"
             line = tmp_path / f"{checked}.jsonl"
-            obj, _ = build_line(req, "r1", Opts(vendor=rules, model=m.id, max_tokens=5))
+            obj, _ = rules.build_line(req, "r1", Opts(vendor=rules, model=m.id, max_tokens=5))
             v = eligibility(book.resolve(name), book.as_of, endpoints=[obj["url"]] if "url" in obj else ())
             line.write_bytes(encode_line(obj))
             result = validate(line, vendor=vendor, model=name, pricebook=book)

@@ -282,7 +282,8 @@ def test_assumed_images_are_stated_in_every_output(tmp_path: Path) -> None:
     doc = json.loads(result.model_dump_json())
     assert doc["estimates"][0]["assumed_images"] == 4
 
-    from planner.batch.batchfiles import prepare, validate
+    from planner.batch.prepare import prepare
+    from planner.batch.validate import validate
 
     manifest = prepare(data, "gpt-4o", tmp_path / "out", vendor="openai", output_tokens=5, pricebook=book)
     assert any("4 image(s)" in n and "1024×1024" in n for n in manifest.notes), manifest.notes
@@ -345,7 +346,7 @@ def test_without_rule_image_json_is_counted() -> None:
 def test_images_a_model_has_no_rule_for_are_reported_in_every_output(tmp_path: Path) -> None:
     """A text-only model (Llama 3.3 on Groq) meets image parts: they are counted as their JSON text (nothing is
     free), and every output says so instead of presenting the count as if it held images (before: silent)."""
-    from planner.batch.batchfiles import prepare
+    from planner.batch.prepare import prepare
     from planner.plan.estimate import estimate
     from planner.prices.pricing import load_pricebook, shipped_pricing_dir
     from planner.render.terminal import Footnotes, assumptions

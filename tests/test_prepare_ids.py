@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.batch.batchfiles import prepare
+from planner.batch.prepare import prepare
 from planner.cli.main import app
 from planner.core.errors import InputError, UsageError
 

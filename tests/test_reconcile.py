@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from planner.batch.batchfiles import prepare
+from planner.batch.prepare import prepare
 from planner.batch.reconcile import ReconcileOptions, reconcile
 from planner.cli.main import app
 from planner.core.errors import InputError, UsageError
@@ -192,23 +192,23 @@ def _self(vendor: str, out: Path) -> dict[str, tuple[int, int] | str]:
 
 def _estimated_by_id(vendor: str, out: Path, report: Any) -> dict[str, int]:
     """Each line's estimated input tokens (recovered from a reconcile against usage of exactly 1)."""
-    from planner.batch.batchfiles import VENDOR_RULES, parse_line
-    from planner.batch.reconcile import _estimate_inputs
+    from planner.batch.reconcile import estimate_inputs
     from planner.prices.pricing import load_pricebook
+    from planner.vendors import get_vendor
 
-    rules = VENDOR_RULES[vendor]
+    rules = get_vendor(vendor)
     keys, requests = [], []
     for p in sorted(out.glob("batch-*.jsonl")):
         for number, raw in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
             line = json.loads(raw)
-            parsed = parse_line(line, number, rules)
+            parsed = rules.parse_line(line, number)
             assert parsed.request is not None
             cid = line.get("custom_id") or line.get("key") or line.get("recordId")
             keys.append(cid if cid is not None else json.dumps(line["request"], sort_keys=True))
             requests.append(parsed.request)
     resolved = load_pricebook(AS_OF).resolve(report.model if "/" in report.model else report.resolved_model,
                                              provider=report.provider)
-    counts, _, _ = _estimate_inputs(resolved, requests, "")
+    counts, _, _ = estimate_inputs(resolved, requests, "")
     assert sum(counts) == report.input_tokens.estimated
     return dict(zip(keys, counts, strict=True))
 
@@ -399,3 +399,35 @@ def test_claude_on_vertex_results_are_billed_as_claude_usage(tmp_path: Path, as_
     assert alone.requests.matched == 12 and alone.input_tokens.estimated == r.input_tokens.estimated
     # ...and the reply's bare "claude-sonnet-5-5" is priced at Vertex's table, where the rows came from
     assert alone.provider == "vertex" and alone.cost_usd.billed == r.cost_usd.billed
+
+
+RESULT_SHAPES = {
+    "openai": {"id": "b1", "custom_id": "r1", "error": None, "response": {
+        "status_code": 200, "body": {"model": "gpt-4o-mini", "usage": {"prompt_tokens": 7, "completion_tokens": 2}}}},
+    "anthropic": {"custom_id": "r1", "result": {"type": "succeeded", "message": {
+        "model": "claude-haiku-4-5", "usage": {"input_tokens": 5, "cache_read_input_tokens": 2, "output_tokens": 2}}}},
+    "gemini": {"key": "r1", "response": {"usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 2}}},
+    "vertex": {"request": {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}, "status": "",
+               "response": {"usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 2}}},
+    "bedrock": {"recordId": "r1", "modelInput": {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
+                                                 "messages": [{"role": "user", "content": "hi"}]},
+                "modelOutput": {"usage": {"input_tokens": 7, "output_tokens": 2}}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RESULT_SHAPES))
+def test_each_result_shape_is_read_by_its_own_vendor_module_only(kind: str) -> None:
+    """A vendor's result shape is its module's business: no other module claims it, so the registry's order
+    does not decide who reads a line, and a new vendor's shape touches only its module."""
+    import importlib
+
+    from planner.vendors import VENDOR_MODULES, parse_result
+    from planner.vendors.results import Result
+
+    line = RESULT_SHAPES[kind]
+    readers = [m for m in VENDOR_MODULES if getattr(importlib.import_module(m), "read_result", None)]
+    claimed = [m for m in readers if importlib.import_module(m).read_result(line, "f:1") is not None]
+    assert len(claimed) == 1
+    result = parse_result(line, "f:1")
+    assert isinstance(result, Result)
+    assert (result.kind, result.input_tokens, result.output_tokens) == (kind, 7, 2)

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from planner.batch.batchfiles import encode_line, prepare, validate
+from planner.batch.lines import encode_line
+from planner.batch.prepare import prepare
+from planner.batch.validate import validate
 from planner.core.errors import UsageError
 from planner.core.request import Request
 from planner.count.tokens import count_requests

@@ -1,21 +1,9 @@
 """Reconcile a finished batch: what the vendor billed, against what batchplan estimated for the same requests.
 
-Reads what vendors return after a batch (one JSONL line per request, in any order):
-
-* OpenAI / Azure / Groq output and error files: `{custom_id, response: {status_code, body: {usage}}, error}`;
-  chat usage `prompt_tokens` (`prompt_tokens_details.cached_tokens`), `completion_tokens`
-  (`completion_tokens_details.reasoning_tokens`), Responses usage `input_tokens` / `output_tokens` and their
-  `*_details`. Failed requests (an `error`, a non-2xx status) are not billed.
-* Anthropic Message Batches results: `{custom_id, result: {type, message: {model, usage}}}`; input is
-  `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`. `errored`, `canceled` and
-  `expired` results are not billed (batch-processing docs).
-* Gemini API batch output `{key, response: {usageMetadata, modelVersion}}` (or `{key, error}`) and Vertex AI
-  `predictions.jsonl` `{request, status, response: {usageMetadata}}`: input `promptTokenCount` (its
-  `cachedContentTokenCount` part cached), output `candidatesTokenCount + thoughtsTokenCount`. Claude on
-  Vertex: `{custom_id, request, status, response}` with `response` a Messages reply (an object, or a JSON
-  string as a BigQuery output table holds it), billed as Anthropic's usage; a non-empty `status` is an error.
-* Bedrock `.jsonl.out` records `{recordId, modelInput, modelOutput: {usage}}` (or `error`).
-* Batch objects with `usage` (OpenAI, created after 2025-09-07): totals only, and the batch's date.
+Reads what vendors return after a batch (one JSONL line per request, in any order, or batch objects with
+`usage`). Each vendor module in planner/vendors/ reads its own result shape (`read_result`: OpenAI/Azure/Groq
+output and error files, Anthropic Message Batches results, Gemini API output, Vertex AI predictions, Bedrock
+`.jsonl.out`) into one `Result`, so nothing here depends on which vendor ran the batch.
 
 The estimate side is the batch's own input, joined by custom_id / key / recordId: `--manifest` (what
 `batchplan prepare` wrote), `--input` (any batch input or dataset batchplan reads), or the request a
@@ -30,10 +18,10 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,260 +31,15 @@ from planner.core.money import ZERO, per_million, usd
 from planner.core.request import Request
 from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, load_pricebook
 from planner.read.datasets import ReadOptions, open_binary, read_requests
+from planner.vendors import Vendor, detect_vendor, get_vendor, list_vendors, parse_result
+from planner.vendors.results import BatchObject, Result, as_text
 
-Kind = Literal["openai", "anthropic", "gemini", "vertex", "bedrock"]
 #: Failed requests listed by name in the report.
 FIRST_FAILURES_KEPT = 5
 
 
 # ---------------------------------------------------------------------------------------------
-# One result line, normalised across vendors
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """One request's outcome as the vendor reported it. Token counts are what was billed (0 when failed)."""
-
-    where: str
-    kind: Kind
-    custom_id: str | None
-    succeeded: bool
-    failure: str | None = None
-    message: str | None = None
-    input_tokens: int = 0  # the whole prompt: uncached + cache reads + cache writes
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0  # 5-minute (default) cache writes
-    cache_write_1h_tokens: int = 0
-    output_tokens: int = 0  # visible output + reasoning/thinking
-    reasoning_tokens: int = 0
-    model: str | None = None
-    created: datetime | None = None
-    request: Request | None = None  # the request the line carries (Vertex, Bedrock)
-    identity: str = ""  # the vendor's id for this result (stable across downloads), for idempotent storage
-
-
-@dataclass(frozen=True, slots=True)
-class BatchObject:
-    """A vendor batch object given among the results: its id, date, status and (OpenAI) usage totals."""
-
-    where: str
-    provider: str
-    id: str
-    status: str
-    created: datetime | None
-    model: str | None
-    input_tokens: int | None
-    cached_tokens: int | None
-    output_tokens: int | None
-    reasoning_tokens: int | None
-    requests: int | None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _ts(value: Any) -> datetime | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value, tz=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
-def _openai_usage(usage: dict[str, Any]) -> dict[str, int]:
-    """Chat (`prompt_tokens`…), Responses (`input_tokens`…) and embeddings usage, one shape."""
-    if "prompt_tokens" in usage or "completion_tokens" in usage:
-        inp = _int(usage.get("prompt_tokens"))
-        out = _int(usage.get("completion_tokens"))
-        cached = _int(_dict(usage.get("prompt_tokens_details")).get("cached_tokens"))
-        reasoning = _int(_dict(usage.get("completion_tokens_details")).get("reasoning_tokens"))
-    else:
-        inp = _int(usage.get("input_tokens"))
-        out = _int(usage.get("output_tokens"))
-        cached = _int(_dict(usage.get("input_tokens_details")).get("cached_tokens"))
-        reasoning = _int(_dict(usage.get("output_tokens_details")).get("reasoning_tokens"))
-    return {"input_tokens": inp, "output_tokens": out, "cached_tokens": min(cached, inp), "reasoning_tokens": reasoning}
-
-
-def _anthropic_usage(usage: dict[str, Any]) -> dict[str, int]:
-    uncached = _int(usage.get("input_tokens"))
-    reads = _int(usage.get("cache_read_input_tokens"))
-    writes = _int(usage.get("cache_creation_input_tokens"))
-    split = _dict(usage.get("cache_creation"))
-    one_hour = min(_int(split.get("ephemeral_1h_input_tokens")), writes)
-    return {
-        "input_tokens": uncached + reads + writes,
-        "cached_tokens": reads,
-        "cache_write_tokens": writes - one_hour,
-        "cache_write_1h_tokens": one_hour,
-        "output_tokens": _int(usage.get("output_tokens")),
-    }
-
-
-def _gemini_usage(meta: dict[str, Any]) -> dict[str, int]:
-    prompt = _int(meta.get("promptTokenCount", meta.get("prompt_token_count")))
-    tool_prompt = _int(meta.get("toolUsePromptTokenCount", meta.get("tool_use_prompt_token_count")))
-    cached = _int(meta.get("cachedContentTokenCount", meta.get("cached_content_token_count")))
-    out = _int(meta.get("candidatesTokenCount", meta.get("candidates_token_count")))
-    thoughts = _int(meta.get("thoughtsTokenCount", meta.get("thoughts_token_count")))
-    return {
-        "input_tokens": prompt + tool_prompt,
-        "cached_tokens": min(cached, prompt),
-        "output_tokens": out + thoughts,
-        "reasoning_tokens": thoughts,
-    }
-
-
-def _bedrock_usage(output: dict[str, Any]) -> dict[str, int]:
-    usage = _dict(output.get("usage"))
-    if "input_tokens" in usage or "cache_read_input_tokens" in usage:  # Anthropic on Bedrock
-        return _anthropic_usage(usage)
-    if "inputTokens" in usage:  # Nova / Converse
-        inp = _int(usage.get("inputTokens"))
-        cached = _int(usage.get("cacheReadInputTokenCount", usage.get("cacheReadInputTokens")))
-        return {"input_tokens": inp + cached, "cached_tokens": cached, "output_tokens": _int(usage.get("outputTokens"))}
-    return {  # Llama / Mistral on InvokeModel
-        "input_tokens": _int(output.get("prompt_token_count")),
-        "output_tokens": _int(output.get("generation_token_count")),
-    }
-
-
-def _error_text(error: Any) -> tuple[str, str | None]:
-    """(short type, message) of a vendor error object."""
-    err = _dict(error)
-    inner = _dict(err.get("error"))
-    code = err.get("code") if isinstance(err.get("code"), str) else None
-    kind = str(inner.get("type") or code or err.get("status") or err.get("errorCode") or err.get("type")
-               or err.get("code") or "error")
-    message = inner.get("message") or err.get("message") or err.get("errorMessage")
-    return kind, str(message) if message is not None else None
-
-
-def _ok(where: str, kind: Kind, cid: str | None, usage: dict[str, int], *, model: str | None = None,
-        created: datetime | None = None, request: Request | None = None, identity: str = "") -> Result:
-    """A succeeded result with its billed usage."""
-    return Result(
-        where, kind, cid, True, input_tokens=usage.get("input_tokens", 0), cached_tokens=usage.get("cached_tokens", 0),
-        cache_write_tokens=usage.get("cache_write_tokens", 0),
-        cache_write_1h_tokens=usage.get("cache_write_1h_tokens", 0), output_tokens=usage.get("output_tokens", 0),
-        reasoning_tokens=usage.get("reasoning_tokens", 0), model=model, created=created, request=request,
-        identity=identity,
-    )
-
-
-def parse_result(obj: Any, where: str) -> Result | BatchObject:
-    """One result line (or batch object) of any vendor; ValueError with a one-line reason otherwise."""
-    from planner.batch.batchfiles import VENDOR_RULES, parse_line
-
-    if not isinstance(obj, dict):
-        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-    if obj.get("object") == "batch" or obj.get("type") == "message_batch":
-        return _batch_object(obj, where)
-    if "result" in obj and "custom_id" in obj:  # Anthropic
-        result = _dict(obj.get("result"))
-        kind = result.get("type")
-        cid = str(obj["custom_id"])
-        if kind == "succeeded":
-            message = _dict(result.get("message"))
-            usage = _anthropic_usage(_dict(message.get("usage")))
-            return _ok(where, "anthropic", cid, usage, model=_str(message.get("model")),
-                       identity=str(message.get("id") or cid))
-        if kind in ("errored", "canceled", "expired"):
-            _, msg = _error_text(result.get("error"))
-            return Result(where, "anthropic", cid, False, failure=str(kind), message=msg, identity=cid)
-        raise ValueError(f"Anthropic result of unknown type {json.dumps(kind)}")
-    if "response" in obj and ("custom_id" in obj or "error" in obj) and "request" not in obj and (
-        obj.get("response") is None or "status_code" in _dict(obj.get("response"))
-    ):  # OpenAI / Azure / Groq output or error file (never the request: a Vertex row carries that)
-        openai_id = _str(obj.get("custom_id"))
-        response = _dict(obj.get("response"))
-        body = _dict(response.get("body"))
-        status = response.get("status_code")
-        identity = str(obj.get("id") or response.get("request_id") or openai_id or where)
-        if obj.get("error") or not isinstance(status, int) or not 200 <= status < 300:
-            kind_text, msg = _error_text(obj.get("error") or body.get("error"))
-            if not obj.get("error") and isinstance(status, int):
-                kind_text = f"http {status}"
-            return Result(where, "openai", openai_id, False, failure=kind_text, message=msg, identity=identity)
-        usage = _openai_usage(_dict(body.get("usage")))
-        created = _ts(body.get("created", body.get("created_at")))
-        return _ok(where, "openai", openai_id, usage, model=_str(body.get("model")), created=created,
-                   identity=identity)
-    if "key" in obj and ("response" in obj or "error" in obj):  # Gemini API file output
-        key = str(obj["key"])
-        response = _dict(obj.get("response"))
-        if obj.get("error") or not response:
-            kind_text, msg = _error_text(obj.get("error"))
-            return Result(where, "gemini", key, False, failure=kind_text, message=msg, identity=key)
-        meta = _dict(response.get("usageMetadata", response.get("usage_metadata")))
-        return _ok(where, "gemini", key, _gemini_usage(meta), model=_str(response.get("modelVersion")),
-                   identity=str(response.get("responseId") or key))
-    if "request" in obj and ("response" in obj or "status" in obj):  # Vertex AI predictions.jsonl
-        claude = "custom_id" in obj or "anthropic_version" in _dict(obj["request"])  # Claude's line shape
-        rules = VENDOR_RULES["vertex"].for_model("anthropic") if claude else VENDOR_RULES["vertex"]
-        parsed = parse_line({k: v for k, v in obj.items() if k in ("custom_id", "request")}, 0, rules)
-        raw = obj.get("response")
-        if isinstance(raw, str):  # a BigQuery output table's `response` JSON column, exported
-            try:
-                raw = json.loads(raw)
-            except ValueError:
-                raw = None
-        response = _dict(raw)
-        status = obj.get("status")
-        row_id = _str(obj.get("custom_id"))  # Claude lines carry one; Gemini lines do not
-        if isinstance(response.get("usage"), dict):  # Claude on Vertex: the response is a Messages reply
-            return _ok(where, "vertex", row_id, _anthropic_usage(response["usage"]), model=_str(response.get("model")),
-                       request=parsed.request, identity=str(response.get("id") or row_id or where))
-        if not response or (row_id is not None and status):
-            return Result(where, "vertex", row_id, False, failure="error", message=_str(status) or None,
-                          request=parsed.request, identity=row_id or where)
-        meta = _dict(response.get("usageMetadata"))
-        return _ok(where, "vertex", None, _gemini_usage(meta), model=_str(response.get("modelVersion")),
-                   created=_ts(response.get("createTime")), request=parsed.request,
-                   identity=str(response.get("responseId") or where))
-    if "modelInput" in obj and ("modelOutput" in obj or "error" in obj):  # Bedrock .jsonl.out
-        rid = _str(obj.get("recordId"))
-        parsed = parse_line({k: v for k, v in obj.items() if k in ("recordId", "modelInput")}, 0,
-                            VENDOR_RULES["bedrock"])
-        if obj.get("error") or not isinstance(obj.get("modelOutput"), dict):
-            kind_text, msg = _error_text(obj.get("error"))
-            return Result(where, "bedrock", rid, False, failure=kind_text, message=msg, request=parsed.request,
-                          identity=rid or where)
-        out = obj["modelOutput"]
-        return _ok(where, "bedrock", rid, _bedrock_usage(out), model=_str(out.get("model")), request=parsed.request,
-                   identity=str(out.get("id") or rid or where))
-    keys = ", ".join(sorted(obj)[:6])
-    raise ValueError(f"not a batch result line of a known vendor (keys: {keys})")
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _batch_object(obj: dict[str, Any], where: str) -> BatchObject:
-    if obj.get("object") == "batch":
-        usage = obj.get("usage")
-        counts = _dict(obj.get("request_counts"))
-        u = _openai_usage(usage) if isinstance(usage, dict) else None
-        return BatchObject(
-            where, "openai", str(obj.get("id") or where), str(obj.get("status") or ""), _ts(obj.get("created_at")),
-            _str(obj.get("model")), u["input_tokens"] if u else None, u["cached_tokens"] if u else None,
-            u["output_tokens"] if u else None, u["reasoning_tokens"] if u else None,
-            _int(counts.get("total")) if counts else None,
-        )
-    counts = _dict(obj.get("request_counts"))
-    total = sum(_int(v) for v in counts.values()) if counts else None
-    return BatchObject(where, "anthropic", str(obj.get("id") or where), str(obj.get("processing_status") or ""),
-                       _ts(obj.get("created_at")), None, None, None, None, None, total)
+# Reading the results
 
 
 def _json_items(path: Path) -> Iterator[tuple[str, Any]]:
@@ -379,8 +122,6 @@ class Planned:
 
 def planned_from_manifest(path: str | Path) -> Planned:
     """The requests of the files a `batchplan prepare` manifest lists (read from beside the manifest)."""
-    from planner.batch.batchfiles import VENDOR_RULES
-
     path = Path(path)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -390,9 +131,9 @@ def planned_from_manifest(path: str | Path) -> Planned:
         raise InputError(f"not a batchplan manifest: {exc}", path=path) from None
     if not isinstance(manifest, dict) or "files" not in manifest or "vendor" not in manifest:
         raise InputError("not a batchplan manifest (no 'files' and 'vendor')", path=path)
-    rules = VENDOR_RULES.get(str(manifest["vendor"]))
-    if rules is None:
+    if str(manifest["vendor"]) not in list_vendors():
         raise InputError(f"manifest names an unknown vendor '{manifest['vendor']}'", path=path)
+    rules = get_vendor(str(manifest["vendor"]))
     requests: list[Request] = []
     for entry in manifest["files"]:
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -401,17 +142,15 @@ def planned_from_manifest(path: str | Path) -> Planned:
         requests.extend(_vendor_requests(path.parent / name, rules, "batch file"))
     as_of = manifest.get("as_of")
     return Planned(
-        requests=requests, source=str(path), model=_str(manifest.get("model")), vendor=rules.name,
+        requests=requests, source=str(path), model=as_text(manifest.get("model")), vendor=rules.name,
         as_of=date.fromisoformat(as_of) if isinstance(as_of, str) else None,
         output_assumption=manifest.get("output_assumption") if isinstance(manifest.get("output_assumption"), dict)
         else None,
     )
 
 
-def _vendor_requests(path: Path, rules: Any, kind: str) -> list[Request]:
+def _vendor_requests(path: Path, rules: Vendor, kind: str) -> list[Request]:
     """Every request of one vendor batch file, in order; a line that is not that vendor's is an error."""
-    from planner.batch.batchfiles import parse_line
-
     requests: list[Request] = []
     with open_binary(str(path), kind) as handle:
         for number, raw in enumerate(handle, 1):
@@ -421,7 +160,7 @@ def _vendor_requests(path: Path, rules: Any, kind: str) -> list[Request]:
                 obj = json.loads(raw)
             except ValueError:
                 raise InputError("malformed JSON", path=path, line=number) from None
-            parsed = parse_line(obj, number, rules)
+            parsed = rules.parse_line(obj, number)
             if parsed.request is None:
                 raise InputError("; ".join(parsed.problems), path=path, line=number)
             requests.append(parsed.request)
@@ -430,8 +169,6 @@ def _vendor_requests(path: Path, rules: Any, kind: str) -> list[Request]:
 
 def planned_from_input(path: str | Path) -> Planned:
     """The requests of a batch input file of any vendor (or any dataset batchplan reads, ids from its rows)."""
-    from planner.batch.batchfiles import VENDOR_RULES, detect_vendor
-
     path = str(path)
     first: Any = None
     with open_binary(path, "input file") as handle:
@@ -448,7 +185,7 @@ def planned_from_input(path: str | Path) -> Planned:
         requests = list(stream)
         model = next((r.model for r in requests if r.model), None)
         return Planned(requests=requests, source=path, model=model, vendor=vendor)
-    rules = VENDOR_RULES[vendor]
+    rules = get_vendor(vendor)
     requests = _vendor_requests(Path(path), rules, "input file")
     model = next((r.model for r in requests if r.model), None)
     return Planned(requests=requests, source=path, model=model, vendor=rules.name)
@@ -688,7 +425,7 @@ def _as_of(opts: ReconcileOptions, objects: Sequence[BatchObject], results: Sequ
     return today(), "today (nothing in the results dates the batch; pass --as-of)"
 
 
-def _resolve(book: PriceBook, names: Sequence[tuple[str, str]], notes: list[str]) -> tuple[ResolvedModel, str]:
+def _resolve(book: PriceBook, names: Sequence[tuple[str, str]]) -> tuple[ResolvedModel, str]:
     """The first name that resolves, trying (name, where it came from) in order."""
     tried: list[str] = []
     last: Exception | None = None
@@ -712,7 +449,7 @@ def _earliest_table(as_of: date, names: Sequence[tuple[str, str]], prices: Seque
     for start in starts:
         book = load_pricebook(start, user_tables=prices)
         try:
-            resolved, name = _resolve(book, names, [])
+            resolved, name = _resolve(book, names)
         except (PricingError, UsageError):
             continue
         return book, resolved, name
@@ -739,16 +476,16 @@ def _assumption(opts: ReconcileOptions, planned: Planned | None) -> tuple[str, A
     return "max_tokens", None, "each request's max_tokens (an upper bound; pass --output-tokens N to compare a guess)"
 
 
-def _estimate_inputs(r: ResolvedModel, requests: Sequence[Request], source: str) -> tuple[list[int], str, bool]:
+def estimate_inputs(r: ResolvedModel, requests: Sequence[Request], source: str) -> tuple[list[int], str, bool]:
     """Per-request input tokens the way `estimate` counts them for this model; (counts, method, exact)."""
     from planner.count.calibration import in_memory_override
-    from planner.plan.estimate import OutputAssumption, _tokenizer_key, count_dataset
+    from planner.plan.estimate import OutputAssumption, count_dataset, tokenizer_key
 
     tok = r.tokenizer
     over = in_memory_override(r, requests) if tok.method != "exact" else None
     if over is not None:  # Claude with ctok: exactly as `estimate` would (exact, or calibrated on a sample)
         return list(over.inputs), over.label, over.method == "exact"
-    key = _tokenizer_key(tok)
+    key = tokenizer_key(tok)
     zero = OutputAssumption(mode="fixed", value=0, description="")
     counts, _ = count_dataset(requests, {key: tok}, zero, source)
     from planner.count.tokens import band_label
@@ -764,19 +501,115 @@ def _estimate_outputs(mode: str, value: Any, requests: Sequence[Request], inputs
     return [req.max_tokens for req in requests]
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# reconcile, in steps: load → price the model → join → estimate → totals → notes → report
+
+
+@dataclass
+class _Loaded:
+    """The result lines and batch objects, and the requests they are compared with (None: nothing to compare)."""
+
+    paths: list[str]
+    lines: list[Result]
+    objects: list[BatchObject]
+    planned: Planned | None
+
+
+@dataclass
+class _Pricing:
+    """The model both sides are priced as, at the batch price table in force on the batch's date."""
+
+    as_of: date
+    as_of_source: str
+    resolved: ResolvedModel
+    model_name: str
+    prices: PriceSet
+    basis: str
+    cache_prices: PriceSet | None
+    notes: list[str]
+
+
+@dataclass
+class _Joined:
+    """Each result with its planned request (None: it matches none), and the planned ids without a result."""
+
+    pairs: list[tuple[Result, Request | None]]
+    missing: list[str]
+
+    @property
+    def unmatched(self) -> int:
+        return sum(1 for _, req in self.pairs if req is None)
+
+
+@dataclass
+class _Estimate:
+    """The estimate of the matched requests, by `id()` of the request (the join keeps the objects)."""
+
+    inputs: dict[int, int]
+    outputs: dict[int, int | None]
+    method: str | None
+    exact: bool
+    description: str
+    notes: list[str]
+
+
+@dataclass
+class _Totals:
+    """Both sides summed: `billed` is every succeeded result, `actual` only those compared with an estimate."""
+
+    succeeded: list[Result]
+    failed: list[Result]
+    compared: list[tuple[Result, Request]]
+    failed_matched: list[Request]
+    billed_in: int
+    billed_out: int
+    actual_in: int
+    actual_out: int
+    estimated_in: int | None
+    estimated_out: int | None
+    estimated_outputs: list[int]
+    billed_cost: Decimal
+    actual_cost: Decimal
+    realtime_cost: Decimal
+    estimated_cost: Decimal | None
+    rerun_cost: Decimal | None
+    batch: BatchInfo | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+Pairs = list[tuple[Result, Request | None]]
+
+
 def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = None, *,
               pricebook: PriceBook | None = None) -> Outcome:
     """Compare what the vendor billed for a finished batch with batchplan's estimate of the same requests.
 
     Raises InputError (unreadable results, input or manifest, with file and line), UsageError (conflicting
     options, a model that cannot be priced)."""
+    from planner.plan.estimate import tokenizer_key
+
     opts = options or ReconcileOptions()
+    loaded = _load(results, opts)
+    pricing = _price_model(loaded, opts, pricebook)
+    joined = _join(loaded.lines, loaded.planned)
+    estimate = _estimate(joined.pairs, pricing.resolved, opts, loaded.planned)
+    totals = _totals(joined.pairs, estimate, pricing)
+    _take_batch_object(loaded, totals, pricing)
+    notes = [*pricing.notes, *estimate.notes, *totals.notes, *_notes(loaded, joined, totals, estimate, pricing)]
+    report = _report(loaded, pricing, joined, estimate, totals, notes)
+    return Outcome(report=report, pairs=_matched(joined.pairs, estimate),
+                   tokenizer_key=tokenizer_key(pricing.resolved.tokenizer), exact_estimate=estimate.exact)
+
+
+def _load(results: Sequence[str | Path], opts: ReconcileOptions) -> _Loaded:
+    """The result files read, and the planned requests from --manifest, --input or the results themselves."""
     if not results:
         raise UsageError("name at least one results file")
     if opts.input is not None and opts.manifest is not None:
         raise UsageError("use either --input or --manifest, not both")
     lines, objects = read_results(results)
-    notes: list[str] = []
     planned: Planned | None = None
     if opts.manifest is not None:
         planned = planned_from_manifest(opts.manifest)
@@ -787,46 +620,62 @@ def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = 
         planned = Planned(requests=[], source="the requests inside the results")
     if not lines and not objects:
         raise InputError("no results in the files given", path=str(results[0]))
-
     kinds: list[str] = sorted({r.kind for r in lines}) or sorted({o.provider for o in objects})
     if len(kinds) > 1:
         raise UsageError(f"the results mix vendors ({', '.join(kinds)}); reconcile one batch at a time")
-    as_of, as_of_source = _as_of(opts, objects, lines, planned)
-    book = pricebook or load_pricebook(as_of, user_tables=opts.prices)
+    return _Loaded([str(p) for p in results], lines, objects, planned)
+
+
+def _result_models(loaded: _Loaded) -> list[str]:
+    return sorted({r.model for r in loaded.lines if r.model} | {o.model for o in loaded.objects if o.model})
+
+
+def _model_names(loaded: _Loaded, opts: ReconcileOptions) -> list[tuple[str, str]]:
+    """The model names to price as, in order of preference, each with where it came from."""
     names: list[tuple[str, str]] = []
     if opts.model:
         names.append((opts.model, "--model"))
-    if planned is not None and planned.model:
-        names.append((planned.model, "the input" if opts.manifest is None else "the manifest"))
-    result_models = sorted({r.model for r in lines if r.model} | {o.model for o in objects if o.model})
+    if loaded.planned is not None and loaded.planned.model:
+        names.append((loaded.planned.model, "the input" if opts.manifest is None else "the manifest"))
     # a Vertex row names the model as Vertex serves it ("claude-sonnet-5-5", "gemini-2.5-flash"): priced
     # at Vertex's table, not Anthropic's or the Gemini API's, which the bare name would pick
-    on_vertex = bool(lines) and all(r.kind == "vertex" for r in lines)
-    names.extend((f"vertex/{m}" if on_vertex and "/" not in m else m, "the results") for m in result_models)
+    on_vertex = bool(loaded.lines) and all(r.kind == "vertex" for r in loaded.lines)
+    names.extend((f"vertex/{m}" if on_vertex and "/" not in m else m, "the results") for m in _result_models(loaded))
+    return names
+
+
+def _price_model(loaded: _Loaded, opts: ReconcileOptions, pricebook: PriceBook | None) -> _Pricing:
+    """The batch's date, the model it ran on, and the batch prices both sides are priced at."""
+    as_of, as_of_source = _as_of(opts, loaded.objects, loaded.lines, loaded.planned)
+    book = pricebook or load_pricebook(as_of, user_tables=opts.prices)
+    names = _model_names(loaded, opts)
+    notes: list[str] = []
     try:
-        resolved, model_name = _resolve(book, names, notes)
+        resolved, model_name = _resolve(book, names)
     except PricingError:
         if pricebook is not None or not book.missing:
             raise
         book, resolved, model_name = _earliest_table(as_of, names, opts.prices)
         notes.append(f"no price table is in force on {as_of} ({as_of_source}); priced with {resolved.table.label}, "
                      "the earliest that lists the model")
+    result_models = _result_models(loaded)
     if len(result_models) > 1:
         notes.append(f"the results name several model versions ({', '.join(result_models)}); all are priced as "
                      f"{resolved.model.id}")
     prices, basis, cache_prices = _batch_rates(resolved)
+    return _Pricing(as_of, as_of_source, resolved, model_name, prices, basis, cache_prices, notes)
 
-    # --- join results to the planned requests
+
+def _join(lines: Sequence[Result], planned: Planned | None) -> _Joined:
+    """Each result with its planned request (by custom_id / key / recordId, else the request the line
+    carries), and the ids of planned requests that have no result."""
     by_id: dict[str, Request] = {}
-    order: list[Request] = []
-    if planned is not None:
-        for planned_req in planned.requests:
-            if planned_req.id in by_id:
-                raise InputError(f"custom id '{planned_req.id}' appears twice in the input", path=planned.source,
-                                 line=planned_req.line)
-            by_id[planned_req.id] = planned_req
-            order.append(planned_req)
-    pairs: list[tuple[Result, Request | None]] = []
+    for planned_req in planned.requests if planned is not None else []:
+        if planned_req.id in by_id:
+            raise InputError(f"custom id '{planned_req.id}' appears twice in the input",
+                             path=planned.source if planned else None, line=planned_req.line)
+        by_id[planned_req.id] = planned_req
+    pairs: Pairs = []
     seen: set[str] = set()
     for res in lines:
         req: Request | None = None
@@ -839,143 +688,195 @@ def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = 
                 raise InputError(f"custom id '{res.custom_id}' has two results", path=res.where.rpartition(":")[0])
             seen.add(res.custom_id)
         pairs.append((res, req))
-    missing = [req.id for req in order if req.id not in seen] if seen else []
+    missing = [req_id for req_id in by_id if req_id not in seen] if seen else []
+    return _Joined(pairs, missing)
 
-    # --- the estimate of the matched requests
-    matched_reqs = [req for _, req in pairs if req is not None]
-    est_in: dict[int, int] = {}
-    est_out: dict[int, int | None] = {}
-    method: str | None = None
-    exact_estimate = False
+
+def _estimate(pairs: Pairs, resolved: ResolvedModel, opts: ReconcileOptions, planned: Planned | None) -> _Estimate:
+    """Input and output tokens of each matched request, the way `estimate` counts them for this model."""
     mode, value, description = _assumption(opts, planned)
-    if matched_reqs:
-        counts, method, exact_estimate = _estimate_inputs(resolved, matched_reqs, planned.source if planned else "")
-        outs = _estimate_outputs(mode, value, matched_reqs, counts)
-        for req, n, o in zip(matched_reqs, counts, outs, strict=True):
-            est_in[id(req)] = n
-            est_out[id(req)] = o
-        if mode == "max_tokens" and any(o is None for o in outs):
-            notes.append("some requests have no max_tokens: their estimated output is left out (pass --output-tokens)")
+    estimate = _Estimate({}, {}, None, False, description, [])
+    matched = [req for _, req in pairs if req is not None]
+    if not matched:
+        return estimate
+    counts, estimate.method, estimate.exact = estimate_inputs(resolved, matched, planned.source if planned else "")
+    outs = _estimate_outputs(mode, value, matched, counts)
+    for req, n, o in zip(matched, counts, outs, strict=True):
+        estimate.inputs[id(req)] = n
+        estimate.outputs[id(req)] = o
+    if mode == "max_tokens" and any(o is None for o in outs):
+        estimate.notes.append("some requests have no max_tokens: their estimated output is left out "
+                              "(pass --output-tokens)")
+    return estimate
 
+
+def _totals(pairs: Pairs, est: _Estimate, pricing: _Pricing) -> _Totals:
+    """Tokens and costs of both sides: billed, actual (the compared requests), estimated, and a rerun of the
+    failed ones."""
     succeeded = [res for res, _ in pairs if res.succeeded]
-    failed = [res for res, _ in pairs if not res.succeeded]
     compared = [(res, req) for res, req in pairs if res.succeeded and req is not None]
-
-    billed_in = sum(r.input_tokens for r in succeeded)
-    billed_out = sum(r.output_tokens for r in succeeded)
-    actual_in = sum(res.input_tokens for res, _ in compared)
-    actual_out = sum(res.output_tokens for res, _ in compared)
-    estimated_in = sum(est_in[id(req)] for _, req in compared) if compared else None
-    outs_known = [est_out[id(req)] for _, req in compared]
-    estimated_out = sum(o for o in outs_known if o is not None) if compared and all(
-        o is not None for o in outs_known) else None
-
-    billed_cost = sum((_cost(prices, cache_prices, r, input_tokens=r.input_tokens, output_tokens=r.output_tokens)
-                       for r in succeeded), ZERO)
-    actual_cost = sum((_cost(prices, cache_prices, res, input_tokens=res.input_tokens,
-                             output_tokens=res.output_tokens) for res, _ in compared), ZERO)
-    realtime = sum((_cost(resolved.model.realtime, resolved.model.realtime, r, input_tokens=r.input_tokens,
-                          output_tokens=r.output_tokens) for r in succeeded), ZERO)
-    estimated_cost: Decimal | None = None
-    if estimated_in is not None and estimated_out is not None:
-        estimated_cost = sum((_cost(prices, None, None, input_tokens=est_in[id(req)],
-                                    output_tokens=est_out[id(req)] or 0) for _, req in compared), ZERO)
-    rerun: Decimal | None = None
     failed_matched = [req for res, req in pairs if not res.succeeded and req is not None]
-    if failed_matched and all(est_out.get(id(req)) is not None for req in failed_matched):
-        rerun = sum((_cost(prices, None, None, input_tokens=est_in[id(req)], output_tokens=est_out[id(req)] or 0)
-                     for req in failed_matched), ZERO)
+    outs_known = [est.outputs[id(req)] for _, req in compared]
+    estimated_out = sum(o for o in outs_known if o is not None) if compared and None not in outs_known else None
+    estimated_in = sum(est.inputs[id(req)] for _, req in compared) if compared else None
+    known = estimated_in is not None and estimated_out is not None
+    return _Totals(
+        succeeded=succeeded, failed=[res for res, _ in pairs if not res.succeeded], compared=compared,
+        failed_matched=failed_matched,
+        billed_in=sum(r.input_tokens for r in succeeded), billed_out=sum(r.output_tokens for r in succeeded),
+        actual_in=sum(res.input_tokens for res, _ in compared),
+        actual_out=sum(res.output_tokens for res, _ in compared),
+        estimated_in=estimated_in, estimated_out=estimated_out,
+        estimated_outputs=[o for o in outs_known if o is not None],
+        billed_cost=_billed(pricing.prices, pricing.cache_prices, succeeded),
+        actual_cost=_billed(pricing.prices, pricing.cache_prices, [res for res, _ in compared]),
+        realtime_cost=_billed(pricing.resolved.model.realtime, pricing.resolved.model.realtime, succeeded),
+        estimated_cost=_estimated_cost(pricing.prices, est, [req for _, req in compared]) if known else None,
+        rerun_cost=_estimated_cost(pricing.prices, est, failed_matched) if failed_matched and all(
+            est.outputs.get(id(req)) is not None for req in failed_matched) else None,
+    )
 
-    per_request: PerRequestError | None = None
-    if compared:
-        errs = [est_in[id(req)] - res.input_tokens for res, req in compared]
-        rels = [e / res.input_tokens for e, (res, _) in zip(errs, compared, strict=True) if res.input_tokens]
-        per_request = PerRequestError(
-            requests=len(compared), exact=sum(1 for e in errs if e == 0), undercounted=sum(1 for e in errs if e < 0),
-            within_1pct=sum(1 for x in rels if abs(x) <= 0.01),
-            relative_error=Distribution.of([round(x, 6) for x in rels]), max_abs_tokens=max(abs(e) for e in errs),
-        )
 
-    by_type: dict[str, int] = {}
-    for res in failed:
-        by_type[res.failure or "error"] = by_type.get(res.failure or "error", 0) + 1
-    batch_info = None
-    if objects:
-        obj = objects[0]
-        batch_info = BatchInfo(id=obj.id, provider=obj.provider, status=obj.status, created_at=obj.created,
-                               requests=obj.requests, usage_input_tokens=obj.input_tokens,
-                               usage_output_tokens=obj.output_tokens)
-        if len(objects) > 1:
-            notes.append(f"{len(objects)} batch objects given; the batch is dated by the earliest")
-        if not lines and obj.input_tokens is not None:
-            billed_in = obj.input_tokens
-            billed_out = obj.output_tokens or 0
-            fake = Result(obj.where, "openai", None, True, input_tokens=obj.input_tokens,
-                          cached_tokens=obj.cached_tokens or 0, output_tokens=obj.output_tokens or 0)
-            billed_cost = _cost(prices, cache_prices, fake, input_tokens=obj.input_tokens,
-                                output_tokens=obj.output_tokens or 0)
-            notes.append("only the batch object's usage totals are known (no result lines): no per-request view, "
-                         "and long-context tiers cannot be applied per request")
-        elif lines and obj.input_tokens is not None and obj.input_tokens != billed_in:
-            notes.append(f"the batch object reports {obj.input_tokens:,} input tokens, the result lines "
-                         f"{billed_in:,}: are all output and error files given?")
-    unmatched = sum(1 for _, req in pairs if req is None)
-    if planned is None:
+def _billed(prices: PriceSet, cache_prices: PriceSet | None, results: Sequence[Result]) -> Decimal:
+    """What these results cost at these prices, each with its own tokens, cache reads and writes."""
+    return sum((_cost(prices, cache_prices, r, input_tokens=r.input_tokens, output_tokens=r.output_tokens)
+                for r in results), ZERO)
+
+
+def _estimated_cost(prices: PriceSet, est: _Estimate, requests: Sequence[Request]) -> Decimal:
+    """What these requests cost at their estimated tokens (no cache: the estimate assumes none)."""
+    return sum((_cost(prices, None, None, input_tokens=est.inputs[id(req)], output_tokens=est.outputs[id(req)] or 0)
+                for req in requests), ZERO)
+
+
+def _take_batch_object(loaded: _Loaded, totals: _Totals, pricing: _Pricing) -> None:
+    """The first batch object, as the report shows it, into `totals`. Without result lines its usage totals
+    are the billed side (with a note); with them, a disagreement is a note."""
+    if not loaded.objects:
+        return
+    obj = loaded.objects[0]
+    if len(loaded.objects) > 1:
+        totals.notes.append(f"{len(loaded.objects)} batch objects given; the batch is dated by the earliest")
+    if not loaded.lines and obj.input_tokens is not None:
+        totals.billed_in = obj.input_tokens
+        totals.billed_out = obj.output_tokens or 0
+        whole = Result(obj.where, "openai", None, True, input_tokens=obj.input_tokens,
+                       cached_tokens=obj.cached_tokens or 0, output_tokens=obj.output_tokens or 0)
+        totals.billed_cost = _billed(pricing.prices, pricing.cache_prices, [whole])
+        totals.notes.append("only the batch object's usage totals are known (no result lines): no per-request "
+                            "view, and long-context tiers cannot be applied per request")
+    elif loaded.lines and obj.input_tokens is not None and obj.input_tokens != totals.billed_in:
+        totals.notes.append(f"the batch object reports {obj.input_tokens:,} input tokens, the result lines "
+                            f"{totals.billed_in:,}: are all output and error files given?")
+    totals.batch = BatchInfo(id=obj.id, provider=obj.provider, status=obj.status, created_at=obj.created,
+                             requests=obj.requests, usage_input_tokens=obj.input_tokens,
+                             usage_output_tokens=obj.output_tokens)
+
+
+def _notes(loaded: _Loaded, joined: _Joined, totals: _Totals, est: _Estimate, pricing: _Pricing) -> list[str]:
+    """What the report's numbers leave out: unmatched and missing results, failures, an approximate estimate."""
+    notes: list[str] = []
+    unmatched = joined.unmatched
+    if loaded.planned is None:
         notes.append("no --input or --manifest: actual usage only, nothing to compare it with")
     elif unmatched:
         notes.append(f"{unmatched:,} result(s) match no input request (ids differ?): they are billed but not compared")
-    if missing:
-        notes.append(f"{len(missing):,} input request(s) have no result: were all output and error files given?")
-    if failed:
+    if joined.missing:
+        notes.append(f"{len(joined.missing):,} input request(s) have no result: were all output and error files given?")
+    if totals.failed:
         vendor_rule = {"anthropic": "errored, canceled and expired requests are not billed (Anthropic)",
                        "openai": "failed requests are not billed; completed ones in an expired batch are",
-                       }.get(lines[0].kind if lines else "", "failed requests are not billed")
-        notes.append(f"{len(failed):,} request(s) failed: {vendor_rule}")
-    if resolved.tokenizer.method != "exact" and not exact_estimate and method:
-        notes.append(f"input estimate is {method}: the difference measures the approximation (stored in history "
-                     "to calibrate later estimates of this model)")
-    vendor = lines[0].kind if lines else objects[0].provider
+                       }.get(loaded.lines[0].kind if loaded.lines else "", "failed requests are not billed")
+        notes.append(f"{len(totals.failed):,} request(s) failed: {vendor_rule}")
+    if pricing.resolved.tokenizer.method != "exact" and not est.exact and est.method:
+        notes.append(f"input estimate is {est.method}: the difference measures the approximation (stored in "
+                     "history to calibrate later estimates of this model)")
+    return notes
 
-    report = Reconciliation(
+
+def _report(loaded: _Loaded, pricing: _Pricing, joined: _Joined, est: _Estimate, totals: _Totals,
+            notes: list[str]) -> Reconciliation:
+    """The report (`reconcile --json`) of the steps' outcome."""
+    planned, resolved = loaded.planned, pricing.resolved
+    vendor = loaded.lines[0].kind if loaded.lines else loaded.objects[0].provider
+    t = totals
+    return Reconciliation(
         vendor=planned.vendor if planned and planned.vendor else vendor,
-        model=model_name, resolved_model=resolved.model.id, provider=resolved.table.provider,
-        price_table=resolved.table.label, as_of=as_of, as_of_source=as_of_source, batch_price_basis=basis,
-        results=[str(p) for p in results], input=planned.source if planned else None,
-        requests=RequestCounts(results=len(lines), matched=len(compared) + len(failed_matched),
-                               succeeded=len(succeeded), failed=len(failed), unmatched_results=unmatched,
-                               missing_results=len(missing), first_missing=missing[:5]),
-        input_tokens=InputTokens(
-            estimated=estimated_in, actual=actual_in if compared else billed_in, billed=billed_in,
-            cached=sum(r.cached_tokens for r in succeeded),
-            cache_write=sum(r.cache_write_tokens + r.cache_write_1h_tokens for r in succeeded),
-            difference_pct=round((estimated_in - actual_in) / actual_in * 100, 3)
-            if estimated_in is not None and actual_in else None,
-            token_method=method, per_request=per_request),
-        output_tokens=OutputTokens(
-            estimated=estimated_out, actual=actual_out if compared else billed_out, billed=billed_out,
-            reasoning=sum(r.reasoning_tokens for r in succeeded), assumption=description if compared else None,
-            estimated_distribution=Distribution.of([o for o in outs_known if o is not None]),
-            actual_distribution=Distribution.of([r.output_tokens for r in succeeded])),
-        cost_usd=Costs(
-            estimated=usd(estimated_cost) if estimated_cost is not None else None,
-            actual=usd(actual_cost if compared else billed_cost), billed=usd(billed_cost),
-            difference=usd(estimated_cost - actual_cost) if estimated_cost is not None else None,
-            realtime_equivalent=usd(realtime), failed_rerun_estimate=usd(rerun) if rerun is not None else None),
-        failures=Failures(count=len(failed), by_type=by_type, billed_usd="0.000000",
+        model=pricing.model_name, resolved_model=resolved.model.id, provider=resolved.table.provider,
+        price_table=resolved.table.label, as_of=pricing.as_of, as_of_source=pricing.as_of_source,
+        batch_price_basis=pricing.basis, results=loaded.paths,
+        input=planned.source if planned else None,
+        requests=RequestCounts(results=len(loaded.lines), matched=len(t.compared) + len(t.failed_matched),
+                               succeeded=len(t.succeeded), failed=len(t.failed),
+                               unmatched_results=joined.unmatched, missing_results=len(joined.missing),
+                               first_missing=joined.missing[:5]),
+        input_tokens=_input_tokens(t, est),
+        output_tokens=_output_tokens(t, est),
+        cost_usd=_costs(t),
+        failures=Failures(count=len(t.failed), by_type=_by_type(t.failed), billed_usd="0.000000",
                           first=[Failure(custom_id=r.custom_id, type=r.failure or "error", message=r.message)
-                                 for r in failed[:FIRST_FAILURES_KEPT]]),
-        batch=batch_info, key=_key(lines, objects), notes=notes,
+                                 for r in t.failed[:FIRST_FAILURES_KEPT]]),
+        batch=t.batch, key=_key(loaded.lines, loaded.objects), notes=notes,
     )
-    pairs_out = [
-        Matched(custom_id=req.id, succeeded=res.succeeded, estimated_input=est_in.get(id(req)),
-                estimated_output=est_out.get(id(req)), actual_input=res.input_tokens, actual_output=res.output_tokens)
+
+
+def _input_tokens(t: _Totals, est: _Estimate) -> InputTokens:
+    difference = None
+    if t.estimated_in is not None and t.actual_in:
+        difference = round((t.estimated_in - t.actual_in) / t.actual_in * 100, 3)
+    return InputTokens(
+        estimated=t.estimated_in, actual=t.actual_in if t.compared else t.billed_in, billed=t.billed_in,
+        cached=sum(r.cached_tokens for r in t.succeeded),
+        cache_write=sum(r.cache_write_tokens + r.cache_write_1h_tokens for r in t.succeeded),
+        difference_pct=difference, token_method=est.method, per_request=_per_request_error(t.compared, est))
+
+
+def _output_tokens(t: _Totals, est: _Estimate) -> OutputTokens:
+    return OutputTokens(
+        estimated=t.estimated_out, actual=t.actual_out if t.compared else t.billed_out, billed=t.billed_out,
+        reasoning=sum(r.reasoning_tokens for r in t.succeeded), assumption=est.description if t.compared else None,
+        estimated_distribution=Distribution.of(t.estimated_outputs),
+        actual_distribution=Distribution.of([r.output_tokens for r in t.succeeded]))
+
+
+def _costs(t: _Totals) -> Costs:
+    return Costs(
+        estimated=usd(t.estimated_cost) if t.estimated_cost is not None else None,
+        actual=usd(t.actual_cost if t.compared else t.billed_cost), billed=usd(t.billed_cost),
+        difference=usd(t.estimated_cost - t.actual_cost) if t.estimated_cost is not None else None,
+        realtime_equivalent=usd(t.realtime_cost),
+        failed_rerun_estimate=usd(t.rerun_cost) if t.rerun_cost is not None else None)
+
+
+def _per_request_error(compared: Sequence[tuple[Result, Request]], est: _Estimate) -> PerRequestError | None:
+    """How far each compared request's estimated input was from its billed input."""
+    if not compared:
+        return None
+    errs = [est.inputs[id(req)] - res.input_tokens for res, req in compared]
+    rels = [e / res.input_tokens for e, (res, _) in zip(errs, compared, strict=True) if res.input_tokens]
+    return PerRequestError(
+        requests=len(compared), exact=sum(1 for e in errs if e == 0), undercounted=sum(1 for e in errs if e < 0),
+        within_1pct=sum(1 for x in rels if abs(x) <= 0.01),
+        relative_error=Distribution.of([round(x, 6) for x in rels]), max_abs_tokens=max(abs(e) for e in errs),
+    )
+
+
+def _by_type(failed: Sequence[Result]) -> dict[str, int]:
+    by_type: dict[str, int] = {}
+    for res in failed:
+        by_type[res.failure or "error"] = by_type.get(res.failure or "error", 0) + 1
+    return by_type
+
+
+def _matched(pairs: Pairs, est: _Estimate) -> list[Matched]:
+    """Every result with both sides (history learns from these): matched ones first, then the unmatched."""
+    return [
+        Matched(custom_id=req.id, succeeded=res.succeeded, estimated_input=est.inputs.get(id(req)),
+                estimated_output=est.outputs.get(id(req)), actual_input=res.input_tokens,
+                actual_output=res.output_tokens)
         for res, req in pairs if req is not None
     ] + [
         Matched(custom_id=res.custom_id or res.where, succeeded=res.succeeded, estimated_input=None,
                 estimated_output=None, actual_input=res.input_tokens, actual_output=res.output_tokens)
         for res, req in pairs if req is None
     ]
-    from planner.plan.estimate import _tokenizer_key
-
-    return Outcome(report=report, pairs=pairs_out, tokenizer_key=_tokenizer_key(resolved.tokenizer),
-                   exact_estimate=exact_estimate)

@@ -121,7 +121,7 @@ class _Counts:
         self.assumed_images = 0
 
 
-def _tokenizer_key(tok: Tokenizer) -> str:
+def tokenizer_key(tok: Tokenizer) -> str:
     return tok.model_dump_json()
 
 
@@ -479,7 +479,7 @@ def _override(
     elif r.tokenizer.exact is not None and not claude_tokens.available():
         notes.append(claude_tokens.unavailable_note())
     if over is None and o.timing.use_history:
-        over = calibration.history_override(r, counts.inputs, _tokenizer_key(r.tokenizer))
+        over = calibration.history_override(r, counts.inputs, tokenizer_key(r.tokenizer))
     return over
 
 
@@ -527,7 +527,7 @@ def estimate(
     book = pricebook or load_pricebook(o.as_of, user_tables=o.prices)
     resolved = [book.resolve(m) for m in models]
     check_tiers(o.timing.tier, [r.table for r in resolved], book.tables)  # a typo fails before the file is read
-    tokenizers = {_tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
+    tokenizers = {tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
     observed = _observed_outputs(resolved, output_assumption(o.output), o.timing.use_history)
     counts_file = _counts_file(path, o, resolved, tokenizers)
     assumption = _stated_assumption(o.output, observed, counts_file)
@@ -540,7 +540,7 @@ def estimate(
     counts, ids = tally.finish()
     scaling = _scaling(len(ids), file_rows, o.sampling.rows)
     learned = [
-        _learned(r, counts[_tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt,
+        _learned(r, counts[tokenizer_key(r.tokenizer)], observed[i] if observed else None, assumption, o, path, fmt,
                  counts_file)
         for i, r in enumerate(resolved)
     ]
@@ -647,7 +647,7 @@ def _counts_file(
     check_options(path, sample=o.sampling.sample, cache_prefix=o.cache.prefix, output_column=o.output.column)
     first_model: dict[str, str] = {}
     for r in resolved:
-        first_model.setdefault(_tokenizer_key(r.tokenizer), r.requested)
+        first_model.setdefault(tokenizer_key(r.tokenizer), r.requested)
     return open_counts(path, list(tokenizers.values()), o.reader, [first_model[k] for k in tokenizers])
 
 

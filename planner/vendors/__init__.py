@@ -15,6 +15,7 @@ alone: `validate` and `estimate` count the same request from the same line.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import cache
 from re import Pattern
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from planner.core.errors import UsageError
 from planner.core.request import Request
 from planner.vendors._base import ENDPOINTS, LineOptions, Parsed, Unconvertible, Vendor
 from planner.vendors._reading import LineShape, RecordError
+from planner.vendors.results import BatchObject, Result
 
 __all__ = [
     "ENDPOINTS", "VENDOR_MODULES", "BatchVendor", "LineOptions", "LineShape", "Parsed", "RecordError", "Unconvertible",
@@ -114,3 +116,25 @@ def line_shapes() -> dict[str, LineShape]:
 def detect_line_shape(obj: dict[str, Any]) -> str | None:
     """The name of the first vendor line shape that a record looks like, or None."""
     return next((shape.name for shape in line_shapes().values() if shape.looks_like(obj)), None)
+#: A vendor module's `read_result(obj, where)`: its result line (or batch object) read, None for another shape.
+ResultReader = Callable[[dict[str, Any], str], Result | BatchObject | None]
+
+
+@cache
+def _result_readers() -> tuple[ResultReader, ...]:
+    """The `read_result` of every vendor module that has one, in registry order."""
+    modules = (importlib.import_module(name) for name in VENDOR_MODULES)
+    return tuple(reader for module in modules if (reader := getattr(module, "read_result", None)) is not None)
+
+
+def parse_result(obj: Any, where: str) -> Result | BatchObject:
+    """One result line (or batch object) of any vendor, read by the vendor module that knows its shape, so a
+    new vendor's results touch only its module. ValueError with a one-line reason for anything else."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    for read in _result_readers():
+        found = read(obj, where)
+        if found is not None:
+            return found
+    keys = ", ".join(sorted(obj)[:6])
+    raise ValueError(f"not a batch result line of a known vendor (keys: {keys})")

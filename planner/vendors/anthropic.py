@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,16 @@ from planner.vendors._reading import (
     optional_str,
     read_checked,
     record_id,
+)
+from planner.vendors.results import (
+    BatchObject,
+    Result,
+    as_count,
+    as_object,
+    as_text,
+    as_time,
+    error_text,
+    succeeded,
 )
 
 #: Anthropic sends the lines as one JSON body `{"requests": [l1,l2,…]}`: that many bytes beyond the lines.
@@ -171,3 +182,47 @@ VENDORS = (
         default_limits={"max_requests": 100_000, "max_bytes": 256 * MiB},
     ),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Result lines: what a Message Batch returns
+
+
+def anthropic_usage(usage: dict[str, Any]) -> dict[str, int]:
+    """A Messages reply's usage (Anthropic, and Claude on Bedrock and Vertex): the whole prompt is
+    `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`, its 1-hour writes split out."""
+    uncached = as_count(usage.get("input_tokens"))
+    reads = as_count(usage.get("cache_read_input_tokens"))
+    writes = as_count(usage.get("cache_creation_input_tokens"))
+    split = as_object(usage.get("cache_creation"))
+    one_hour = min(as_count(split.get("ephemeral_1h_input_tokens")), writes)
+    return {
+        "input_tokens": uncached + reads + writes,
+        "cached_tokens": reads,
+        "cache_write_tokens": writes - one_hour,
+        "cache_write_1h_tokens": one_hour,
+        "output_tokens": as_count(usage.get("output_tokens")),
+    }
+
+
+def read_result(obj: dict[str, Any], where: str) -> Result | BatchObject | None:
+    """A Message Batches result `{custom_id, result: {type, message: {model, usage}}}`, or the batch object;
+    None for another vendor's shape. `errored`, `canceled` and `expired` results are not billed."""
+    if obj.get("type") == "message_batch":
+        counts = as_object(obj.get("request_counts"))
+        total = sum(as_count(v) for v in counts.values()) if counts else None
+        return BatchObject(where, "anthropic", str(obj.get("id") or where), str(obj.get("processing_status") or ""),
+                           as_time(obj.get("created_at")), None, None, None, None, None, total)
+    if "result" not in obj or "custom_id" not in obj:
+        return None
+    result = as_object(obj.get("result"))
+    kind = result.get("type")
+    cid = str(obj["custom_id"])
+    if kind == "succeeded":
+        message = as_object(result.get("message"))
+        return succeeded(where, "anthropic", cid, anthropic_usage(as_object(message.get("usage"))),
+                         model=as_text(message.get("model")), identity=str(message.get("id") or cid))
+    if kind in ("errored", "canceled", "expired"):
+        _, msg = error_text(result.get("error"))
+        return Result(where, "anthropic", cid, False, failure=str(kind), message=msg, identity=cid)
+    raise ValueError(f"Anthropic result of unknown type {json.dumps(kind)}")

@@ -23,7 +23,8 @@ from planner.core.request import Request
 from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible, Vendor, unexpected
 from planner.vendors._chat import PORTABLE, source_max_tokens, split_system, text_of
 from planner.vendors._reading import LineShape, RecordError, describe, max_tokens_field, read_checked, record_id
-from planner.vendors.anthropic import WrappedMessagesVendor
+from planner.vendors.anthropic import WrappedMessagesVendor, anthropic_usage
+from planner.vendors.results import Result, as_count, as_object, as_text, as_time, failed, succeeded
 
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 
@@ -228,3 +229,71 @@ VENDORS = (
         default_limits=_VERTEX_LIMITS,
     ),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Result lines: the Gemini API's batch output, and Vertex AI's predictions.jsonl
+
+
+def gemini_usage(meta: dict[str, Any]) -> dict[str, int]:
+    """`usageMetadata` (camelCase or snake_case): input `promptTokenCount` (its `cachedContentTokenCount` part
+    cached) plus tool-use prompt tokens, output `candidatesTokenCount + thoughtsTokenCount`."""
+    prompt = as_count(meta.get("promptTokenCount", meta.get("prompt_token_count")))
+    tool_prompt = as_count(meta.get("toolUsePromptTokenCount", meta.get("tool_use_prompt_token_count")))
+    cached = as_count(meta.get("cachedContentTokenCount", meta.get("cached_content_token_count")))
+    out = as_count(meta.get("candidatesTokenCount", meta.get("candidates_token_count")))
+    thoughts = as_count(meta.get("thoughtsTokenCount", meta.get("thoughts_token_count")))
+    return {
+        "input_tokens": prompt + tool_prompt,
+        "cached_tokens": min(cached, prompt),
+        "output_tokens": out + thoughts,
+        "reasoning_tokens": thoughts,
+    }
+
+
+def read_result(obj: dict[str, Any], where: str) -> Result | None:
+    """A Gemini API output line `{key, response: {usageMetadata, modelVersion}}` (or `{key, error}`), or a
+    Vertex AI prediction `{request, status, response}`; None for another vendor's shape."""
+    if "key" in obj and ("response" in obj or "error" in obj):
+        return _gemini_result(obj, where)
+    if "request" in obj and ("response" in obj or "status" in obj):
+        return _vertex_result(obj, where)
+    return None
+
+
+def _gemini_result(obj: dict[str, Any], where: str) -> Result:
+    key = str(obj["key"])
+    response = as_object(obj.get("response"))
+    if obj.get("error") or not response:
+        return failed(where, "gemini", key, obj.get("error"), identity=key)
+    meta = as_object(response.get("usageMetadata", response.get("usage_metadata")))
+    return succeeded(where, "gemini", key, gemini_usage(meta), model=as_text(response.get("modelVersion")),
+                     identity=str(response.get("responseId") or key))
+
+
+def _vertex_result(obj: dict[str, Any], where: str) -> Result:
+    """A Vertex row carries its request. Claude on Vertex: `{custom_id, request, status, response}` with
+    `response` a Messages reply (an object, or a JSON string as a BigQuery output table holds it), billed as
+    Anthropic's usage; a non-empty `status` is an error."""
+    claude = "custom_id" in obj or "anthropic_version" in as_object(obj["request"])  # Claude's line shape
+    rules = VERTEX_CLAUDE if claude else next(v for v in VENDORS if v.name == "vertex")
+    request = rules.parse_line({k: v for k, v in obj.items() if k in ("custom_id", "request")}, 0).request
+    raw = obj.get("response")
+    if isinstance(raw, str):  # a BigQuery output table's `response` JSON column, exported
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    response = as_object(raw)
+    status = obj.get("status")
+    row_id = as_text(obj.get("custom_id"))  # Claude lines carry one; Gemini lines do not
+    if isinstance(response.get("usage"), dict):  # Claude on Vertex: the response is a Messages reply
+        return succeeded(where, "vertex", row_id, anthropic_usage(response["usage"]),
+                         model=as_text(response.get("model")), request=request,
+                         identity=str(response.get("id") or row_id or where))
+    if not response or (row_id is not None and status):
+        return Result(where, "vertex", row_id, False, failure="error", message=as_text(status) or None,
+                      request=request, identity=row_id or where)
+    return succeeded(where, "vertex", None, gemini_usage(as_object(response.get("usageMetadata"))),
+                     model=as_text(response.get("modelVersion")), created=as_time(response.get("createTime")),
+                     request=request, identity=str(response.get("responseId") or where))

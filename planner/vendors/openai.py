@@ -29,6 +29,16 @@ from planner.vendors._reading import (
     optional_str,
     read_checked,
 )
+from planner.vendors.results import (
+    BatchObject,
+    Result,
+    as_count,
+    as_object,
+    as_text,
+    as_time,
+    error_text,
+    succeeded,
+)
 
 URL_API = {ENDPOINTS["chat"]: "chat", ENDPOINTS["responses"]: "responses", ENDPOINTS["embeddings"]: "embeddings"}
 #: The request kinds a line is read as, by its `url` (`/v1/completions` too: read, though no batch endpoint).
@@ -180,3 +190,63 @@ VENDORS = (
         default_limits={"max_requests": 50_000, "max_bytes": 100 * MiB},
     ),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Result lines: the output and error files of an OpenAI, Azure or Groq batch
+
+
+def openai_usage(usage: dict[str, Any]) -> dict[str, int]:
+    """Chat (`prompt_tokens`…), Responses (`input_tokens`…) and embeddings usage, one shape."""
+    if "prompt_tokens" in usage or "completion_tokens" in usage:
+        inp = as_count(usage.get("prompt_tokens"))
+        out = as_count(usage.get("completion_tokens"))
+        cached = as_count(as_object(usage.get("prompt_tokens_details")).get("cached_tokens"))
+        reasoning = as_count(as_object(usage.get("completion_tokens_details")).get("reasoning_tokens"))
+    else:
+        inp = as_count(usage.get("input_tokens"))
+        out = as_count(usage.get("output_tokens"))
+        cached = as_count(as_object(usage.get("input_tokens_details")).get("cached_tokens"))
+        reasoning = as_count(as_object(usage.get("output_tokens_details")).get("reasoning_tokens"))
+    return {"input_tokens": inp, "output_tokens": out, "cached_tokens": min(cached, inp), "reasoning_tokens": reasoning}
+
+
+def _batch_object(obj: dict[str, Any], where: str) -> BatchObject:
+    """A batch object; one created after 2025-09-07 carries the batch's usage totals."""
+    usage = obj.get("usage")
+    counts = as_object(obj.get("request_counts"))
+    u = openai_usage(usage) if isinstance(usage, dict) else None
+    return BatchObject(
+        where, "openai", str(obj.get("id") or where), str(obj.get("status") or ""), as_time(obj.get("created_at")),
+        as_text(obj.get("model")), u["input_tokens"] if u else None, u["cached_tokens"] if u else None,
+        u["output_tokens"] if u else None, u["reasoning_tokens"] if u else None,
+        as_count(counts.get("total")) if counts else None,
+    )
+
+
+def _is_result_line(obj: dict[str, Any]) -> bool:
+    """`{custom_id, response: {status_code, body}, error}`; never with a `request` (a Vertex row carries one)."""
+    return "response" in obj and ("custom_id" in obj or "error" in obj) and "request" not in obj and (
+        obj.get("response") is None or "status_code" in as_object(obj.get("response")))
+
+
+def read_result(obj: dict[str, Any], where: str) -> Result | BatchObject | None:
+    """An output or error file line, or a batch object; None for another vendor's shape. A request with an
+    `error` or a non-2xx status failed and is not billed."""
+    if obj.get("object") == "batch":
+        return _batch_object(obj, where)
+    if not _is_result_line(obj):
+        return None
+    openai_id = as_text(obj.get("custom_id"))
+    response = as_object(obj.get("response"))
+    body = as_object(response.get("body"))
+    status = response.get("status_code")
+    identity = str(obj.get("id") or response.get("request_id") or openai_id or where)
+    if obj.get("error") or not isinstance(status, int) or not 200 <= status < 300:
+        kind_text, msg = error_text(obj.get("error") or body.get("error"))
+        if not obj.get("error") and isinstance(status, int):
+            kind_text = f"http {status}"
+        return Result(where, "openai", openai_id, False, failure=kind_text, message=msg, identity=identity)
+    created = as_time(body.get("created", body.get("created_at")))
+    return succeeded(where, "openai", openai_id, openai_usage(as_object(body.get("usage"))),
+                     model=as_text(body.get("model")), created=created, identity=identity)

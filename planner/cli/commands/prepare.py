@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +34,10 @@ from planner.cli.commands.estimate import (
 from planner.core import jsonsafe
 from planner.core.errors import EXIT_CHECK_FAILED, UsageError
 
+if TYPE_CHECKING:
+    from planner.batch.manifest import Eta, Manifest
+    from planner.batch.validate import Validation
+
 #: A template is one prompt, not a dataset: reading stops (with an error) past this size.
 TEMPLATE_MAX_BYTES = 1024 * 1024
 
@@ -47,8 +51,8 @@ def vendor_name(value: str | None) -> str | None:
 
 
 def _line_vendor(value: str | None) -> str | None:
-    """The name planner.batch.batchfiles knows the vendor's line format by (`google` → `gemini`)."""
-    from planner.batch.batchfiles import PROVIDER_VENDOR
+    """The name planner.vendors knows the vendor's line format by (`google` → `gemini`)."""
+    from planner.batch.pricing import PROVIDER_VENDOR
 
     name = vendor_name(value)
     return PROVIDER_VENDOR.get(name, name) if name is not None else None
@@ -61,64 +65,72 @@ def _shown(vendor: str) -> str:
     return get_vendor(vendor).provider
 
 
+OutputDirOption = Annotated[
+    Path | None, typer.Option("--output", "-o", metavar="DIR", help="Directory for batch-NNNN.jsonl and manifest.json.")
+]
+LineVendorOption = Annotated[
+    str | None, typer.Option("--vendor", metavar="VENDOR", help=f"Line format: {VENDOR_HELP}.")
+]
+EndpointOption = Annotated[
+    str | None, typer.Option("--endpoint", metavar="ENDPOINT", help=f"OpenAI/Azure: {ENDPOINT_HELP}; default chat.")
+]
+DeploymentOption = Annotated[
+    str | None,
+    typer.Option("--deployment", metavar="NAME", help="Azure: your Global-Batch deployment name (body.model)."),
+]
+TemplateOption = Annotated[
+    Path | None,
+    typer.Option("--template", metavar="FILE", help="Prompt template file; {column} is filled from each row."),
+]
+MaxTokensOption = Annotated[
+    int | None, typer.Option("--max-tokens", metavar="N", help="Output token cap on every request.")
+]
+TemperatureOption = Annotated[float | None, typer.Option("--temperature", metavar="T", help="Sampling temperature.")]
+BodyOption = Annotated[
+    str | None,
+    typer.Option("--body", metavar="JSON", help='Extra request-body fields as a JSON object, e.g. \'{"top_p": 0.9}\'.'),
+]
+MaxRequestsOption = Annotated[
+    int | None,
+    typer.Option("--max-requests", metavar="N", help="Split into files of at most N requests (≤ vendor limit)."),
+]
+MaxBytesOption = Annotated[
+    int | None,
+    typer.Option("--max-bytes", metavar="N", help="Split into files of at most N bytes (≤ vendor limit)."),
+]
+TierOption = Annotated[
+    str | None, typer.Option("--tier", metavar="TIER", help="Your usage tier, for the ETA (queue waves).")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace batch files and manifest already in --output.")]
+OldOutOption = Annotated[Path | None, typer.Option("--out", hidden=True, help="Old name of --output.")]
+
+
 def prepare_command(
     data: DataArgument,
     model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="The model the batch runs on.")],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", metavar="DIR", help="Directory for batch-NNNN.jsonl and manifest.json."),
-    ] = None,
-    vendor: Annotated[
-        str | None, typer.Option("--vendor", metavar="VENDOR", help=f"Line format: {VENDOR_HELP}.")
-    ] = None,
-    endpoint: Annotated[
-        str | None,
-        typer.Option("--endpoint", metavar="ENDPOINT", help=f"OpenAI/Azure: {ENDPOINT_HELP}; default chat."),
-    ] = None,
-    deployment: Annotated[
-        str | None,
-        typer.Option("--deployment", metavar="NAME", help="Azure: your Global-Batch deployment name (body.model)."),
-    ] = None,
+    output: OutputDirOption = None,
+    vendor: LineVendorOption = None,
+    endpoint: EndpointOption = None,
+    deployment: DeploymentOption = None,
     system: SystemOption = None,
-    template: Annotated[
-        Path | None,
-        typer.Option("--template", metavar="FILE", help="Prompt template file; {column} is filled from each row."),
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", metavar="N", help="Output token cap on every request.")
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", metavar="T", help="Sampling temperature.")
-    ] = None,
-    body: Annotated[
-        str | None,
-        typer.Option("--body", metavar="JSON",
-                     help='Extra request-body fields as a JSON object, e.g. \'{"top_p": 0.9}\'.'),
-    ] = None,
+    template: TemplateOption = None,
+    max_tokens: MaxTokensOption = None,
+    temperature: TemperatureOption = None,
+    body: BodyOption = None,
     format: FormatOption = None,
     text_column: TextColumnOption = None,
     id_column: IdColumnOption = None,
     output_tokens: OutputTokensOption = None,
     output_ratio: OutputRatioOption = None,
-    max_requests: Annotated[
-        int | None,
-        typer.Option("--max-requests", metavar="N", help="Split into files of at most N requests (≤ vendor limit)."),
-    ] = None,
-    max_bytes: Annotated[
-        int | None,
-        typer.Option("--max-bytes", metavar="N", help="Split into files of at most N bytes (≤ vendor limit)."),
-    ] = None,
-    tier: Annotated[
-        str | None, typer.Option("--tier", metavar="TIER", help="Your usage tier, for the ETA (queue waves).")
-    ] = None,
+    max_requests: MaxRequestsOption = None,
+    max_bytes: MaxBytesOption = None,
+    tier: TierOption = None,
     as_of: AsOfOption = None,
     prices: PricesOption = None,
     skip_bad: SkipBadOption = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace batch files and manifest already in --output.")
-    ] = False,
+    force: ForceOption = False,
     json_output: JsonOption = False,
-    out: Annotated[Path | None, typer.Option("--out", hidden=True, help="Old name of --output.")] = None,
+    out: OldOutOption = None,
 ) -> None:
     """Write DATA as a vendor's batch input (split under its limits) plus manifest.json with cost and ETA."""
     _prepare(**locals())
@@ -126,7 +138,7 @@ def prepare_command(
 
 @handle_errors
 def _prepare(**kw: Any) -> None:
-    from planner.batch.batchfiles import prepare
+    from planner.batch.prepare import prepare
     from planner.plan.options import PrepareOptions
 
     if kw["output"] is not None and kw["out"] is not None and kw["output"] != kw["out"]:
@@ -146,23 +158,33 @@ def _prepare(**kw: Any) -> None:
     manifest = prepare(kw["data"], kw["model"], outdir, options)
     if kw["json_output"]:
         print_json(manifest.model_dump(mode="json"))
-        return
-    from rich.text import Text
+    else:
+        _show_manifest(manifest, outdir)
+
+
+def _money(value: str | None) -> str:
+    from decimal import Decimal
 
     from planner.core.money import usd_display
-    from planner.core.units import count, duration
+
+    return "—" if value is None else usd_display(Decimal(value))
+
+
+def _eta(e: Eta | None) -> str:
+    from planner.core.units import duration
+
+    if e is None or e.p50_hours is None:
+        return "unknown"
+    worst = "no expiry" if e.worst_hours is None else duration(e.worst_hours)
+    return f"{duration(e.p50_hours)} / {duration(e.p90_hours)} / {worst}"
+
+
+def _show_manifest(manifest: Manifest, outdir: Path) -> None:
+    """The human form: one row per file and the total, then the assumptions, reasons and notes."""
+    from rich.text import Text
+
+    from planner.core.units import count
     from planner.render.layout import Col, Grid, print_grid
-
-    def money(value: str | None) -> str:
-        from decimal import Decimal
-
-        return "—" if value is None else usd_display(Decimal(value))
-
-    def eta(e: Any) -> str:
-        if e is None or e.p50_hours is None:
-            return "unknown"
-        worst = "no expiry" if e.worst_hours is None else duration(e.worst_hours)
-        return f"{duration(e.p50_hours)} / {duration(e.p90_hours)} / {worst}"
 
     grid = Grid(
         [
@@ -172,11 +194,11 @@ def _prepare(**kw: Any) -> None:
         title=f"{_shown(manifest.vendor)} batch files for {manifest.model} in {outdir}",
     )
     for f in manifest.files:
-        grid.add(f.name, count(f.requests), count(f.bytes), count(f.input_tokens), money(f.realtime_cost_usd),
-                 money(f.batch_cost_usd), eta(f.eta))
+        grid.add(f.name, count(f.requests), count(f.bytes), count(f.input_tokens), _money(f.realtime_cost_usd),
+                 _money(f.batch_cost_usd), _eta(f.eta))
     t = manifest.totals
     grid.add(Text("total", style="bold"), count(t.requests), count(t.bytes), count(t.input_tokens),
-             money(t.realtime_cost_usd), money(t.batch_cost_usd), eta(t.eta))
+             _money(t.realtime_cost_usd), _money(t.batch_cost_usd), _eta(t.eta))
     console = stdout_console()
     print_grid(console, grid)
     console.print(Text(f"Output tokens: {manifest.output_assumption['description']}."))
@@ -241,7 +263,7 @@ def validate_command(
 
 @handle_errors
 def _validate(**kw: Any) -> None:
-    from planner.batch.batchfiles import validate
+    from planner.batch.validate import validate
 
     result = validate(
         kw["file"], vendor=_line_vendor(kw["vendor"]), model=kw["model"], output_tokens=kw["output_tokens"],
@@ -250,39 +272,37 @@ def _validate(**kw: Any) -> None:
     if kw["json_output"]:
         print_json(result.model_dump(mode="json") | {"ok": result.ok})
     else:
-        from decimal import Decimal
-
-        from rich.text import Text
-
-        from planner.core.money import usd_display
-
-        console = stdout_console()
-        vendor = _shown(result.vendor)
-        console.print(
-            Text(f"{result.path}: {vendor} batch file, {result.requests:,} request(s), {result.bytes:,} bytes")
-        )
-        shown = result.problems[: FIRST_PROBLEMS * 2]
-        for p in shown:
-            where = f"{result.path}:{p.line}" if p.line is not None else result.path
-            console.print(Text(f"✗ {where}: {p.message}", style="red"), soft_wrap=not console.is_terminal)
-        if len(result.problems) > len(shown):
-            console.print(Text(f"… and {len(result.problems) - len(shown):,} more problem(s) (--json lists every one)"))
-        if result.ok:
-            console.print(Text("✓ no problems found", style="green"))
-        else:
-            console.print(Text(f"{len(result.problems):,} problem(s); {result.valid_requests:,} valid request(s)"))
-        e = result.estimate
-        if e is not None:
-            batch = usd_display(Decimal(e["batch_cost_usd"])) if e["batch_cost_usd"] is not None else "—"
-            console.print(Text(
-                f"Estimate of the {e['requests']:,} valid request(s) on {e['resolved_model']} ({e['price_table']}): "
-                f"{e['input_tokens']:,} input + {e['output_tokens']:,} output tokens; realtime "
-                f"{usd_display(Decimal(e['realtime_cost_usd']))}, batch {batch}."
-            ))
-        for n in result.notes:
-            note(n)
+        _show_validation(result)
     if not result.ok:
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _show_validation(result: Validation) -> None:
+    """The human form: the file, its first problems by line, the verdict, the estimate and the notes."""
+    from rich.text import Text
+
+    console = stdout_console()
+    vendor = _shown(result.vendor)
+    console.print(Text(f"{result.path}: {vendor} batch file, {result.requests:,} request(s), {result.bytes:,} bytes"))
+    shown = result.problems[: FIRST_PROBLEMS * 2]
+    for p in shown:
+        where = f"{result.path}:{p.line}" if p.line is not None else result.path
+        console.print(Text(f"✗ {where}: {p.message}", style="red"), soft_wrap=not console.is_terminal)
+    if len(result.problems) > len(shown):
+        console.print(Text(f"… and {len(result.problems) - len(shown):,} more problem(s) (--json lists every one)"))
+    if result.ok:
+        console.print(Text("✓ no problems found", style="green"))
+    else:
+        console.print(Text(f"{len(result.problems):,} problem(s); {result.valid_requests:,} valid request(s)"))
+    e = result.estimate
+    if e is not None:
+        console.print(Text(
+            f"Estimate of the {e['requests']:,} valid request(s) on {e['resolved_model']} ({e['price_table']}): "
+            f"{e['input_tokens']:,} input + {e['output_tokens']:,} output tokens; realtime "
+            f"{_money(e['realtime_cost_usd'])}, batch {_money(e['batch_cost_usd'])}."
+        ))
+    for n in result.notes:
+        note(n)
 
 
 def register(app: typer.Typer) -> None:

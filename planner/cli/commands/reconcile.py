@@ -16,6 +16,8 @@ from planner.cli.commands._common import AsOfOption, JsonOption, PricesOption, h
 from planner.cli.commands.estimate import OutputRatioOption, OutputTokensOption
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from planner.batch.reconcile import Reconciliation
     from planner.store.history import StoredReconciliation
 
@@ -108,7 +110,6 @@ def _pct(estimated: int | Decimal | None, actual: int | Decimal) -> str:
 def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
     """The human form: one table of estimated vs actual, then the per-request view, failures and notes."""
     from rich.console import Console
-    from rich.table import Table
 
     from planner.core.money import usd_display
 
@@ -117,6 +118,30 @@ def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
         f"[bold]{report.vendor}[/] batch on [bold]{report.resolved_model}[/], priced with {report.price_table} "
         f"({report.batch_price_basis}) as of {report.as_of} ({report.as_of_source})"
     )
+    console.print(_sides(report))
+    r = report.requests
+    console.print(
+        f"requests: {r.results:,} results, {r.matched:,} matched to the input, {r.succeeded:,} succeeded, "
+        f"{r.failed:,} failed" + (f", {r.missing_results:,} without a result" if r.missing_results else "")
+    )
+    for line in _per_request(report):
+        console.print(line)
+    c = report.cost_usd
+    console.print(f"realtime would have cost {usd_display(Decimal(c.realtime_equivalent))} for the billed tokens")
+    for note in report.notes:
+        console.print(f"note: {note}")
+    if stored is not None:
+        state = "stored in" if stored.added else "already in"
+        console.print(f"{state} your history ({stored.store}): later estimates of {report.resolved_model} learn "
+                      "from it (--no-history turns that off)")
+
+
+def _sides(report: Reconciliation) -> Table:
+    """Estimated against actual: input and output tokens, and the batch cost."""
+    from rich.table import Table
+
+    from planner.core.money import usd_display
+
     table = Table(show_header=True, header_style="bold")
     table.add_column("")
     table.add_column("estimated", justify="right")
@@ -130,38 +155,35 @@ def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
         "batch cost", usd_display(est_cost) if est_cost is not None else "-", usd_display(Decimal(c.actual)),
         _pct(est_cost, Decimal(c.actual)),
     )
-    console.print(table)
-    r = report.requests
-    console.print(
-        f"requests: {r.results:,} results, {r.matched:,} matched to the input, {r.succeeded:,} succeeded, "
-        f"{r.failed:,} failed" + (f", {r.missing_results:,} without a result" if r.missing_results else "")
-    )
+    return table
+
+
+def _per_request(report: Reconciliation) -> list[str]:
+    """The per-request view: input error, output spread, and the failures with a rerun's cost."""
+    from planner.core.money import usd_display
+
+    lines: list[str] = []
+    i, o, c = report.input_tokens, report.output_tokens, report.cost_usd
     if i.per_request is not None:
         p = i.per_request
         err = p.relative_error
         spread = f"; error p50 {err.p50:+.2%}, p90 {err.p90:+.2%}, worst {p.max_abs_tokens:,} tokens" if err else ""
-        console.print(f"input per request ({i.token_method}): {p.exact:,} of {p.requests:,} exact, "
-                      f"{p.within_1pct:,} within 1%, {p.undercounted:,} under{spread}")
+        lines.append(f"input per request ({i.token_method}): {p.exact:,} of {p.requests:,} exact, "
+                     f"{p.within_1pct:,} within 1%, {p.undercounted:,} under{spread}")
     if o.actual_distribution is not None:
         a = o.actual_distribution
         assumed = ""
         if o.estimated_distribution is not None:
             assumed = f"; assumed mean {o.estimated_distribution.mean:,.0f} ({o.assumption})"
-        console.print(f"output per request: mean {a.mean:,.0f}, p50 {a.p50:,.0f}, p90 {a.p90:,.0f}, "
-                      f"max {a.max:,.0f}{assumed}")
+        lines.append(f"output per request: mean {a.mean:,.0f}, p50 {a.p50:,.0f}, p90 {a.p90:,.0f}, "
+                     f"max {a.max:,.0f}{assumed}")
     f = report.failures
     if f.count:
         kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(f.by_type.items()))
         rerun = f"; rerunning them would cost about {usd_display(Decimal(c.failed_rerun_estimate))}" if (
             c.failed_rerun_estimate is not None) else ""
-        console.print(f"failures: {kinds} (billed $0){rerun}")
-    console.print(f"realtime would have cost {usd_display(Decimal(c.realtime_equivalent))} for the billed tokens")
-    for note in report.notes:
-        console.print(f"note: {note}")
-    if stored is not None:
-        state = "stored in" if stored.added else "already in"
-        console.print(f"{state} your history ({stored.store}): later estimates of {report.resolved_model} learn "
-                      "from it (--no-history turns that off)")
+        lines.append(f"failures: {kinds} (billed $0){rerun}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:
