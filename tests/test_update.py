@@ -209,3 +209,25 @@ def test_outdated_lists_what_the_shipped_tables_lack_and_exits_1(tmp_path: Path)
     report = json.loads(result.stdout)
     assert "~ gpt-4o-mini realtime.input: 0.15 -> 0.2" in report["changed"]["openai"]["changes"]
     assert report["written"] == [] and not (tmp_path / "home" / "prices").exists()
+
+
+@pytest.mark.parametrize(("days", "noted"), [(29, False), (30, False), (31, True)])
+def test_prices_older_than_30_days_say_how_to_update(days: int, noted: bool, tmp_path: Path) -> None:
+    """check and estimate (JSON and terminal) carry one note naming `prices update` past 30 days, none before."""
+    from datetime import timedelta
+
+    from planner.prices.pricing import load_pricebook
+
+    verified = load_pricebook(ON).resolve("gpt-4o-mini").model.verified
+    when = (verified + timedelta(days=days)).isoformat()
+    home = tmp_path / "home"
+    check = json.loads(_cli(["check", "gpt-4o-mini", "--json", "--as-of", when], home).stdout)
+    estimate_args = ["estimate", str(DATA.parents[2].parent / "examples" / "tickets.jsonl"), "-m", "gpt-4o-mini",
+                     "--output-tokens", "10", "--as-of", when]
+    estimate = json.loads(_cli([*estimate_args, "--json"], home).stdout)
+    terminal = _cli(estimate_args, home).stderr
+    for notes in (check["notes"], estimate["notes"], terminal.splitlines()):
+        stale = [n for n in notes if "`batchplan prices update` fetches newer ones" in n]
+        assert len(stale) == (1 if noted else 0), notes
+    if noted:
+        assert f"verified on {verified}, {days} days before {when}" in check["notes"][-1]

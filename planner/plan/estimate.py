@@ -557,7 +557,7 @@ def estimate(
         output_assumption=assumption,
         scaling=scaling.describe(),
         estimates=results,
-        notes=[*model_notes, *_job_notes(results, counts_file)],
+        notes=[*model_notes, *_stale(book, resolved), *_job_notes(results, counts_file)],
         recommendation=recommend(results, deadline_hours=deadline, budget=o.timing.budget),
     )
 
@@ -621,6 +621,11 @@ def _dataset_info(path: str, fmt: str, scaling: Scaling, skipped: SkipLog) -> Da
             first_reasons=[reason for _, reason in skipped.first],
         ),
     )
+
+
+def _stale(book: PriceBook, resolved: Sequence[ResolvedModel]) -> list[str]:
+    note = book.staleness(resolved)
+    return [note] if note is not None else []
 
 
 def _job_notes(results: Sequence[ModelEstimate], counts_file: CountsFile | None) -> list[str]:

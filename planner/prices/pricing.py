@@ -42,6 +42,8 @@ from planner.prices.tablefiles import shipped_pricing_dir as shipped_pricing_dir
 if TYPE_CHECKING:
     import yaml
 
+#: Tables verified more than this many days before the answer's date earn a note naming `prices update`.
+STALE_DAYS = 30
 #: The largest table file read (the biggest shipped one is ~45 KB).
 MAX_TABLE_BYTES = 4 * 1024 * 1024
 
@@ -242,6 +244,11 @@ class PriceBook:
                 found = self._resolve(base, provider)
                 return ResolvedModel(found.table, found.model, name, f"fine-tuned from {base}", found.notes)
             raise self._perhaps_newer(exc) from None
+
+    def staleness(self, resolved: Iterable[ResolvedModel]) -> str | None:
+        """The note an answer about `resolved` carries when its oldest prices are stale (`stale_prices_note`)."""
+        oldest = min(resolved, key=lambda r: r.model.verified, default=None)
+        return None if oldest is None else stale_prices_note(oldest.table.label, oldest.model.verified, self.as_of)
 
     def _perhaps_newer(self, exc: UnknownModelError) -> UnknownModelError:
         """An unknown name asked about after the tables were verified may be a model newer than they are:
@@ -450,6 +457,16 @@ def _most_specific(hits: list[tuple[ModelEntry, Any]]) -> tuple[ModelEntry, Any]
 def _pick(versions: list[TableVersion], as_of: date) -> TableVersion | None:
     in_force = [v for v in versions if v.version <= as_of]
     return in_force[-1] if in_force else None
+
+
+def stale_prices_note(label: str, verified: date, as_of: date) -> str | None:
+    """A note when prices were verified more than STALE_DAYS before the answer's date: prices change between
+    releases, and an answer for today from old tables should say so and say what to do."""
+    days = (as_of - verified).days
+    if days <= STALE_DAYS:
+        return None
+    return (f"{label}'s prices were verified on {verified}, {days} days before {as_of}: "
+            "`batchplan prices update` fetches newer ones")
 
 
 def _updated_versions() -> dict[str, list[TableVersion]]:

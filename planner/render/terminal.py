@@ -23,6 +23,7 @@ from planner.core.money import usd_display
 from planner.core.units import counted, duration
 from planner.plan.estimate import Estimate, ModelEstimate, assumed_images_note
 from planner.plan.recommend import Recommendation
+from planner.prices.pricing import stale_prices_note
 from planner.render.cells import (
     MARK,
     batch_cell,
@@ -235,10 +236,17 @@ def _in_full(result: Estimate, notes: Footnotes, image_notes: list[str]) -> list
     return lines
 
 
+def _stale_prices(result: Estimate) -> list[tuple[str, str]]:
+    """The one note naming `prices update`, for the oldest prices the estimate used, if they are stale."""
+    oldest = min(result.estimates, key=lambda e: e.price_table_verified, default=None)
+    stale = oldest and stale_prices_note(oldest.price_table, oldest.price_table_verified, result.as_of)
+    return [("note", stale)] if stale else []
+
+
 def estimate_notes(result: Estimate) -> list[tuple[str, str]]:
     """(kind, text) for stderr: warnings first (per model), then the vendors' notes, once each."""
     warnings: list[tuple[str, str]] = []
-    notes: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = _stale_prices(result)
     seen: set[str] = set()
     for e in result.estimates:
         t = e.turnaround

@@ -49,6 +49,8 @@ def check_command(
     info = model_json(resolved.table, resolved.model, book.as_of)
     info.update(qualifies=verdict.qualifies, reasons=reasons, batch_supported=verdict.qualifies)
     notes = _notes(resolved, verdict)
+    stale = book.staleness([resolved])
+    notes += [stale] if stale is not None else []
     if json_out:
         print_json(
             {
