@@ -54,9 +54,9 @@ def template_requests(
     id_column: str | None = None,
 ) -> tuple[str, Iterator[Request]]:
     """Rows as column mappings (CSV/TSV header, JSONL object keys, text as `{text}`), each rendered."""
-    from planner.read.datasets import TEXT_EXTENSIONS, _base_suffix
+    from planner.read.datasets import TEXT_EXTENSIONS, base_suffix
 
-    fmt = format or TEXT_EXTENSIONS.get(_base_suffix(path) if path != "-" else "", "jsonl")
+    fmt = format or TEXT_EXTENSIONS.get(base_suffix(path) if path != "-" else "", "jsonl")
     if fmt in ("chat", "openai-batch", "anthropic-batch"):
         fmt = "jsonl"
     name = "<stdin>" if path == "-" else path

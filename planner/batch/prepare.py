@@ -340,9 +340,9 @@ def _close(f: _OpenFile, target: _Target, written: _Written, name: str) -> None:
 def _manifest(target: _Target, written: _Written, source: _Source) -> Manifest:
     """manifest.json's content: the files, their totals as one `estimate()` of every line, and the notes."""
     from planner.count.workload import Scaling
-    from planner.plan.estimate import _Counts, _estimate_one
+    from planner.plan.estimate import TokenCounts, estimate_one
 
-    counts = _Counts()
+    counts = TokenCounts()
     all_ids: list[str] = []
     for priced in written.priced:
         counts.inputs.extend(priced.inputs)
@@ -350,7 +350,7 @@ def _manifest(target: _Target, written: _Written, source: _Source) -> Manifest:
         all_ids.extend(priced.ids)
     n = len(all_ids)
     resolved, book, rules = target.resolved, target.book, target.rules
-    whole = _estimate_one(resolved, counts, all_ids, Scaling(job_requests=n, sampled=n), book.as_of)
+    whole = estimate_one(resolved, counts, all_ids, Scaling(job_requests=n, sampled=n), book.as_of)
     total_bytes = sum(f.bytes for f in written.files)
     skip = source.skip
     return Manifest(

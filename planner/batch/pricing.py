@@ -121,9 +121,9 @@ def price_requests(
     """Count and price requests with estimate()'s own pieces (same tokenizer, same output assumption)."""
     from planner.count.workload import Scaling
     from planner.plan.estimate import (
-        _estimate_one,
         assumed_images_note,
         count_dataset,
+        estimate_one,
         in_memory_counts,
         tokenizer_key,
     )
@@ -133,7 +133,7 @@ def price_requests(
     counts, ids = count_dataset(requests, {key: tok}, assumption, path)
     mine, over = in_memory_counts(resolved, counts[key], requests, assumption)  # ctok for Claude, as estimate()
     n = len(ids)
-    one = _estimate_one(resolved, mine, ids, Scaling(job_requests=n, sampled=n), as_of, tokens=over)
+    one = estimate_one(resolved, mine, ids, Scaling(job_requests=n, sampled=n), as_of, tokens=over)
     return Priced(
         requests=n,
         input_tokens=one.input_tokens,

@@ -74,7 +74,6 @@ from planner.count.encodings import token_counter
 from planner.count.tokens import Count, Pieces, calibrate, count_pieces, request_pieces, request_shape, shape_key
 from planner.io.inputs import Input
 from planner.read.datasets import (
-    OPENAI_URL_API,
     CsvColumns,
     ReadOptions,
     chat_body_bytes,
@@ -114,19 +113,17 @@ def default_workers() -> int:
 
 
 def request_from_json(obj: dict[str, Any], line: int = 0) -> Request:
-    """A parsed JSONL record as a `Request`: OpenAI batch ({custom_id, url, body}), Anthropic batch
-    ({custom_id, params}) or a bare chat body ({messages, ...}). Raises ValueError on other shapes."""
-    if "custom_id" in obj and isinstance(obj.get("params"), dict):
-        return Request(line=line, id=str(obj["custom_id"]), api="anthropic", body=obj["params"])
-    if "custom_id" in obj and isinstance(obj.get("body"), dict):
-        url = obj.get("url", "/v1/chat/completions")
-        api = OPENAI_URL_API.get(url) if isinstance(url, str) else None
-        if api is None:
-            raise ValueError(f"unsupported url {url!r}")
-        return Request(line=line, id=str(obj["custom_id"]), api=api, body=obj["body"], url=url)
-    if isinstance(obj.get("messages"), list):
-        return Request(line=line, id=str(obj.get("id", f"line-{line}")), api="chat", body=obj)
-    raise ValueError("not a chat, OpenAI batch or Anthropic batch record")
+    """A decoded JSONL record as a `Request`, read as a dataset file's records are (every vendor's batch
+    line, the generic shapes, a bare chat body), so a line shape is read in one place. Raises ValueError
+    with the reason on a record that is none of them."""
+    from planner.core.errors import InputError
+    from planner.read.options import ReadOptions
+    from planner.read.records import detect_record, parse_record
+
+    try:
+        return parse_record(obj, line, detect_record(obj), ReadOptions(), "<record>")
+    except InputError as exc:
+        raise ValueError(exc.message) from None
 
 
 def count_request(req: Request, tok: Tokenizer) -> int:

@@ -111,7 +111,7 @@ def _outputs_for(chunk: Counted, inputs: Sequence[int], assumption: OutputAssump
     return [m or 0 for m in chunk.max_tokens]
 
 
-class _Counts:
+class TokenCounts:
     """Per-tokenizer accumulated counts while the dataset streams through once."""
 
     def __init__(self) -> None:
@@ -179,7 +179,7 @@ class _Tally:
         self.assumption = assumption
         self.path = path
         self.skip = skip
-        self.counts = {key: _Counts() for key in self.keys}
+        self.counts = {key: TokenCounts() for key in self.keys}
         self.ids = _Ids()
         self.prefix: bytes | None = None
         self.prefix_tokens: list[int] = []
@@ -207,7 +207,7 @@ class _Tally:
         self.meter.add_many(len(chunk), chunk.body_bytes, chunk.max_tokens)
         self.ids.extend(chunk.ids)
 
-    def finish(self) -> tuple[dict[str, _Counts], Sequence[str]]:
+    def finish(self) -> tuple[dict[str, TokenCounts], Sequence[str]]:
         if self.shared_prefix and self.prefix is not None:
             for j, key in enumerate(self.keys):
                 self.counts[key].prefix_tokens = self.prefix_tokens[j]
@@ -221,7 +221,7 @@ def count_dataset(
     path: str,
     progress: ProgressFn | None = None,
     workers: int | None = None,
-) -> tuple[dict[str, _Counts], Sequence[str]]:
+) -> tuple[dict[str, TokenCounts], Sequence[str]]:
     """Count an already-parsed stream once, with every distinct tokenizer, on all cores when large."""
     from planner.count.counting import count_stream_described
 
@@ -349,7 +349,7 @@ def _costs(
 
 
 def _cache_assumption(
-    r: ResolvedModel, counts: _Counts, cache_prefix: str | None, hit_rate: float
+    r: ResolvedModel, counts: TokenCounts, cache_prefix: str | None, hit_rate: float
 ) -> CacheAssumption | None:
     if cache_prefix in (None, "none"):
         return None
@@ -417,9 +417,9 @@ def _observed_outputs(
 
 
 def _learned(
-    r: ResolvedModel, counts: _Counts, observed: Any, assumption: OutputAssumption, o: EstimateOptions, path: str,
+    r: ResolvedModel, counts: TokenCounts, observed: Any, assumption: OutputAssumption, o: EstimateOptions, path: str,
     fmt: str = "", counts_file: CountsFile | None = None,
-) -> tuple[_Counts, Override | None, list[str]]:
+) -> tuple[TokenCounts, Override | None, list[str]]:
     """This model's counts after what can replace the table's approximation (`_override`), and output
     tokens observed in your history when no output option was given. Returns (counts, override, notes);
     the notes end with what the table says the user should know of the model (how its batch price was
@@ -429,7 +429,7 @@ def _learned(
     table_note = [r.model.notes] if r.model.notes else []
     if over is None and observed is None:
         return counts, None, [*notes, *table_note]
-    new = _Counts()
+    new = TokenCounts()
     new.inputs = over.inputs if over is not None else counts.inputs
     new.assumed_images = counts.assumed_images
     new.prefix_tokens = round(counts.prefix_tokens * over.factor) if over is not None else counts.prefix_tokens
@@ -447,7 +447,7 @@ def _learned(
 
 
 def _override(
-    r: ResolvedModel, counts: _Counts, o: EstimateOptions, path: str, fmt: str, counts_file: CountsFile | None,
+    r: ResolvedModel, counts: TokenCounts, o: EstimateOptions, path: str, fmt: str, counts_file: CountsFile | None,
     notes: list[str],
 ) -> Override | None:
     """What replaces the table's approximate counts of a model: ctok (exact, or calibrated on a sample) for
@@ -484,8 +484,8 @@ def _override(
 
 
 def in_memory_counts(
-    r: ResolvedModel, counts: _Counts, requests: Sequence[Request], assumption: OutputAssumption
-) -> tuple[_Counts, Override | None]:
+    r: ResolvedModel, counts: TokenCounts, requests: Sequence[Request], assumption: OutputAssumption
+) -> tuple[TokenCounts, Override | None]:
     """`counts` of requests held in memory (prepare, validate) with ctok's where it counts this model."""
     from planner.count import calibration
 
@@ -493,7 +493,7 @@ def in_memory_counts(
     if over is None or len(over.inputs) != len(counts.inputs):
         return counts, None
     over = _ctok_engine(r, over)
-    new = _Counts()
+    new = TokenCounts()
     new.inputs, new.assumed_images, new.prefix_tokens = over.inputs, counts.assumed_images, counts.prefix_tokens
     if assumption.mode == "ratio":
         ratio = float(assumption.value or 0)
@@ -545,7 +545,7 @@ def estimate(
         for i, r in enumerate(resolved)
     ]
     results = [
-        _timed(r, _estimate_one(r, c, ids, scaling, book.as_of, o.cache.prefix, o.cache.hit_rate, tokens=over,
+        _timed(r, estimate_one(r, c, ids, scaling, book.as_of, o.cache.prefix, o.cache.hit_rate, tokens=over,
                                 assumptions=notes), tally.meter, o, book.as_of)
         for r, (c, over, notes) in zip(resolved, learned, strict=True)
     ]
@@ -693,9 +693,9 @@ def _factor(tok: Tokenizer, tokens: Override | None) -> Decimal:
     return (tok.factor * Decimal(repr(tokens.factor))).quantize(Decimal("0.0001"))
 
 
-def _estimate_one(
+def estimate_one(
     r: ResolvedModel,
-    counts: _Counts,
+    counts: TokenCounts,
     ids: Sequence[str],
     scaling: Scaling,
     as_of: date,
@@ -745,7 +745,7 @@ def _token_fields(workload: Workload) -> dict[str, Any]:
     }
 
 
-def _tokenizer_fields(tok: Tokenizer, tokens: Override | None, counts: _Counts) -> dict[str, Any]:
+def _tokenizer_fields(tok: Tokenizer, tokens: Override | None, counts: TokenCounts) -> dict[str, Any]:
     """How the tokens were counted (the table's encoding, or what replaced it) and the images assumed."""
     return {
         "token_method": tokens.method if tokens is not None else tok.method,

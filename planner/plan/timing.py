@@ -245,16 +245,16 @@ def check_tiers(
     """Refuse a `--tier` that names no tier: `PROVIDER=TIER` with an unknown provider or tier, or a bare
     `TIER` no table asked about knows. The error lists the known values and the nearest one.
 
-    Spellings people use are one tier: `1`, `tier1`, `Tier 1`, `tier-1` (planner.plan.turnaround._norm).
+    Spellings people use are one tier: `1`, `tier1`, `Tier 1`, `tier-1` (planner.plan.turnaround.tier_key).
     A bare tier known to some of the providers asked about is kept; the others say so in their notes."""
     from planner.core.errors import UsageError
-    from planner.plan.turnaround import _norm, match_tier, tier_names
+    from planner.plan.turnaround import match_tier, tier_key, tier_names
 
     def nearest(value: str, names: Sequence[str]) -> str:
         import difflib
 
-        keyed = {_norm(n): n for n in names}
-        close = difflib.get_close_matches(_norm(value), list(keyed), n=1, cutoff=0.5)
+        keyed = {tier_key(n): n for n in names}
+        close = difflib.get_close_matches(tier_key(value), list(keyed), n=1, cutoff=0.5)
         return f"; nearest: {keyed[close[0]]}" if close else ""
 
     for value in _tier_values(tiers):

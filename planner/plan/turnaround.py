@@ -93,7 +93,7 @@ class Turnaround(_Model):
     notes: list[str] = Field(default_factory=list)
 
 
-def _norm(name: str) -> str:
+def tier_key(name: str) -> str:
     """A tier name as people spell it: `Tier 1`, `tier-1`, `tier1` and a bare `1` are one tier."""
     key = "".join(ch for ch in name.lower() if ch.isalnum())
     return f"tier{key}" if key.isdigit() else key
@@ -105,8 +105,8 @@ def tier_names(table: PriceTable) -> list[str]:
 
 
 def match_tier(names: list[str], tier: str) -> str | None:
-    """The tier in `names` that `tier` spells (loosely, see `_norm`), or None."""
-    return next((n for n in names if _norm(n) == _norm(tier)), None)
+    """The tier in `names` that `tier` spells (loosely, see `tier_key`), or None."""
+    return next((n for n in names if tier_key(n) == tier_key(tier)), None)
 
 
 def find_tier(table: PriceTable, model: ModelEntry, tier: str | None) -> tuple[str | None, RateLimits | None, str]:

@@ -97,14 +97,14 @@ def open_text(path: str) -> Utf8Lines:
     return Utf8Lines(open_input(path))
 
 
-def _base_suffix(path: str) -> str:
+def base_suffix(path: str) -> str:
     name = path[:-3] if path.endswith(".gz") else path
     return Path(name).suffix.lower()
 
 
 def detect_format(path: str, first_line: str) -> str:
     """Pick a reader from the extension, then from the shape of the first record."""
-    suffix = _base_suffix(path) if path != "-" else ""
+    suffix = base_suffix(path) if path != "-" else ""
     if suffix in TEXT_EXTENSIONS:
         return TEXT_EXTENSIONS[suffix]
     stripped = first_line.strip()
