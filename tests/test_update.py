@@ -231,3 +231,19 @@ def test_prices_older_than_30_days_say_how_to_update(days: int, noted: bool, tmp
         assert len(stale) == (1 if noted else 0), notes
     if noted:
         assert f"verified on {verified}, {days} days before {when}" in check["notes"][-1]
+
+
+@pytest.mark.parametrize(
+    ("name", "as_of", "says"),
+    [
+        ("llama-3.1-8b-instant", "2025-03-20", "no groq price table in force on 2025-03-20"),
+        ("llama-3.1-8b-instant", "2026-03-01", "no groq price table in force on 2026-03-01"),
+        ("claude-sonnet-4-5", "2025-03-20", "no anthropic price table in force on 2025-03-20"),
+        ("no-such-model", "2025-03-20", "no price table is in force on 2025-03-20"),
+    ],
+)
+def test_a_date_before_a_vendors_first_table_names_that_vendor(name: str, as_of: str, says: str,
+                                                               tmp_path: Path) -> None:
+    """An old job's date names the vendor whose table is missing (a Groq id is not 'no anthropic table')."""
+    result = _cli(["check", name, "--as-of", as_of], tmp_path / "home")
+    assert result.exit_code == 2 and says in result.stderr, result.stderr

@@ -203,14 +203,16 @@ class ResolvedModel:
 class PriceBook:
     """The tables in force on one date, plus any the user layered on top; resolves model names.
 
-    `grammars` holds the `model_match` of providers that have no table in force on `as_of`, so that
-    a name in their grammar fails with *their* missing-table message, not another provider's.
+    `grammars` holds the `model_match` of providers that have no table in force on `as_of`, and `earliest`
+    their first tables, so that a name of theirs fails with *their* missing-table message, not another
+    provider's or "unknown model".
     """
 
     as_of: date
     tables: Mapping[str, PriceTable]
     missing: dict[str, str] = field(default_factory=dict)
     grammars: dict[str, Any] = field(default_factory=dict)
+    earliest: dict[str, PriceTable] = field(default_factory=dict)
     _suggesting: bool = field(default=False, init=False, repr=False)
 
     def providers(self) -> list[PriceTable]:
@@ -292,10 +294,27 @@ class PriceBook:
         ruled = self._ruled(wanted, name)
         if ruled is not None:
             return ruled
+        owner = self._owner_without_table(wanted)
+        if owner is not None:
+            raise PricingError(self.missing[owner])
         pool = self.providers()
+        if not pool and self.earliest:
+            first = min(t.version for t in self.earliest.values())
+            raise PricingError(f"no price table is in force on {self.as_of}: the earliest starts {first}")
         if not pool and self.missing:
             raise PricingError(next(iter(self.missing.values())))
         raise UnknownModelError(name, self._suggest(wanted, pool), as_of=self.as_of.isoformat())
+
+    def _owner_without_table(self, wanted: str) -> str | None:
+        """The provider with no table in force whose first table lists the name (a Groq id before Groq's
+        first table is Groq's missing table, not another vendor's)."""
+        for provider, table in self.earliest.items():
+            try:
+                self._in_table(table, wanted, wanted, fallback=False)
+            except (UnknownModelError, AmbiguousModelError):
+                continue
+            return provider
+        return None
 
     def _in_grammar(self, accepting: list[PriceTable], wanted: str, name: str) -> ResolvedModel:
         """The one row among the tables whose id grammar accepts the name; else why there is none."""
@@ -496,6 +515,7 @@ def load_pricebook(
     tables: dict[str, PriceTable] = {}
     missing: dict[str, str] = {}
     grammars: dict[str, Any] = {}
+    earliest: dict[str, PriceTable] = {}
     updated = _updated_versions() if root is None else {}
     for provider, versions in list_versions(root).items():
         chosen = _pick(sorted([*versions, *updated.get(provider, [])], key=_newest_last), as_of)
@@ -504,9 +524,9 @@ def load_pricebook(
                 f"no {provider} price table in force on {as_of}: "
                 f"the earliest version starts {versions[0].version}"
             )
-            earliest = read_table(versions[0].path)
-            if earliest.model_match is not None:
-                grammars[provider] = earliest.model_match
+            earliest[provider] = read_table(versions[0].path)
+            if earliest[provider].model_match is not None:
+                grammars[provider] = earliest[provider].model_match
             continue
         tables[provider] = read_table(chosen.path)
         if chosen in updated.get(provider, []):
@@ -522,7 +542,8 @@ def load_pricebook(
         tables[overlay.provider] = merge_tables(tables.get(overlay.provider), overlay, source=str(path))
         missing.pop(overlay.provider, None)
         grammars.pop(overlay.provider, None)
-    return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars)
+        earliest.pop(overlay.provider, None)
+    return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars, earliest=earliest)
 
 
 def merge_tables(base: PriceTable | None, overlay: PriceTable, *, source: str | None = None) -> PriceTable:
