@@ -247,3 +247,15 @@ def test_a_date_before_a_vendors_first_table_names_that_vendor(name: str, as_of:
     """An old job's date names the vendor whose table is missing (a Groq id is not 'no anthropic table')."""
     result = _cli(["check", name, "--as-of", as_of], tmp_path / "home")
     assert result.exit_code == 2 and says in result.stderr, result.stderr
+
+
+def test_an_estimate_dated_before_the_tables_is_priced_as_reconcile_prices_an_old_batch(tmp_path: Path) -> None:
+    """Both use the earliest tables that list the model and say so (reconcile: tests/test_reconcile.py)."""
+    args = ["estimate", str(DATA.parents[2].parent / "examples" / "tickets.jsonl"), "-m", "gpt-4o-mini",
+            "--output-tokens", "10", "--as-of", "2025-03-20"]
+    out = json.loads(_cli([*args, "--json"], tmp_path / "home").stdout)
+    note = "no price table is in force on 2025-03-20 (--as-of); priced with openai@2026-07-09, the earliest that lists"
+    assert out["notes"][0].startswith(note)
+    assert out["estimates"][0]["price_table"] == "openai@2026-07-09"
+    terminal = _cli(args, tmp_path / "home")
+    assert terminal.exit_code == 0 and f"batchplan: warning: {note}" in terminal.stderr

@@ -29,7 +29,7 @@ from planner.core.clock import today
 from planner.core.errors import InputError, PricingError, UnknownModelError, UsageError
 from planner.core.money import ZERO, per_million, usd
 from planner.core.request import Request
-from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, load_pricebook
+from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, earliest_note, earliest_pricing, load_pricebook
 from planner.read.datasets import ReadOptions, open_binary, read_requests
 from planner.vendors import Vendor, detect_vendor, get_vendor, list_vendors, parse_result
 from planner.vendors.results import BatchObject, Result, as_text
@@ -440,22 +440,6 @@ def _resolve(book: PriceBook, names: Sequence[tuple[str, str]]) -> tuple[Resolve
     raise UsageError("the results name no model and no input or manifest gives one; pass --model")
 
 
-def _earliest_table(as_of: date, names: Sequence[tuple[str, str]], prices: Sequence[Path]
-                    ) -> tuple[PriceBook, ResolvedModel, str]:
-    """For a batch older than the shipped tables: the first table version (after `as_of`) that prices it."""
-    from planner.prices.pricing import list_versions
-
-    starts = sorted({vs[0].version for vs in list_versions().values() if vs and vs[0].version > as_of})
-    for start in starts:
-        book = load_pricebook(start, user_tables=prices)
-        try:
-            resolved, name = _resolve(book, names)
-        except (PricingError, UsageError):
-            continue
-        return book, resolved, name
-    raise UsageError(f"no price table prices {', '.join(repr(n) for n, _ in names) or 'this batch'}; pass --model")
-
-
 def _assumption(opts: ReconcileOptions, planned: Planned | None) -> tuple[str, Any, str]:
     """(mode, value, description) of the estimate's output tokens."""
     if opts.output_tokens is not None and opts.output_ratio is not None:
@@ -655,9 +639,8 @@ def _price_model(loaded: _Loaded, opts: ReconcileOptions, pricebook: PriceBook |
     except PricingError:
         if pricebook is not None or not book.missing:
             raise
-        book, resolved, model_name = _earliest_table(as_of, names, opts.prices)
-        notes.append(f"no price table is in force on {as_of} ({as_of_source}); priced with {resolved.table.label}, "
-                     "the earliest that lists the model")
+        book, (resolved, model_name) = earliest_pricing(as_of, lambda b: _resolve(b, names), user_tables=opts.prices)
+        notes.append(earliest_note(as_of, [resolved.table.label], as_of_source))
     result_models = _result_models(loaded)
     if len(result_models) > 1:
         notes.append(f"the results name several model versions ({', '.join(result_models)}); all are priced as "

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, overload
 
-from planner.core.errors import InputError, UsageError
+from planner.core.errors import InputError, PricingError, UsageError
 from planner.core.request import Request
 from planner.count.calibration import Override
 from planner.count.counting import Counted
@@ -40,7 +40,15 @@ from planner.plan.results import (
     TokenHistogram,
 )
 from planner.plan.timing import PayloadMeter, check_tiers, timing
-from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, Tokenizer, load_pricebook
+from planner.prices.pricing import (
+    PriceBook,
+    PriceSet,
+    ResolvedModel,
+    Tokenizer,
+    earliest_note,
+    earliest_pricing,
+    load_pricebook,
+)
 from planner.read.datasets import (
     LINE_FORMATS,
     ReadOptions,
@@ -524,8 +532,7 @@ def estimate(
     """
     o = _options(options, flat, models)
     path = str(path)
-    book = pricebook or load_pricebook(o.as_of, user_tables=o.prices)
-    resolved = [book.resolve(m) for m in models]
+    book, resolved, early = _resolve_models(models, o, pricebook)
     check_tiers(o.timing.tier, [r.table for r in resolved], book.tables)  # a typo fails before the file is read
     tokenizers = {tokenizer_key(r.tokenizer): r.tokenizer for r in resolved}
     observed = _observed_outputs(resolved, output_assumption(o.output), o.timing.use_history)
@@ -557,7 +564,7 @@ def estimate(
         output_assumption=assumption,
         scaling=scaling.describe(),
         estimates=results,
-        notes=[*model_notes, *_stale(book, resolved), *_job_notes(results, counts_file)],
+        notes=[*early, *model_notes, *_stale(book, resolved), *_job_notes(results, counts_file)],
         recommendation=recommend(results, deadline_hours=deadline, budget=o.timing.budget),
     )
 
@@ -621,6 +628,21 @@ def _dataset_info(path: str, fmt: str, scaling: Scaling, skipped: SkipLog) -> Da
             first_reasons=[reason for _, reason in skipped.first],
         ),
     )
+
+
+def _resolve_models(models: Sequence[str], o: EstimateOptions, given: PriceBook | None
+                    ) -> tuple[PriceBook, list[ResolvedModel], list[str]]:
+    """The models resolved in the tables in force; for a date before a model's first table, in the earliest
+    tables that list every model, with the note saying so (as reconcile prices an old batch)."""
+    book = given or load_pricebook(o.as_of, user_tables=o.prices)
+    try:
+        return book, [book.resolve(m) for m in models], []
+    except PricingError:
+        if given is not None or not book.missing:
+            raise
+    later, resolved = earliest_pricing(book.as_of, lambda b: [b.resolve(m) for m in models], user_tables=o.prices)
+    labels = list(dict.fromkeys(r.table.label for r in resolved))
+    return later, resolved, [earliest_note(book.as_of, labels, "--as-of" if o.as_of else "today")]
 
 
 def _stale(book: PriceBook, resolved: Sequence[ResolvedModel]) -> list[str]:

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from planner.core.clock import today
-from planner.core.errors import AmbiguousModelError, PricingError, UnknownModelError, UsageError
+from planner.core.errors import (
+    AmbiguousModelError,
+    BatchplanError,
+    PricingError,
+    UnknownModelError,
+    UsageError,
+)
 from planner.prices import tablecache
 from planner.prices.matching import accepting_clause, describe, literals, matches
 from planner.prices.schema import BatchLimits as BatchLimits  # (re-exported: other modules import them from here)
@@ -476,6 +482,36 @@ def _most_specific(hits: list[tuple[ModelEntry, Any]]) -> tuple[ModelEntry, Any]
 def _pick(versions: list[TableVersion], as_of: date) -> TableVersion | None:
     in_force = [v for v in versions if v.version <= as_of]
     return in_force[-1] if in_force else None
+
+
+T = TypeVar("T")
+#: how an answer priced with a later table than its date begins its note (the terminal shows it as a warning)
+EARLIEST_NOTE = "no price table is in force on"
+
+
+def earliest_pricing(as_of: date, answer: Callable[[PriceBook], T], *, user_tables: Iterable[Path] = ()
+                     ) -> tuple[PriceBook, T]:
+    """For a job dated before the shipped tables (an old batch, an old `--as-of`): the first table version
+    after `as_of` whose book can `answer`. estimate and reconcile both price such jobs this way, and say so
+    (`earliest_note`)."""
+    starts = sorted({vs[0].version for vs in list_versions().values() if vs and vs[0].version > as_of})
+    last: BatchplanError = PricingError(f"{EARLIEST_NOTE} {as_of} or after it")
+    user_tables = list(user_tables)
+    for start in starts:
+        book = load_pricebook(start, user_tables=user_tables)
+        try:
+            found = answer(book)
+        except BatchplanError as exc:
+            last = exc
+            continue
+        return book, found
+    raise last
+
+
+def earliest_note(as_of: date, labels: Sequence[str], dated_by: str) -> str:
+    """What an answer priced by `earliest_pricing` says, in estimate and reconcile alike."""
+    which = "lists the model" if len(labels) == 1 else "list the models"
+    return f"{EARLIEST_NOTE} {as_of} ({dated_by}); priced with {', '.join(labels)}, the earliest that {which}"
 
 
 def stale_prices_note(label: str, verified: date, as_of: date) -> str | None:

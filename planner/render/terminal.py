@@ -23,7 +23,7 @@ from planner.core.money import usd_display
 from planner.core.units import counted, duration
 from planner.plan.estimate import Estimate, ModelEstimate, assumed_images_note
 from planner.plan.recommend import Recommendation
-from planner.prices.pricing import stale_prices_note
+from planner.prices.pricing import EARLIEST_NOTE, stale_prices_note
 from planner.render.cells import (
     MARK,
     batch_cell,
@@ -246,6 +246,7 @@ def _stale_prices(result: Estimate) -> list[tuple[str, str]]:
 def estimate_notes(result: Estimate) -> list[tuple[str, str]]:
     """(kind, text) for stderr: warnings first (per model), then the vendors' notes, once each."""
     warnings: list[tuple[str, str]] = []
+    warnings = [("warning", n) for n in result.notes if n.startswith(EARLIEST_NOTE)]
     notes: list[tuple[str, str]] = _stale_prices(result)
     seen: set[str] = set()
     for e in result.estimates:
