@@ -161,9 +161,14 @@ def test_validate_a_real_anthropic_file_uses_anthropic_limits(write_jsonl: Calla
     assert doc["estimate"]["price_table"].startswith("anthropic@")
 
 
-def test_errors_name_the_provider_of_the_model_asked_about(write_jsonl: Callable[..., Path]) -> None:
+def test_a_date_before_the_tables_names_the_table_of_the_model_asked_about(write_jsonl: Callable[..., Path]) -> None:
+    """Priced with the earliest table that lists it, as reconcile prices an old batch, saying so; check refuses
+    with the missing table of the model's own provider."""
     data = write_jsonl([{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}])
     code, _, err = run("estimate", str(data), "-m", "gpt-4o-mini", "--as-of", "2025-01-01")
+    assert code == 0 and "no price table is in force on 2025-01-01 (--as-of); priced with openai@" in err
+    assert "anthropic" not in err
+    code, _, err = run("check", "gpt-4o-mini", "--as-of", "2025-01-01")
     assert code == 2 and "no openai price table in force on 2025-01-01" in err and "anthropic" not in err
 
 

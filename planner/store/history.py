@@ -163,16 +163,10 @@ def _migrate(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None
     for number, step in enumerate(MIGRATIONS, 1):
         if _version(conn) >= number:
             continue
-        _begin(conn, on_wait, refusal="the history store was not upgraded")
-        try:
+        with _transaction(conn, on_wait, refusal="the history store was not upgraded"):
             if _version(conn) < number:
                 step(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
 
 def _check_file(path: Path) -> bool:
@@ -242,6 +236,21 @@ def _open_reader() -> sqlite3.Connection | None:
         return conn
     conn.close()
     return _open_writer()
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None,
+                 refusal: str = "nothing imported") -> Iterator[None]:
+    """One write transaction on the store (which is in autocommit, so the transaction is explicit): the
+    lock taken by `_begin`, committed when the block ends, rolled back on any error or interruption."""
+    _begin(conn, on_wait, refusal)
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _begin(conn: sqlite3.Connection, on_wait: Callable[[], None] | None = None,
@@ -606,15 +615,9 @@ def import_file(
     conn = _open_writer(on_wait)
     source = (str(path), datetime.now(UTC).isoformat())
     try:
-        _begin(conn, on_wait)  # one transaction: all good objects, or (on any database error) none
-        try:
+        with _transaction(conn, on_wait):  # all good objects, or (on any database error) none
             for where, r in parsed:
                 _store(conn, where, r, source, report)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     except sqlite3.Error as exc:
         raise InputError(f"nothing imported: the history store failed: {exc}", path=db_path()) from None
     finally:
@@ -788,14 +791,8 @@ def record_reconciliation(outcome: Any) -> StoredReconciliation:
     transaction; a batch already stored (same key) is left as it is."""
     conn = _open_writer()
     try:
-        _begin(conn, refusal="nothing stored")  # the store is in autocommit: the transaction is explicit
-        try:
+        with _transaction(conn, refusal="nothing stored"):
             added = _insert_reconciliation(conn, outcome, datetime.now(UTC).isoformat())
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     except sqlite3.DatabaseError as exc:
         raise InputError(f"nothing stored: the history store failed: {exc}", path=db_path()) from None
     finally:
