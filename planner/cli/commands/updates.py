@@ -11,7 +11,8 @@ from planner.prices.update import DEFAULT_URL, UpdateResult
 
 UrlOption = Annotated[
     str,
-    typer.Option("--url", metavar="URL", help="genai-prices' data file (default: its published one); a path works."),
+    typer.Option("--url", metavar="URL", show_default=False,
+                 help="genai-prices' data file (default: the one it publishes); a local path works offline."),
 ]
 ProviderOption = Annotated[
     list[str] | None,
