@@ -40,6 +40,7 @@ from planner.plan.results import (
     TokenHistogram,
 )
 from planner.plan.timing import PayloadMeter, check_tiers, timing
+from planner.prices.lifecycles import lifecycle_note
 from planner.prices.pricing import (
     PriceBook,
     PriceSet,
@@ -434,7 +435,8 @@ def _learned(
     come by, audio output tokens), stated with its numbers as `check` states it with the verdict."""
     notes: list[str] = []
     over = _override(r, counts, o, path, fmt, counts_file, notes) if r.tokenizer.method != "exact" else None
-    table_note = [r.model.notes] if r.model.notes else []
+    lifecycle = lifecycle_note(r.table.provider, r.model)
+    table_note = [n for n in (r.model.notes, lifecycle) if n]
     if over is None and observed is None:
         return counts, None, [*notes, *table_note]
     new = TokenCounts()

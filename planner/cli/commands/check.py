@@ -73,6 +73,7 @@ def _notes(resolved: ResolvedModel, verdict: Eligibility) -> list[str]:
     """What explains the verdict: the name's resolution, a fine-tune priced as its base, a derived batch
     price, and the table's own note on the model."""
     from planner.plan.eligibility import DEFAULT_MULTIPLIER, is_fine_tuned
+    from planner.prices.lifecycles import lifecycle_note
 
     notes = []
     asked = resolved.requested.strip().lower().removeprefix(f"{resolved.table.provider}/")
@@ -86,7 +87,8 @@ def _notes(resolved: ResolvedModel, verdict: Eligibility) -> list[str]:
         notes.append(f"batch price derived from {resolved.table.name}'s default discount (none published)")
     if resolved.model.notes:
         notes.append(resolved.model.notes)
-    return notes
+    lifecycle = lifecycle_note(resolved.table.provider, resolved.model)
+    return [*notes, lifecycle] if lifecycle else notes
 
 
 def _print_verdict(
