@@ -431,3 +431,21 @@ def test_each_result_shape_is_read_by_its_own_vendor_module_only(kind: str) -> N
     result = parse_result(line, "f:1")
     assert isinstance(result, Result)
     assert (result.kind, result.input_tokens, result.output_tokens) == (kind, 7, 2)
+
+
+def test_piped_reconcile_prints_plain_full_rows_and_notes_on_stderr(tmp_path: Path) -> None:
+    """Piped, reconcile follows estimate's rules: no box drawing, no wrapping at 80 columns, the notes and the
+    history line on stderr; -q silences them and leaves the answer."""
+    args = ["reconcile", str(REAL / "openai_gpt4o_output.jsonl"), "--input", str(REAL / "openai_gpt4o_input.jsonl")]
+    env = {"BATCHPLAN_HOME": str(tmp_path), "COLUMNS": "80"}
+    out = runner.invoke(app, args, env=env)
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert not any(ch in out.stdout for ch in "─━│┃┏┡└")
+    assert lines[0].startswith("openai batch on gpt-4o") and lines[0].endswith("(the earliest response timestamp in "
+                                                                                "the results)")
+    assert any(line.split()[:4] == ["batch", "cost", "$0.3706", "$0.1055"] for line in lines)
+    assert "note:" not in out.stdout and "history" not in out.stdout
+    assert "batchplan: note: no price table is in force on 2024-10-24" in out.stderr
+    quiet = runner.invoke(app, ["-q", *args], env=env)
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == out.stdout

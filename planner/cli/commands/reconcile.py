@@ -12,13 +12,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from planner.cli.commands._common import AsOfOption, JsonOption, PricesOption, handle_errors, parse_date, print_json
+from planner.cli.commands._common import (
+    AsOfOption,
+    JsonOption,
+    PricesOption,
+    handle_errors,
+    note,
+    parse_date,
+    print_json,
+    stdout_console,
+)
 from planner.cli.commands.estimate import OutputRatioOption, OutputTokensOption
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from planner.batch.reconcile import Reconciliation
+    from planner.render.layout import Grid
     from planner.store.history import StoredReconciliation
 
 ResultsArgument = Annotated[
@@ -108,54 +116,47 @@ def _pct(estimated: int | Decimal | None, actual: int | Decimal) -> str:
 
 
 def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
-    """The human form: one table of estimated vs actual, then the per-request view, failures and notes."""
-    from rich.console import Console
+    """The human form, by the rules every command follows: a fitted table on a terminal and plain
+    full-width rows when piped (stdout); the notes and where the batch was stored on stderr, silenced by -q."""
+    from rich.text import Text
 
     from planner.core.money import usd_display
+    from planner.render.layout import print_grid
 
-    console = Console()
-    console.print(
-        f"[bold]{report.vendor}[/] batch on [bold]{report.resolved_model}[/], priced with {report.price_table} "
-        f"({report.batch_price_basis}) as of {report.as_of} ({report.as_of_source})"
-    )
-    console.print(_sides(report))
+    console = stdout_console()
+    console.print(Text(f"{report.vendor} batch on {report.resolved_model}, priced with {report.price_table} "
+                       f"({report.batch_price_basis}) as of {report.as_of} ({report.as_of_source})"))
+    print_grid(console, _sides(report))
     r = report.requests
-    console.print(
+    lines = [
         f"requests: {r.results:,} results, {r.matched:,} matched to the input, {r.succeeded:,} succeeded, "
-        f"{r.failed:,} failed" + (f", {r.missing_results:,} without a result" if r.missing_results else "")
-    )
-    for line in _per_request(report):
-        console.print(line)
-    c = report.cost_usd
-    console.print(f"realtime would have cost {usd_display(Decimal(c.realtime_equivalent))} for the billed tokens")
-    for note in report.notes:
-        console.print(f"note: {note}")
+        f"{r.failed:,} failed" + (f", {r.missing_results:,} without a result" if r.missing_results else ""),
+        *_per_request(report),
+        f"realtime would have cost {usd_display(Decimal(report.cost_usd.realtime_equivalent))} for the billed tokens",
+    ]
+    for line in lines:
+        console.print(Text(line))
+    for text in report.notes:
+        note(text)
     if stored is not None:
         state = "stored in" if stored.added else "already in"
-        console.print(f"{state} your history ({stored.store}): later estimates of {report.resolved_model} learn "
-                      "from it (--no-history turns that off)")
+        note(f"{state} your history ({stored.store}): later estimates of {report.resolved_model} learn from it "
+             "(--no-history turns that off)", kind="")
 
 
-def _sides(report: Reconciliation) -> Table:
+def _sides(report: Reconciliation) -> Grid:
     """Estimated against actual: input and output tokens, and the batch cost."""
-    from rich.table import Table
-
     from planner.core.money import usd_display
+    from planner.render.layout import Col, Grid
 
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("")
-    table.add_column("estimated", justify="right")
-    table.add_column("actual", justify="right")
-    table.add_column("difference", justify="right")
+    grid = Grid([Col("", key=True), *(Col(h, "right") for h in ("estimated", "actual", "difference"))])
     i, o, c = report.input_tokens, report.output_tokens, report.cost_usd
-    table.add_row("input tokens", _tokens(i.estimated), _tokens(i.actual), _pct(i.estimated, i.actual))
-    table.add_row("output tokens", _tokens(o.estimated), _tokens(o.actual), _pct(o.estimated, o.actual))
+    grid.add("input tokens", _tokens(i.estimated), _tokens(i.actual), _pct(i.estimated, i.actual))
+    grid.add("output tokens", _tokens(o.estimated), _tokens(o.actual), _pct(o.estimated, o.actual))
     est_cost = Decimal(c.estimated) if c.estimated is not None else None
-    table.add_row(
-        "batch cost", usd_display(est_cost) if est_cost is not None else "-", usd_display(Decimal(c.actual)),
-        _pct(est_cost, Decimal(c.actual)),
-    )
-    return table
+    grid.add("batch cost", usd_display(est_cost) if est_cost is not None else "-", usd_display(Decimal(c.actual)),
+             _pct(est_cost, Decimal(c.actual)))
+    return grid
 
 
 def _per_request(report: Reconciliation) -> list[str]:
