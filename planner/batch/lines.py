@@ -12,6 +12,7 @@ from planner.core.errors import InputError
 from planner.core.jsonsafe import NumberError, number_problem
 from planner.core.request import Request
 from planner.read.datasets import SkipLog, open_text
+from planner.read.records import chat_body
 
 
 def encode_line(obj: dict[str, Any]) -> bytes:
@@ -67,17 +68,9 @@ def template_requests(
                 handle, fmt, id_column, name, skip)
             for number, rid, columns in found:
                 text = fill_template(template, columns, path=name, line=number)
-                yield Request(number, rid, "chat", _chat_body(text, system))
+                yield Request(number, rid, "chat", chat_body(text, system))
 
     return f"{fmt}+template", rows()
-
-
-def _chat_body(text: str, system: str | None) -> dict[str, Any]:
-    messages: list[dict[str, Any]] = []
-    if system:
-        messages.append({"role": "system", "content": system})
-    messages.append({"role": "user", "content": text})
-    return {"messages": messages}
 
 
 Row = tuple[int, str, dict[str, Any]]  # (line, id, columns)
