@@ -479,9 +479,11 @@ def _most_specific(hits: list[tuple[ModelEntry, Any]]) -> tuple[ModelEntry, Any]
     return ranked[0]
 
 
-def _pick(versions: list[TableVersion], as_of: date) -> TableVersion | None:
-    in_force = [v for v in versions if v.version <= as_of]
-    return in_force[-1] if in_force else None
+def in_force(versions: Iterable[TableVersion], as_of: date, shipped: Path) -> TableVersion | None:
+    """The version in force on `as_of`: the newest that starts on or before it; on the same date a table
+    outside the `shipped` folder (one `prices update` wrote) wins over the shipped one."""
+    found = [v for v in versions if v.version <= as_of]
+    return max(found, key=lambda v: (v.version, not v.path.is_relative_to(shipped)), default=None)
 
 
 T = TypeVar("T")
@@ -535,11 +537,6 @@ def _updated_versions() -> dict[str, list[TableVersion]]:
     return list_versions(folder) if folder.is_dir() else {}
 
 
-def _newest_last(v: TableVersion) -> tuple[date, bool]:
-    """Versions by date; on the same date an updated table (under the data directory) after the shipped one."""
-    return v.version, not v.path.is_relative_to(shipped_pricing_dir())
-
-
 def load_pricebook(
     as_of: date | None = None,
     *,
@@ -554,7 +551,7 @@ def load_pricebook(
     earliest: dict[str, PriceTable] = {}
     updated = _updated_versions() if root is None else {}
     for provider, versions in list_versions(root).items():
-        chosen = _pick(sorted([*versions, *updated.get(provider, [])], key=_newest_last), as_of)
+        chosen = in_force([*versions, *updated.get(provider, [])], as_of, root or shipped_pricing_dir())
         if chosen is None:
             missing[provider] = (
                 f"no {provider} price table in force on {as_of}: "

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from planner.core.errors import BatchplanError, PricingError, UsageError
-from planner.prices.pricing import PriceTable, read_table
+from planner.prices.pricing import PriceTable, in_force, read_table
 from planner.prices.sync import build_table, diff_tables, dump_table, load_base
 from planner.prices.tablefiles import list_versions, shipped_pricing_dir
 from planner.store.config import updated_prices_dir
@@ -56,16 +57,15 @@ class UpdateResult:
 
 def fetch_providers(url: str) -> list[Any]:
     """genai-prices' providers from the data file at `url` (http(s), or a local path for offline use)."""
+    from genai_prices.update_prices import UpdatePrices
+
     try:
-        from genai_prices.update_prices import UpdatePrices
-    except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
-        raise UsageError("prices update needs the genai-prices package: pip install genai-prices") from None
-    if "://" not in url:
-        url = Path(url).resolve().as_uri()
-    try:
-        snapshot = _fetch(UpdatePrices(url=url)) if url.startswith("http") else _read_local(url)
-    except UpdateError:
-        raise
+        if url.startswith(("http://", "https://")):
+            snapshot = UpdatePrices(url=url).fetch()
+        else:
+            snapshot = _read_local(Path(unquote(urlparse(url).path)) if url.startswith("file:") else Path(url))
+        if snapshot is None:
+            raise ValueError("no data")
     except Exception as exc:  # the network, the HTTP status, the JSON, genai-prices' own schema
         raise UpdateError(f"could not read prices from {url}: {_reason(exc)}") from None
     providers = list(snapshot.providers)
@@ -74,22 +74,13 @@ def fetch_providers(url: str) -> list[Any]:
     return providers
 
 
-def _fetch(updater: Any) -> Any:
-    snapshot = updater.fetch()
-    if snapshot is None:
-        raise UpdateError(f"{updater.url} returned no data")
-    return snapshot
-
-
-def _read_local(uri: str) -> Any:
+def _read_local(path: Path) -> Any:
     """The same parse as UpdatePrices.fetch, on a file: a mirror or a copy carried to an offline machine."""
     import json
-    from urllib.parse import unquote, urlparse
 
     from genai_prices import data_snapshot
     from genai_prices.types import _providers_from_raw
 
-    path = Path(unquote(urlparse(uri).path))
     raw = json.loads(path.read_bytes())
     if not isinstance(raw, list):
         raise ValueError("expected a list of providers")
@@ -101,12 +92,12 @@ def _reason(exc: Exception) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _in_force(provider: str, version: date, roots: Sequence[Path]) -> PriceTable | None:
-    """The newest table of `provider` on `version` among the shipped and the updated ones."""
-    found = [v for root in roots for v in list_versions(root).get(provider, []) if v.version <= version]
-    if not found:
-        return None
-    return read_table(max(found, key=lambda v: (v.version, v.path.parent.parent != roots[0])).path)
+def _in_force(provider: str, version: date, shipped: Path, updated: Path) -> PriceTable | None:
+    """The table of `provider` in force on `version` among the shipped and the updated ones, as the price
+    book chooses it."""
+    found = [v for root in (shipped, updated) for v in list_versions(root).get(provider, [])]
+    chosen = in_force(found, version, shipped)
+    return read_table(chosen.path) if chosen is not None else None
 
 
 def build_updates(
@@ -122,7 +113,7 @@ def build_updates(
         base = load_base(provider, shipped)
         if not base.genai_provider:
             continue
-        previous = _in_force(provider, version, (shipped, updated))
+        previous = _in_force(provider, version, shipped, updated)
         try:
             built = build_table(base, version, previous=previous, providers=providers, verified=version, via=via)
         except (PricingError, ValueError) as exc:  # ValueError: pydantic's, on a price out of bounds
