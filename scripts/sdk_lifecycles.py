@@ -56,6 +56,7 @@ def main(wheels: list[Path]) -> None:
     releases = {".".join(map(str, _version(w))): table_of(w) for w in sorted(wheels, key=_version)}
     doc = {
         "provider": "anthropic",
+        "list": "Anthropic's SDK",
         "source": "the DEPRECATED_MODELS table of each release on https://pypi.org/project/anthropic/",
         "read": date.today().isoformat(),
         "releases": {v: {m: d.isoformat() for m, d in sorted(t.items())} for v, t in releases.items()},

@@ -19,22 +19,20 @@ from planner.prices.matching import matches
 from planner.prices.schema import ModelEntry
 from planner.prices.tablefiles import shipped_pricing_dir
 
-#: providers whose models the SDK's list names (Claude sold by others has other ids)
-LISTED_BY = {"anthropic": "anthropic"}
-
 
 @functools.cache
-def _releases(source: str) -> tuple[str, tuple[tuple[str, dict[str, date]], ...]]:
-    """(where the list comes from, (release, {model name: retirement date}) oldest first)."""
-    path = shipped_pricing_dir() / "_lifecycles" / f"{source}.yaml"
+def _releases(provider: str) -> tuple[str, str, tuple[tuple[str, dict[str, date]], ...]]:
+    """(whose list, where it comes from, (release, {model name: retirement date}) oldest first) for a
+    provider that has a `pricing/_lifecycles/<provider>.yaml`; empty releases for the others."""
+    path = shipped_pricing_dir() / "_lifecycles" / f"{provider}.yaml"
     if not path.is_file():
-        return "", ()
+        return "", "", ()
     raw: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8"))
     releases = tuple(
         (str(version), {str(name): date.fromisoformat(str(day)) for name, day in (table or {}).items()})
         for version, table in raw["releases"].items()
     )
-    return str(raw["source"]), releases
+    return str(raw["list"]), str(raw["source"]), releases
 
 
 def _listed(model: ModelEntry, table: dict[str, date]) -> date | None:
@@ -60,11 +58,9 @@ def _runs(values: list[tuple[str, date | None]]) -> list[tuple[str, str, date | 
 
 
 def lifecycle_note(provider: str, model: ModelEntry) -> str | None:
-    """One note when the vendor's list and our table disagree on the model's retirement, else None."""
-    source = LISTED_BY.get(provider)
-    if source is None:
-        return None
-    where, releases = _releases(source)
+    """One note when the vendor's list (if the provider has one) and our table disagree on the model's
+    retirement, else None."""
+    whose, where, releases = _releases(provider)
     runs = _runs([(version, _listed(model, table)) for version, table in releases])
     while runs and runs[0][2] is None:  # releases from before the retirement was announced say nothing
         runs.pop(0)
@@ -83,4 +79,4 @@ def lifecycle_note(provider: str, model: ModelEntry) -> str | None:
         for first, last, day in runs
     )
     ours = f"this table says {model.retired}" if model.retired else "this table gives no retirement date"
-    return f"retirement dates disagree: Anthropic's SDK {said}; {ours} (source: {where})"
+    return f"retirement dates disagree: {whose} {said}; {ours} (source: {where})"
