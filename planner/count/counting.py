@@ -83,10 +83,12 @@ from planner.read.datasets import (
     csv_request,
     parse_line,
 )
+from planner.read.records import detect_record, parse_record
 
 if TYPE_CHECKING:
     from planner.prices.pricing import Tokenizer
 
+_PLAIN = ReadOptions()  # a record read as it stands: no --system, no columns named
 DEFAULT_CHUNK = 1000  # requests per task when requests (not file blocks) are counted
 SPAN_BYTES = 1 << 19  # bytes of whole lines per worker task: short, so the last tasks end together
 SMALL_BYTES = 2 << 20  # inputs below this are counted in-process: there the pool's start-up costs what the second
@@ -116,12 +118,8 @@ def request_from_json(obj: dict[str, Any], line: int = 0) -> Request:
     """A decoded JSONL record as a `Request`, read as a dataset file's records are (every vendor's batch
     line, the generic shapes, a bare chat body), so a line shape is read in one place. Raises ValueError
     with the reason on a record that is none of them."""
-    from planner.core.errors import InputError
-    from planner.read.options import ReadOptions
-    from planner.read.records import detect_record, parse_record
-
     try:
-        return parse_record(obj, line, detect_record(obj), ReadOptions(), "<record>")
+        return parse_record(obj, line, detect_record(obj), _PLAIN, "<record>")
     except InputError as exc:
         raise ValueError(exc.message) from None
 
