@@ -88,7 +88,9 @@ def _read_local(path: Path) -> Any:
 
 
 def _reason(exc: Exception) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """One line of at most 200 characters; a file's error without the path the message already names."""
+    plain = exc.strerror if isinstance(exc, OSError) and exc.filename and exc.strerror else str(exc)
+    text = " ".join(plain.split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
