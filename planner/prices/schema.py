@@ -228,6 +228,74 @@ class ModelBatch(Strict):
         return self
 
 
+#: The synchronous processing modes a table may offer beside standard (the `realtime` prices) and batch.
+ModeName = Literal["flex", "priority"]
+#: Every processing mode, in the order every output lists them: cheapest-and-slowest last is not a rule,
+#: the vendors' own order is (standard, then the discounted synchronous tier, the premium one, batch).
+MODES: tuple[str, ...] = ("standard", "flex", "priority", "batch")
+
+
+class ModeTerms(Strict):
+    """A provider's terms for one synchronous processing mode beside standard (flex, priority).
+
+    A mode is the normal API with a request field (`service_tier: "flex"`, `speed: "fast"`) at other
+    prices. `listed_only` (the default) means only models whose row has an entry for the mode offer it;
+    otherwise every model does, at its explicit prices or the `default_multiplier` of standard (a price
+    derived from the vendor's stated discount or premium, and labelled so). `sheddable` modes may refuse
+    requests at peak (they must be retried); the latency figures are the vendor's stated targets per
+    request, never measurements of ours."""
+
+    supported: bool = True
+    reason: str | None = None
+    #: the vendor's own name of the mode ("Flex processing", "fast mode")
+    label: str | None = None
+    #: how a request asks for it, as written in the request body
+    request_field: str | None = None
+    listed_only: bool = True
+    default_multiplier: Fraction | None = None
+    multiplier_source: str | None = None
+    sheddable: bool = False
+    #: what a refused request looks like ("HTTP 429 resource unavailable")
+    refusal: str | None = None
+    #: the mode's rate limits relative to the tier's standard ones (Groq's flex: higher)
+    rate_limit_multiplier: Annotated[Decimal, BeforeValidator(_money), Field(gt=0, le=1000, allow_inf_nan=False)] = (
+        Decimal(1))
+    #: the vendor's stated target time per request, seconds (None: the standard latency applies)
+    latency_p50_s: Decimal | None = Field(default=None, gt=0, le=MAX_HOURS * 3600, allow_inf_nan=False)
+    latency_p90_s: Decimal | None = Field(default=None, gt=0, le=MAX_HOURS * 3600, allow_inf_nan=False)
+    #: output tokens per second relative to standard (a premium mode's stated speed-up)
+    output_speedup: Decimal | None = Field(default=None, gt=0, le=100, allow_inf_nan=False)
+    latency_source: str | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.supported and not self.reason:
+            raise ValueError("a mode that is not supported needs a reason")
+        if self.latency_p50_s is not None and self.latency_p90_s is not None and self.latency_p90_s < self.latency_p50_s:
+            raise ValueError("latency_p90_s must not be below latency_p50_s")
+        if (self.latency_p50_s or self.latency_p90_s or self.output_speedup) and not self.latency_source:
+            raise ValueError("latency figures need a latency_source")
+        if self.default_multiplier is not None and not self.multiplier_source:
+            raise ValueError("a default_multiplier needs a multiplier_source")
+        return self
+
+
+class ModelMode(Strict):
+    """One model's offer of a mode: its own prices (explicit), or the provider's multiplier; or why not."""
+
+    supported: bool = True
+    reason: str | None = None
+    prices: PriceSet | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _unsupported_has_reason(self) -> Self:
+        if not self.supported and not self.reason:
+            raise ValueError("a model without this mode needs a reason")
+        return self
+
+
 class PriceDisagreement(Strict):
     """Our price differs from genai-prices' on purpose: the vendor source that says otherwise."""
 
@@ -262,6 +330,8 @@ class ModelEntry(Strict):
     fine_tuned: bool = False
     realtime: PriceSet
     batch: ModelBatch = Field(default_factory=ModelBatch)
+    #: the synchronous modes beside standard this model offers (see ModeTerms); batch is `batch`
+    modes: dict[ModeName, ModelMode] = Field(default_factory=dict)
     rate_limits: dict[str, RateLimits] | None = None
     cache_min_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS, strict=True)
     time_of_day: list[TimeWindow] = Field(default_factory=list)
@@ -372,6 +442,8 @@ class PriceTable(Strict):
     generated_by: str | None = None
     notes: str | None = None
     batch: ProviderBatch
+    #: the provider's terms for flex and priority (a mode absent here is not offered by the vendor)
+    modes: dict[ModeName, ModeTerms] = Field(default_factory=dict)
     default_tier: str | None = None
     rate_limits: dict[str, RateLimits] = Field(default_factory=dict)
     rate_limits_source: str | None = None
@@ -404,6 +476,9 @@ class PriceTable(Strict):
                 raise ValueError(f"model '{m.id}': retired before it was released")
             if m.verified > self.verified:
                 raise ValueError(f"model '{m.id}': verified after the table itself was verified")
+            for mode in m.modes:
+                if mode not in self.modes:
+                    raise ValueError(f"model '{m.id}': modes.{mode} is given, but the table has no {mode} terms")
         if self.default_tier and self.default_tier not in self.rate_limits:
             raise ValueError(f"default_tier '{self.default_tier}' is not in rate_limits")
         for pattern in self.id_wrappers:
@@ -438,3 +513,32 @@ class PriceTable(Strict):
         if self.batch.default_multiplier is not None:
             return model.realtime.scaled(self.batch.default_multiplier), "default multiplier"
         return None, "no batch price published"
+
+    def mode_prices(self, model: ModelEntry, mode: str) -> tuple[PriceSet | None, str]:
+        """The prices of `model` in `mode` and their basis, or None and why the model has no such mode.
+
+        standard is the `realtime` row; batch is `batch_prices`; flex and priority come from the model's
+        own entry ('explicit') or the provider's stated multiplier ('derived: …'), and only where the
+        provider offers the mode (a `listed_only` mode only for the models listing it)."""
+        if mode == "standard":
+            return model.realtime, "explicit"
+        if mode == "batch":
+            return self.batch_prices(model)
+        terms = self.modes.get(mode)  # type: ignore[call-overload]
+        name = f"{self.name} {mode}"
+        if terms is None:
+            return None, f"{self.name} offers no {mode} mode in this table"
+        if not terms.supported:
+            return None, terms.reason or f"{name} is not offered"
+        offer = model.modes.get(mode)  # type: ignore[call-overload]
+        if offer is not None and not offer.supported:
+            return None, offer.reason or f"not offered in {name}"
+        if offer is not None and offer.prices is not None:
+            return offer.prices, "explicit"
+        if offer is None and terms.listed_only:
+            return None, f"not in the {name} list"
+        if terms.default_multiplier is not None:
+            pct = (terms.default_multiplier - 1) * 100
+            how = f"{abs(pct):.0f}% {'off' if pct < 0 else 'over'} standard" if pct else "the standard price"
+            return model.realtime.scaled(terms.default_multiplier), f"derived: {how}"
+        return None, f"no {mode} price published"
