@@ -272,7 +272,8 @@ class ModeTerms(Strict):
     def _consistent(self) -> Self:
         if not self.supported and not self.reason:
             raise ValueError("a mode that is not supported needs a reason")
-        if self.latency_p50_s is not None and self.latency_p90_s is not None and self.latency_p90_s < self.latency_p50_s:
+        p50, p90 = self.latency_p50_s, self.latency_p90_s
+        if p50 is not None and p90 is not None and p90 < p50:
             raise ValueError("latency_p90_s must not be below latency_p50_s")
         if (self.latency_p50_s or self.latency_p90_s or self.output_speedup) and not self.latency_source:
             raise ValueError("latency figures need a latency_source")
