@@ -89,6 +89,39 @@ class TokenHistogram(Model):
         return cls(edges=[lo + k * width for k in range(n + 1)], counts=counts)
 
 
+ModeName = Literal["standard", "flex", "priority", "batch"]
+
+
+class ModeEstimate(Model):
+    """One way of running the whole job on one model (planner.plan.modes fills it): its price, band,
+    time and verdict. `hours` is the time a plan judges the mode on: standard and priority from the tier's
+    rate limits and the mode's latency; flex the same with its refused requests sent again; batch its
+    p90. `cost_usd` is what the plan judges too: for a sheddable mode, with the stated share of refused
+    requests falling back to standard (`cost_range.low` is the cost when nothing is refused)."""
+
+    mode: ModeName
+    #: the model has a price in this mode on the date
+    offered: bool
+    #: offered, and nothing about the workload or the options (`--no-sheddable`) stops the job in it
+    qualifies: bool
+    reasons: list[str] = Field(default_factory=list)
+    #: explicit, derived (the vendor's stated discount or premium), default multiplier, or why no price
+    price_basis: str
+    cost_usd: USD | None = None
+    cost_ci95: tuple[USD, USD] | None = None
+    cost_range: CostRange | None = None
+    hours: float | None = None
+    #: what `hours` rests on, in words ("rate limits of tier-1", "p90 of 3 waves", "vendor's latency target")
+    hours_basis: str = ""
+    #: the time rests on the vendor's stated targets (batch windows, flex latency), not a measurement
+    vendor_target: bool = False
+    sheddable: bool = False
+    #: the vendor's name of the mode and how a request asks for it (`service_tier: "flex"`)
+    label: str | None = None
+    request_field: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
 class ModelEstimate(Model):
     model: str
     resolved_model: str
@@ -138,6 +171,9 @@ class ModelEstimate(Model):
     tokenizer_factor: Decimal = Decimal(1)
     #: what this model's numbers rest on beyond the shared output assumption (ctok, your history)
     assumptions: list[str] = Field(default_factory=list)
+    #: every processing mode asked about (`--mode`; by default all four), keyed standard, flex,
+    #: priority, batch in that order; a mode the model lacks is present with `offered` false and why
+    modes: dict[str, ModeEstimate] = Field(default_factory=dict)
 
 
 VerdictStatus = Literal["fits", "over_budget", "unknown", "late", "cannot_run"]
@@ -145,10 +181,14 @@ OverallStatus = Literal["fits", "nothing_fits", "unknown", "nothing_runs"]
 
 
 class Choice(Model):
-    """One way of running the job on one model, with its cost band and how it stands against the limits."""
+    """One way of running the job on one model, with its cost band and how it stands against the limits.
 
-    plan: Literal["batch", "realtime", "split"]
+    `plan`: realtime is the standard mode (the name scripts read); flex and priority are those modes for
+    the whole job; split sends `batch_share` as a batch and the rest in `split_with`."""
+
+    plan: Literal["batch", "realtime", "split", "flex", "priority"]
     batch_share: float
+    split_with: Literal["standard", "flex", "priority"] | None = None
     cost_usd: USD
     cost_low_usd: USD
     cost_high_usd: USD
