@@ -179,3 +179,19 @@ def test_suggestions_are_distinct_and_each_resolves() -> None:
     assert len(names) == len(set(names)) >= 1
     for name in names:
         assert run("check", name, "--as-of", "2026-11-25")[0] in (0, 1), name
+
+
+def test_a_csv_record_is_numbered_by_the_line_it_starts_on_when_its_fields_hold_newlines(tmp_path: Path) -> None:
+    """A quoted field with newlines makes one record span lines: its `row-N` id and its errors name the
+    line it starts on (the first record is row-2 under the header, as in a file without such fields)."""
+    from planner.read.datasets import read_requests
+    from planner.read.options import ReadOptions
+
+    data = tmp_path / "notes.csv"
+    data.write_text('id,text\n,"first\nsecond\nthird"\n,"next"\n,"bad","extra"\n')
+    _, stream = read_requests(str(data), ReadOptions(text_column="text"))
+    got = []
+    with pytest.raises(Exception, match="notes.csv:6: expected 2 columns"):
+        for req in stream:
+            got.append((req.id, req.line))
+    assert got == [("row-2", 2), ("row-5", 5)]

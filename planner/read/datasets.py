@@ -313,7 +313,7 @@ def csv_columns(header: Sequence[str], delimiter: str, options: ReadOptions, nam
 def csv_request(
     row: Sequence[str], number: int, columns: CsvColumns, options: ReadOptions, name: str
 ) -> Request | None:
-    """One CSV/TSV record (ending on line `number`) as a Request; None for a blank record; InputError for
+    """One CSV/TSV record (starting on line `number`) as a Request; None for a blank record; InputError for
     a record with the wrong number of fields. Pure, like `parse_line`."""
     if not row or all(not cell.strip() for cell in row):
         return None
@@ -344,7 +344,9 @@ def _unterminated(row: Sequence[str], start: int, name: str) -> InputError:
 def csv_records(
     src: Input, delimiter: str, first_line: int | None = None
 ) -> Generator[tuple[int, list[str]], None, None]:
-    """(last line, fields) of each record from `src` to its end, parsed exactly as `csv.reader` would.
+    """(first line, fields) of each record from `src` to its end, parsed exactly as `csv.reader` would.
+    A record is numbered by the line it starts on (its `row-N` id and its errors), also when a quoted
+    field holds newlines, so that the number is the same however the file was cut into blocks.
 
     Bounded like every read: no record may run past `src.max_line` bytes (an unterminated quote would
     otherwise read the whole file into one field), and a quote still open at the end of the input is an
@@ -386,7 +388,7 @@ def csv_records(
             return
         if row and _END in row[-1]:
             raise _unterminated(row, state["start"], name)
-        yield state["line"], row
+        yield state["start"], row
         state["start"] = state["line"] + 1
         state["bytes"] = 0
 
@@ -395,7 +397,7 @@ def csv_block_records(
     data: bytes, first_line: int, delimiter: str, name: str, *, last: bool
 ) -> tuple[list[tuple[int, list[str]]], InputError | None] | None:
     """The records of a block of whole lines that starts at a record boundary, as `csv.reader` over the
-    whole file gives them: (last line, fields) each, with the error that stopped the block early (bad
+    whole file gives them: (first line, fields) each, with the error that stopped the block early (bad
     UTF-8, malformed CSV, and at the end of the input (`last`) an unterminated quote), if any. None
     when the block does not end at a record boundary (a quote left open at its end: a stray `"`
     misled the block cutter), so that the caller reads on from the block's start record by record."""
@@ -433,9 +435,8 @@ def csv_block_records(
             return out, None
         if row and _END in row[-1]:
             return (out, _unterminated(row, start, name)) if last else None
-        end = base + reader.line_num
-        out.append((end, row))
-        start = end + 1
+        out.append((start, row))
+        start = base + reader.line_num + 1
 
 
 def _csv_requests(src: Input, delimiter: str, options: ReadOptions, skip: SkipLog | None) -> Iterator[Request]:
