@@ -256,3 +256,23 @@ def test_plain_rows_without_rich_are_what_rich_prints_piped() -> None:
         grid.add(odd)
         out = io.StringIO()
         assert not print_plain(grid, out) and out.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["estimate"], "batchplan: error: missing argument 'DATA'"),
+        (["check", "gpt-4o", "--bogus"], "batchplan: error: no such option: --bogus"),
+        (["check", "gpt-4o", "--as-of"], "batchplan: error: option '--as-of' requires an argument"),
+        (["estimat"], "batchplan: error: no such command 'estimat'"),
+    ],
+)
+def test_the_option_parsers_errors_read_like_every_other_error(args: list[str], message: str) -> None:
+    """`batchplan: error: …` on one line, a usage hint after it, exit 2; never Click's `Error: Missing …`
+    block with the usage first."""
+    result = runner.invoke(app, args)
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2
+    assert lines[0].startswith(message), result.stderr
+    assert len(lines) == 2 and lines[1].startswith("usage: ")
+    assert "Error:" not in result.stderr

@@ -176,7 +176,59 @@ class _Root(_Group):
         # a fresh start for each invocation (one process may run several, e.g. tests); the shared
         # --quiet/--no-color callbacks of this group and of the command then set them
         SETTINGS.quiet = SETTINGS.no_color = False
-        return super().make_context(info_name, args, parent, **extra)
+        with _usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors():  # the command's own options are parsed here
+            return super().invoke(ctx)
+
+
+def _usage_error_classes() -> tuple[type[Exception], ...]:
+    import click
+
+    try:  # typer >= 0.26 parses with its own copy of Click
+        from typer._click.exceptions import UsageError as TyperUsageError
+    except ImportError:  # pragma: no cover - older typer
+        return (click.UsageError,)
+    return (click.UsageError, TyperUsageError)
+
+
+_USAGE_ERRORS = _usage_error_classes()
+
+
+@contextlib.contextmanager
+def _usage_errors() -> Any:
+    """The option parser's errors (a missing argument, an unknown option, a bad value) read like every
+    other error: `batchplan: error: …` on one line, then where the usage is, exit 2 (Click's own are a
+    usage block and `Error: Missing option …`)."""
+    try:
+        yield
+    except _USAGE_ERRORS as exc:
+        setattr(exc, "show", _UsageErrorShow(exc).show)  # noqa: B010 - an instance's own show, not Click's
+        raise
+
+
+class _UsageErrorShow:
+    """`show` for a Click usage error, in our format."""
+
+    def __init__(self, exc: Any) -> None:
+        self.exc = exc
+
+    def show(self, file: Any = None) -> None:
+        import sys
+
+        message = self.exc.format_message().strip().rstrip(".")
+        if message[:1].isupper() and not message[1:2].isupper():
+            message = message[0].lower() + message[1:]
+        ctx = self.exc.ctx
+        out = file or sys.stderr
+        print(f"batchplan: error: {message.splitlines()[0] if message else 'bad usage'}", file=out)
+        if ctx is None:
+            print("usage: batchplan COMMAND -h", file=out)
+        else:
+            usage = ctx.get_usage().strip().replace("Usage: ", "", 1)
+            print(f"usage: {usage} (more: {ctx.command_path} -h)", file=out)
 
 
 def _new_app() -> typer.Typer:
