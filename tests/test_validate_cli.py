@@ -54,7 +54,7 @@ def test_every_problem_is_listed_with_its_line(tmp_path: Path) -> None:
     assert "duplicate custom_id" in by_line[2]
     assert "malformed JSON" in by_line[3]
     assert "one model per file" in by_line[4]
-    assert "not a openai batch endpoint" in by_line[5] or "batch endpoint" in by_line[5]
+    assert "is not one of openai's batch endpoints" in by_line[5]
     assert any(p["line"] == 6 and "POST" in p["message"] for p in report["problems"])
     assert any(p["line"] == 6 and "messages" in p["message"] for p in report["problems"])
     assert report["valid_requests"] == 2  # lines 1 and 7: every other line has a problem
@@ -105,3 +105,28 @@ def test_ineligible_model_is_a_problem(tmp_path: Path) -> None:
     code, out, _ = run("validate", str(f), "--vendor", "openai", "--json", *COMMON)
     assert code == 1
     assert any("realtime-only" in p["message"] for p in json.loads(out)["problems"])
+
+
+def test_a_bad_url_is_one_problem_on_its_own_line(tmp_path: Path) -> None:
+    """Not also an endpoint problem of the model on line 1 (a valid line), nor line 1 'differing' from it."""
+    for lines, bad in (([oa("a"), oa("b", url="/v1/bogus")], 2), ([oa("a", url="/v1/bogus"), oa("b")], 1)):
+        f = tmp_path / "b.jsonl"
+        f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        code, out, _ = run("validate", str(f), "--vendor", "openai", "--json", *COMMON)
+        report = json.loads(out)
+        assert code == 1
+        assert [(p["line"], p["message"].split(" (")[0]) for p in report["problems"]] == [
+            (bad, "url '/v1/bogus' is not one of openai's batch endpoints")
+        ]
+        assert report["valid_requests"] == 1
+
+
+def test_verbose_lists_every_problem_and_what_the_estimate_assumes(tmp_path: Path) -> None:
+    f = tmp_path / "b.jsonl"
+    f.write_text("\n".join([oa("a"), *["{not json"] * 25]) + "\n", encoding="utf-8")
+    _, short, _ = run("validate", str(f), "--vendor", "openai", *COMMON)
+    code, full, _ = run("validate", str(f), "--vendor", "openai", "-v", *COMMON)
+    assert code == 1
+    assert "and 5 more problem(s)" in short and f"{f}:26" not in short
+    assert f"{f}:26: malformed JSON" in full and "more problem(s)" not in full
+    assert "output tokens: " in full and "output tokens: " not in short

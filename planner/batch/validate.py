@@ -116,7 +116,7 @@ class _Scan:
     requests: list[Request] = field(default_factory=list)  # the valid lines, to estimate
     ids: dict[str, int] = field(default_factory=dict)  # id → its first line
     models: dict[str, int] = field(default_factory=dict)  # model → its first line
-    urls: dict[str, int] = field(default_factory=dict)  # url → its first line
+    urls: dict[str, int] = field(default_factory=dict)  # the vendor's endpoint urls used → first line
     sizes: list[tuple[int, int]] = field(default_factory=list)  # (line, bytes), for the line limit
     bytes: int = 0
     count: int = 0  # requests: lines that are not blank
@@ -219,14 +219,17 @@ def _check_model(scan: _Scan, rules: Vendor, parsed: Parsed, number: int) -> Non
 
 
 def _check_url(scan: _Scan, rules: Vendor, parsed: Parsed, number: int) -> None:
-    """Every line uses one of the vendor's batch endpoints, and the same one."""
+    """Every line uses one of the vendor's batch endpoints, and the same one. A url that is no endpoint
+    is that line's problem alone: it is not the one the other lines are compared with, nor checked
+    again against the model's endpoints (which would blame the line naming the model)."""
     url = parsed.url
     if url is None:
         return
+    if url not in rules.endpoints:  # reported here once; the endpoint checks below see only real ones
+        scan.problem(number, f"url '{url}' is not one of {rules.name}'s batch endpoints ({', '.join(rules.endpoints)})")
+        return
     scan.urls.setdefault(url, number)
-    if url not in rules.endpoints:
-        scan.problem(number, f"url '{url}' is not a {rules.name} batch endpoint ({', '.join(rules.endpoints)})")
-    elif len(scan.urls) > 1 and scan.urls[url] == number:
+    if len(scan.urls) > 1 and scan.urls[url] == number:
         first_url = next(iter(scan.urls))
         scan.problem(number, f"url '{url}' differs from '{first_url}' (line {scan.urls[first_url]}): every line "
                              "must use the batch's one endpoint")

@@ -15,6 +15,7 @@ from planner.cli.commands._common import (
     AsOfOption,
     JsonOption,
     PricesOption,
+    VerboseOption,
     handle_errors,
     note,
     parse_date,
@@ -253,6 +254,7 @@ def validate_command(
     as_of: AsOfOption = None,
     prices: PricesOption = None,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Check a batch file against the vendor's rules; list every problem by line; estimate the valid lines.
 
@@ -272,24 +274,25 @@ def _validate(**kw: Any) -> None:
     if kw["json_output"]:
         print_json(result.model_dump(mode="json") | {"ok": result.ok})
     else:
-        _show_validation(result)
+        _show_validation(result, verbose=kw["verbose"])
     if not result.ok:
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-def _show_validation(result: Validation) -> None:
-    """The human form: the file, its first problems by line, the verdict, the estimate and the notes."""
+def _show_validation(result: Validation, *, verbose: bool = False) -> None:
+    """The human form: the file, its first problems by line (every one with -v), the verdict, the
+    estimate (and, with -v, what its output tokens assume) and the notes."""
     from rich.text import Text
 
     console = stdout_console()
     vendor = _shown(result.vendor)
     console.print(Text(f"{result.path}: {vendor} batch file, {result.requests:,} request(s), {result.bytes:,} bytes"))
-    shown = result.problems[: FIRST_PROBLEMS * 2]
+    shown = result.problems if verbose else result.problems[: FIRST_PROBLEMS * 2]
     for p in shown:
         where = f"{result.path}:{p.line}" if p.line is not None else result.path
         console.print(Text(f"✗ {where}: {p.message}", style="red"), soft_wrap=not console.is_terminal)
     if len(result.problems) > len(shown):
-        console.print(Text(f"… and {len(result.problems) - len(shown):,} more problem(s) (--json lists every one)"))
+        console.print(Text(f"… and {len(result.problems) - len(shown):,} more problem(s) (-v or --json lists every one)"))
     if result.ok:
         console.print(Text("✓ no problems found", style="green"))
     else:
@@ -301,6 +304,8 @@ def _show_validation(result: Validation) -> None:
             f"{e['input_tokens']:,} input + {e['output_tokens']:,} output tokens; realtime "
             f"{_money(e['realtime_cost_usd'])}, batch {_money(e['batch_cost_usd'])}."
         ))
+        if verbose:
+            console.print(Text(f"  output tokens: {e['output_assumption']['description']}"))
     for n in result.notes:
         note(n)
 
