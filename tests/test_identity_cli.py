@@ -191,7 +191,7 @@ def test_a_csv_record_is_numbered_by_the_line_it_starts_on_when_its_fields_hold_
     data.write_text('id,text\n,"first\nsecond\nthird"\n,"next"\n,"bad","extra"\n')
     _, stream = read_requests(str(data), ReadOptions(text_column="text"))
     got = []
-    with pytest.raises(Exception, match="notes.csv:6: expected 2 columns"):
+    with pytest.raises(Exception, match=r"notes\.csv:6: expected 2 columns"):
         for req in stream:
             got.append((req.id, req.line))
     assert got == [("row-2", 2), ("row-5", 5)]

@@ -292,7 +292,8 @@ def _show_validation(result: Validation, *, verbose: bool = False) -> None:
         where = f"{result.path}:{p.line}" if p.line is not None else result.path
         console.print(Text(f"✗ {where}: {p.message}", style="red"), soft_wrap=not console.is_terminal)
     if len(result.problems) > len(shown):
-        console.print(Text(f"… and {len(result.problems) - len(shown):,} more problem(s) (-v or --json lists every one)"))
+        more = len(result.problems) - len(shown)
+        console.print(Text(f"… and {more:,} more problem(s) (-v or --json lists every one)"))
     if result.ok:
         console.print(Text("✓ no problems found", style="green"))
     else:
