@@ -195,3 +195,29 @@ def test_a_csv_record_is_numbered_by_the_line_it_starts_on_when_its_fields_hold_
         for req in stream:
             got.append((req.id, req.line))
     assert got == [("row-2", 2), ("row-5", 5)]
+
+
+def test_retired_models_one_rule_on_every_command(write_jsonl: Callable[..., Path], tmp_path: Path) -> None:
+    """docs/names.md, "Retired models": a model the tables know as retired is known, and cannot run
+    (exit 1, saying since when); a name the tables leave out on purpose stays unknown (exit 2, why)."""
+    data = write_jsonl([{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 50}])
+    code, out, _ = run("check", "claude-3-5-sonnet-20241022", "--as-of", "2026-12-06")
+    assert code == 1 and "retired on 2025-10-28: cannot run" in out
+    code, out, err = run("estimate", str(data), "-m", "claude-3-5-sonnet-20241022", "--as-of", "2026-12-06")
+    assert code == 1, err
+    assert "No model asked about can run this job" in out and "retired on 2025-10-28" in out
+    assert out.count("retired on 2025-10-28: cannot run") <= 1  # the verdict line says "cannot run" once
+    assert "cannot run: retired on 2025-10-28" in json.dumps(
+        json.loads(run("estimate", str(data), "-m", "claude-3-5-sonnet-20241022", "--as-of", "2026-12-06",
+                       "--json")[1])["recommendation"])
+    code, _, _ = run("report", str(data), "-m", "claude-3-5-sonnet-20241022", "--as-of", "2026-12-06",
+                     "-o", str(tmp_path / "r.md"))
+    assert code == 1 and (tmp_path / "r.md").exists()  # the answer is written, and it says why
+    code, out, _ = run("prepare", str(data), "-m", "claude-3-5-sonnet-20241022", "--as-of", "2026-12-06",
+                       "-o", str(tmp_path / "o"))
+    assert code == 1 and "✗ retired on 2025-10-28" in out
+    code, _, _ = run("estimate", str(data), "-m", "claude-3-5-sonnet-20241022", "-m", "claude-haiku-4-5",
+                     "--as-of", "2026-12-06")
+    assert code == 0  # one model asked about can run it
+    code, out, err = run("check", "models/gemini-1.5-flash-002", "--as-of", "2026-12-06")
+    assert code == 2 and "left out of google" in err and "on purpose: Gemini 1.x models are retired" in err

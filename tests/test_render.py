@@ -359,6 +359,6 @@ def test_validate_lists_the_first_problems_then_counts(tmp_path: Path) -> None:
     assert res.exit_code == 1
     problems = [line for line in res.stdout.splitlines() if line.startswith("✗ ")]
     assert 1 <= len(problems) <= 20
-    assert re.search(r"^… and [\d,]+ more problem\(s\) \(--json lists every one\)$", res.stdout, re.M)
+    assert re.search(r"^… and [\d,]+ more problem\(s\) \(-v or --json lists every one\)$", res.stdout, re.M)
     doc = json.loads(runner.invoke(app, ["validate", str(bad), "--vendor", "openai", "--json"]).stdout)
     assert len(doc["problems"]) >= 300

@@ -18,6 +18,7 @@ Rules:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal
@@ -121,13 +122,18 @@ def _misses(choice: Choice) -> str:
     return " and ".join(parts)
 
 
+def cannot_run_text(reasons: Sequence[str]) -> str:
+    """'cannot run: retired on 2025-10-28; …': the one way to say why a model cannot run, said once
+    whatever the reasons end with (eligibility's read 'retired on DATE: cannot run', for `check`)."""
+    return "cannot run: " + "; ".join(re.sub(r":\s*cannot run( on \S+)?$", "", r) for r in reasons)
+
+
 def _verdict(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> Verdict:
     name = display_name(e)
     cannot = list(e.cannot_run)
     if cannot:
-        said = "; ".join(r if "cannot run" in r else f"cannot run: {r}" for r in cannot)
         return Verdict(model=e.model, name=name, status="cannot_run", choice=None, reasons=cannot,
-                       batch_eligible=False, text=f"{name}: {said}")
+                       batch_eligible=False, text=f"{name}: {cannot_run_text(cannot)}")
     options = _options(e, limit, budget)
     chosen = pick(options, limit=limit, budget=budget)
     assert chosen.option is not None  # a runnable model always has its realtime option

@@ -191,6 +191,7 @@ def estimate_command(
     """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch.
 
     Opens with the answer: what to do, what it costs and by when, against --deadline and --budget.
+    Exit 1 when no model asked about can run the job (e.g. retired); the answer says why.
     """
     _run(data, model, flags, json_output, verbose)
 
@@ -224,6 +225,16 @@ def _run(data: str, models: list[str], flags: Mapping[str, Any], json_output: bo
         for kind, text in estimate_notes(result):
             note(text, kind=kind)
     report_skipped(result)
+    exit_when_nothing_runs(result)
+
+
+def exit_when_nothing_runs(result: Estimate) -> None:
+    """Exit 1 when no model asked about can run the job (retired, not released, too long): the answer
+    says why; like `check` on such a model (docs/names.md, "Retired models")."""
+    from planner.core.errors import EXIT_CHECK_FAILED
+
+    if result.recommendation is not None and result.recommendation.status == "nothing_runs":
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def report_skipped(result: Estimate) -> None:

@@ -133,7 +133,10 @@ def prepare_command(
     json_output: JsonOption = False,
     out: OldOutOption = None,
 ) -> None:
-    """Write DATA as a vendor's batch input (split under its limits) plus manifest.json with cost and ETA."""
+    """Write DATA as a vendor's batch input (split under its limits) plus manifest.json with cost and ETA.
+
+    Exit 1 when the model cannot run them as a batch (retired, no batch API: the ✗ lines say why).
+    """
     _prepare(**locals())
 
 
@@ -161,6 +164,8 @@ def _prepare(**kw: Any) -> None:
         print_json(manifest.model_dump(mode="json"))
     else:
         _show_manifest(manifest, outdir)
+    if manifest.reasons:  # written, but the model cannot run them as a batch (✗ says why): as `check`
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _money(value: str | None) -> str:

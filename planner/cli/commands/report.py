@@ -76,6 +76,7 @@ def _run(
     else:
         print(f"batchplan: wrote {form} report {output} ({size:,} bytes, {len(result.estimates)} model(s))")
     estimate_cmd.report_skipped(result)
+    estimate_cmd.exit_when_nothing_runs(result)
 
 
 @estimate_cmd.with_estimate_flags
