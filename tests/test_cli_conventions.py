@@ -276,3 +276,17 @@ def test_the_option_parsers_errors_read_like_every_other_error(args: list[str], 
     assert lines[0].startswith(message), result.stderr
     assert len(lines) == 2 and lines[1].startswith("usage: ")
     assert "Error:" not in result.stderr
+
+
+def test_without_ctok_the_way_to_exact_claude_counts_is_said_once_without_verbose(
+    write_jsonl: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Python 3.11 ctok is not installed with batchplan: the normal output says how to get it, once."""
+    from planner.count import claude_tokens
+
+    monkeypatch.setattr(claude_tokens, "_engine", lambda: None)
+    data = write_jsonl([{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}])
+    result = runner.invoke(app, ["estimate", str(data), "-m", "claude-haiku-4-5", "-m", "claude-sonnet-4-5",
+                                 "--as-of", "2026-12-01"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("pip install --ignore-requires-python ctok") == 1, result.stderr

@@ -248,6 +248,11 @@ def estimate_notes(result: Estimate) -> list[tuple[str, str]]:
     warnings: list[tuple[str, str]] = []
     warnings = [("warning", n) for n in result.notes if n.startswith(EARLIEST_NOTE)]
     notes: list[tuple[str, str]] = _stale_prices(result)
+    from planner.count.claude_tokens import unavailable_note
+
+    ctok = unavailable_note()  # the way to exact Claude counts, said once (not once per model, not only with -v)
+    if any(n.endswith(ctok) for n in result.notes):
+        notes.append(("note", ctok))
     seen: set[str] = set()
     for e in result.estimates:
         t = e.turnaround
