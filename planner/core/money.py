@@ -52,3 +52,8 @@ def rate_display(value: Decimal | str | None) -> str:
     text = format(d.normalize(), "f")
     whole, _, frac = text.partition(".")
     return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def rate_usd(value: Decimal | str | None) -> str:
+    """A price per 1M tokens in a sentence: '$0.075', '$0.30', '$5.00' (`rate_display` with its dollar sign)."""
+    return "-" if value is None else f"${rate_display(value)}"

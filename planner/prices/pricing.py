@@ -8,9 +8,11 @@ was verified, so every number the tool prints can be traced back to a page.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -202,7 +204,35 @@ class ResolvedModel:
 
     @property
     def label(self) -> str:
+        """The table row (`bedrock/regional.anthropic.claude-opus-5`): what the tables and history key on."""
         return f"{self.table.provider}/{self.model.id}"
+
+    @property
+    def api_id(self) -> str:
+        """The id the vendor's API takes for this model, to show people: the row's id when the vendor's
+        id grammar accepts it (or the table has none); else the name asked for when it is a real id
+        of this row (`claude-opus-4-1@20250805` on Vertex, `us.anthropic.…-v1:0` on Bedrock); else
+        the row's first name the grammar accepts (`anthropic.claude-opus-5` for Bedrock's
+        `regional.anthropic.claude-opus-5`); else the row's id."""
+        table, model = self.table, self.model
+        grammar = table.model_match
+        if grammar is None or (matches(grammar, model.id) and not _not_an_api_id(model.id)):
+            return model.id
+        asked = self.requested.strip()
+        asked = asked[len(table.provider) + 1:] if asked.lower().startswith(f"{table.provider}/") else asked
+        bare = _unwrap(table, asked)
+        if matches(grammar, asked) and not _not_an_api_id(bare) and _names_row(model, bare):
+            return bare
+        unprefixed = [model.id.split(".", 1)[1]] if _not_an_api_id(model.id) else []
+        for name in [*unprefixed, *model.aliases]:
+            if matches(grammar, name) and not _not_an_api_id(name) and _names_row(model, name):
+                return name
+        return model.id
+
+    @property
+    def shown(self) -> str:
+        """`provider/api id`: the name every answer shows for this model."""
+        return f"{self.table.provider}/{self.api_id}"
 
 
 @dataclass
@@ -219,6 +249,8 @@ class PriceBook:
     missing: dict[str, str] = field(default_factory=dict)
     grammars: dict[str, Any] = field(default_factory=dict)
     earliest: dict[str, PriceTable] = field(default_factory=dict)
+    #: the user's own names (`--alias my-gpt4o-prod=azure/gpt-4o`), lower-cased, each to the name it stands for
+    aliases: Mapping[str, str] = field(default_factory=dict)
     _suggesting: bool = field(default=False, init=False, repr=False)
 
     def providers(self) -> list[PriceTable]:
@@ -231,10 +263,11 @@ class PriceBook:
     def resolve(self, name: str, provider: str | None = None, *, ft_base: bool = False) -> ResolvedModel:
         """Find the row that serves `name`, by the vendor's own id grammar.
 
-        Order: a `provider/model` pin (or `provider=`); else the first table by priority whose
-        `model_match` accepts the name (origin vendors such as `claude-…`, hosts' own grammars such as
-        Bedrock ids and Vertex resource names); else a name that exactly one table lists. Inside a
-        table: exact id or name, then the rows' match rules, then one `fallback_provider` step.
+        Order: the user's `--alias` names (`aliases`); a `provider/model` pin (or `provider=`); else the
+        first table by priority whose `model_match` accepts the name (origin vendors such as `claude-…`,
+        hosts' own grammars such as Bedrock ids and Vertex resource names); else a name that exactly one
+        table lists. Inside a table: exact id or name, then the rows' match rules, then one
+        `fallback_provider` step.
         With `ft_base`, a fine-tuned name no table lists (`ft:gpt-4.1-mini:org::id`) resolves to its
         base model (for eligibility checks; its prices are the base model's).
 
@@ -244,6 +277,11 @@ class PriceBook:
         >>> load_pricebook(date(2026, 11, 20)).resolve("claude-sonnet-4-5-20250929").label
         'anthropic/claude-sonnet-4-5'
         """
+        target = self.aliases.get(name.strip().lower())  # its own provider pin decides, whatever `provider` says
+        if target is not None:
+            found = self.resolve(target, ft_base=ft_base)
+            note = f"'{name.strip()}' is your --alias for {target}"
+            return ResolvedModel(found.table, found.model, name, f"--alias {target}", (note, *found.notes))
         try:
             return self._resolve(name, provider)
         except UnknownModelError as exc:
@@ -260,7 +298,11 @@ class PriceBook:
 
     def _perhaps_newer(self, exc: UnknownModelError) -> UnknownModelError:
         """An unknown name asked about after the tables were verified may be a model newer than they are:
-        say how to get newer data (a name left out on purpose is not that)."""
+        say how to get newer data (a name left out on purpose is not that). A name that looks like an
+        Azure deployment (a name the user chose) gets the way to map it instead of far-off suggestions."""
+        deployment = _deployment_hint(exc.name, self) if exc.provider is None else None
+        if deployment is not None:
+            return UnknownModelError(exc.name, [], as_of=exc.as_of, provider=exc.provider, why=deployment)
         own = self.tables.get(exc.provider or "")
         searched = [own] if own is not None else list(self.tables.values())
         if exc.why is not None or not searched:
@@ -455,6 +497,42 @@ class PriceBook:
         return out
 
 
+#: Words people put in the names of their own deployments (Azure OpenAI names a deployment as they like).
+_DEPLOYMENT_WORDS = re.compile(r"(^|[-_.])(prod|production|dev|test|staging|stage|deploy|deployment|eastus\w*|"
+                               r"westus\w*|westeurope|swedencentral|my|our|team)([-_.]|$)")
+
+
+def _deployment_hint(name: str, book: PriceBook) -> str | None:
+    """For a name no table knows that has no provider pin and reads like a deployment someone named
+    (`my-gpt4o-prod`, `gpt4o_eastus`): how to say which model it runs. None for other names."""
+    wanted = name.strip()
+    if not wanted or "/" in wanted or ":" in wanted or "azure" not in book.tables:
+        return None
+    squashed = re.sub(r"[^a-z0-9]", "", wanted.lower())
+    families = [m.id for m in book.tables["azure"].models
+                if len(m.id) >= 5 and re.sub(r"[^a-z0-9]", "", m.id.lower()) in squashed]
+    family = max(families, key=len, default=None)
+    if family is None and not _DEPLOYMENT_WORDS.search(wanted.lower()):
+        return None
+    target = f"azure/{family}" if family else "azure/MODEL"
+    return (f"if '{wanted}' is an Azure deployment name, say which model it runs: "
+            f"--alias {wanted}={target} (or pin a model: -m azure/MODEL, `batchplan models --provider azure`)")
+
+
+#: Row-id prefixes no vendor API uses: genai-prices writes Bedrock's in-region rows (served under
+#: `us.`, `eu.`, `apac.`… profiles and the bare `anthropic.` id) as `regional.<id>`.
+NOT_API_PREFIXES = ("regional.",)
+
+
+def _not_an_api_id(name: str) -> bool:
+    return name.lower().startswith(NOT_API_PREFIXES)
+
+
+def _names_row(model: ModelEntry, name: str) -> bool:
+    """Whether `name` is this row's id, one of its exact names, or accepted by its rules."""
+    return model.is_named(name) or (model.match is not None and accepting_clause(model.match, name) is not None)
+
+
 def _unwrap(table: PriceTable, name: str) -> str:
     """`name` without the resource-name wrapper this table's API accepts around an id."""
     for pattern in table.id_wrappers:
@@ -542,8 +620,10 @@ def load_pricebook(
     *,
     root: Path | None = None,
     user_tables: Iterable[Path] = (),
+    aliases: Mapping[str, str] | None = None,
 ) -> PriceBook:
-    """The tables in force on `as_of` (default today). User tables replace or extend shipped models."""
+    """The tables in force on `as_of` (default today). User tables replace or extend shipped models.
+    `aliases` (default: those of `using_aliases`, i.e. the command's `--alias`) name models the user's way."""
     as_of = as_of or today()
     tables: dict[str, PriceTable] = {}
     missing: dict[str, str] = {}
@@ -576,7 +656,23 @@ def load_pricebook(
         missing.pop(overlay.provider, None)
         grammars.pop(overlay.provider, None)
         earliest.pop(overlay.provider, None)
-    return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars, earliest=earliest)
+    own = dict(_ALIASES.get() if aliases is None else aliases)
+    return PriceBook(as_of=as_of, tables=tables, missing=missing, grammars=grammars, earliest=earliest,
+                     aliases={k.strip().lower(): v.strip() for k, v in own.items()})
+
+
+_ALIASES: ContextVar[Mapping[str, str]] = ContextVar("batchplan_aliases", default={})  # noqa: B039 - never mutated
+
+
+@contextlib.contextmanager
+def using_aliases(aliases: Mapping[str, str]) -> Iterator[None]:
+    """Every price book loaded inside resolves these names first (a command's `--alias NAME=PROVIDER/MODEL`:
+    the estimate, prepare and validate code below the CLI loads its books itself)."""
+    token = _ALIASES.set(dict(aliases))
+    try:
+        yield
+    finally:
+        _ALIASES.reset(token)
 
 
 def merge_tables(base: PriceTable | None, overlay: PriceTable, *, source: str | None = None) -> PriceTable:

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
@@ -31,10 +31,12 @@ R = TypeVar("R")
 
 @dataclass
 class OutputSettings:
-    """`--quiet` and `--no-color`, given before or after the command (planner.cli.main wires both)."""
+    """`--quiet` and `--no-color`, given before or after the command (planner.cli.main wires both), and
+    the `--alias` names of the command being parsed (`handle_errors` hands them to the price books)."""
 
     quiet: bool = False
     no_color: bool = False
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 SETTINGS = OutputSettings()
@@ -108,8 +110,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from planner.io.atomic import flush_stdout, silence_stdout, stdout_error
 
+        aliases, SETTINGS.aliases = SETTINGS.aliases, {}
         try:
-            with _signals_interrupt():
+            with _signals_interrupt(), _aliases_in_force(aliases):
                 try:
                     try:
                         result = fn(*args, **kwargs)
@@ -144,6 +147,36 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(0) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _aliases_in_force(aliases: dict[str, str]) -> Iterator[None]:
+    """The command's `--alias` names, for every price book loaded while it runs (none: nothing imported)."""
+    if not aliases:
+        yield
+        return
+    from planner.prices.pricing import using_aliases
+
+    with using_aliases(aliases):
+        yield
+
+
+def parse_aliases(values: Sequence[str]) -> dict[str, str]:
+    """`NAME=PROVIDER/MODEL` each (`my-gpt4o-prod=azure/gpt-4o`): a name of yours for a model, such as
+    an Azure deployment name. The last of two for one name wins."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, target = value.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise typer.BadParameter(f"'{value}' is not NAME=PROVIDER/MODEL (e.g. my-gpt4o-prod=azure/gpt-4o)")
+        if name.strip().lower() == target.strip().lower():
+            raise typer.BadParameter(f"'{value}' names a model as itself")
+        out[name.strip()] = target.strip()
+    return out
+
+
+def _set_aliases(values: list[str] | None) -> None:
+    SETTINGS.aliases = parse_aliases(values or [])
 
 
 def parse_date(value: str | None, *, option: str = "--as-of") -> date | None:
@@ -250,6 +283,15 @@ PricesOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--prices", metavar="FILE", help="Your own price table (YAML) layered over the shipped ones. Repeatable."
+    ),
+]
+
+
+AliasOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--alias", metavar="NAME=PROVIDER/MODEL", callback=_set_aliases, expose_value=False,
+        help="A name of yours for a model, e.g. an Azure deployment: my-gpt4o-prod=azure/gpt-4o. Repeatable.",
     ),
 ]
 

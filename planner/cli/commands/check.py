@@ -1,7 +1,13 @@
-"""`batchplan check MODEL`: does it qualify for batch on a date, and every reason why not (exit 0/1)."""
+"""`batchplan check MODEL…`: does each model qualify for batch on a date, and every reason why not.
+
+One model gives its verdict, prices and notes (exit 0 qualifies, 1 does not, 2 unknown). Several (as
+arguments, or one per line of `--from FILE`, `-` for stdin) give one table with a row each, and the
+worst exit code of them; `--json` then prints a list of the one-model objects (docs/json.md).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -9,6 +15,7 @@ import typer
 
 from planner.cli.commands._common import (
     ENDPOINT_HELP,
+    AliasOption,
     AsOfOption,
     JsonOption,
     PricesOption,
@@ -20,53 +27,139 @@ from planner.cli.commands._common import (
 
 if TYPE_CHECKING:
     from planner.plan.eligibility import Eligibility
-    from planner.prices.pricing import ResolvedModel
+    from planner.prices.pricing import PriceBook, ResolvedModel
+
+#: The most ids one `check` reads from `--from` (a list pasted from consoles, not a dataset).
+MAX_IDS = 10_000
+
+
+@dataclass
+class Checked:
+    """One id's answer: its JSON object, or the error that made it unknown (exit 2)."""
+
+    requested: str
+    doc: dict[str, Any] | None = None
+    error: str | None = None
+    exit_code: int = 0
 
 
 @handle_errors
 def check_command(
-    model: Annotated[
-        str, typer.Argument(metavar="MODEL", help="Model id, alias, dated snapshot, ft: name or provider/model.")
-    ],
+    models: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="MODEL", help="Model ids, aliases, dated snapshots, ft: names or provider/model."),
+    ] = None,
+    from_file: Annotated[
+        str | None,
+        typer.Option("--from", metavar="FILE",
+                     help="Read model ids from FILE, one a line (# comments, blank lines skipped; - for stdin)."),
+    ] = None,
     as_of: AsOfOption = None,
     endpoint: Annotated[
         str | None, typer.Option("--endpoint", metavar="ENDPOINT", help=f"Batch endpoint: {ENDPOINT_HELP}.")
     ] = None,
     prices: PricesOption = None,
+    alias: AliasOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Exit 0 when MODEL qualifies for its provider's batch API, 1 when it does not, 2 when unknown."""
-    from planner.cli.commands.models import model_json
-    from planner.core.errors import EXIT_CHECK_FAILED
-    from planner.plan.eligibility import eligibility
+    """Exit 0 when each MODEL qualifies for its provider's batch API, 1 when one does not, 2 when one is unknown.
+
+    Several models give one table (and with --json a list); one model keeps its verdict and notes.
+    """
+    from planner.core.errors import UsageError
     from planner.prices.pricing import load_pricebook
 
-    endpoint = endpoint_url(endpoint)
+    ids = [*(models or []), *(_read_ids(from_file) if from_file is not None else [])]
+    if not ids:
+        raise UsageError("name a MODEL to check (or several), or --from FILE with one id a line")
+    url = endpoint_url(endpoint)
     book = load_pricebook(parse_date(as_of), user_tables=prices or [])
-    resolved = book.resolve(model, ft_base=True)
+    if len(ids) == 1 and from_file is None:
+        _check_one(book, ids[0], url, json_out)
+        return
+    answers = [_answer(book, name, url) for name in ids]
+    if json_out:
+        print_json([a.doc if a.doc is not None else _error_doc(a, book.as_of) for a in answers])
+    else:
+        _print_table(answers, book.as_of)
+    worst = max(a.exit_code for a in answers)
+    if worst:
+        raise typer.Exit(worst)
+
+
+def _read_ids(path: str) -> list[str]:
+    """The ids of a `--from` file: one a line, `#` starts a comment, blank lines are skipped."""
+    from planner.core.errors import InputError
+    from planner.io.inputs import open_input
+
+    out: list[str] = []
+    with open_input(path, "list of model ids") as src:
+        for line in src.text_lines():
+            name = line.split("#", 1)[0].strip()
+            if name:
+                out.append(name)
+            if len(out) > MAX_IDS:
+                raise InputError(f"more than {MAX_IDS:,} model ids: is this a list of ids?", path=src.name,
+                                 line=src.line)
+    if not out:
+        raise InputError("no model ids in it (one a line; # starts a comment)", path=path)
+    return out
+
+
+def _verdict(book: PriceBook, name: str, endpoint: str | None) -> tuple[ResolvedModel, Eligibility, dict[str, Any]]:
+    """One name resolved and judged, as the JSON object of docs/json.md."""
+    from planner.cli.commands.models import model_json
+    from planner.plan.eligibility import eligibility
+
+    resolved = book.resolve(name, ft_base=True)
     verdict = eligibility(resolved, book.as_of, endpoints=[endpoint] if endpoint else ())
-    reasons = list(verdict.reasons)
     info = model_json(resolved.table, resolved.model, book.as_of)
-    info.update(qualifies=verdict.qualifies, reasons=reasons, batch_supported=verdict.qualifies)
+    reasons = list(verdict.reasons)
     notes = _notes(resolved, verdict)
     stale = book.staleness([resolved])
     notes += [stale] if stale is not None else []
+    doc = {
+        "requested": name,
+        "as_of": book.as_of.isoformat(),
+        "qualifies": verdict.qualifies,
+        "reasons": reasons,
+        "notes": notes,
+        "endpoint": endpoint,
+        "api_id": resolved.api_id,
+        **{k: v for k, v in info.items() if k not in ("qualifies", "reasons")},
+        "batch_supported": verdict.qualifies,
+    }
+    return resolved, verdict, doc
+
+
+def _check_one(book: PriceBook, name: str, endpoint: str | None, json_out: bool) -> None:
+    """One model: its verdict, batch prices and notes (an unknown name is an error: exit 2)."""
+    from planner.core.errors import EXIT_CHECK_FAILED
+
+    resolved, _, doc = _verdict(book, name, endpoint)
     if json_out:
-        print_json(
-            {
-                "requested": model,
-                "as_of": book.as_of.isoformat(),
-                "qualifies": verdict.qualifies,
-                "reasons": reasons,
-                "notes": notes,
-                "endpoint": endpoint,
-                **{k: v for k, v in info.items() if k not in ("qualifies", "reasons")},
-            }
-        )
+        print_json(doc)
     else:
-        _print_verdict(resolved, book.as_of, info, reasons, notes)
-    if reasons:
+        _print_verdict(resolved, book.as_of, doc)
+    if doc["reasons"]:
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _answer(book: PriceBook, name: str, endpoint: str | None) -> Checked:
+    """One row of several: an unknown name is that row's answer (exit 2), not the end of the table."""
+    from planner.core.errors import EXIT_CHECK_FAILED, BatchplanError
+
+    try:
+        _, _, doc = _verdict(book, name, endpoint)
+    except BatchplanError as exc:
+        short = exc.message.replace(f" '{name}' on {book.as_of}", "")  # the row names both already
+        return Checked(name, error=short, exit_code=exc.exit_code)
+    return Checked(name, doc=doc, exit_code=EXIT_CHECK_FAILED if doc["reasons"] else 0)
+
+
+def _error_doc(answer: Checked, as_of: date) -> dict[str, Any]:
+    return {"requested": answer.requested, "as_of": as_of.isoformat(), "qualifies": None,
+            "error": answer.error, "exit_code": answer.exit_code}
 
 
 def _notes(resolved: ResolvedModel, verdict: Eligibility) -> list[str]:
@@ -79,8 +172,9 @@ def _notes(resolved: ResolvedModel, verdict: Eligibility) -> list[str]:
     asked = resolved.requested.strip().lower().removeprefix(f"{resolved.table.provider}/")
     if resolved.notes:
         notes += list(resolved.notes)
-    elif asked != resolved.model.id.lower():
-        notes.append(f"'{resolved.requested}' resolves to {resolved.label}")
+    elif asked not in (resolved.model.id.lower(), resolved.api_id.lower()):
+        row = f" (its table row: {resolved.label})" if resolved.shown != resolved.label else ""
+        notes.append(f"'{resolved.requested}' resolves to {resolved.shown}{row}")
     if is_fine_tuned(resolved) and not resolved.model.fine_tuned:
         notes.append("fine-tuned name: priced and checked as its base model")
     if verdict.batch_offered and verdict.basis == DEFAULT_MULTIPLIER:
@@ -91,20 +185,59 @@ def _notes(resolved: ResolvedModel, verdict: Eligibility) -> list[str]:
     return [*notes, lifecycle] if lifecycle else notes
 
 
-def _print_verdict(
-    resolved: ResolvedModel, as_of: date, info: dict[str, Any], reasons: list[str], notes: list[str]
-) -> None:
-    head = f"{resolved.table.provider}/{resolved.model.id} ({resolved.table.label})"
-    if reasons:
+def batch_rates(doc: dict[str, Any]) -> str:
+    """'$0.075 in / $0.30 out per 1M tokens': the batch prices in the one format of per-1M prices."""
+    from planner.core.money import rate_usd
+
+    bt = doc["batch"]
+    return f"{rate_usd(bt['input'])} in / {rate_usd(bt['output'])} out per 1M tokens"
+
+
+def _print_verdict(resolved: ResolvedModel, as_of: date, doc: dict[str, Any]) -> None:
+    head = f"{resolved.shown} ({resolved.table.label})"
+    if doc["reasons"]:
         print(f"{head}: does NOT qualify for batch on {as_of}")
-        for r in reasons:
+        for r in doc["reasons"]:
             print(f"  - {r}")
     else:
-        bt = info["batch"]
         print(f"{head}: qualifies for batch on {as_of}")
-        print(f"  batch ${bt['input']} in / ${bt['output']} out per 1M tokens ({info['batch_basis']})")
-    for n in notes:  # they explain the verdict above, so they stay with it on stdout
+        print(f"  batch {batch_rates(doc)} ({doc['batch_basis']})")
+    for n in doc["notes"]:  # they explain the verdict above, so they stay with it on stdout
         print(f"  note: {n}")
+
+
+def _print_table(answers: list[Checked], as_of: date) -> None:
+    """Several models: a row each (the id asked for, the model it is, the verdict, batch prices, why)."""
+    from planner.cli.commands._common import stdout_console
+    from planner.core.money import rate_display
+    from planner.render.layout import Col, Grid, print_grid
+
+    grid = Grid(
+        [Col("Asked", key=True), Col("Model"), Col("Batch"), Col("Batch in", "right"), Col("Batch out", "right"),
+         Col("Why not")],
+        see_also="--json or a wider terminal",
+    )
+    for a in answers:
+        d = a.doc
+        if d is None:
+            grid.add(a.requested, "—", "? unknown", "—", "—", a.error or "")
+            continue
+        shown = f"{d['provider']}/{d['api_id']}"
+        bt = d["batch"]
+        word = ("✓ yes" if d["batch_basis"] == "explicit" else "✓ yes*") if d["qualifies"] else "✗ no"
+        grid.add(a.requested, shown, word, f"${rate_display(bt['input'])}" if bt else "—",
+                 f"${rate_display(bt['output'])}" if bt else "—", "; ".join(d["reasons"]))
+    console = stdout_console()
+    print_grid(console, grid)
+    yes = sum(1 for a in answers if a.exit_code == 0)
+    no = sum(1 for a in answers if a.doc is not None and a.exit_code != 0)
+    unknown = len(answers) - yes - no
+    console.print(
+        f"{len(answers)} models on {as_of}: {yes} qualify, {no} do not, {unknown} unknown. Batch prices in USD "
+        "per 1M tokens; yes* = derived from the provider's default discount; `batchplan check MODEL` gives one "
+        "model's notes.",
+        soft_wrap=not console.is_terminal,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from planner.cli.commands._common import (
+    AliasOption,
     AsOfOption,
     JsonOption,
     PricesOption,
@@ -186,6 +187,7 @@ def estimate_command(
     model: ModelOption,
     json_output: JsonOption = False,
     verbose: VerboseOption = False,
+    alias: AliasOption = None,
     **flags: Any,
 ) -> None:
     """Estimate what DATA costs per model, realtime vs batch, and whether each model qualifies for batch.

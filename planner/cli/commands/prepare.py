@@ -12,6 +12,7 @@ from planner.cli.commands._common import (
     FIRST_PROBLEMS,
     VENDOR_ALIASES,
     VENDOR_HELP,
+    AliasOption,
     AsOfOption,
     JsonOption,
     PricesOption,
@@ -132,6 +133,7 @@ def prepare_command(
     force: ForceOption = False,
     json_output: JsonOption = False,
     out: OldOutOption = None,
+    alias: AliasOption = None,
 ) -> None:
     """Write DATA as a vendor's batch input (split under its limits) plus manifest.json with cost and ETA.
 
@@ -260,6 +262,7 @@ def validate_command(
     prices: PricesOption = None,
     json_output: JsonOption = False,
     verbose: VerboseOption = False,
+    alias: AliasOption = None,
 ) -> None:
     """Check a batch file against the vendor's rules; list every problem by line; estimate the valid lines.
 

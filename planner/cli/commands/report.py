@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from planner.cli.commands import estimate as estimate_cmd
-from planner.cli.commands._common import handle_errors, print_json
+from planner.cli.commands._common import AliasOption, handle_errors, print_json
 from planner.core.errors import UsageError
 
 FORMS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".json": "json", ".csv": "csv"}
@@ -86,6 +86,7 @@ def report_command(
     output: OutputOption,
     force: ForceOption = False,
     json_output: ReportJsonOption = False,
+    alias: AliasOption = None,
     **flags: Any,
 ) -> None:
     """Write the estimate for DATA as a report: .html (charts, printable), .md, .json or .csv."""
