@@ -107,8 +107,8 @@ def test_several_ids_give_one_table_and_the_worst_exit_code() -> None:
     code, out, err = check("gpt-4o", "claude-3-opus", "gpt-4o-mini")
     rows = {line.split()[0]: line for line in out.splitlines()[1:4]}
     assert code == 1, err  # one does not qualify: the worst of 0, 1, 0
-    assert out.splitlines()[0].split() == ["Asked", "Model", "Batch", "Batch", "in", "Batch", "out", "Why", "not"]
-    assert "✓ yes" in rows["gpt-4o"] and "$1.25" in rows["gpt-4o"] and "$5.00" in rows["gpt-4o"]
+    assert out.splitlines()[0].split() == ["Asked", "Model", "Batch", "Batch", "in", "/", "out", "Why", "not"]
+    assert "✓ yes" in rows["gpt-4o"] and "$1.25 / $5.00" in rows["gpt-4o"]
     assert "✗ no" in rows["claude-3-opus"] and "retired on 2026-01-05" in rows["claude-3-opus"]
     assert "3 models on 2026-11-25: 2 qualify, 1 do not, 0 unknown" in out
     code, out, _ = check("gpt-4o", "gtp-4o")

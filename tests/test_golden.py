@@ -60,6 +60,8 @@ COMMANDS = [
     "batchplan check publishers/google/models/gemini-2.5-flash",
     "batchplan check vertex/claude-fable-5-2",
     "batchplan check gpt-4o-minii",
+    "batchplan check gpt-4o-mini claude-haiku-4-5 bedrock/claude-opus-5 --as-of 2026-12-01",
+    "batchplan check my-gpt4o-prod --alias my-gpt4o-prod=azure/gpt-4o",
     'batchplan prepare examples/tickets.csv --text-column body --system "Categorize this ticket." -m gpt-4o-mini '
     "--vendor openai --max-tokens 100 -o out/openai --force",
     "batchplan validate out/openai/batch-0001.jsonl --vendor openai",
@@ -147,3 +149,20 @@ def test_written_files_are_unchanged(home: Path) -> None:
     for file in FILES:
         text = (home / "work" / OUT / file).read_text(encoding="utf-8")
         _compare("file-" + _slug(file), STAMP.sub("<time>", text))
+
+
+def test_every_golden_command_is_a_documented_example() -> None:
+    """The goldens record what the documented examples print: a command moved from the README to
+    docs/cli.md stays recorded, and one dropped from both is dropped here too."""
+    import test_readme
+
+    pages = "\n".join(page.read_text(encoding="utf-8") for page in test_readme.DOCUMENTED)
+    shown = re.findall(r"^\$ (batchplan .*)$", pages, flags=re.M)  # commands shown with their output
+    documented = {_loosely(c) for c in [*test_readme.readme_commands(), *shown]}
+    for command in COMMANDS:
+        assert _loosely(command) in documented, f"{command} is in no documented example (README, docs/cli.md)"
+
+
+def _loosely(command: str) -> str:
+    """A command without where it writes (the goldens write under out/, the docs under /tmp)."""
+    return re.sub(r"(-o|--output) \S+|\S+/batch-0001\.jsonl", "", command)

@@ -1,4 +1,5 @@
-"""Every `batchplan …` command in the README's shell blocks runs as written and exits 0."""
+"""Every `batchplan …` command in the shell blocks of the README and of the pages its examples moved to
+(docs/cli.md, docs/names.md) runs as written and exits 0."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: The pages whose `bash` blocks are run: the README and the reference its examples moved to.
+DOCUMENTED = [ROOT / "README.md", ROOT / "docs" / "cli.md", ROOT / "docs" / "names.md"]
 
 
 def readme_commands() -> list[str]:
-    commands = []
-    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
+    """Every `batchplan …` line of the documented pages' `bash` blocks, in order, each once."""
+    commands: list[str] = []
+    text = "\n".join(page.read_text(encoding="utf-8") for page in DOCUMENTED)
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         for line in block.splitlines():
             line = line.strip()
             if line.startswith("pip install ") and "&& batchplan " in line:
                 line = line.split("&& ", 1)[1]
-            if line.startswith("batchplan "):
+            if line.startswith("batchplan ") and line not in commands:
                 commands.append(line)
     return commands
 
@@ -51,7 +56,7 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(tmp_path), "COLUMNS": "120"},
+        env={"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(tmp_path), "COLUMNS": "120", "PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 0, (command, proc.stderr[-800:])
     assert "Traceback" not in proc.stderr
@@ -69,7 +74,7 @@ def terminal_output(command: str, home: Path, columns: int = 80) -> str:
         [str(exe), *shlex.split(command)[1:]],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(home), "COLUMNS": str(columns), "FORCE_COLOR": "1",
-             "NO_COLOR": "1"},
+             "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 0, (command, proc.stderr[-800:])
     return "\n".join(line.rstrip() for line in ANSI.sub("", proc.stdout).splitlines()) + "\n"
@@ -97,3 +102,24 @@ def test_readme_shows_real_80_column_output(tmp_path: Path) -> None:
         assert shown == real, f"README output of `{command}` is stale; rerun with BATCHPLAN_UPDATE_README=1"
     if text != README:
         (ROOT / "README.md").write_text(text, encoding="utf-8")
+
+
+def test_the_readme_is_an_overview_that_points_to_the_rest() -> None:
+    """Under ~200 lines: what it answers, the two commands, one real output, the commands, where to read more."""
+    assert len(README.splitlines()) <= 200
+    for page in ("docs/cli.md", "docs/formats.md", "docs/names.md", "docs/json.md", "docs/accuracy.md",
+                 "docs/benchmarks.md"):
+        assert f"]({page})" in README, page
+    assert "<!-- modes example -->" in README
+    modes = README.split("## Processing modes", 1)[1].split("\n## ", 1)[0]
+    assert len(modes.strip().splitlines()) <= 10
+    for page in DOCUMENTED[1:]:
+        assert "```bash" in page.read_text(encoding="utf-8"), page
+
+
+def test_the_docs_link_only_to_pages_that_exist() -> None:
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(((?:docs/)?[a-z_]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if target.endswith("accuracy.md"):
+                continue  # another change writes it
+            assert (page.parent / target).exists(), (page.name, target)

@@ -212,21 +212,22 @@ def _print_table(answers: list[Checked], as_of: date) -> None:
     from planner.core.money import rate_display
     from planner.render.layout import Col, Grid, print_grid
 
+    why = any(a.doc is None or a.doc["reasons"] for a in answers)
     grid = Grid(
-        [Col("Asked", key=True), Col("Model"), Col("Batch"), Col("Batch in", "right"), Col("Batch out", "right"),
-         Col("Why not")],
+        [Col("Asked", key=True), Col("Model"), Col("Batch"), Col("Batch in / out", "right"),
+         *([Col("Why not")] if why else [])],
         see_also="--json or a wider terminal",
     )
     for a in answers:
         d = a.doc
         if d is None:
-            grid.add(a.requested, "—", "? unknown", "—", "—", a.error or "")
+            grid.add(a.requested, "—", "? unknown", "—", *([a.error or ""] if why else []))
             continue
-        shown = f"{d['provider']}/{d['api_id']}"
         bt = d["batch"]
         word = ("✓ yes" if d["batch_basis"] == "explicit" else "✓ yes*") if d["qualifies"] else "✗ no"
-        grid.add(a.requested, shown, word, f"${rate_display(bt['input'])}" if bt else "—",
-                 f"${rate_display(bt['output'])}" if bt else "—", "; ".join(d["reasons"]))
+        rates = f"${rate_display(bt['input'])} / ${rate_display(bt['output'])}" if bt else "—"
+        grid.add(a.requested, f"{d['provider']}/{d['api_id']}", word, rates,
+                 *(["; ".join(d["reasons"])] if why else []))
     console = stdout_console()
     print_grid(console, grid)
     yes = sum(1 for a in answers if a.exit_code == 0)
