@@ -220,7 +220,7 @@ def plan(modes: Mapping[str, ModeEstimate], turnaround: Turnaround, *, deadline_
     return base.model_copy(update={
         "choice": best.plan, "batch_share": best.batch_share, "split_with": best.split_with,
         "cost_usd": best.cost_usd, "hours": best.hours, "within_budget": _budget_ok(best.cost_usd, budget),
-        "summary": _summary(best, deadline_hours, budget),
+        "summary": _summary(best, deadline_hours, budget, flex=any("flex" in (o.plan, o.split_with) for o in options)),
     })
 
 
@@ -236,12 +236,12 @@ def option_words(o: PlanOption) -> str:
     return f"all {o.plan}"
 
 
-def _summary(best: PlanOption, limit: float | None, budget: Decimal | None) -> str:
+def _summary(best: PlanOption, limit: float | None, budget: Decimal | None, *, flex: bool) -> str:
     from planner.core.money import usd_display
 
     summary = f"{option_words(best)}, {usd_display(best.cost_usd)}, about {_hrs(best.hours)}"
     if limit is not None:
-        summary += f" (deadline {_hrs(limit)}; batch judged on p90, flex on its refusals)"
+        summary += f" (deadline {_hrs(limit)}; batch judged on p90{', flex on its refusals' if flex else ''})"
     if budget is not None:
         within = best.cost_usd <= budget
         summary += (f"; within the {usd_display(budget)} budget" if within
