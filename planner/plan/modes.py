@@ -204,8 +204,8 @@ def plan(modes: Mapping[str, ModeEstimate], turnaround: Turnaround, *, deadline_
     batch, standard = modes.get("batch"), modes.get("standard")
     batch_hours = batch.hours if batch is not None and batch.qualifies else None
     base = base.model_copy(update={
-        "batch_fits": False if (deadline_hours is not None and batch_hours is None and batch is not None
-                                and not batch.qualifies) else _fits(batch_hours, deadline_hours),
+        "batch_fits": (False if deadline_hours is not None and (batch is None or not batch.qualifies)
+                       else _fits(batch_hours, deadline_hours)),
         "realtime_fits": _fits(standard.hours if standard is not None else None, deadline_hours),
         "options": options,
     })
