@@ -62,9 +62,8 @@ def mode_offers(table: Any, model: Any, verdict: Any) -> dict[str, dict[str, Any
             "offered": not reasons, "basis": basis if prices is not None else None, "reasons": reasons,
             "prices": rates_json(prices),
         }
-        terms = table.modes.get(mode)
-        if terms is not None:
-            entry.update(label=terms.label, sheddable=terms.sheddable)
+        terms = table.modes.get(mode)  # the vendor's name of the mode, and whether it may refuse requests
+        entry.update(label=terms.label if terms else None, sheddable=bool(terms and terms.sheddable))
         out[mode] = entry
     return out
 
