@@ -87,6 +87,9 @@ GIVEN: dict[str, list[str]] = {
     "concurrency": ["--concurrency", "4"],
     "deadline": ["--deadline", "12h"],
     "budget": ["--budget", "5"],
+    "mode": ["--mode", "flex,batch"],
+    "sheddable": ["--no-sheddable"],
+    "flex_refused": ["--flex-refused", "0.05"],
     "use_history": ["--no-history"],
     "exact_tokens": ["--exact-tokens"],
 }

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from planner.cli.main import app
 from planner.core.errors import UsageError
 from planner.plan.deadline import parse_budget, parse_deadline
-from planner.plan.timing import plan_for, tier_for
+from planner.plan.modes import plan_for
+from planner.plan.timing import tier_for
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 runner = CliRunner()

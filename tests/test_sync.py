@@ -215,3 +215,17 @@ def test_the_test_extra_pins_the_release_the_tables_came_from() -> None:
     """pyproject's test extra installs the genai-prices the tables were synced from, or CI compares with another."""
     text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
     assert f'"genai-prices=={SYNCED_FROM}"' in text
+
+
+def test_mode_variants_are_honoured_on_their_dates() -> None:
+    """genai-prices dates Gemini 4 Argon's flex and priority prices: the introductory ones from 2026-10-14, the
+    2026-12-01 ones (twice as dear, like standard) from then; before the first date there is no flex price."""
+    from planner.prices.sync import mode_overrides
+
+    argon = _genai("google").find_model("gemini-4-argon")  # type: ignore[attr-defined]
+    assert mode_overrides(argon, date(2026, 10, 13)) == {}
+    before, after = mode_overrides(argon, date(2026, 11, 30)), mode_overrides(argon, date(2026, 12, 1))
+    assert (before["flex"]["input_mtok"], before["priority"]["output_mtok"]) == (Decimal("1"), Decimal("18"))
+    assert (after["flex"]["input_mtok"], after["priority"]["output_mtok"]) == (Decimal("2"), Decimal("36"))
+    # Anthropic's `speed: fast` is our priority mode
+    assert set(mode_overrides(_genai("anthropic").find_model("claude-opus-5-5"), date(2026, 12, 6))) == {"priority"}

@@ -37,11 +37,21 @@ def band_pct(expected: Decimal, low: Decimal, high: Decimal) -> int:
 
 
 def usd_approx(expected: Decimal, low: Decimal | None = None, high: Decimal | None = None) -> str:
-    """Human form that carries its band: '$0.65' when exact, '≈$5.22 ±15%' when the cost is a range."""
+    """Human form that carries its band: '$0.65' when exact, '≈$5.22 ±15%' when the cost is a range about it,
+    '≈$99.87 (−17% to +0%)' when the range lies mostly on one side (a plan judged on its bad day)."""
     if low is None or high is None:
         return usd_display(expected)
     pct = band_pct(expected, low, high)
-    return usd_display(expected) if pct == 0 else f"≈{usd_display(expected)} ±{pct}%"
+    if pct == 0:
+        return usd_display(expected)
+    below, above = _side_pct(expected - low, expected), _side_pct(high - expected, expected)
+    if max(below, above) > 2 * min(below, above) + 1:  # lopsided (flex: nothing refused is the low end)
+        return f"≈{usd_display(expected)} (−{below}% to +{above}%)"
+    return f"≈{usd_display(expected)} ±{pct}%"
+
+
+def _side_pct(spread: Decimal, expected: Decimal) -> int:
+    return int((max(spread, ZERO) / expected * 100).to_integral_value(rounding=ROUND_CEILING))
 
 
 def rate_display(value: Decimal | str | None) -> str:

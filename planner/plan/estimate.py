@@ -26,20 +26,23 @@ from planner.count.workload import Scaling, TokenStats, Workload
 from planner.io.inputs import rereadable
 from planner.plan.costs import cost_of, split_by_tier
 from planner.plan.eligibility import Eligibility, WorkloadShape, eligibility
-from planner.plan.options import EstimateOptions, OutputOptions
+from planner.plan.modes import mode_offer, mode_prices, timed, with_fallback
+from planner.plan.modes import plan as plan_modes
+from planner.plan.options import EstimateOptions, OutputOptions, TimingOptions
 from planner.plan.recommend import recommend
 from planner.plan.results import (
     CacheAssumption,
     CostRange,
     DatasetInfo,
     Estimate,
+    ModeEstimate,
     ModelEstimate,
     OutputAssumption,
     OverLimit,
     SkippedLines,
     TokenHistogram,
 )
-from planner.plan.timing import PayloadMeter, check_tiers, timing
+from planner.plan.timing import PayloadMeter, Plan, check_tiers, timing
 from planner.prices.lifecycles import lifecycle_note
 from planner.prices.pricing import (
     PriceBook,
@@ -50,6 +53,7 @@ from planner.prices.pricing import (
     earliest_pricing,
     load_pricebook,
 )
+from planner.prices.schema import MODES
 from planner.read.datasets import (
     LINE_FORMATS,
     ReadOptions,
@@ -555,7 +559,7 @@ def estimate(
     ]
     results = [
         _timed(r, estimate_one(r, c, ids, scaling, book.as_of, o.cache.prefix, o.cache.hit_rate, tokens=over,
-                                assumptions=notes), tally.meter, o, book.as_of)
+                                assumptions=notes, timing_options=o.timing), tally.meter, o, book.as_of)
         for r, (c, over, notes) in zip(resolved, learned, strict=True)
     ]
     model_notes = [f"{r.model.id}: {n}" for r, (_, _, notes) in zip(resolved, learned, strict=True) for n in notes]
@@ -609,13 +613,25 @@ def _scaling(counted: int, file_rows: int | None, rows: int | None) -> Scaling:
 
 
 def _timed(r: ResolvedModel, e: ModelEstimate, meter: PayloadMeter, o: EstimateOptions, as_of: date) -> ModelEstimate:
-    """One model's estimate with its turnaround and its plan against the deadline and budget."""
-    turnaround, plan = timing(
-        r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
-        realtime_cost=e.realtime_cost_usd, batch_cost=e.batch_cost_usd if e.batch_eligible else None,
-        meter=meter, options=o.timing, as_of=as_of, cannot_run=e.cannot_run,
-    )
-    return e.model_copy(update={"turnaround": turnaround, "plan": plan})
+    """One model's estimate with its turnaround, each mode's hours, and its plan against the deadline and
+    budget across every mode asked about (planner.plan.modes)."""
+    t = o.timing
+    turnaround = timing(r, requests=e.requests, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
+                        meter=meter, options=t, as_of=as_of)
+    modes = timed(e.modes, r, turnaround, t.flex_refused)
+    plan = None
+    if t.deadline is not None or t.budget is not None:
+        base = Plan(deadline=t.deadline.at if t.deadline else None,
+                    deadline_hours=t.deadline.hours if t.deadline else None, budget_usd=t.budget, choice="none",
+                    summary="")
+        if e.cannot_run:
+            fits = False if t.deadline is not None else None
+            prefix = "no plan" if not e.runs else "cannot run"
+            plan = base.model_copy(update={"batch_fits": fits, "realtime_fits": fits,
+                                           "summary": f"{prefix}: {'; '.join(e.cannot_run)}"})
+        else:
+            plan = plan_modes(modes, turnaround, deadline_hours=base.deadline_hours, budget=t.budget, base=base)
+    return e.model_copy(update={"turnaround": turnaround, "plan": plan, "modes": modes})
 
 
 def _dataset_info(path: str, fmt: str, scaling: Scaling, skipped: SkipLog) -> DatasetInfo:
@@ -728,12 +744,14 @@ def estimate_one(
     *,
     tokens: Override | None = None,
     assumptions: Sequence[str] = (),
+    timing_options: TimingOptions | None = None,
 ) -> ModelEstimate:
-    """One model's estimate from its counts: tokens, costs realtime and batch, and its verdict on `as_of`."""
+    """One model's estimate from its counts: tokens, costs in every mode asked about, and its verdict on `as_of`."""
     workload = Workload(inputs=counts.inputs, outputs=counts.outputs, scaling=scaling)
     cache = _cache_assumption(r, counts, cache_prefix, cache_hit_rate)
     verdict = eligibility(r, as_of, workload=WorkloadShape(workload.inputs, workload.outputs, ids))
     band = tokens.band if tokens is not None else r.tokenizer.band
+    costs = _cost_fields(r, workload, band, cache, verdict.batch_prices)
     return ModelEstimate(
         model=r.requested,
         resolved_model=r.model.id,
@@ -744,8 +762,9 @@ def estimate_one(
         requests=scaling.job_requests,
         **_token_fields(workload),
         **_tokenizer_fields(r.tokenizer, tokens, counts),
-        **_cost_fields(r, workload, band, cache, verdict.batch_prices),
+        **costs,
         **_verdict_fields(verdict),
+        modes=_mode_fields(r, workload, band, cache, verdict, costs, timing_options or TimingOptions()),
         cache=cache,
         input_tokens_histogram=TokenHistogram.of(workload.inputs),
         assumptions=list(assumptions),
@@ -799,6 +818,31 @@ def _cost_fields(
         fields.update(batch_cost_usd=b_cost, batch_cost_ci95=b_ci, batch_cost_range=b_range, savings_usd=savings,
                       savings_pct=round(pct, 2))
     return fields
+
+
+def _mode_fields(
+    r: ResolvedModel, workload: Workload, band: Decimal, cache: CacheAssumption | None, verdict: Eligibility,
+    costs: dict[str, Any], t: TimingOptions,
+) -> dict[str, ModeEstimate]:
+    """Every mode asked about, with its cost: standard and batch are the realtime and batch costs above; flex
+    and priority are priced at their own rates (their own cached rates too), flex with its refused share."""
+    out: dict[str, ModeEstimate] = {}
+    std = (costs["realtime_cost_usd"], costs["realtime_cost_ci95"], costs["realtime_cost_range"])
+    for name in t.mode or MODES:
+        offer = mode_offer(r, verdict, name, sheddable=t.sheddable)
+        if name == "standard":
+            cost: tuple[Any, Any, Any] = std
+        elif name == "batch":
+            cost = (costs["batch_cost_usd"], costs["batch_cost_ci95"], costs["batch_cost_range"])
+        else:
+            prices = mode_prices(r, name) if offer.offered else None
+            cost = _costs(workload, prices, band, cache) if prices is not None else (None, None, None)
+        if cost[0] is not None:
+            offer = offer.model_copy(update={"cost_usd": cost[0], "cost_ci95": cost[1], "cost_range": cost[2]})
+        if offer.sheddable:
+            offer = with_fallback(offer, std[0], std[2], std[1], t.flex_refused)
+        out[name] = offer
+    return out
 
 
 def _verdict_fields(verdict: Eligibility) -> dict[str, Any]:

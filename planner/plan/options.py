@@ -16,6 +16,7 @@ checks its output assumption with `OutputOptions` before the file is read.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from planner.core.errors import UsageError
 from planner.core.jsonsafe import number_problem
 from planner.plan.deadline import Deadline, parse_budget, parse_deadline
+from planner.prices.schema import MODES
 from planner.read.datasets import ReadOptions
 
 #: The largest count any option may name (10^15 requests or tokens is far past any real job, and keeps
@@ -86,6 +88,25 @@ class CacheOptions(_Options):
         return str(int(text))
 
 
+#: The share of flex requests assumed refused at peak when the caller gives none: a stated assumption
+#: (no vendor publishes a refusal rate), printed with every flex figure and overridable (`--flex-refused`).
+DEFAULT_FLEX_REFUSED = 0.2
+
+
+def parse_modes(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """`--mode standard,flex` (or repeated): the modes asked about, in the canonical order; all when none."""
+    if value is None:
+        return MODES
+    items = [value] if isinstance(value, str) else list(value)
+    asked = {part.strip().lower() for item in items for part in item.split(",") if part.strip()}
+    asked = {"standard" if a in ("realtime", "default") else a for a in asked}
+    unknown = sorted(asked - set(MODES))
+    if unknown:
+        raise UsageError(f"--mode: unknown mode '{unknown[0]}'; known: {', '.join(MODES)}")
+    return tuple(m for m in MODES if m in asked) or MODES
+
+
+
 class TimingOptions(_Options):
     """Turnaround and plan inputs: usage tier(s), client-side concurrency and latency, deadline, budget."""
 
@@ -95,6 +116,17 @@ class TimingOptions(_Options):
     deadline: Deadline | None = None
     budget: Decimal | None = None
     use_history: bool = True
+    #: the processing modes asked about (`--mode standard,flex`); every mode when empty
+    mode: tuple[str, ...] = ()
+    #: whether the job tolerates refused requests (flex); `--no-sheddable` leaves flex out of every plan
+    sheddable: bool = True
+    #: the share of flex requests assumed refused at peak, and sent again at the standard price
+    flex_refused: float = Field(default=DEFAULT_FLEX_REFUSED, ge=0, le=1, allow_inf_nan=False)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _modes(cls, value: Any) -> Any:
+        return () if value is None or value == () or value == [] else parse_modes(value)
 
     @field_validator("tier", mode="before")
     @classmethod
@@ -250,6 +282,7 @@ def _keywords() -> dict[str, tuple[str, str]]:
 FLAT = _keywords()
 _FLAG = {(group, name): "--" + key.replace("_", "-") for key, (group, name) in FLAT.items()}
 _FLAG[("timing", "use_history")] = "--history/--no-history"
+_FLAG[("timing", "sheddable")] = "--sheddable/--no-sheddable"
 _FLAG.update({("", name): "--" + name.replace("_", "-") for name in (
     "vendor", "endpoint", "deployment", "template", "max_tokens", "temperature", "max_requests", "max_bytes", "tier",
     "force", "id_column")})

@@ -21,19 +21,20 @@ import math
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Literal
 
 from planner.core.money import usd_approx, usd_display
 from planner.core.units import duration
+from planner.plan.modes import plan_options, why_mode
 from planner.plan.results import (
     Choice,
+    ModeEstimate,
     ModelEstimate,
     OverallStatus,
     Recommendation,
     Verdict,
     VerdictStatus,
 )
-from planner.plan.timing import PlanOption, pick, plan_options
+from planner.plan.timing import PlanOption, pick
 
 #: The recommendation's types live in planner.plan.results; named here too for the callers that read them
 #: with the function that makes them.
@@ -44,35 +45,42 @@ def display_name(e: ModelEstimate) -> str:
     return f"{e.provider}/{e.resolved_model}"
 
 
+def _range(e: ModelEstimate, mode: str) -> tuple[Decimal, Decimal] | None:
+    m = e.modes.get(mode)
+    if m is not None and m.cost_range is not None:
+        return m.cost_range.low, m.cost_range.high
+    legacy = {"standard": e.realtime_cost_range, "batch": e.batch_cost_range}.get(mode)
+    return (legacy.low, legacy.high) if legacy is not None else None
+
+
 def _band(e: ModelEstimate, option: PlanOption) -> tuple[Decimal, Decimal]:
-    """Low and high cost of an option: the cost ranges of its batch and realtime parts, share-weighted."""
-    rt = e.realtime_cost_range
-    b = e.batch_cost_range or rt
+    """Low and high cost of an option: its mode's cost range, or its two parts' ranges, share-weighted."""
+    fallback = (option.cost_usd, option.cost_usd)
+    if option.plan != "split":
+        mode = "standard" if option.plan == "realtime" else option.plan
+        return _range(e, mode) or fallback
     share = Decimal(str(option.batch_share))
-    if option.plan == "realtime":
-        return rt.low, rt.high
-    if option.plan == "batch":
-        return b.low, b.high
-    low = share * b.low + (1 - share) * rt.low
-    high = share * b.high + (1 - share) * rt.high
-    return low, high
+    b = _range(e, "batch") or fallback
+    o = _range(e, option.split_with or "standard") or fallback
+    return share * b[0] + (1 - share) * o[0], share * b[1] + (1 - share) * o[1]
+
+
+def _two_modes(e: ModelEstimate) -> dict[str, ModeEstimate]:
+    """Standard and batch from the realtime/batch fields, for an estimate made without modes."""
+    std = ModeEstimate(mode="standard", offered=e.runs, qualifies=not e.cannot_run, price_basis="explicit",
+                       cost_usd=e.realtime_cost_usd, cost_range=e.realtime_cost_range,
+                       hours=e.turnaround.realtime.hours if e.turnaround else None)
+    batch = ModeEstimate(mode="batch", offered=e.batch_cost_usd is not None, qualifies=e.batch_eligible,
+                         reasons=list(e.reasons), price_basis=e.batch_price_basis, cost_usd=e.batch_cost_usd,
+                         cost_range=e.batch_cost_range,
+                         hours=e.turnaround.batch.p90_hours if e.turnaround and e.turnaround.batch.supported else None)
+    return {"standard": std, "batch": batch}
 
 
 def _options(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> list[PlanOption]:
     if e.plan is not None and e.plan.options:
         return list(e.plan.options)
-    batch = e.batch_cost_usd if e.batch_eligible else None
-    if e.turnaround is None:
-        costs: list[tuple[Literal["batch", "realtime"], float, Decimal]] = []
-        if batch is not None:
-            costs.append(("batch", 1.0, batch))
-        costs.append(("realtime", 0.0, e.realtime_cost_usd))
-        return [
-            PlanOption(plan=plan, batch_share=share, cost_usd=cost, hours=None, fits_deadline=None,
-                       fits_budget=None if budget is None else cost <= budget)
-            for plan, share, cost in costs
-        ]
-    return plan_options(e.turnaround, realtime_cost=e.realtime_cost_usd, batch_cost=batch, limit=limit, budget=budget)
+    return plan_options(e.modes or _two_modes(e), e.turnaround, limit=limit, budget=budget)
 
 
 def _how(choice: Choice) -> str:
@@ -80,7 +88,10 @@ def _how(choice: Choice) -> str:
         return "as a batch job"
     if choice.plan == "realtime":
         return "realtime"
-    return f"as a split ({choice.batch_share:.0%} batch, {1 - choice.batch_share:.0%} realtime)"
+    if choice.plan in ("flex", "priority"):
+        return f"with {choice.plan} processing"
+    other = "realtime" if choice.split_with in (None, "standard") else choice.split_with
+    return f"as a split ({choice.batch_share:.0%} batch, {1 - choice.batch_share:.0%} {other})"
 
 
 def _when(choice: Choice) -> str:
@@ -90,6 +101,8 @@ def _when(choice: Choice) -> str:
         return f"done within {duration(choice.hours)} (p90)"
     if choice.plan == "split":
         return f"done in about {duration(choice.hours)} (batch part on p90)"
+    if choice.plan == "flex":
+        return f"done in about {duration(choice.hours)} (with refusals sent again)"
     return f"done in about {duration(choice.hours)}"
 
 
@@ -140,7 +153,8 @@ def _verdict(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> V
     o = chosen.option
     low, high = _band(e, o)
     choice = Choice(
-        plan=o.plan, batch_share=o.batch_share, cost_usd=o.cost_usd, cost_low_usd=low, cost_high_usd=high,
+        plan=o.plan, batch_share=o.batch_share, split_with=o.split_with, cost_usd=o.cost_usd,
+        cost_low_usd=low, cost_high_usd=high,
         hours=o.hours, meets_deadline=o.fits_deadline, within_budget=o.fits_budget,
         late_by_hours=chosen.late_by_hours, over_budget_usd=chosen.over_budget_usd,
     )
@@ -154,7 +168,7 @@ def _verdict(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> V
             text += f"; meets {limits}"
         elif o.plan == "batch" and e.savings_usd is not None and e.savings_usd > 0:
             text += f"; saves {usd_display(e.savings_usd)} ({e.savings_pct or 0:.0f}%) against realtime"
-        text += no_batch
+        text += _mode_why(e, choice) + no_batch
     elif status == "over_budget":
         over = usd_display(choice.over_budget_usd or Decimal(0))
         if limit is not None:
@@ -168,6 +182,14 @@ def _verdict(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> V
         text = f"{name}: misses {limits}: the closest, {_phrase(choice)}, is {_misses(choice)}{no_batch}"
     return Verdict(model=e.model, name=name, status=status, choice=choice, reasons=reasons,
                    batch_eligible=e.batch_eligible, text=text)
+
+
+def _mode_why(e: ModelEstimate, choice: Choice) -> str:
+    """'; flex: batch price, …, but requests can be refused at peak: expect retries' when the choice uses
+    flex or priority (for the whole job or beside batch); empty otherwise."""
+    mode = choice.plan if choice.plan in ("flex", "priority") else choice.split_with
+    m = e.modes.get(mode) if mode in ("flex", "priority") else None
+    return f"; {why_mode(m, e.modes)}" if m is not None else ""
 
 
 def _saving(e: ModelEstimate, choice: Choice) -> Decimal | None:
@@ -221,7 +243,7 @@ def _fits_headline(best: Verdict, e: ModelEstimate, limits: str, *, several: boo
     if saved is not None:
         pct = float(saved / e.realtime_cost_usd * 100) if e.realtime_cost_usd else 0.0
         headline += f"; saves {usd_display(saved)} ({pct:.0f}%) against realtime"
-    return headline + "."
+    return headline + _mode_why(e, best.choice) + "."
 
 
 def _closest(

@@ -16,16 +16,28 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from planner.core.clock import today
-from planner.core.money import usd, usd_display
+from planner.core.money import usd
 from planner.core.units import duration
-from planner.plan.deadline import Deadline
 from planner.plan.options import TimingOptions
-from planner.plan.turnaround import ENVELOPE_BYTES, Turnaround, estimate_turnaround
-from planner.prices.pricing import PriceTable, ResolvedModel
+from planner.plan.turnaround import (
+    DEFAULT_DECODE_TOKENS_PER_S,
+    DEFAULT_LATENCY_BASE_S,
+    ENVELOPE_BYTES,
+    RealtimeDuration,
+    Turnaround,
+    default_latency_s,
+    estimate_turnaround,
+    find_tier,
+    realtime_duration,
+)
+from planner.prices.pricing import ModelEntry, PriceTable, RateLimits, ResolvedModel
+from planner.prices.schema import ModeTerms
 
 USD = Annotated[Decimal, PlainSerializer(usd, return_type=str, when_used="json")]
 
-PlanChoice = Literal["batch", "realtime", "split", "none", "unknown"]
+PlanChoice = Literal["batch", "realtime", "split", "flex", "priority", "none", "unknown"]
+#: The synchronous modes a split sends its non-batch share through (standard is `realtime` in a plan).
+SyncMode = Literal["standard", "flex", "priority"]
 
 
 class _Model(BaseModel):
@@ -33,8 +45,11 @@ class _Model(BaseModel):
 
 
 class PlanOption(_Model):
-    plan: Literal["batch", "realtime", "split"]
+    """One way to run the job: a mode alone (`realtime` is standard), or a split of batch and `split_with`."""
+
+    plan: Literal["batch", "realtime", "split", "flex", "priority"]
     batch_share: float
+    split_with: SyncMode | None = None
     cost_usd: USD
     hours: float | None
     fits_deadline: bool | None
@@ -49,6 +64,7 @@ class Plan(_Model):
     realtime_fits: bool | None = None
     choice: PlanChoice
     batch_share: float | None = None
+    split_with: SyncMode | None = None
     cost_usd: USD | None = None
     hours: float | None = None
     within_budget: bool | None = None
@@ -89,32 +105,6 @@ class Pick(_Model):
     over_budget_usd: USD | None = None
 
 
-def plan_options(
-    turnaround: Turnaround,
-    *,
-    realtime_cost: Decimal,
-    batch_cost: Decimal | None,
-    limit: float | None = None,
-    budget: Decimal | None = None,
-) -> list[PlanOption]:
-    """Every way to run the job on one model: all batch (judged on p90), all realtime, and a split."""
-    b = turnaround.batch
-    rt_hours = turnaround.realtime.hours
-    batch_ok = batch_cost is not None and b.supported
-    options: list[PlanOption] = [
-        PlanOption(plan="realtime", batch_share=0.0, cost_usd=realtime_cost, hours=rt_hours,
-                   fits_deadline=_fits(rt_hours, limit), fits_budget=_budget_ok(realtime_cost, budget))
-    ]
-    if batch_ok and batch_cost is not None:
-        options.insert(0, PlanOption(plan="batch", batch_share=1.0, cost_usd=batch_cost, hours=b.p90_hours,
-                                     fits_deadline=_fits(b.p90_hours, limit),
-                                     fits_budget=_budget_ok(batch_cost, budget)))
-        split = _split(turnaround, realtime_cost, batch_cost, limit, budget)
-        if split is not None:
-            options.append(split)
-    return options
-
-
 def pick(options: Sequence[PlanOption], *, limit: float | None = None, budget: Decimal | None = None) -> Pick:
     """The one decision of a model's plan (the recommendation and every surface read it).
 
@@ -146,87 +136,28 @@ def pick(options: Sequence[PlanOption], *, limit: float | None = None, budget: D
     return Pick(status="late", option=best, late_by_hours=late, over_budget_usd=over(best))
 
 
-def plan_for(
-    turnaround: Turnaround,
-    *,
-    realtime_cost: Decimal,
-    batch_cost: Decimal | None,
-    deadline: Deadline | None = None,
-    budget: Decimal | None = None,
-    cannot_run: Sequence[str] = (),
-) -> Plan:
-    """The cheapest plan meeting the deadline (all batch, all realtime, or a split), checked against the budget.
-
-    `cannot_run`: why the model cannot take the job at all (retired, requests over its limits): then
-    there is no plan, and the summary says why."""
-    limit = deadline.hours if deadline else None
-    b = turnaround.batch
-    batch_ok = batch_cost is not None and b.supported
-    base = Plan(deadline=deadline.at if deadline else None, deadline_hours=limit, budget_usd=budget,
-                choice="none", summary="")
-    if cannot_run:
-        return base.model_copy(update={
-            "batch_fits": False if limit is not None else None,
-            "realtime_fits": False if limit is not None else None,
-            "summary": f"cannot run: {'; '.join(cannot_run)}",
-        })
-    options = plan_options(turnaround, realtime_cost=realtime_cost, batch_cost=batch_cost, limit=limit,
-                           budget=budget)
-    batch_hours = b.p90_hours if batch_ok else None
-    rt_hours = turnaround.realtime.hours
-    base = base.model_copy(update={
-        "batch_fits": False if (limit is not None and not batch_ok) else _fits(batch_hours, limit),
-        "realtime_fits": _fits(rt_hours, limit),
-        "options": options,
-    })
-    chosen = pick(options, limit=limit, budget=budget)
-    if chosen.status in ("unknown", "late", "none") or chosen.option is None:
-        choice: PlanChoice = "unknown" if chosen.status == "unknown" else "none"
-        why = ("the limits or turnaround figures needed to judge it are unknown" if choice == "unknown"
-               else f"batch p90 {_hrs(batch_hours)}, realtime {_hrs(rt_hours)}")
-        return base.model_copy(update={
-            "choice": choice,
-            "summary": f"nothing is known to finish within {_hrs(limit)} ({why})",
-        })
-    best = chosen.option
-    within = _budget_ok(best.cost_usd, budget)
-    what = {
-        "batch": "all batch",
-        "realtime": "all realtime",
-        "split": f"split: {best.batch_share:.0%} batch, {1 - best.batch_share:.0%} realtime",
-    }[best.plan]
-    summary = f"{what}, {usd_display(best.cost_usd)}, about {_hrs(best.hours)}"
-    if limit is not None:
-        summary += f" (deadline {_hrs(limit)}; batch judged on p90)"
-    if budget is not None:
-        summary += (f"; within the {usd_display(budget)} budget" if within
-                    else f"; over the {usd_display(budget)} budget")
-    return base.model_copy(update={
-        "choice": best.plan, "batch_share": best.batch_share, "cost_usd": best.cost_usd,
-        "hours": best.hours, "within_budget": within, "summary": summary,
-    })
-
-
-def _split(
-    t: Turnaround, realtime_cost: Decimal, batch_cost: Decimal | None, limit: float | None, budget: Decimal | None
+def split_option(
+    t: Turnaround, *, sync_hours: float | None, sync_cost: Decimal, batch_cost: Decimal, limit: float | None,
+    budget: Decimal | None, split_with: SyncMode = "standard",
 ) -> PlanOption | None:
-    """The largest batch share whose waves finish (p90) by the deadline, the rest realtime in parallel."""
-    b, rt = t.batch, t.realtime.hours
-    if (limit is None or batch_cost is None or rt is None or b.waves is None
+    """The largest batch share whose waves finish (p90) by the deadline, the rest sent in `split_with` at the
+    same time (batch has its own quota); None when no batch fits, or all of it does (not a split)."""
+    b = t.batch
+    if (limit is None or sync_hours is None or b.waves is None
             or b.per_wave_p90_hours is None or b.per_wave_p90_hours <= 0):
         return None
     usable = limit - (b.creation_hours or 0.0)
     waves_fit = max(0, math.floor(usable / b.per_wave_p90_hours + 1e-9))
     if waves_fit == 0 or waves_fit >= b.waves:
-        return None  # no batch fits at all, or all of it does: not a split
-    share = Decimal(waves_fit) / Decimal(b.waves)
-    rt_hours = float(1 - share) * rt
-    if rt_hours > limit:
         return None
-    cost = share * batch_cost + (1 - share) * realtime_cost
-    hours = round(max(rt_hours, waves_fit * b.per_wave_p90_hours + (b.creation_hours or 0.0)), 2)
-    return PlanOption(plan="split", batch_share=round(float(share), 4), cost_usd=cost, hours=hours,
-                      fits_deadline=True, fits_budget=_budget_ok(cost, budget))
+    share = Decimal(waves_fit) / Decimal(b.waves)
+    rest_hours = float(1 - share) * sync_hours
+    if rest_hours > limit:
+        return None
+    cost = share * batch_cost + (1 - share) * sync_cost
+    hours = round(max(rest_hours, waves_fit * b.per_wave_p90_hours + (b.creation_hours or 0.0)), 2)
+    return PlanOption(plan="split", batch_share=round(float(share), 4), split_with=split_with, cost_usd=cost,
+                      hours=hours, fits_deadline=True, fits_budget=_budget_ok(cost, budget))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,23 +264,17 @@ def timing(
     requests: int,
     input_tokens: int,
     output_tokens: int,
-    realtime_cost: Decimal,
-    batch_cost: Decimal | None,
     meter: PayloadMeter | None = None,
     options: TimingOptions | None = None,
     as_of: date | None = None,
-    cannot_run: Sequence[str] = (),
-) -> tuple[Turnaround, Plan | None]:
-    """Turnaround of one model's job (observed history figures when there are enough), and its plan.
+) -> Turnaround:
+    """Turnaround of one model's job (observed history figures when there are enough), with the duration of
+    each synchronous mode beside standard under its own limits and latency.
 
-    The model's verdict on `as_of` (planner.plan.eligibility) decides whether batch is offered at all; a
-    model that cannot run on that date (retired, not released) gets no plan but the reason."""
+    The model's verdict on `as_of` (planner.plan.eligibility) decides whether batch is offered at all."""
     from planner.plan.eligibility import eligibility
 
-    if options is None:
-        options = TimingOptions()
-    tier, concurrency, latency_s = options.tier, options.concurrency, options.latency_s
-    deadline, budget, use_history = options.deadline, options.budget, options.use_history
+    options = options or TimingOptions()
     table, model = resolved.table, resolved.model
     verdict = eligibility(resolved, as_of or today())
     kwargs: dict[str, Any] = {
@@ -358,28 +283,56 @@ def timing(
         "output_tokens": output_tokens,
         "payload_bytes": meter.scaled_bytes(requests) if meter else None,
         "reserved_output_tokens": meter.scaled_max_tokens(requests) if meter else None,
-        "tier": tier_for(table.provider, tier),
-        "concurrency": concurrency,
-        "latency_s": latency_s,
+        "tier": tier_for(table.provider, options.tier),
+        "concurrency": options.concurrency,
+        "latency_s": options.latency_s,
         "verdict": verdict,
     }
     result = estimate_turnaround(table, model, **kwargs)
-    if use_history and result.batch.supported:
-        from planner.store.history import observed_for
+    if options.use_history and result.batch.supported:
+        result = _with_history(resolved, result, kwargs)
+    by_mode = {mode: mode_duration(table, model, terms, **kwargs)
+               for mode, terms in table.modes.items() if terms.supported}
+    return result.model_copy(update={"by_mode": by_mode})
 
-        observed = observed_for(table.provider, [model.id, *model.aliases], result.batch.requests_per_file)
-        if observed is not None:
-            result = estimate_turnaround(table, model, observed=observed, **kwargs)
-            batch = result.batch.model_copy(
-                update={"notes": [f"per-wave p50/p90 observed: {observed.source}", *result.batch.notes]}
-            )
-            result = result.model_copy(update={"batch": batch})
-    plan = None
-    if (deadline is not None or budget is not None) and not verdict.runs:
-        plan = Plan(deadline=deadline.at if deadline else None, deadline_hours=deadline.hours if deadline else None,
-                    budget_usd=budget, batch_fits=False, realtime_fits=False, choice="none",
-                    summary=f"no plan: {verdict.reasons[0]}")
-    elif deadline is not None or budget is not None:
-        plan = plan_for(result, realtime_cost=realtime_cost, batch_cost=batch_cost, deadline=deadline, budget=budget,
-                        cannot_run=cannot_run)
-    return result, plan
+
+def _with_history(resolved: ResolvedModel, result: Turnaround, kwargs: dict[str, Any]) -> Turnaround:
+    """The turnaround again with the per-wave figures your reconciled batches observed, when there are enough."""
+    from planner.store.history import observed_for
+
+    table, model = resolved.table, resolved.model
+    observed = observed_for(table.provider, [model.id, *model.aliases], result.batch.requests_per_file)
+    if observed is None:
+        return result
+    result = estimate_turnaround(table, model, observed=observed, **kwargs)
+    batch = result.batch.model_copy(
+        update={"notes": [f"per-wave p50/p90 observed: {observed.source}", *result.batch.notes]}
+    )
+    return result.model_copy(update={"batch": batch})
+
+
+def mode_duration(table: PriceTable, model: ModelEntry, terms: ModeTerms, **kwargs: Any) -> RealtimeDuration:
+    """A synchronous mode's duration: the tier's limits times the mode's multiplier; with `--concurrency`, a
+    latency of at least the mode's target (p50) per request, or quicker by its stated output speed-up."""
+    name, limits, note = find_tier(table, model, kwargs["tier"])
+    factor = terms.rate_limit_multiplier
+    if limits is not None and factor != 1:
+        scaled = {k: (int(v * factor) if isinstance(v, int) else v) for k, v in limits.model_dump().items()}
+        limits = RateLimits(**scaled)
+    latency = kwargs["latency_s"]
+    if terms.latency_p50_s is not None and kwargs["concurrency"] is not None:
+        # a queued mode answers in its target time, however fast the model decodes
+        requests = max(1, kwargs["requests"])
+        own = latency if latency is not None else default_latency_s(kwargs["output_tokens"] / requests)
+        latency = max(own, float(terms.latency_p50_s))
+    if terms.output_speedup is not None and kwargs["concurrency"] is not None:
+        requests = max(1, kwargs["requests"])
+        per_request = kwargs["output_tokens"] / requests
+        decode = per_request / DEFAULT_DECODE_TOKENS_PER_S
+        base = (latency - decode) if latency is not None and latency > decode else DEFAULT_LATENCY_BASE_S
+        latency = base + decode / float(terms.output_speedup)
+    return realtime_duration(
+        table, limits, name, note, requests=kwargs["requests"], input_tokens=kwargs["input_tokens"],
+        output_tokens=kwargs["output_tokens"], reserved_output_tokens=kwargs["reserved_output_tokens"],
+        concurrency=kwargs["concurrency"], latency_s=latency,
+    )

@@ -91,6 +91,8 @@ class Turnaround(_Model):
     batch: BatchTurnaround
     realtime: RealtimeDuration
     notes: list[str] = Field(default_factory=list)
+    #: the synchronous modes beside standard (flex, priority) under their own limits and latency
+    by_mode: dict[str, RealtimeDuration] = Field(default_factory=dict)
 
 
 def tier_key(name: str) -> str:

@@ -1,10 +1,12 @@
 """Build dated price tables from the `genai-prices` package, carrying our own facts over.
 
 genai-prices (https://github.com/pydantic/genai-prices) is an independently maintained list of model
-prices, with batch prices as price variants `when: {processing: batch}`. It knows prices, aliases and
-context windows; it does not know batch limits, support lists, tokenizers, max output or retirement
-dates. Those come from a hand-reviewed *base* (`pricing/_base/<provider>.yaml`) and, once a table
-exists, from the previous version of our own table, which always wins for the facts it holds.
+prices, with batch prices as price variants `when: {processing: batch}` and the synchronous modes' prices
+as variants `when: {service_tier: flex|priority}` (OpenAI, Google) or `{speed: fast}` (Anthropic). It
+knows prices, aliases and context windows; it does not know batch limits, support lists, tokenizers, max
+output or retirement dates. Those come from a hand-reviewed *base* (`pricing/_base/<provider>.yaml`)
+and, once a table exists, from the previous version of our own table, which always wins for the facts
+it holds.
 
 Artifact handling: genai-prices added its batch variants on 2026-10-14 and stamped them with that
 start date, although the vendors' discounts are much older. A batch variant whose start date is on or
@@ -13,6 +15,12 @@ it applies on any date whose standard price is the one in force on the artifact 
 it. For an earlier standard price (e.g. before a price cut) the variant does not apply and the table
 falls back to the provider's default discount, which the output labels as such. Variants with later
 start dates (e.g. a scheduled 2027-01-01 change) are real and honoured as dated.
+
+Mode variants (flex, priority) are read as genai-prices itself reads them: a dated variant applies from
+its start date, the first one in force wins per price key, and keys it does not give keep the standard
+price. They become a model's `modes` only where the table has terms for the mode (the base's or the
+previous table's `modes`): a host that reuses another vendor's genai data (Azure, Vertex) does not
+inherit that vendor's flex prices by accident.
 
 Everything here is a pure function over data; writing files is `write_version`, which never
 overwrites a version and refuses to add a version older than the newest one unless asked.
@@ -56,6 +64,15 @@ PRICE_KEYS = {
     "cache_write_1h": "cache_write_1h_mtok",
 }
 _DATED = re.compile(r"(20\d\d)-?(\d\d)-?(\d\d)$")
+#: genai-prices' variant conditions that are one of our synchronous modes. Left out on purpose:
+#: `service_tier: default` (standard, our `realtime`), OpenAI's `service_tier: fast` (its July-2026 new name
+#: for priority: genai-prices carries both, at the same prices) and `ultrafast` (a dearer, faster tier
+#: beside priority that no plan here chooses, with a dated 2027-03-01 price change of its own).
+MODE_VARIANTS: dict[tuple[str, str], str] = {
+    ("service_tier", "flex"): "flex",
+    ("service_tier", "priority"): "priority",
+    ("speed", "fast"): "priority",  # Anthropic's fast mode: a premium for speed, our priority mode
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +254,24 @@ def batch_overrides(model: Any, when: date) -> dict[str, Any] | None:
     return overrides if applied else None
 
 
+def mode_overrides(model: Any, when: date) -> dict[str, dict[str, Any]]:
+    """genai-prices' prices per mode (flex, priority) in force on `when`, by price key: a dated variant
+    from its start date on, the first one in force winning per key (genai-prices' own reading)."""
+    out: dict[str, dict[str, Any]] = {}
+    for v in model.price_variants or ():
+        if len(v.when) != 1:
+            continue
+        mode = MODE_VARIANTS.get(next(iter(v.when.items())))
+        start = getattr(v.constraint, "start_date", None)
+        if mode is None or (start is not None and start > when):
+            continue
+        keys = out.setdefault(mode, {})
+        for key, price in v.prices.__dict__.items():
+            if price is not None:
+                keys.setdefault(key, price)
+    return {mode: keys for mode, keys in out.items() if keys}
+
+
 def _price_at(value: Any, threshold: int | None) -> Decimal | None:
     if value is None:
         return None
@@ -359,7 +394,7 @@ def build_table(
     build = _Build(base, version, verified or date.today(), previous, gp, via)
     models, excluded = build.genai_rows()
     build.add_extra_rows(models)
-    warnings = build.keep_dropped_rows(models)
+    warnings = build.keep_dropped_rows(models) + build.mode_warnings()
     for entry in models:
         if entry.get("tokenizer") is None:
             raise PricingError(f"model '{entry['id']}': no tokenizer rule matches; add one to the base")
@@ -389,6 +424,11 @@ class _Build:
         self.via = via or f"genai-prices {genai_version()}"
         self.prev_models = {m.id: m for m in previous.models} if previous else {}
         self.used = {str(e["id"]).lower() for e in base.extra_models}  # names the base gives rows of their own
+        #: the modes this table has terms for (only those are carried from genai-prices), and the genai
+        #: models whose prices for a mode without terms were left out, for one warning per mode
+        self.terms = set(_carried_table_fields(base, previous).get("modes") or {})
+        self.skipped_modes: dict[str, list[str]] = {}
+        self.kept_modes: list[str] = []
 
     def genai_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The rows of genai-prices' models the base includes, and the exclusions the base asks for."""
@@ -443,12 +483,13 @@ class _Build:
         }
         overrides = batch_overrides(gm, self.version)
         batch = self._batch_offer(gm, std, model_id, overrides)
-        entry.update((k, v) for k, v in facts.items() if k != "batch")
+        entry.update((k, v) for k, v in facts.items() if k not in ("batch", "modes"))
         batch = {**batch, **facts.get("batch", {})}
         prev = self.prev_models.get(model_id)
         if prev is not None:  # our reviewed facts win over genai's and the base's
             batch = _carry(entry, batch, prev, explicit_prices=overrides is not None)
         entry["batch"] = batch or None
+        entry["modes"] = self._modes(gm, std, facts.get("modes") or {}, prev) or None
         entry = {k: v for k, v in entry.items() if v is not None}
         self.used.update([model_id.lower(), *(n.lower() for n in _equals_of(entry.get("match")))])
         return entry
@@ -472,6 +513,40 @@ class _Build:
                                     or self.version >= self.base.batch_without_variant_from):
             return dict(without)
         return {}
+
+    def _modes(self, gm: Any, std: Any, facts: dict[str, Any], prev: ModelEntry | None) -> dict[str, Any]:
+        """One model's flex and priority offers: genai's prices on the date (for the modes the table has
+        terms for), the base's facts over them, and the previous row's reviewed entries winning."""
+        modes: dict[str, Any] = {}
+        standard = {k: v for k, v in std.__dict__.items() if v is not None}
+        for mode, overrides in mode_overrides(gm, self.version).items():
+            if mode not in self.terms:
+                self.skipped_modes.setdefault(mode, []).append(gm.id)
+                continue
+            ps = price_set({**standard, **overrides})
+            if ps is not None:
+                modes[mode] = {"prices": ps.model_dump(mode="json", exclude_none=True), "source": self.source_url}
+        for mode, fact in facts.items():
+            if mode not in self.terms:
+                continue
+            modes[mode] = {**modes.get(mode, {}), **fact}
+            if not modes[mode].get("supported", True):
+                modes[mode].pop("prices", None)
+        for mode, old in (prev.modes.items() if prev is not None else ()):
+            if mode not in modes and old.supported:
+                self.kept_modes.append(f"{gm.id} {mode}")
+            modes[mode] = _carry_mode(modes.get(mode), old)
+        return modes
+
+    def mode_warnings(self) -> list[str]:
+        """Mode prices genai-prices has that the table cannot hold, and reviewed offers it no longer lists."""
+        out = [
+            f"{self.via} has {mode} prices for {len(ids)} model(s) ({', '.join(ids[:3])}"
+            f"{', ...' if len(ids) > 3 else ''}) but the table has no {mode} terms: left out"
+            for mode, ids in sorted(self.skipped_modes.items())
+        ]
+        where = self.previous.label if self.previous else "previous"
+        return out + [f"{what}: not in {self.via}; kept from {where}" for what in self.kept_modes]
 
     def add_extra_rows(self, models: list[dict[str, Any]]) -> None:
         """The base's own rows (models genai-prices does not list), released by the date."""
@@ -529,6 +604,8 @@ def _carried_table_fields(base: Base, previous: PriceTable | None) -> dict[str, 
         carried = previous.model_dump(mode="json", exclude={"models", "version", "verified", "generated_by"})
         # tokenizers the base adds (for models new to this table) join the previous table's, which win
         carried["tokenizers"] = {**dict(base.table.get("tokenizers") or {}), **carried["tokenizers"]}
+        # so do mode terms the base adds (a vendor's new flex tier): the previous table's win per mode
+        carried["modes"] = {**dict(base.table.get("modes") or {}), **carried.get("modes", {})}
         fields.update(carried)
     return fields
 
@@ -546,6 +623,16 @@ def _carry(entry: dict[str, Any], batch: dict[str, Any], prev: ModelEntry, *, ex
     if not batch.get("supported", True):
         batch.pop("prices", None)
     return batch
+
+
+def _carry_mode(new: dict[str, Any] | None, old: Any) -> dict[str, Any]:
+    """A mode offer with the previous table's reviewed one winning: a withdrawn mode stays withdrawn, an
+    offer genai-prices no longer lists is kept, and the hand-cited source stays while the prices are the same."""
+    kept: dict[str, Any] = old.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    if new is None or not old.supported:
+        return kept
+    same = old.prices is not None and "prices" in new and PriceSet.model_validate(new["prices"]) == old.prices
+    return {**new, "source": old.source} if same and old.source else new
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,6 +670,7 @@ def diff_tables(old: PriceTable | None, new: PriceTable) -> list[str]:
             for key in sorted(pa.keys() | pb.keys()):
                 if pa.get(key) != pb.get(key):
                     lines.append(f"~ {mid} {label}.{key}: {pa.get(key, '-')} -> {pb.get(key, '-')}")
+        lines += _mode_changes(mid, old, a, new, b)
         for key in ("context_window", "max_output", "retired", "tokenizer"):
             if getattr(a, key) != getattr(b, key):
                 lines.append(f"~ {mid} {key}: {getattr(a, key)} -> {getattr(b, key)}")
@@ -590,8 +678,37 @@ def diff_tables(old: PriceTable | None, new: PriceTable) -> list[str]:
             lines.append(f"~ {mid} batch.supported: {a.batch.supported} -> {b.batch.supported}")
     if old.batch.model_dump() != new.batch.model_dump():
         lines.append("~ provider batch terms changed")
+    for mode in sorted(old.modes.keys() | new.modes.keys()):
+        ta, tb = old.modes.get(mode), new.modes.get(mode)  # type: ignore[call-overload]
+        if ta != tb:
+            how = "added" if ta is None else "removed" if tb is None else "changed"
+            lines.append(f"~ provider {mode} terms {how}")
     if old.rate_limits != new.rate_limits:
         lines.append("~ rate-limit tiers changed")
+    return lines
+
+
+def _brief(ps: PriceSet) -> str:
+    return f"{_fmt(ps.input)} in / {_fmt(ps.output)} out"
+
+
+def _mode_changes(mid: str, old: PriceTable, a: ModelEntry, new: PriceTable, b: ModelEntry) -> list[str]:
+    """How one model's flex and priority offers changed: offered or withdrawn (with the prices and their
+    basis, or why not), or which prices moved."""
+    lines: list[str] = []
+    for mode in ("flex", "priority"):
+        (pa, why_a), (pb, why_b) = old.mode_prices(a, mode), new.mode_prices(b, mode)
+        if pa is None and pb is None:
+            continue
+        if pa is None or pb is None:
+            before = f"{_brief(pa)} ({why_a})" if pa is not None else "none"
+            after = f"{_brief(pb)} ({why_b})" if pb is not None else f"none ({why_b})"
+            lines.append(f"~ {mid} {mode}: {before} -> {after}")
+            continue
+        fa, fb = _flat_prices(pa), _flat_prices(pb)
+        for key in sorted(fa.keys() | fb.keys()):
+            if fa.get(key) != fb.get(key):
+                lines.append(f"~ {mid} {mode}.{key}: {fa.get(key, '-')} -> {fb.get(key, '-')}")
     return lines
 
 

@@ -117,6 +117,29 @@ DeadlineOption = Annotated[
 BudgetOption = Annotated[
     str | None, typer.Option("--budget", metavar="USD", help="Budget in USD: which models and plans fit.")
 ]
+ModeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mode",
+        metavar="MODES",
+        help="Processing modes to weigh: standard, flex, priority, batch (comma-separated or repeated; default: all).",
+    ),
+]
+SheddableOption = Annotated[
+    bool,
+    typer.Option(
+        "--sheddable/--no-sheddable",
+        help="Whether the job tolerates requests refused at peak; --no-sheddable leaves flex out of every plan.",
+    ),
+]
+FlexRefusedOption = Annotated[
+    float,
+    typer.Option(
+        "--flex-refused",
+        metavar="SHARE",
+        help="Share of flex requests assumed refused at peak and sent again at the standard price (0-1).",
+    ),
+]
 HistoryOption = Annotated[
     bool,
     typer.Option(
@@ -155,6 +178,9 @@ def estimate_flags(
     concurrency: ConcurrencyOption = None,
     deadline: DeadlineOption = None,
     budget: BudgetOption = None,
+    mode: ModeOption = None,
+    sheddable: SheddableOption = True,
+    flex_refused: FlexRefusedOption = 0.2,
     use_history: HistoryOption = True,
     exact_tokens: ExactTokensOption = False,
 ) -> None:

@@ -10,7 +10,7 @@ import typer
 from planner.cli.commands._common import AsOfOption, JsonOption, handle_errors, note, parse_date, print_json
 
 if TYPE_CHECKING:
-    from planner.prices.schema import PriceTable, ProviderBatch
+    from planner.prices.schema import ModeTerms, PriceTable, ProviderBatch
 
 RootOption = Annotated[
     Path | None,
@@ -104,6 +104,8 @@ def _print_table(table: PriceTable) -> None:
         con.print(_batch_terms(table.batch))
     else:
         con.print(Text(f"batch: not offered ({table.batch.reason})"))
+    for mode, terms in table.modes.items():
+        con.print(Text(_mode_terms(mode, terms)))
     grid = Grid(
         [
             Col("Model", key=True), Col("Input", "right"), Col("Cached", "right"), Col("Output", "right"),
@@ -124,7 +126,65 @@ def _print_table(table: PriceTable) -> None:
             ", ".join(f">{x:,}" for x in m.realtime.thresholds()) or "-",
         )
     print_grid(con, grid)
-    con.print("Prices in USD per 1M tokens. 'default multiplier' = derived from the provider's default discount.")
+    _print_modes(con, table)
+    con.print(
+        "Prices in USD per 1M tokens. 'default multiplier' = derived from the provider's default discount"
+        + ("; (derived) = the vendor's stated discount or premium applied to standard." if table.modes else ".")
+    )
+
+
+def _mode_terms(mode: str, t: ModeTerms) -> str:
+    """A provider's terms for one synchronous mode in one line: how to ask for it, which models, the
+    price rule, whether requests may be refused, and the vendor's stated latency target."""
+    if not t.supported:
+        return f"{mode}: not offered ({t.reason})"
+    parts = [f"{mode}: {t.label or mode}" + (f" ({t.request_field})" if t.request_field else "")]
+    parts.append("listed models" if t.listed_only else "every model")
+    if t.default_multiplier is not None:
+        parts.append(f"x{t.default_multiplier} standard")
+    if t.rate_limit_multiplier != 1:
+        parts.append(f"x{t.rate_limit_multiplier} rate limits")
+    if t.sheddable:
+        parts.append(f"may refuse: {t.refusal or 'yes'}")
+    if t.latency_p50_s is not None or t.latency_p90_s is not None:
+        parts.append(f"target p50 {t.latency_p50_s or '?'} s, p90 {t.latency_p90_s or '?'} s")
+    if t.output_speedup is not None:
+        parts.append(f"up to x{t.output_speedup} output speed")
+    return " | ".join(parts)
+
+
+def short_basis(basis: str) -> str:
+    """A mode price's basis in a table cell: 'explicit', or the derivation in a few characters
+    ('derived: 50% off standard' -> '-50% (derived)'); --json keeps the words."""
+    words = basis.removeprefix("derived: ")
+    if words == basis:
+        return basis
+    pct, _, how = words.partition("% ")
+    if how == "off standard":
+        return f"-{pct}% (derived)"
+    if how == "over standard":
+        return f"+{pct}% (derived)"
+    return "= standard (derived)" if words == "the standard price" else basis
+
+
+def _print_modes(con: Any, table: PriceTable) -> None:
+    """The models offering flex or priority, a row per model and mode: prices and their basis."""
+    from planner.core.money import rate_display
+    from planner.render.layout import Col, Grid, print_grid
+
+    grid = Grid(
+        [Col("Model", key=True), Col("Mode"), Col("Input", "right"), Col("Cached", "right"), Col("Output", "right"),
+         Col("Basis")],
+        title="Processing modes", see_also="--json, a pipe or a wider terminal",
+    )
+    for m in table.models:
+        for mode in table.modes:
+            ps, basis = table.mode_prices(m, mode)
+            if ps is not None:
+                grid.add(m.id, mode, rate_display(ps.input), rate_display(ps.cached_input), rate_display(ps.output),
+                         short_basis(basis))
+    if grid.rows:
+        print_grid(con, grid)
 
 
 def _batch_terms(b: ProviderBatch) -> str:
