@@ -107,7 +107,7 @@ def test_several_ids_give_one_table_and_the_worst_exit_code() -> None:
     code, out, err = check("gpt-4o", "claude-3-opus", "gpt-4o-mini")
     rows = {line.split()[0]: line for line in out.splitlines()[1:4]}
     assert code == 1, err  # one does not qualify: the worst of 0, 1, 0
-    assert out.splitlines()[0].split() == ["Asked", "Model", "Batch", "Batch", "in", "/", "out", "Why", "not"]
+    assert out.splitlines()[0].split() == ["Asked", "Model", "Batch", "Batch", "in", "/", "out", "Modes", "Why", "not"]
     assert "✓ yes" in rows["gpt-4o"] and "$1.25 / $5.00" in rows["gpt-4o"]
     assert "✗ no" in rows["claude-3-opus"] and "retired on 2026-01-05" in rows["claude-3-opus"]
     assert "3 models on 2026-11-25: 2 qualify, 1 do not, 0 unknown" in out
@@ -186,3 +186,25 @@ def test_per_million_prices_read_one_way() -> None:
         prices = re.findall(r"\$(\d+(?:\.\d+)?) (?:in|out)", out)
         assert len(prices) == 2, out
         assert all(re.fullmatch(r"\d+\.\d{2,}", p) and not re.fullmatch(r"\d+\.\d{2}\d*0", p) for p in prices), out
+
+
+def test_check_shows_the_processing_modes_a_model_qualifies_for() -> None:
+    """Each mode's verdict (planner.plan.modes.mode_offers), with its prices or why not; --json carries
+    them under the keys estimate's modes use."""
+    r = runner.invoke(app, ["check", "gpt-5.5", "--as-of", "2026-12-06"])
+    lines = {line.split()[1]: line for line in r.stdout.splitlines() if line.startswith("    ")}
+    assert r.exit_code == 0 and set(lines) == {"standard", "flex", "priority", "batch"}
+    assert lines["flex"].lstrip().startswith("✓") and "may refuse requests at peak" in lines["flex"]
+    mini = runner.invoke(app, ["check", "gpt-4o-mini", "--as-of", "2026-12-06"]).stdout
+    assert "✗ flex      not in the OpenAI flex list" in mini
+    doc = json.loads(runner.invoke(app, ["check", "gpt-4o-mini", "--as-of", "2026-12-06", "--json"]).stdout)
+    assert set(doc["modes"]) == {"standard", "flex", "priority", "batch"}
+    for m in doc["modes"].values():
+        assert {"qualifies", "reasons", "price_basis", "offered", "prices"} <= set(m)
+    assert doc["modes"]["flex"]["qualifies"] is False and doc["modes"]["flex"]["reasons"]
+    assert doc["modes"]["batch"]["prices"]["input"] == doc["batch"]["input"]
+    retired = runner.invoke(app, ["check", "claude-3-opus", "--as-of", "2026-11-25"]).stdout
+    assert "modes: none" in retired and retired.count("retired on 2026-01-05") == 1
+    code, out, _ = check("gpt-4o-mini", "claude-3-opus")
+    assert code == 1
+    assert "standard, priority, batch" in out  # the table's Modes column

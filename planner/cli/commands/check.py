@@ -1,6 +1,7 @@
-"""`batchplan check MODEL…`: does each model qualify for batch on a date, and every reason why not.
+"""`batchplan check MODEL…`: does each model qualify for batch on a date, and every reason why not; and
+which processing modes (standard, flex, priority, batch) it can run in.
 
-One model gives its verdict, prices and notes (exit 0 qualifies, 1 does not, 2 unknown). Several (as
+One model gives its verdict, prices, modes and notes (exit 0 qualifies, 1 does not, 2 unknown). Several (as
 arguments, or one per line of `--from FILE`, `-` for stdin) give one table with a row each, and the
 worst exit code of them; `--json` then prints a list of the one-model objects (docs/json.md).
 """
@@ -118,6 +119,7 @@ def _verdict(book: PriceBook, name: str, endpoint: str | None) -> tuple[Resolved
     notes = _notes(resolved, verdict)
     stale = book.staleness([resolved])
     notes += [stale] if stale is not None else []
+    modes = _modes_json(resolved, book.as_of, endpoint, verdict)
     doc = {
         "requested": name,
         "as_of": book.as_of.isoformat(),
@@ -128,8 +130,30 @@ def _verdict(book: PriceBook, name: str, endpoint: str | None) -> tuple[Resolved
         "api_id": resolved.api_id,
         **{k: v for k, v in info.items() if k not in ("qualifies", "reasons")},
         "batch_supported": verdict.qualifies,
+        "modes": modes,
     }
     return resolved, verdict, doc
+
+
+#: The fields of a mode's verdict `check --json` carries: those of `estimate --json`'s `modes` that need
+#: no workload (docs/json.md), and its prices per 1M tokens.
+MODE_FIELDS = {"mode", "offered", "qualifies", "reasons", "price_basis", "label", "request_field", "sheddable",
+               "vendor_target"}
+
+
+def _modes_json(resolved: ResolvedModel, as_of: date, endpoint: str | None, verdict: Eligibility
+                ) -> dict[str, dict[str, Any]]:
+    """Each processing mode's verdict for the model (planner.plan.modes, as `estimate` judges it without
+    a workload), with the mode's prices when it is offered."""
+    from planner.cli.commands.prices import rates_json
+    from planner.plan.modes import mode_offers, mode_prices
+
+    out: dict[str, dict[str, Any]] = {}
+    for mode, offer in mode_offers(resolved, as_of, endpoints=[endpoint] if endpoint else ()).items():
+        prices = verdict.batch_prices if mode == "batch" else mode_prices(resolved, mode)
+        out[mode] = {**offer.model_dump(mode="json", include=MODE_FIELDS),
+                     "prices": rates_json(prices) if offer.offered else None}
+    return out
 
 
 def _check_one(book: PriceBook, name: str, endpoint: str | None, json_out: bool) -> None:
@@ -202,8 +226,32 @@ def _print_verdict(resolved: ResolvedModel, as_of: date, doc: dict[str, Any]) ->
     else:
         print(f"{head}: qualifies for batch on {as_of}")
         print(f"  batch {batch_rates(doc)} ({doc['batch_basis']})")
+    modes = doc["modes"]
+    if not any(m["qualifies"] for m in modes.values()) and all(m["reasons"] == doc["reasons"] for m in modes.values()):
+        print("  modes: none (the reasons above hold for every mode)")  # a retired model: said once, above
+    else:
+        print("  modes (per 1M tokens, in / out):")
+        width = max(len(m) for m in modes)
+        for mode, m in modes.items():
+            print(f"    {'✓' if m['qualifies'] else '✗'} {mode:<{width}}  {_mode_words(m)}")
     for n in doc["notes"]:  # they explain the verdict above, so they stay with it on stdout
         print(f"  note: {n}")
+
+
+def _mode_words(m: dict[str, Any]) -> str:
+    """'$0.25 / $1.00 (Priority processing, explicit)', or why the mode is not open to the model."""
+    from planner.core.money import rate_usd
+
+    if m["prices"] is None or not m["qualifies"]:
+        return "; ".join(m["reasons"]) or "not offered"
+    about = ", ".join(x for x in (m["label"], m["price_basis"], "may refuse requests at peak" if m["sheddable"]
+                                  else None) if x)
+    return f"{rate_usd(m['prices']['input'])} / {rate_usd(m['prices']['output'])} ({about})"
+
+
+def _modes_cell(doc: dict[str, Any]) -> str:
+    """The modes a model qualifies for, for a table cell: 'standard, priority, batch'."""
+    return ", ".join(mode for mode, m in doc["modes"].items() if m["qualifies"]) or "none"
 
 
 def _print_table(answers: list[Checked], as_of: date) -> None:
@@ -215,18 +263,18 @@ def _print_table(answers: list[Checked], as_of: date) -> None:
     why = any(a.doc is None or a.doc["reasons"] for a in answers)
     grid = Grid(
         [Col("Asked", key=True), Col("Model"), Col("Batch"), Col("Batch in / out", "right"),
-         *([Col("Why not")] if why else [])],
+         Col("Modes", drop=True), *([Col("Why not")] if why else [])],
         see_also="--json or a wider terminal",
     )
     for a in answers:
         d = a.doc
         if d is None:
-            grid.add(a.requested, "—", "? unknown", "—", *([a.error or ""] if why else []))
+            grid.add(a.requested, "—", "? unknown", "—", "—", *([a.error or ""] if why else []))
             continue
         bt = d["batch"]
         word = ("✓ yes" if d["batch_basis"] == "explicit" else "✓ yes*") if d["qualifies"] else "✗ no"
         rates = f"${rate_display(bt['input'])} / ${rate_display(bt['output'])}" if bt else "—"
-        grid.add(a.requested, f"{d['provider']}/{d['api_id']}", word, rates,
+        grid.add(a.requested, f"{d['provider']}/{d['api_id']}", word, rates, _modes_cell(d),
                  *(["; ".join(d["reasons"])] if why else []))
     console = stdout_console()
     print_grid(console, grid)
