@@ -221,3 +221,16 @@ def test_retired_models_one_rule_on_every_command(write_jsonl: Callable[..., Pat
     assert code == 0  # one model asked about can run it
     code, out, err = run("check", "models/gemini-1.5-flash-002", "--as-of", "2026-12-06")
     assert code == 2 and "left out of google" in err and "on purpose: Gemini 1.x models are retired" in err
+
+
+def test_estimate_shows_the_ids_the_vendors_apis_take(write_jsonl: Callable[..., Path]) -> None:
+    """Bedrock's rows are `regional.anthropic.…`, an id AWS never takes; Vertex's Opus 4.1 row is
+    `claude-4-opus`: the answer names `anthropic.claude-opus-5` and the snapshot asked for."""
+    data = write_jsonl([{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 50}])
+    code, out, err = run("estimate", str(data), "-m", "bedrock/claude-opus-5", "-m", "claude-opus-4-1@20250805",
+                         "--as-of", "2026-12-06")
+    assert code == 0, err
+    assert "bedrock/anthropic.claude-opus-5" in out and "vertex/claude-opus-4-1@20250805" in out
+    assert "regional." not in out and "claude-4-opus" not in out
+    doc = json.loads(run("estimate", str(data), "-m", "bedrock/claude-opus-5", "--as-of", "2026-12-06", "--json")[1])
+    assert doc["estimates"][0]["resolved_model"] == "regional.anthropic.claude-opus-5"  # the JSON keeps the row

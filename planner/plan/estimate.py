@@ -756,6 +756,7 @@ def estimate_one(
         model=r.requested,
         resolved_model=r.model.id,
         provider=r.table.provider,
+        api_id=r.api_id,
         price_table=r.table.label,
         price_table_verified=r.model.verified,
         price_source=r.model.source,

@@ -42,7 +42,8 @@ __all__ = ["Choice", "Recommendation", "Verdict", "cost_text", "display_name", "
 
 
 def display_name(e: ModelEstimate) -> str:
-    return f"{e.provider}/{e.resolved_model}"
+    """`provider/id` with the id the vendor's API takes (docs/names.md, "Names shown")."""
+    return f"{e.provider}/{e.api_id or e.resolved_model}"
 
 
 def _range(e: ModelEstimate, mode: str) -> tuple[Decimal, Decimal] | None:

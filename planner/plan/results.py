@@ -126,6 +126,9 @@ class ModelEstimate(Model):
     model: str
     resolved_model: str
     provider: str
+    #: the id the vendor's API takes for the model, the name people are shown (ResolvedModel.api_id);
+    #: the JSON keeps `resolved_model` (the table row) and leaves this out, as it always has
+    api_id: str | None = Field(default=None, exclude=True)
     price_table: str
     price_table_verified: date
     price_source: str

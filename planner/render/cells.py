@@ -24,7 +24,8 @@ def recommendation_of(result: Estimate) -> Recommendation:
 
 
 def name_of(e: ModelEstimate) -> str:
-    return f"{e.provider}/{e.resolved_model}"
+    """`provider/id` with the id the vendor's API takes (docs/names.md, "Names shown")."""
+    return f"{e.provider}/{e.api_id or e.resolved_model}"
 
 
 def verdict_word(v: Verdict) -> str:

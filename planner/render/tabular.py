@@ -202,8 +202,8 @@ def to_json(result: Estimate) -> str:
 
 
 def model_name(e: ModelEstimate) -> str:
-    name = f"{e.provider}/{e.resolved_model}"
-    return name if e.model in (e.resolved_model, name) else f"{e.model} → {name}"
+    name = f"{e.provider}/{e.api_id or e.resolved_model}"  # the id the vendor's API takes (docs/names.md)
+    return name if e.model in (e.resolved_model, e.api_id, name) else f"{e.model} → {name}"
 
 
 def hours(h: float | None) -> str:

@@ -150,7 +150,7 @@ def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) ->
     # images change a count by thousands of tokens: what was assumed of them is never hidden
     image_notes = [n for e in es if (n := assumed_images_note(e)) is not None]
     lines.extend(f"Images: {n}." for n in image_notes)
-    renamed = [f"{e.model} → {name_of(e)}" for e in es if e.model not in (e.resolved_model, name_of(e))]
+    renamed = [f"{e.model} → {name_of(e)}" for e in es if e.model not in (e.resolved_model, e.api_id, name_of(e))]
     if renamed:
         lines.append(f"Names: {'; '.join(renamed)}.")
     lines.append(_prices_line(result, notes))
