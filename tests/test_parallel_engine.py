@@ -157,16 +157,21 @@ FIELD = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\té€')), max_size=12)
 
 
 def reference_records(text: str, delimiter: str) -> list[tuple[int, list[str]]] | int:
-    """csv.reader over the whole file, fed line by line as the readers feed it: (last line, fields) of
-    each record, or the line csv.reader fails on."""
+    """csv.reader over the whole file, fed line by line as the readers feed it: (first line, fields) of
+    each record (the line it starts on names it), or the line csv.reader fails on."""
     parts = text.split("\n")
     if parts[-1] == "":
         parts.pop()
     reader = csv.reader([part + "\n" for part in parts], delimiter=delimiter)
+    out: list[tuple[int, list[str]]] = []
+    start = 1
     try:
-        return [(reader.line_num, row) for row in reader]
+        for row in reader:
+            out.append((start, row))
+            start = reader.line_num + 1
     except csv.Error:
         return reader.line_num
+    return out
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -182,7 +187,7 @@ def test_csv_blocks_end_at_record_boundaries_and_parse_as_csv_reader(
 ) -> None:
     """On RFC 4180 CSV (quoted newlines, doubled quotes, CR LF, a missing final newline) every block the
     quote-parity cutter makes ends at a record boundary, and the blocks' records, parsed alone by
-    workers, are exactly `csv.reader`'s over the whole file, each with the line it ends on."""
+    workers, are exactly `csv.reader`'s over the whole file, each with the line it starts on."""
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator=terminator).writerows(rows)
     text = out.getvalue()
