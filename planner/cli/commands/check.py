@@ -63,9 +63,11 @@ def check_command(
     alias: AliasOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Exit 0 when each MODEL qualifies for its provider's batch API, 1 when one does not, 2 when one is unknown.
+    """Does each MODEL qualify for its provider's batch API on a date (every reason why not), and which
+    processing modes can it run in.
 
-    Several models give one table (and with --json a list); one model keeps its verdict and notes.
+    Exit 0 when each qualifies, 1 when one does not (a retired model: "retired on DATE"), 2 when one is
+    unknown. Several models (or --from FILE) give one table and, with --json, a list.
     """
     from planner.core.errors import UsageError
     from planner.prices.pricing import load_pricebook
