@@ -208,3 +208,12 @@ def test_check_shows_the_processing_modes_a_model_qualifies_for() -> None:
     code, out, _ = check("gpt-4o-mini", "claude-3-opus")
     assert code == 1
     assert "standard, priority, batch" in out  # the table's Modes column
+
+
+def test_a_name_pinned_to_azure_that_its_table_lacks_is_a_deployment_name_until_shown_otherwise() -> None:
+    code, _, err = check("azure/my-gpt4o-prod")
+    assert code == 2 and "--alias my-gpt4o-prod=azure/gpt-4o" in err and "did you mean" not in err
+    code, _, err = check("azure/gpt-4oo")  # a typo of a real id is still suggested beside the hint
+    assert code == 2 and "did you mean azure/gpt-4o" in err and "--alias gpt-4oo=" in err
+    code, _, err = check("gpt-5.4-pr")  # an OpenAI-looking typo: OpenAI's suggestions, no Azure hint
+    assert code == 2 and "did you mean gpt-5.4-pro" in err and "--alias" not in err

@@ -300,9 +300,11 @@ class PriceBook:
         """An unknown name asked about after the tables were verified may be a model newer than they are:
         say how to get newer data (a name left out on purpose is not that). A name that looks like an
         Azure deployment (a name the user chose) gets the way to map it instead of far-off suggestions."""
-        deployment = _deployment_hint(exc.name, self) if exc.provider is None else None
-        if deployment is not None:
-            return UnknownModelError(exc.name, [], as_of=exc.as_of, provider=exc.provider, why=deployment)
+        deployment = _deployment_hint(exc.name, self) if exc.provider in (None, "azure") else None
+        if deployment is not None:  # only a near miss is still suggested (a typo of a real id), no far-off names
+            near = [n for n in exc.suggestions
+                    if difflib.SequenceMatcher(None, exc.name.lower(), n.lower()).ratio() >= NEAR_MISS]
+            return UnknownModelError(exc.name, near, as_of=exc.as_of, provider=exc.provider, why=deployment)
         own = self.tables.get(exc.provider or "")
         searched = [own] if own is not None else list(self.tables.values())
         if exc.why is not None or not searched:
@@ -497,22 +499,27 @@ class PriceBook:
         return out
 
 
+#: How alike a suggestion must be to a deployment-looking name to be offered beside the --alias hint.
+NEAR_MISS = 0.85
 #: Words people put in the names of their own deployments (Azure OpenAI names a deployment as they like).
 _DEPLOYMENT_WORDS = re.compile(r"(^|[-_.])(prod|production|dev|test|staging|stage|deploy|deployment|eastus\w*|"
                                r"westus\w*|westeurope|swedencentral|my|our|team)([-_.]|$)")
 
 
 def _deployment_hint(name: str, book: PriceBook) -> str | None:
-    """For a name no table knows that has no provider pin and reads like a deployment someone named
-    (`my-gpt4o-prod`, `gpt4o_eastus`): how to say which model it runs. None for other names."""
+    """For a name no table knows that reads like a deployment someone named (`my-gpt4o-prod`,
+    `gpt4o_eastus`), or any name pinned to Azure that its table lacks: how to say which model it runs.
+    None for other names."""
     wanted = name.strip()
+    pinned = wanted.lower().startswith("azure/")  # a name in Azure's table is a deployment's, whatever it says
+    wanted = wanted[len("azure/"):] if pinned else wanted
     if not wanted or "/" in wanted or ":" in wanted or "azure" not in book.tables:
         return None
     squashed = re.sub(r"[^a-z0-9]", "", wanted.lower())
     families = [m.id for m in book.tables["azure"].models
                 if len(m.id) >= 5 and re.sub(r"[^a-z0-9]", "", m.id.lower()) in squashed]
     family = max(families, key=len, default=None)
-    if family is None and not _DEPLOYMENT_WORDS.search(wanted.lower()):
+    if family is None and not pinned and not _DEPLOYMENT_WORDS.search(wanted.lower()):
         return None
     target = f"azure/{family}" if family else "azure/MODEL"
     return (f"if '{wanted}' is an Azure deployment name, say which model it runs: "
