@@ -37,6 +37,7 @@ from types import TracebackType
 from typing import IO, BinaryIO, TextIO
 
 from planner.core.errors import OutputError, UsageError
+from planner.io.inputs import read_by_this_command
 
 
 class FileExistsRefusal(UsageError):
@@ -63,6 +64,19 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def refuse_an_input(shown: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> None:
+    """Raise if the file at `dest` (default `shown`) is one this command reads, under any name (a symlink
+    or a hard link to it counts): an output never replaces an input, `--force` or not."""
+    name = read_by_this_command(shown if dest is None else dest)
+    if name is None:
+        return
+    alias = "" if str(name) == str(shown) else f" (the same file as {name})"
+    raise UsageError(
+        f"{shown} is an input of this command{alias}; writing it would destroy what is being read, "
+        "--force or not: write somewhere else"
+    )
 
 
 def _not_a_directory(path: Path) -> UsageError:
@@ -101,6 +115,7 @@ def check_destination(path: str | os.PathLike[str], *, force: bool = False) -> P
             raise UsageError(f"{shown} is a directory; give a file name")
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(f"{shown} is {_kind(st.st_mode)}; batchplan only writes regular files")
+        refuse_an_input(shown, dest)
         if not force:
             raise _refuse(shown)
     if not dest.parent.is_dir():
@@ -167,9 +182,11 @@ def _atomic(path: str | os.PathLike[str], force: bool) -> Iterator[tuple[int, Pa
         except OSError as exc:
             raise _write_error(shown, exc, existed) from None
         yield fd, temps[-1]
-        # Re-check just before the rename: someone may have created the file meanwhile.
+        # Re-check just before the rename: someone may have created the file meanwhile, or this command
+        # may have read it since the first check (a table the config lists, found only while working).
         if not force and os.path.lexists(dest):
             raise _refuse(shown)
+        refuse_an_input(shown, dest)
         _publish(temps[-1], dest)
     except BaseException as exc:  # including KeyboardInterrupt: never leave the temp file behind
         _run_all([tmp.unlink for tmp in temps])
@@ -313,15 +330,18 @@ class StagedFiles:
             raise OutputError(f"cannot list {self.directory}: {_reason(exc)}") from None
 
     def _refuse_inputs(self, existing: list[Path]) -> None:
+        """An owned name that is a file this command reads (listed in `protect`, or read through
+        planner.io.inputs under any name) is never replaced or removed."""
         for path in existing:
             ident = _identity(path)
-            for original, protected in self._protect:
-                if ident == protected:
-                    alias = "" if Path(original).name == path.name else f" (as {path.name})"
-                    raise UsageError(
-                        f"the input {original} is in {self.directory}{alias}, where writing would replace or "
-                        "remove it; an input is never deleted: write to another directory"
-                    )
+            named = [str(original) for original, protected in self._protect if ident == protected]
+            original = named[0] if named else read_by_this_command(path)
+            if original is not None:
+                alias = "" if Path(original).name == path.name else f" (as {path.name})"
+                raise UsageError(
+                    f"the input {original} is in {self.directory}{alias}, where writing would replace or "
+                    "remove it; an input is never deleted: write to another directory"
+                )
 
     def check(self) -> None:
         """Fail before any work: the directory is one (or can be made), nothing is replaced without force,
