@@ -29,8 +29,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -141,6 +143,60 @@ def _new_temp(directory: Path, name: str, registry: list[Path]) -> int:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
 
 
+#: A temporary file of ours that nobody has written to for this long, in a directory another live run
+#: is writing in, belongs to a killed run as well (see `DirectoryClaim`).
+STALE_AFTER_S = 15 * 60
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")
+
+
+class DirectoryClaim:
+    """A shared flock on a directory, held while a run has temporary files there. A run that finds no
+    other claim (its exclusive lock is granted) knows that every temporary file of ours in the directory
+    was left by a run that was killed (SIGKILL, a power cut: locks die with their process) and removes
+    them; with another run live there, only files untouched for STALE_AFTER_S. Where flock is not to be
+    had (some network file systems), only the age counts."""
+
+    def __init__(self, directory: Path) -> None:
+        self.fd: int | None = None
+        self.alone = False
+        with contextlib.suppress(OSError, ImportError):
+            import fcntl
+
+            self.fd = os.open(directory, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.alone = True
+            except OSError:
+                pass
+            with contextlib.suppress(OSError):  # (a downgrade when alone; a foreign lock is no reason to wait)
+                fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+
+    def sweep(self, directory: Path, owned: Callable[[str], bool]) -> list[Path]:
+        """Remove the stale temporary files (`.NAME.XXXXXXXX.tmp`, NAME one of `owned`); return them."""
+        now = time.time()
+        removed: list[Path] = []
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return removed
+        for entry in entries:
+            match = _TEMP_NAME.match(entry.name)
+            if match is None or not owned(match.group("name")):
+                continue
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and (self.alone or now - st.st_mtime > STALE_AFTER_S):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+        return removed
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+
 def _run_all(steps: Iterable[Callable[[], object]]) -> None:
     """Run every cleanup step even if one fails or a Ctrl-C arrives meanwhile; re-raise that interrupt."""
     interrupted: BaseException | None = None
@@ -175,6 +231,8 @@ def _atomic(path: str | os.PathLike[str], force: bool) -> Iterator[tuple[int, Pa
     shown = Path(path)
     dest = check_destination(path, force=force)
     existed = os.path.lexists(dest)
+    claim = DirectoryClaim(dest.parent)
+    claim.sweep(dest.parent, lambda name: name == dest.name)
     temps: list[Path] = []
     try:
         try:
@@ -193,6 +251,8 @@ def _atomic(path: str | os.PathLike[str], force: bool) -> Iterator[tuple[int, Pa
         if isinstance(exc, OSError):
             raise _write_error(shown, exc, existed) from None
         raise
+    finally:
+        claim.release()
 
 
 def _finish(fh: IO[str] | IO[bytes]) -> None:
@@ -314,6 +374,8 @@ class StagedFiles:
         self._files: list[StagedFile] = []
         self._temps: list[Path] = []
         self._created: list[Path] = []
+        self.swept: list[Path] = []  # temporary files of a killed run, removed by `check`
+        self._claim: DirectoryClaim | None = None  # held from the first temporary file to the end
 
     def error(self, name: str, exc: OSError) -> OutputError:
         return OutputError(
@@ -360,6 +422,9 @@ class StagedFiles:
                     if not parent.is_dir():
                         raise _not_a_directory(parent)
                     break
+        if d.is_dir():
+            self._claim = self._claim or DirectoryClaim(d)
+            self.swept = self._claim.sweep(d, self.owned)
         existing = self.existing()
         self._refuse_inputs(existing)
         if existing and not self.force:
@@ -380,9 +445,14 @@ class StagedFiles:
             raise OutputError(f"cannot create directory {self.directory}: {_reason(exc)}") from None
         self._created = missing  # deepest first
 
+    def _claimed(self) -> None:
+        if self._claim is None:
+            self._claim = DirectoryClaim(self.directory)
+
     def open(self, name: str) -> StagedFile:
         """A new file of the set, under a temporary name until `commit`."""
         self._make_directory()
+        self._claimed()
         try:
             fd = _new_temp(self.directory, name, self._temps)
         except OSError as exc:
@@ -433,6 +503,9 @@ class StagedFiles:
         steps += [tmp.unlink for tmp in self._temps] + [made.rmdir for made in self._created]
         self._files, self._temps, self._created = [], [], []
         _run_all(steps)
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     def __enter__(self) -> StagedFiles:
         return self
