@@ -418,7 +418,7 @@ def open_input(path: str, kind: str = "dataset file", *, max_line: int | None = 
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
-        raise InputError(os_reason(exc), path=path) from None
+        raise unreadable(exc, path) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
