@@ -528,3 +528,31 @@ def test_one_mapping_of_os_errors() -> None:
     assert str(inputs.unreadable(IsADirectoryError(errno.EISDIR, "x"), "d", "config file")) == (
         "d: is a directory, not a config file")
     assert str(inputs.unreadable(PermissionError(errno.EACCES, "x"), "p")) == "p: permission denied"
+
+
+def test_on_a_terminal_data_is_escaped_and_our_styling_is_not(tmp_path: Path) -> None:
+    """stdout and stderr on a terminal (a pty): Rich's own colours pass, an escape from a file name does not."""
+    import pty
+
+    table = tmp_path / "ac\x1b[2J\x1b]0;title\x07me.yaml"
+    table.write_bytes(ACME_BYTES)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*_cli(), "estimate", str(_data(tmp_path)), "-m", "acme-small", "--prices", str(table),
+                             "--as-of", "2026-03-01"], stdout=follower, stderr=follower, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "COLUMNS": "200"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "\x1b[2J" not in text and "\x1b]0;" not in text and "\x07" not in text
+    assert "\\x1b[2J\\x1b]0;title" in text  # (Rich drops the BEL itself)
+    assert "\x1b[1m" in text or "\x1b[2m" in text  # Rich still styles its own output
