@@ -20,7 +20,11 @@ Rules every writer here keeps:
   refused, `force` or not. A path where a directory is expected must be a directory.
 * A failing write (disk full, quota, read-only file system, I/O error) is an `OutputError` naming the
   file and saying that what was there is unchanged; the temporary files are removed on it and on any
-  other exception, Ctrl-C included. Paths a command reads (`protect`) are never replaced or removed.
+  other exception, Ctrl-C included.
+* A file the command reads is never replaced or removed, `--force` or not, under any name (a symlink or
+  a hard link to it): those `protect` lists, and every file read through planner.io.inputs.
+* Temporary files a killed run left behind (SIGKILL) are removed by the next write into the same
+  directory (`DirectoryClaim`).
 * Standard output that cannot be written (`> /dev/full`, closed) is one line too (`stdout_error`).
 """
 

@@ -22,6 +22,16 @@ Why every reader goes through here:
   closed, a corrupt or truncated `.gz`, and a regular file that shrank while it was being read (the
   count would silently be partial): each is an `InputError` (`path:line: message`), never a traceback.
 
+- **Small whole files** (a price table, the config, a cache entry, a manifest) are read with
+  `read_small(path, kind, limit=…)`: once, at most `limit` bytes; with `regular=True` a FIFO, a device
+  or a socket is refused at once (opened non-blocking, never read), for files that are ours to expect
+  regular. `unreadable(exc, path, kind)` is the one OSError-to-one-line mapping every reader uses.
+- **Names for descriptors** (`/dev/stdin`, `/dev/fd/N`, `/proc/self/fd/N`) are read as streams even
+  when they lead to a regular file: a worker process reopening the name gets another file, or none.
+- **What a command reads is remembered** (device and inode, so a symlink or hard link is the same
+  file): planner.io.atomic never writes over it, `--force` or not. A command that knows its inputs
+  before reading them declares them (`declare_inputs`) so the refusal comes before the work.
+
 `open_input(path, kind)` takes any path (or `-`); `kind` ("dataset file", "price table", "batch
 file", ...) only words the errors. `rereadable(path)` tells, without opening it, whether a second pass
 over a path is possible at all (code that re-reads a dataset must ask first: a FIFO's open would wait
