@@ -435,6 +435,9 @@ def test_a_file_read_is_remembered_under_every_name(tmp_path: Path) -> None:
         assert inputs.read_by_this_command(other) is None
         inputs.declare_inputs([other, "-", None, tmp_path / "missing"])
         assert inputs.read_by_this_command(other) == str(other)
+        # the name must still lead to the file: an inode freed and reused by a new file is not the input
+        other.rename(tmp_path / "moved.jsonl")
+        assert inputs.read_by_this_command(tmp_path / "moved.jsonl") is None
     finally:
         inputs.forget_inputs()
     assert inputs.read_by_this_command(data) is None

@@ -339,12 +339,19 @@ def declare_inputs(paths: Iterable[str | os.PathLike[str] | None]) -> None:
 
 
 def read_by_this_command(path: str | os.PathLike[str]) -> str | None:
-    """The name under which this command read (or will read) the file at `path`, else None."""
+    """The name under which this command read (or will read) the file at `path`, else None. The name
+    must still lead to that file: an inode freed (the input deleted) and given to a new file is not it."""
+    key = _identity(path)
+    name = _READ.get(key) if key is not None else None
+    return name if name is not None and _identity(name) == key else None
+
+
+def _identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
-    return _READ.get((st.st_dev, st.st_ino))
+    return st.st_dev, st.st_ino
 
 
 def forget_inputs() -> None:
