@@ -932,8 +932,14 @@ class _Process:
 
 
 def _engine(config: _Config, workers: int, small: bool) -> _InProcess | _Pool:
-    """Small inputs and one core count here, the rest in a pool."""
-    return _InProcess(config) if small or workers <= 1 else _Pool(workers, config)
+    """Small inputs and one core count here, the rest in a pool; when no worker can be started (fork
+    refused under RLIMIT_NPROC, no descriptors left for a pipe) here too: slower, the same counts."""
+    if small or workers <= 1:
+        return _InProcess(config)
+    try:
+        return _Pool(workers, config)
+    except OSError:  # (BlockingIOError: EAGAIN from fork) the pool closed what it had started
+        return _InProcess(config)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,7 +69,11 @@ def _signals_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    wanted = [getattr(signal, name) for name in _INTERRUPT_SIGNALS if hasattr(signal, name)]
+    from planner.cli.streams import IGNORED_AT_START
+
+    # a signal the launcher ignored (nohup, a script's background job) stays ignored
+    wanted = [getattr(signal, n) for n in _INTERRUPT_SIGNALS if hasattr(signal, n)]
+    wanted = [sig for sig in wanted if sig not in IGNORED_AT_START]
     last: list[float] = []
 
     def interrupt(signum: int, frame: object) -> None:
