@@ -583,11 +583,32 @@ def _assumption(opts: ReconcileOptions, planned: Planned | None) -> tuple[str, A
             raise UsageError("--output-ratio must be a finite number of 0 or more")
         return "ratio", opts.output_ratio, f"output = {opts.output_ratio:g} × input (--output-ratio)"
     if planned is not None and planned.output_assumption:
-        a = planned.output_assumption
-        mode = str(a.get("mode", "max_tokens"))
-        if mode in ("fixed", "ratio", "max_tokens"):
-            return mode, a.get("value"), f"{a.get('description', mode)} (from the manifest)"
+        return _manifest_assumption(planned.output_assumption, planned.source)
     return "max_tokens", None, "each request's max_tokens (an upper bound; pass --output-tokens N to compare a guess)"
+
+
+#: The largest output a manifest's assumption may state per request, and the largest output/input ratio.
+MAX_ASSUMED_OUTPUT = 10**9
+MAX_ASSUMED_RATIO = 1000
+
+
+def _manifest_assumption(a: dict[str, Any], source: str) -> tuple[str, Any, str]:
+    """A manifest's `output_assumption`, checked: fixed is a whole number of tokens, ratio a finite number,
+    both within bounds (a manifest is a file the user hands us, not truth)."""
+    mode, value, description = a.get("mode", "max_tokens"), a.get("value"), a.get("description")
+    if mode not in ("fixed", "ratio", "max_tokens"):
+        raise InputError(f"output_assumption.mode must be fixed, ratio or max_tokens, not {json.dumps(mode)[:40]}",
+                         path=source)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if mode == "fixed" and not (number and isinstance(value, int) and 0 <= value <= MAX_ASSUMED_OUTPUT):
+        raise InputError(f"output_assumption.value must be a whole number of tokens from 0 to {MAX_ASSUMED_OUTPUT:,} "
+                         f"for mode fixed, not {json.dumps(value)[:40]}", path=source)
+    if mode == "ratio" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                and math.isfinite(value) and 0 <= value <= MAX_ASSUMED_RATIO):
+        raise InputError(f"output_assumption.value must be a number from 0 to {MAX_ASSUMED_RATIO:,} for mode ratio, "
+                         f"not {json.dumps(value)[:40]}", path=source)
+    text = _clean(description, 200) if isinstance(description, str) and description else str(mode)
+    return str(mode), value, f"{text} (from the manifest)"
 
 
 def estimate_inputs(r: ResolvedModel, requests: Sequence[Request], source: str) -> tuple[list[int], str, bool]:
@@ -808,23 +829,32 @@ _SHAPE_PROVIDERS = {"anthropic": ("anthropic",), "gemini": ("google",), "vertex"
                     "bedrock": ("bedrock",)}
 
 
+#: Providers that serve the same models under the same names (Azure runs OpenAI's; Bedrock and Vertex run
+#: Claude; Vertex runs Gemini): a --model of one for results of another is no vendor mix-up.
+_SAME_MODELS = ({"openai", "azure"}, {"anthropic", "bedrock", "vertex"}, {"google", "vertex"})
+
+
 def _vendor_warning(book: PriceBook, loaded: _Loaded, opts: ReconcileOptions, resolved: ResolvedModel) -> list[str]:
     """A warning when `--model` is another vendor's model than the one the results come from."""
     if opts.model is None:
         return []
     theirs: set[str] = set()
     for name in _result_models(loaded):
-        try:
-            theirs.add(book.resolve(name).table.provider)
-        except BatchplanError:
-            continue
+        for which in (book, None):  # the batch's book, else today's (an old batch's vendor may have no table then)
+            try:
+                found = (which or load_pricebook(today(), user_tables=opts.prices)).resolve(name)
+            except BatchplanError:
+                continue
+            theirs.add(found.table.provider)
+            break
     if not theirs and loaded.lines:
         theirs = set(_SHAPE_PROVIDERS.get(loaded.lines[0].kind, ()))
-    if not theirs or resolved.table.provider in theirs:
+    ours = resolved.table.provider
+    if not theirs or any(ours in group and theirs & group for group in _SAME_MODELS) or ours in theirs:
         return []
     named = f" (they name {', '.join(map(_clean, _result_models(loaded)))})" if _result_models(loaded) else ""
-    return [f"--model {_clean(opts.model)} is a {resolved.table.provider} model, but these results come from "
-            f"{', '.join(sorted(theirs))}{named}: priced as {resolved.model.id} anyway; is --model right?"]
+    return [f"--model {_clean(opts.model)} is priced from the {resolved.table.provider} table, but these results "
+            f"come from {', '.join(sorted(theirs))}{named}: priced as {resolved.model.id} anyway; is --model right?"]
 
 
 #: `service_tier` values a batch result reports when it ran as an ordinary batch request, billed at batch
@@ -1102,9 +1132,10 @@ MISMATCH_MEDIAN_APPROX = 0.50
 def _mismatch(compared: Sequence[tuple[Result, Request]], est: _Estimate) -> list[str]:
     """A warning when the estimate and the bills disagree far beyond what counting explains: the input file
     probably is not the one these results came from (same custom_ids, other prompts), or a part of every
-    request goes uncounted. Errors both ways point at the first; all one way, at the second."""
-    rels = sorted((est.inputs[id(req)] - res.input_tokens) / res.input_tokens
-                  for res, req in compared if res.input_tokens)
+    request goes uncounted. Errors both ways point at the first; all one way, at the second. Each request's
+    difference reads as everywhere in the report: actual vs estimate."""
+    rels = sorted((res.input_tokens - est.inputs[id(req)]) / est.inputs[id(req)]
+                  for res, req in compared if est.inputs[id(req)])
     if len(rels) < 2:
         return []
     share, median_limit = (MISMATCH_SHARE, MISMATCH_MEDIAN) if est.exact else (
@@ -1113,13 +1144,13 @@ def _mismatch(compared: Sequence[tuple[Result, Request]], est: _Estimate) -> lis
     median = rels[len(rels) // 2] if len(rels) % 2 else (rels[len(rels) // 2 - 1] + rels[len(rels) // 2]) / 2
     if len(off) * 2 <= len(rels) and abs(median) <= median_limit:
         return []
-    how = f"{len(off):,} of {len(rels):,} {'exactly counted' if est.exact else 'compared'} requests differ from " \
-          f"their bills by over {share:.0%} (median estimate {median:+.0%} against the bill)"
+    how = (f"{len(off):,} of {len(rels):,} {'exactly counted' if est.exact else 'compared'} requests were billed "
+           f"over {share:.0%} away from their estimate (median actual vs estimate {median:+.0%})")
     over, under = sum(1 for x in off if x > 0), sum(1 for x in off if x < 0)
     if over and under:
         return [f"{how}, both ways: the input file probably does not belong to these results (same custom_ids, "
                 "other prompts?); the comparison and what history learns from it are not meaningful"]
-    return [f"{how}, all {'over' if over or median > 0 else 'under'}: the input file may not belong to these "
+    return [f"{how}, all {'above' if over or median > 0 else 'below'} it: the input file may not belong to these "
             "results, or a part of every request is not counted; check the input before trusting the comparison"]
 
 

@@ -247,6 +247,7 @@ _optional = False  # set while an estimate reads history (see `optional_history`
 #: Where the one-line notes of history left out go (the CLI may point it at its own note printer).
 NOTE_SINK: Callable[[str], None] | None = None
 _said: set[str] = set()
+_unusable: set[str] = set()  # stores an optional read found unusable in this run
 
 
 def _say(message: str) -> None:
@@ -263,18 +264,22 @@ def _degrade(read: Callable[[], T], empty: T) -> T:
     """Read history as an estimate does: optional, so a missing, unreadable, locked, corrupt or newer store
     is `empty` plus one note on stderr, never an error."""
     global _optional
+    try:
+        where = str(db_path())
+    except (BatchplanError, OSError) as exc:  # no home directory to keep a store in: no history
+        _say(f"history not used: {exc}")
+        return empty
+    if where in _unusable:  # said once; every later read of this run goes without it at once
+        return empty
     _optional = True
     try:
         return read()
     except (BatchplanError, sqlite3.Error, ValidationError, OSError) as exc:
         reason = exc.message if isinstance(exc, BatchplanError) else str(exc)
-        try:
-            where = f" ({db_path()})"
-        except (BatchplanError, OSError):
-            where = ""
         first = reason.splitlines()[0] if reason else "unreadable"
         skip = "" if "--no-history" in first else "; --no-history skips it"
-        _say(f"history not used: {first}{where}{skip}")
+        _unusable.add(where)
+        _say(f"history not used: {first} ({where}){skip}")
         return empty
     finally:
         _optional = False
@@ -660,10 +665,10 @@ def import_file(
     """Import one file of batch objects in one transaction; bad ones are reported in the report, not stored.
     Another importer holding the store is waited for (`on_wait` is called when that happens)."""
     path = Path(path)
-    report = ImportReport(file=str(path))
+    report = ImportReport(file="<stdin>" if str(path) == "-" else str(path))
     parsed = _parsed(path, provider, model, report)
     conn = _open_writer(on_wait)
-    source = (str(path), datetime.now(UTC).isoformat())
+    source = (report.file, datetime.now(UTC).isoformat())
     try:
         with _transaction(conn, on_wait):  # all good objects, or (on any database error) none
             for where, r in parsed:

@@ -75,8 +75,8 @@ MAX_TOKENS_PER_BATCH = 10**15
 
 
 def _shown(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return "an integer of over 19 digits"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63 - 1:
+        return "an integer of over 19 digits"  # the JSON reader marks longer ones just past 64 bits
     text = "null" if value is None else repr(value) if not isinstance(value, bool) else str(value).lower()
     return text if len(text) <= 24 else text[:20] + "…"
 
@@ -95,8 +95,12 @@ def _not_a_count(value: Any, name: str) -> int:
     what = ("negative" if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0
             else "not a number" if isinstance(value, float) and math.isnan(value)
             else "a fraction" if isinstance(value, float)
-            else "missing" if value is None else f"a {type(value).__name__}, not a number")
+            else "null" if value is None
+            else f"{_TYPE_NAMES.get(type(value), type(value).__name__)}, not a number")
     raise ValueError(f"{name} is {_shown(value)} ({what}): usage must be whole token counts; refused")
+
+
+_TYPE_NAMES = {str: "a string", bool: "a boolean", list: "a list", dict: "an object"}
 
 
 def optional_count(obj: dict[str, Any], key: str, name: str, *, limit: int = MAX_TOKENS_PER_REQUEST) -> int:
