@@ -27,6 +27,7 @@ HISTORY_MAX_BYTES (a UTF-8 byte-order mark is allowed).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
 import sys
@@ -247,7 +248,20 @@ _optional = False  # set while an estimate reads history (see `optional_history`
 #: Where the one-line notes of history left out go (the CLI may point it at its own note printer).
 NOTE_SINK: Callable[[str], None] | None = None
 _said: set[str] = set()
-_unusable: set[str] = set()  # stores an optional read found unusable in this run
+_unusable: dict[str, tuple[int, ...]] = {}  # stores an optional read found unusable, as they were then
+
+
+def _file_state(path: str) -> tuple[int, ...]:
+    """What tells a changed file (or its journal) from the one found unusable before."""
+    parts: list[int] = []
+    for name in (path, path + "-journal", path + "-wal"):
+        try:
+            st = os.stat(name)
+        except OSError:
+            parts.extend((0, 0, 0))
+            continue
+        parts.extend((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(parts)
 
 
 def _say(message: str) -> None:
@@ -269,7 +283,8 @@ def _degrade(read: Callable[[], T], empty: T) -> T:
     except (BatchplanError, OSError) as exc:  # no home directory to keep a store in: no history
         _say(f"history not used: {exc}")
         return empty
-    if where in _unusable:  # said once; every later read of this run goes without it at once
+    state = _file_state(where)
+    if _unusable.get(where) == state:  # said once; later reads go without it at once, until the file changes
         return empty
     _optional = True
     try:
@@ -278,7 +293,7 @@ def _degrade(read: Callable[[], T], empty: T) -> T:
         reason = exc.message if isinstance(exc, BatchplanError) else str(exc)
         first = reason.splitlines()[0] if reason else "unreadable"
         skip = "" if "--no-history" in first else "; --no-history skips it"
-        _unusable.add(where)
+        _unusable[where] = state
         _say(f"history not used: {first} ({where}){skip}")
         return empty
     finally:
