@@ -294,3 +294,58 @@ def test_a_good_manifest_still_reconciles(tmp_path: Path) -> None:
                                                                   "description": "200 tokens"}})
     r = reconcile([OUTPUT], ReconcileOptions(manifest=manifest)).report
     assert r.requests.matched == 65 and r.output_tokens.estimated == 65 * 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: every token field of every vendor's result shape refuses every impossible value
+
+VENDOR_LINES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "openai": (line({"prompt_tokens": 10, "completion_tokens": 3, "prompt_tokens_details": {"cached_tokens": 0},
+                     "completion_tokens_details": {"reasoning_tokens": 0}}), ("response", "body", "usage")),
+    "anthropic": ({"custom_id": "a", "result": {"type": "succeeded", "message": {
+        "id": "m", "model": "claude-haiku-4-5", "usage": {"input_tokens": 10, "output_tokens": 3,
+                                                          "cache_read_input_tokens": 0,
+                                                          "cache_creation_input_tokens": 0}}}},
+                  ("result", "message", "usage")),
+    "gemini": ({"key": "k", "response": {"modelVersion": "gemini-2.5-flash", "usageMetadata": {
+        "promptTokenCount": 10, "candidatesTokenCount": 3, "thoughtsTokenCount": 0, "cachedContentTokenCount": 0,
+        "toolUsePromptTokenCount": 0}}}, ("response", "usageMetadata")),
+    "bedrock": ({"recordId": "r1", "modelInput": {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10,
+                                                  "messages": [{"role": "user", "content": "hi"}]},
+                 "modelOutput": {"id": "m", "usage": {"inputTokens": 10, "outputTokens": 3}}},
+                ("modelOutput", "usage")),
+}
+REQUIRED = {"prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "promptTokenCount",
+            "inputTokens", "outputTokens"}
+IMPOSSIBLE: list[Any] = [-1, 1.5, "7", True, [3], 10**12, 1e300, float("inf"), float("nan"),
+                         2**63]  # 2**63: what the reader makes of an integer of 20 digits or more
+
+
+def _at(obj: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    for key in path:
+        obj = obj[key]
+    return obj
+
+
+def test_every_token_field_of_every_vendor_refuses_impossible_values() -> None:
+    from planner.vendors import parse_result
+
+    checked = 0
+    for vendor, (base, path) in VENDOR_LINES.items():
+        assert parse_result(base, "f:1").succeeded  # the untouched line is good
+        for field in _at(base, path):
+            for value in [*IMPOSSIBLE, None, "absent"]:
+                obj = json.loads(json.dumps(base))
+                usage = _at(obj, path)
+                if value == "absent":
+                    del usage[field]
+                else:
+                    usage[field] = value
+                lenient = value in (None, "absent") and field not in REQUIRED
+                if lenient:
+                    assert parse_result(obj, "f:1").succeeded, (vendor, field, value)
+                    continue
+                with pytest.raises(ValueError, match=field):
+                    parse_result(obj, "f:1")
+                checked += 1
+    assert checked >= 160  # 4 shapes × 16 fields × 10 values, less the lenient ones

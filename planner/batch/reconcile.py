@@ -562,11 +562,12 @@ def _resolve(book: PriceBook, names: Sequence[tuple[str, str]]) -> tuple[Resolve
             return book.resolve(name), name
         except UnknownModelError as exc:
             if origin == "--model":
-                raise UsageError(f"--model '{_clean(name)}' is not a model batchplan knows: {exc}") from None
+                raise UsageError(f"--model '{_clean(name)}' is not a model batchplan knows: {_clean(str(exc), 300)}"
+                                 ) from None
             tried.append(f"'{_clean(name)}' ({origin})")
             last = exc
     if last is not None:
-        raise UsageError(f"cannot price {', '.join(tried)}: {last}; pass --model")
+        raise UsageError(f"cannot price {', '.join(tried)}: {_clean(str(last), 300)}; pass --model")
     raise UsageError("the results name no model and no input or manifest gives one; pass --model")
 
 
@@ -866,8 +867,8 @@ NOT_REPORTED = "(not reported)"
 
 
 def _tier_of(res: Result) -> str:
-    tier = (res.service_tier or "").strip().lower()
-    return tier[:40] if tier else NOT_REPORTED
+    tier = _clean((res.service_tier or "").strip().lower(), 40)
+    return tier if tier else NOT_REPORTED
 
 
 def _price_tiers(pricing: _Pricing, lines: Sequence[Result]) -> None:
@@ -910,7 +911,7 @@ def _join(lines: Sequence[Result], planned: Planned | None) -> _Joined:
     by_id: dict[str, Request] = {}
     for planned_req in planned.requests if planned is not None else []:
         if planned_req.id in by_id:
-            raise InputError(f"custom id '{planned_req.id}' appears twice in the input",
+            raise InputError(f"custom id '{_clean(planned_req.id)}' appears twice in the input",
                              path=planned.source if planned else None, line=planned_req.line)
         by_id[planned_req.id] = planned_req
     pairs: Pairs = []
@@ -923,7 +924,7 @@ def _join(lines: Sequence[Result], planned: Planned | None) -> _Joined:
             req = res.request  # Vertex, Bedrock: the line carries its request
         if res.custom_id is not None:
             if res.custom_id in seen:
-                raise InputError(f"custom id '{res.custom_id}' has two results", path=res.where.rpartition(":")[0])
+                raise _error_at(res.where, f"custom id '{_clean(res.custom_id)}' has two results")
             seen.add(res.custom_id)
         pairs.append((res, req))
     missing = [req_id for req_id in by_id if req_id not in seen] if seen else []

@@ -41,6 +41,7 @@ from planner.vendors.results import (
     optional_count,
     required_count,
     succeeded,
+    usage_part,
 )
 
 #: Anthropic sends the lines as one JSON body `{"requests": [l1,l2,…]}`: that many bytes beyond the lines.
@@ -196,7 +197,7 @@ def anthropic_usage(usage: dict[str, Any]) -> dict[str, int]:
     uncached = required_count(usage, "input_tokens", "usage.input_tokens")
     reads = optional_count(usage, "cache_read_input_tokens", "usage.cache_read_input_tokens")
     writes = optional_count(usage, "cache_creation_input_tokens", "usage.cache_creation_input_tokens")
-    split = as_object(usage.get("cache_creation"))
+    split = usage_part(usage, "cache_creation", "usage.cache_creation")
     one_hour = optional_count(split, "ephemeral_1h_input_tokens", "usage.cache_creation.ephemeral_1h_input_tokens")
     if one_hour > writes:
         raise ValueError(f"usage.cache_creation.ephemeral_1h_input_tokens ({one_hour:,}) exceed "

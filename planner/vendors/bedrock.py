@@ -103,7 +103,7 @@ def bedrock_usage(output: dict[str, Any]) -> dict[str, int]:
     usage = as_object(output.get("usage"))
     if "input_tokens" in usage or "cache_read_input_tokens" in usage:  # Anthropic on Bedrock
         return anthropic_usage(usage)
-    if "inputTokens" in usage:  # Nova / Converse
+    if "inputTokens" in usage or "outputTokens" in usage:  # Nova / Converse
         inp = required_count(usage, "inputTokens", "modelOutput.usage.inputTokens")
         key = "cacheReadInputTokenCount" if "cacheReadInputTokenCount" in usage else "cacheReadInputTokens"
         cached = optional_count(usage, key, f"modelOutput.usage.{key}")

@@ -42,6 +42,7 @@ from planner.vendors.results import (
     optional_count,
     required_count,
     succeeded,
+    usage_part,
 )
 
 URL_API = {ENDPOINTS["chat"]: "chat", ENDPOINTS["responses"]: "responses", ENDPOINTS["embeddings"]: "embeddings"}
@@ -210,9 +211,9 @@ def openai_usage(usage: dict[str, Any], *, generation: bool = True, limit: int =
         names = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
     inp = required_count(usage, names[0], f"usage.{names[0]}", limit=limit)
     out = (required_count if generation else optional_count)(usage, names[1], f"usage.{names[1]}", limit=limit)
-    cached = optional_count(as_object(usage.get(names[2])), "cached_tokens", f"usage.{names[2]}.cached_tokens",
-                            limit=limit)
-    reasoning = optional_count(as_object(usage.get(names[3])), "reasoning_tokens",
+    cached = optional_count(usage_part(usage, names[2], f"usage.{names[2]}"), "cached_tokens",
+                            f"usage.{names[2]}.cached_tokens", limit=limit)
+    reasoning = optional_count(usage_part(usage, names[3], f"usage.{names[3]}"), "reasoning_tokens",
                                f"usage.{names[3]}.reasoning_tokens", limit=limit)
     if cached > inp:
         raise ValueError(f"usage.{names[2]}.cached_tokens ({cached:,}) exceed the prompt ({inp:,}); refused")

@@ -121,6 +121,17 @@ def as_count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS_PER_BATCH else 0
 
 
+def usage_part(obj: dict[str, Any], key: str, name: str) -> dict[str, Any]:
+    """A sub-object of a usage (`prompt_tokens_details`, `cache_creation`): absent or null is empty, an
+    object is itself, anything else is a ValueError (a scalar there is no usage a vendor writes)."""
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} is {_shown(value)}: an object of token counts was expected; refused")
+    return value
+
+
 def as_object(value: Any) -> dict[str, Any]:
     """The value when it is an object, else an empty one (a missing part of a result reads as empty)."""
     return value if isinstance(value, dict) else {}

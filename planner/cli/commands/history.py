@@ -107,13 +107,20 @@ def _import(files: list[Path], provider: str | None, model: str | None, json_out
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+def _printable(text: str, limit: int = 300) -> str:
+    """A message quoting the user's data, safe for a terminal: control characters shown as '?', shortened."""
+    shown = "".join(c if c.isprintable() else "?" for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def _print_report(r: Any, json_output: bool) -> None:
     """One file's skipped and conflicting objects on stderr, then (without --json) its counts."""
     # the first few skipped objects, then a count: a wrong file must not print one line per row
-    notes_summarised([f"{s.where}: {s.reason}" for s in r.skipped], kind="skipped", more="--json lists every one")
+    notes_summarised([_printable(f"{s.where}: {s.reason}") for s in r.skipped], kind="skipped",
+                     more="--json lists every one")
     notes_summarised(
-        [f"{c.where}: batch '{c.id}' is stored already with a different {', '.join(c.fields)}; "
-         "kept the stored one" for c in r.conflicts],
+        [_printable(f"{c.where}: batch '{c.id}' is stored already with a different {', '.join(c.fields)}; "
+                    "kept the stored one") for c in r.conflicts],
         kind="conflict", more="--json lists every one",
     )
     if not json_output:

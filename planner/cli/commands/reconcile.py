@@ -120,6 +120,11 @@ def _pct(value: float | None, estimated: int | Decimal | None) -> str:
     return f"{value:+.2f}%"
 
 
+def _printable(text: str) -> str:
+    """Text that quotes the results (error types, tiers, ids) with any control character shown as '?'."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
     """The human form, by the rules every command follows: a fitted table on a terminal and plain
     full-width rows when piped (stdout); the notes and where the batch was stored on stderr, silenced by -q."""
@@ -141,11 +146,11 @@ def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
         f"realtime would have cost {usd_display(Decimal(report.cost_usd.realtime_equivalent))} for the billed tokens",
     ]
     for line in lines:
-        console.print(Text(line))
+        console.print(Text(_printable(line)))
     for text in report.warnings:
-        note(text, kind="warning")
+        note(_printable(text), kind="warning")
     for text in report.notes:
-        note(text)
+        note(_printable(text))
     if stored is not None and stored.refused:
         note(f"not stored in your history ({stored.store}): later estimates must not learn from a comparison "
              "this doubtful", kind="")
