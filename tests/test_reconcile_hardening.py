@@ -349,3 +349,22 @@ def test_every_token_field_of_every_vendor_refuses_impossible_values() -> None:
                     parse_result(obj, "f:1")
                 checked += 1
     assert checked >= 160  # 4 shapes × 16 fields × 10 values, less the lenient ones
+
+
+def test_a_store_that_cannot_be_written_leaves_the_report_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(outcome: Any) -> Any:
+        raise InputError("nothing stored: the history store failed: attempt to write a readonly database",
+                         path="/x/history.sqlite3")
+
+    monkeypatch.setattr(history, "record_reconciliation", refuse)
+    res = runner.invoke(app, ["reconcile", str(OUTPUT), "--input", str(INPUT)])
+    assert res.exit_code == 0 and "input tokens      36,501   36,501" in res.stdout
+    assert "batchplan: warning: not stored in your history: /x/history.sqlite3: nothing stored" in res.stderr
+
+
+@pytest.mark.parametrize(("option", "value"), [("--output-tokens", str(10**30)), ("--output-tokens", "-1"),
+                                               ("--output-ratio", "inf"), ("--output-ratio", "nan"),
+                                               ("--output-ratio", "1e308")])
+def test_output_assumptions_are_bounded(option: str, value: str) -> None:
+    error = one_line_error(["reconcile", str(OUTPUT), option, value, "--no-store"])
+    assert f"{option} must be" in error

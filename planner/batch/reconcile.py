@@ -576,12 +576,12 @@ def _assumption(opts: ReconcileOptions, planned: Planned | None) -> tuple[str, A
     if opts.output_tokens is not None and opts.output_ratio is not None:
         raise UsageError("use only one of --output-tokens and --output-ratio")
     if opts.output_tokens is not None:
-        if opts.output_tokens < 0:
-            raise UsageError("--output-tokens must be 0 or more")
+        if not 0 <= opts.output_tokens <= MAX_ASSUMED_OUTPUT:
+            raise UsageError(f"--output-tokens must be from 0 to {MAX_ASSUMED_OUTPUT:,} (tokens per request)")
         return "fixed", opts.output_tokens, f"{opts.output_tokens:,} output tokens per request (--output-tokens)"
     if opts.output_ratio is not None:
-        if not opts.output_ratio >= 0 or math.isinf(opts.output_ratio):
-            raise UsageError("--output-ratio must be a finite number of 0 or more")
+        if not 0 <= opts.output_ratio <= MAX_ASSUMED_RATIO:
+            raise UsageError(f"--output-ratio must be a number from 0 to {MAX_ASSUMED_RATIO:,}")
         return "ratio", opts.output_ratio, f"output = {opts.output_ratio:g} × input (--output-ratio)"
     if planned is not None and planned.output_assumption:
         return _manifest_assumption(planned.output_assumption, planned.source)

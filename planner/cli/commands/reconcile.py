@@ -96,9 +96,13 @@ def _run(
     outcome = reconcile(results, options)
     stored = None
     if store:
+        from planner.core.errors import BatchplanError
         from planner.store.history import record_reconciliation
 
-        stored = record_reconciliation(outcome)
+        try:
+            stored = record_reconciliation(outcome)
+        except BatchplanError as exc:  # the report stands without the store: say it was not kept
+            note(f"not stored in your history: {exc}", kind="warning")
     if json_output:
         doc = outcome.report.model_dump(mode="json")
         doc["stored"] = stored.model_dump(mode="json") if stored else None
