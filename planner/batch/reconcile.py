@@ -72,14 +72,22 @@ def _json_items(path: Path) -> Iterator[tuple[str, Any]]:
             try:
                 obj = _loads(raw)
             except ValueError as exc:
-                if started or not raw.lstrip().startswith((b"{", b"[")):
-                    raise InputError(_json_problem(exc), path=path, line=number) from None
-                yield from _document_items(path, src, raw, number)
+                if started or not _opens_a_document(raw, exc):
+                    raise InputError(_json_problem(exc), path=src.name, line=number) from None
+                yield from _document_items(src, raw, number)
                 return
             started = True
-            yield from _line_items(f"{path}:{number}", obj)
+            yield from _line_items(f"{src.name}:{number}", obj)
         if not started:
-            raise InputError("empty file: no results", path=path)
+            raise InputError("empty file: no results", path=src.name)
+
+
+def _opens_a_document(raw: bytes, exc: ValueError) -> bool:
+    """Whether a first line that is no JSON value on its own starts one written over several lines: it opens
+    an object or list, and the parser ran out of text at its end (rather than stumbling inside it)."""
+    text = raw.strip()
+    return (text.startswith((b"{", b"[")) and isinstance(exc, json.JSONDecodeError)
+            and exc.pos >= len(raw.decode("utf-8", "replace").rstrip()))
 
 
 def _json_problem(exc: ValueError) -> str:
@@ -101,7 +109,7 @@ def _line_items(where: str, obj: Any) -> Iterator[tuple[str, Any]]:
         yield where, obj
 
 
-def _document_items(path: Path, src: Input, first: bytes, number: int) -> Iterator[tuple[str, Any]]:
+def _document_items(src: Input, first: bytes, number: int) -> Iterator[tuple[str, Any]]:
     """A JSON document written over several lines (a pretty-printed batch object or list page), read to its
     end within the line limit."""
     parts = [first]
@@ -110,14 +118,14 @@ def _document_items(path: Path, src: Input, first: bytes, number: int) -> Iterat
         size += len(chunk)
         if size > src.max_line:
             raise InputError(f"line {number} starts a JSON document over {describe_size(src.max_line)}, the limit "
-                             "for one document: write the results as JSONL (one object per line)", path=path)
+                             "for one document: write the results as JSONL (one object per line)", path=src.name)
         parts.append(chunk)
     try:
         doc = _loads(b"".join(parts))
     except ValueError as exc:
         at = number + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else number
-        raise InputError(_json_problem(exc), path=path, line=at) from None
-    yield from _line_items(str(path), doc)
+        raise InputError(_json_problem(exc), path=src.name, line=at) from None
+    yield from _line_items(src.name, doc)
 
 
 def read_results(paths: Sequence[str | Path]) -> tuple[list[Result], list[BatchObject]]:
