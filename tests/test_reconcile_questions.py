@@ -217,3 +217,18 @@ def test_the_difference_reads_actual_vs_estimate_everywhere(tmp_path: Path) -> N
     assert cost["actual_vs_estimate_pct"] == pytest.approx(float(expected), abs=0.001)
     assert Decimal(cost["actual_minus_estimate"]) == Decimal(cost["actual"]) - Decimal(cost["estimated"])
     assert "difference_pct" not in doc["input_tokens"]
+
+
+def test_a_real_grounded_response_keeps_its_tool_use_tokens_apart() -> None:
+    """A real gemini-2.5-flash response with Google Search grounding (singankit/semantic_convention_proposal,
+    responses-builtin-tools/gemini-built-in-tools.md, d66853283d0435eadd5a3583baa0168429aab452), as the
+    SDK dumps it: 22 prompt tokens, 303 tool-use prompt tokens. Added together, the input was +1,250%
+    against its estimate; apart, the estimate is inside its ±15% band."""
+    r = reconcile([REAL / "gemini_grounded_output.jsonl"],
+                  ReconcileOptions(input=REAL / "gemini_grounded_input.jsonl", as_of=date(2026, 11, 30),
+                                   output_tokens=300)).report
+    assert r.resolved_model == "gemini-2.5-flash" and r.requests.matched == 1
+    assert (r.input_tokens.actual, r.input_tokens.cached, r.input_tokens.tool_use_prompt) == (22, 16, 303)
+    assert r.output_tokens.actual == 212 + 114 and r.output_tokens.reasoning == 114
+    assert r.input_tokens.actual_vs_estimate_pct is not None and abs(r.input_tokens.actual_vs_estimate_pct) <= 15
+    assert r.warnings == [] and r.cost_usd.unpriced == ["search grounding (1 request(s) used tools)"]

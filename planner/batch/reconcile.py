@@ -1046,9 +1046,10 @@ def _notes(loaded: _Loaded, joined: _Joined, totals: _Totals, est: _Estimate, pr
         notes.append(f"{len(totals.failed):,} request(s) failed: {vendor_rule}")
     tool_use = sum(r.tool_use_prompt_tokens for r in totals.succeeded)
     if tool_use:
-        notes.append(f"{tool_use:,} tool-use prompt tokens (Gemini toolUsePromptTokenCount: search grounding results "
-                     "fed back to the model) are reported apart: not in input actual, not compared, not in the cost; "
-                     "the grounding fee is unpriced (no price table publishes it)")
+        notes.append(f"{tool_use:,} tool-use prompt tokens (Gemini toolUsePromptTokenCount: what the model's own "
+                     "tools, search grounding or code execution, fed back to it) are reported apart: not in input "
+                     "actual, not compared, not in the cost; the grounding fee is unpriced (no price table publishes "
+                     "it)")
     if pricing.resolved.tokenizer.method != "exact" and not est.exact and est.method:
         notes.append(f"input estimate is {est.method}: the difference measures the approximation (stored in "
                      "history to calibrate later estimates of this model)")

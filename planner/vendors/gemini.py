@@ -271,8 +271,9 @@ def gemini_usage(meta: dict[str, Any]) -> dict[str, int]:
 
 
 def read_result(obj: dict[str, Any], where: str) -> Result | None:
-    """A Gemini API output line `{key, response: {usageMetadata, modelVersion}}` (or `{key, error}`), or a
-    Vertex AI prediction `{request, status, response}`; None for another vendor's shape."""
+    """A Gemini API output line `{key, response: {usageMetadata, modelVersion}}` (or `{key, error}`; the
+    response also as the google-genai SDK dumps it, snake_case), or a Vertex AI prediction `{request, status,
+    response}`; None for another vendor's shape."""
     if "key" in obj and ("response" in obj or "error" in obj):
         return _gemini_result(obj, where)
     if "request" in obj and ("response" in obj or "status" in obj):
@@ -286,7 +287,8 @@ def _gemini_result(obj: dict[str, Any], where: str) -> Result:
     if obj.get("error") or not response:
         return failed(where, "gemini", key, obj.get("error"), identity=key)
     return succeeded(where, "gemini", key, gemini_usage(_usage_metadata(response)),
-                     model=as_text(response.get("modelVersion")), identity=str(response.get("responseId") or key))
+                     model=as_text(response.get("modelVersion", response.get("model_version"))),
+                     identity=str(response.get("responseId") or response.get("response_id") or key))
 
 
 def _usage_metadata(response: dict[str, Any]) -> dict[str, Any]:
