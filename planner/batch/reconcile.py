@@ -474,7 +474,9 @@ class Outcome:
     pairs: list[Matched]
     tokenizer_key: str | None
     exact_estimate: bool
-    #: why the comparison is not to be learned from (the input probably does not match the results), or None
+    #: why the comparison is not to be learned from, or None: the input probably does not belong to the results
+    #: (errors both ways). A one-way error may be a part of every request the count misses, which is what
+    #: calibration learns, so it is warned about but stored.
     questioned: str | None = None
 
 
@@ -755,7 +757,7 @@ def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = 
     report = _report(loaded, pricing, joined, estimate, totals, notes)
     return Outcome(report=report, pairs=_matched(joined.pairs, estimate),
                    tokenizer_key=tokenizer_key(pricing.resolved.tokenizer), exact_estimate=estimate.exact,
-                   questioned=mismatch[0] if mismatch else None)
+                   questioned=next((w for w in mismatch if "both ways" in w), None))
 
 
 def _load(results: Sequence[str | Path], opts: ReconcileOptions) -> _Loaded:
