@@ -368,3 +368,8 @@ def test_a_store_that_cannot_be_written_leaves_the_report_and_says_so(monkeypatc
 def test_output_assumptions_are_bounded(option: str, value: str) -> None:
     error = one_line_error(["reconcile", str(OUTPUT), option, value, "--no-store"])
     assert f"{option} must be" in error
+
+
+def test_standard_input_named_twice_is_a_usage_error() -> None:
+    error = one_line_error(["reconcile", "-", "--input", "-", "--no-store"], input="")
+    assert "standard input (-) can be read only once" in error

@@ -766,6 +766,8 @@ def _load(results: Sequence[str | Path], opts: ReconcileOptions) -> _Loaded:
         raise UsageError("name at least one results file")
     if opts.input is not None and opts.manifest is not None:
         raise UsageError("use either --input or --manifest, not both")
+    if sum(1 for p in [*results, opts.input, opts.manifest] if p is not None and str(p) == "-") > 1:
+        raise UsageError("standard input (-) can be read only once; name it once")
     lines, objects = read_results(results)
     planned: Planned | None = None
     if opts.manifest is not None:
