@@ -202,3 +202,14 @@ def _range(text: str) -> str:
         return text
     unit = hi.rsplit(" ", 1)[-1]
     return f"{lo.removesuffix(' ' + unit)}–{hi}"
+
+
+def plan_words(v: Verdict) -> str:
+    """'split 3% batch', 'flex', 'batch': the plan a saving belongs to."""
+    c = v.choice
+    if c is None:
+        return "no plan"
+    if c.plan == "split":
+        other = c.split_with if c.split_with in ("flex", "priority") else "realtime"
+        return f"split {c.batch_share:.0%} batch, rest {other}"
+    return c.plan

@@ -22,7 +22,7 @@ from rich.text import Text
 from planner.core.money import usd_display
 from planner.core.units import counted, duration
 from planner.plan.estimate import Estimate, ModelEstimate, assumed_images_note
-from planner.plan.recommend import Recommendation, Verdict
+from planner.plan.recommend import Recommendation
 from planner.prices.pricing import EARLIEST_NOTE, stale_prices_note
 from planner.render.cells import (
     MARK,
@@ -38,6 +38,7 @@ from planner.render.cells import (
     name_of,
     plan_saved_cell,
     plan_saving,
+    plan_words,
     realtime_cell,
     recommendation_of,
     saved_cell,
@@ -193,7 +194,7 @@ def _plan_savings_chart(result: Estimate, rec: Recommendation, width: int, line_
             if not e.cannot_run]
     top = max((s[0] for _, _, s in rows if s is not None), default=Decimal(0))
     pad = max((len(name_of(e)) for e, _, _ in rows), default=0)
-    words = {id(e): f" {plan_saved_cell(e, v) if s else 'no saving'}, {_plan_words(v)}" for e, v, s in rows}
+    words = {id(e): f" {plan_saved_cell(e, v) if s else 'no saving'}, {plan_words(v)}" for e, v, s in rows}
     if line_width is not None:
         width = max(4, min(width, line_width - 3 - pad - max((len(w) for w in words.values()), default=0)))
     lines = [Text("Savings of each model's plan, against all realtime", style="bold")]
@@ -206,17 +207,6 @@ def _plan_savings_chart(result: Estimate, rec: Recommendation, width: int, line_
         if saved_cell(e) not in ("—", plan_saved_cell(e, v)):
             lines.append(Text(f"  {'':<{pad}} all batch instead: {saved_cell(e)}", style="dim"))
     return lines
-
-
-def _plan_words(v: Verdict) -> str:
-    """'split 3% batch', 'flex', 'batch': the plan a saving belongs to."""
-    c = v.choice
-    if c is None:
-        return "no plan"
-    if c.plan == "split":
-        other = c.split_with if c.split_with in ("flex", "priority") else "realtime"
-        return f"split {c.batch_share:.0%} batch, rest {other}"
-    return c.plan
 
 
 class Footnotes:
