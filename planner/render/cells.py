@@ -132,15 +132,16 @@ def shows_modes(result: Estimate) -> bool:
     return bool(asked) and (offered or asked != list(MODE_ORDER))
 
 
-def short_reason(text: str, limit: int = 42) -> str:
-    """A reason for a table cell: 'not offered' for a mode the table lacks, else its first clause, cut at a
-    word (the whole reason is in --verbose, --json and the report's assumptions)."""
-    if re.search(r"offers no \w+ mode|no price", text):
-        return "not offered"
+def short_reason(text: str, *, offered: bool = True) -> str:
+    """A reason for a table cell, never cut with an ellipsis: its first clause; 'not offered' for a mode the
+    table lacks when the vendor's own words are long (the whole reason is in --verbose, --json and the
+    report's assumptions)."""
+    if "--no-sheddable" in text:
+        return "--no-sheddable"
     first = re.split(r"; | \(|: ", text, maxsplit=1)[0].strip()
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0] + "…"
+    if not offered:
+        return first if len(first) <= 28 and not re.search(r"offers no \w+ mode", first) else "not offered"
+    return first if len(first) <= 40 else first.split(", ", 1)[0]
 
 
 def mode_cost_cell(m: ModeEstimate) -> str:
@@ -163,7 +164,7 @@ def mode_time_cell(m: ModeEstimate) -> str:
 def mode_verdict_cell(m: ModeEstimate, deadline_hours: float | None, budget: Decimal | None) -> str:
     """'✓', '✗ late', '✗ over budget', '? time unknown', or the first reason it cannot be used, short."""
     if not m.offered:
-        return "— " + short_reason(m.reasons[0] if m.reasons else m.price_basis)
+        return "— " + short_reason(m.reasons[0] if m.reasons else m.price_basis, offered=False)
     if not m.qualifies:
         return "✗ " + short_reason(m.reasons[0] if m.reasons else "does not qualify")
     if deadline_hours is not None and m.hours is None:

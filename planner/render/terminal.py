@@ -87,7 +87,7 @@ def modes_grid(result: Estimate, rec: Recommendation) -> Grid:
     grid = Grid(
         [
             Col("Model", key=True),
-            Col("Mode"),
+            Col("Mode", key=True),  # a stacked part names the mode of each of its rows
             Col("Cost", "right"),
             Col("Time", "right"),
             Col("Verdict"),
