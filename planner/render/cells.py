@@ -19,6 +19,10 @@ from planner.plan.results import ModeEstimate
 MODE_ORDER = ("standard", "flex", "priority", "batch")
 #: Marks a time that rests on the vendor's stated target (a batch window, a flex latency), not a promise.
 TARGET = "†"
+#: What the marks of a modes table mean, under it in every report.
+MODES_NOTE = ("† the vendor's target (a batch window, a flex latency), not a promise; * price derived from a "
+              "stated or default discount or premium (none published for the model). Flex cost and time include "
+              "refused requests re-sent at standard.")
 
 MARK = {"fits": ("✓", "green"), "over_budget": ("✗", "red"), "late": ("✗", "red"),
         "unknown": ("?", "yellow"), "cannot_run": ("✗", "red")}

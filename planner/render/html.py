@@ -22,6 +22,7 @@ from planner.plan.estimate import Estimate, ModelEstimate
 from planner.render import charts
 from planner.render.cells import (
     MARK,
+    MODES_NOTE,
     derived_batch_price,
     mode_cost_cell,
     mode_time_cell,
@@ -192,9 +193,7 @@ def _modes_table(result: Estimate) -> str:
         if row[0] in shown:
             row[0] = ""
         shown.add(row[0])
-    note = ('<p class="note">† the vendor\'s target (a batch window, a flex latency), not a promise; '
-            "* price derived from a stated discount or premium. Flex cost and time include refused requests "
-            "re-sent at standard.</p>")
+    note = f'<p class="note">{_e(MODES_NOTE)}</p>'
     return (f'<div class="table-wrap">{_html_table("Processing modes", MODE_HEADERS, rows, repeat_names=False)}'
             f"{note}</div>")
 

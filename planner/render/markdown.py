@@ -15,6 +15,7 @@ from planner.core.money import usd_display
 from planner.plan.estimate import Estimate
 from planner.render.cells import (
     MARK,
+    MODES_NOTE,
     derived_batch_price,
     plan_saved_cell,
     plan_saving,
@@ -102,8 +103,7 @@ def _estimate(result: Estimate) -> list[str]:
         out += ["", "\\* batch price derived from the provider's default batch discount."]
     if shows_modes(result):
         out += ["", "### Processing modes", "", *md_table(MODE_HEADERS, modes_table(result), RIGHT), "",
-                "† the vendor's target (a batch window, a flex latency), not a promise; \\* price derived from "
-                "a stated discount or premium. Flex cost and time include refused requests re-sent at standard."]
+                md_escape(MODES_NOTE)]
     return out
 
 

@@ -118,7 +118,7 @@ def modes_footnote(result: Estimate) -> str:
     if any(mode_time_cell(m).endswith(TARGET) for m in rows):
         words.append(f"{TARGET} the vendor's target (batch window, flex latency), not a promise")
     if any(mode_cost_cell(m).endswith(" *") for m in rows):
-        words.append("* price derived from the vendor's stated discount or premium")
+        words.append("* price derived from a stated or default discount or premium")
     if any(m.sheddable and m.offered for m in rows):
         words.append("flex cost and time include refused requests re-sent at standard")
     return "; ".join(words) + "." if words else ""
