@@ -1,8 +1,9 @@
 """The human view of an estimate: the answer first, then the table, then short assumptions with sources.
 
 Order: what to do (the recommendation's headline and one verdict line per model: what to do, what it
-costs, by when), the cost table, savings bars, turnaround, then the assumptions in a few lines with the
-sources as numbered footnotes (`verbose=True` gives every assumption in full). Warnings and notes are
+costs, by when), the cost table, savings bars (each model's plan's saving; the all-batch one apart and
+labelled when they differ), turnaround, the processing modes (when some model offers flex or priority, or
+`--mode` asked), then the assumptions in a few lines with the sources as numbered footnotes (`verbose=True` gives every assumption in full). Warnings and notes are
 not printed here: `estimate_notes()` returns them for the command to put on stderr.
 
 Tables go through planner.render.layout, so no model id, amount or verdict is ever cut: at narrow
