@@ -3,8 +3,9 @@
 Order: what to do (the recommendation's headline and one verdict line per model: what to do, what it
 costs, by when), the cost table, savings bars (each model's plan's saving; the all-batch one apart and
 labelled when they differ), turnaround, the processing modes (when some model offers flex or priority, or
-`--mode` asked), then the assumptions in a few lines with the sources as numbered footnotes (`verbose=True` gives every assumption in full). Warnings and notes are
-not printed here: `estimate_notes()` returns them for the command to put on stderr.
+`--mode` asked), then the assumptions in a few lines with the sources as numbered footnotes
+(`verbose=True` gives every assumption in full). Warnings and notes are not printed here:
+`estimate_notes()` returns them for the command to put on stderr.
 
 Tables go through planner.render.layout, so no model id, amount or verdict is ever cut: at narrow
 widths columns are stacked into further tables, and piped output is plain full-width rows.
