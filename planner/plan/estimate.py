@@ -482,6 +482,12 @@ def _override(
         if over is None and not rereadable(path):
             what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
             notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
+    elif r.table.provider == "mistral" and fmt != "counts":
+        over, why = calibration.mistral_override(
+            r, len(counts.inputs), path=path, reader=o.reader, sample=o.sampling.sample, seed=o.sampling.seed,
+            skip_bad=o.skip_bad,
+        )
+        notes.extend([why] if why else [])
     elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
         over, missing = calibration.counts_file_override(r, counts_file, counts.inputs)
         if over is not None:
