@@ -83,8 +83,11 @@ def test_llama_31_system_message_lives_in_the_preamble_block() -> None:
 
 def test_gpt_oss_template_adds_the_harmony_system_and_developer_messages() -> None:
     """openai/gpt-oss-120b chat_template.jinja: a system message on every request, the caller's system
-    prompt as a developer message '# Instructions', <|start|>assistant to prime the reply."""
-    t = tok("openai/gpt-oss-120b", "groq")
+    prompt as a developer message '# Instructions', <|start|>assistant to prime the reply. llama.cpp's
+    server on this template reported 76 prompt tokens for 'Hello! What is 2+2?' (optrader8/qwen-code
+    docs-optrader/01-api-test-results.md @ 801887433c724e7a09a628e7bc6ab3dcc94f518c)."""
+    t = tok("openai/gpt-oss-120b", "together")
+    assert count_requests([chat(("user", "Hello! What is 2+2?"))], t) == [76]
     system = ("You are ChatGPT, a large language model trained by OpenAI.\nKnowledge cutoff: 2024-06\n"
               "Current date: 2026-12-06\n\nReasoning: medium\n\n# Valid channels: analysis, commentary, final. "
               "Channel must be included for every message.")
@@ -92,6 +95,15 @@ def test_gpt_oss_template_adds_the_harmony_system_and_developer_messages() -> No
     assert count_requests([chat(("user", "Hi"))], t) == [user_only]
     developer = rendered(3, "developer", "# Instructions\n\n", "Be brief.", "\n\n")
     assert count_requests([chat(("system", "Be brief."), ("user", "Hi"))], t) == [user_only + developer]
+
+
+def test_gpt_oss_on_groq_bills_four_tokens_more_than_the_template() -> None:
+    """A real Groq reply on openai/gpt-oss-20b to 'hello' billed 72 prompt tokens, the HF template 68
+    (PrinsAmbaliya/SpeechAI groqai.py @ 2e5fcdfc3c1ecaceac06d0c037e5f5226011091d): Groq's table says so."""
+    groq, template = tok("openai/gpt-oss-20b", "groq"), tok("gpt-oss-20b", "fireworks")
+    hello = chat(("user", "hello"))
+    assert count_requests([hello], groq) == [72]
+    assert count_requests([hello], template) == [68]
 
 
 def test_qwen_templates_differ_in_their_default_system_prompt() -> None:
