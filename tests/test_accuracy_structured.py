@@ -14,7 +14,16 @@ import pytest
 
 from planner.core.request import Api, Request
 from planner.count.encodings import token_counter
-from planner.count.tokens import STRUCTURED_BAND, count_requests, structured_text, with_structured
+from planner.count.tokens import (
+    FILES,
+    HOSTED_TOOLS,
+    SCHEMAS,
+    STRUCTURED_BAND,
+    count_requests,
+    structured_text,
+    unruled_parts,
+    with_approximated,
+)
 from planner.plan.estimate import estimate
 from planner.prices.pricing import load_pricebook
 
@@ -132,7 +141,36 @@ def test_the_rendering_drops_implied_keywords_but_keeps_properties_named_like_th
     )
 
 
-def test_no_schema_leaves_the_method_and_band_as_they_were() -> None:
-    assert with_structured("exact", "exact", Decimal(0), 0, 1000) == ("exact", "exact", Decimal(0))
-    method, label, band = with_structured("approximate", "approximate (±20%)", Decimal("0.2"), 100, 1000)
+def test_no_unruled_part_leaves_the_method_and_band_as_they_were() -> None:
+    assert with_approximated("exact", "exact", Decimal(0), {}, 1000) == ("exact", "exact", Decimal(0))
+    method, label, band = with_approximated("approximate", "approximate (±20%)", Decimal("0.2"), {SCHEMAS: 100}, 1000)
     assert method == "approximate" and band == Decimal("0.21") and "structured-output" in label
+    method, label, band = with_approximated("exact", "exact", Decimal(0), {SCHEMAS: 100, HOSTED_TOOLS: 50}, 1000)
+    assert label == "exact except structured-output schemas, hosted tools (±6%)" and band == Decimal("0.06")
+
+
+def test_hosted_tools_and_files_are_named_as_counted_without_a_rule() -> None:
+    """A hosted tool's hidden instructions and a file's content are not known offline: they are counted
+    by their JSON, and the estimate must not call that exact."""
+    body = {
+        "model": "gpt-4.1",
+        "tools": [{"type": "web_search"}, {"type": "function", "name": "f", "parameters": {"type": "object"}}],
+        "input": [{"role": "user", "content": [
+            {"type": "input_text", "text": "Summarise"}, {"type": "input_file", "file_id": "file-abc"}]}],
+    }
+    parts = unruled_parts(Request(1, "r", "responses", body))
+    assert [what for what, _ in parts] == [HOSTED_TOOLS, FILES]
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+    assert unruled_parts(Request(1, "r", "chat", chat)) == []
+    video = {"contents": [{"role": "user", "parts": [{"text": "Describe"}, {"fileData": {
+        "mimeType": "video/mp4", "fileUri": "gs://b/v.mp4"}}]}]}
+    assert [what for what, _ in unruled_parts(Request(1, "r", "gemini", video))] == [FILES]
+
+
+def test_estimate_names_hosted_tools_in_its_label(tmp_path: Path) -> None:
+    body = {"model": "gpt-4.1", "input": "What happened today?", "tools": [{"type": "web_search"}]}
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/responses", "body": body}) + "\n",
+                    encoding="utf-8")
+    e = estimate(path, ["gpt-4.1"], output_tokens=5, as_of=AS_OF, pricebook=BOOK).estimates[0]
+    assert e.token_method == "approximate" and "hosted tools" in e.token_method_label

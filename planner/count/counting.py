@@ -63,7 +63,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -74,12 +74,12 @@ from planner.count.encodings import token_counter
 from planner.count.tokens import (
     Count,
     Pieces,
+    approximated_tokens,
     calibrate,
     count_pieces,
     request_pieces,
     request_shape,
     shape_key,
-    structured_tokens,
 )
 from planner.io.inputs import Input
 from planner.read.datasets import (
@@ -343,7 +343,8 @@ class Counted:
     prefix_shared: bool  # False when a request lacks it or has another one (or nobody asked)
     prefix_tokens: list[int]  # that prompt's tokens under each tokenizer
     body_bytes: int  # summed size of the request bodies (file lines, or compact JSON)
-    structured_tokens: int = 0  # o200k tokens of structured-output schemas (counted by a measured rule)
+    #: o200k tokens of the parts no published rule counts (structured-output schemas, hosted tools, files)
+    approximated: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -461,7 +462,7 @@ class _Describer:
             prefix_shared=shared,
             prefix_tokens=prefix_tokens if shared else [0] * n_toks,
             body_bytes=sum(sizes),
-            structured_tokens=structured_tokens(requests),
+            approximated=approximated_tokens(requests),
         )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from planner.core.request import Request
 from planner.count.encodings import token_counter
 from planner.count.images import count_base64_image, count_image
-from planner.count.tool_tokens import anthropic_system_prompt, openai_tools, tools_json
+from planner.count.tool_tokens import anthropic_system_prompt, openai_function_of, openai_tools, tools_json
 
 if TYPE_CHECKING:
     from planner.prices.pricing import ImageRule, Tokenizer
@@ -488,41 +488,95 @@ def _gemini_schema(body: dict[str, Any]) -> str | None:
     return None
 
 
-_SCHEMA_TOKENS: dict[str, int] = {}
+SCHEMAS = "structured-output schemas"
+HOSTED_TOOLS = "hosted tools"
+FILES = "files, audio and video"
+#: Parts of a request that no published rule counts, and the relative band on each part's tokens:
+#: schemas by the measured rendering above; hosted tools and files by their JSON, a placeholder for
+#: instructions and content the vendor adds unseen (their real size can be far larger: check such jobs
+#: with the vendor's free counting endpoint).
+UNRULED_BANDS: dict[str, Decimal] = {SCHEMAS: STRUCTURED_BAND, HOSTED_TOOLS: Decimal(1), FILES: Decimal(1)}
+
+_FILE_KINDS = frozenset(("input_file", "file", "input_audio", "audio", "document", "video"))
 
 
-def structured_tokens(requests: Sequence[Request]) -> int:
-    """o200k tokens of the structured-output parts of `requests`: what the estimate's band widens for
-    (schemas repeat across a job, so each distinct one is encoded once)."""
+def _file_parts(content: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") in _FILE_KINDS:
+                out.append((FILES, _dumps(part)))
+
+
+def _gemini_files(body: dict[str, Any], out: list[tuple[str, str]]) -> None:
+    """Gemini parts that are not text or an image: inline or referenced audio, video, PDFs."""
+    contents = body.get("contents")
+    for content in contents if isinstance(contents, list) else []:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else [parts]:
+            if not isinstance(part, dict):
+                continue
+            data = part.get("inlineData", part.get("inline_data", part.get("fileData", part.get("file_data"))))
+            mime = data.get("mimeType", data.get("mime_type")) if isinstance(data, dict) else None
+            if isinstance(mime, str) and not mime.startswith("image/"):
+                out.append((FILES, _dumps(part)))
+
+
+def unruled_parts(req: Request) -> list[tuple[str, str]]:
+    """The parts of a request counted without a published rule, each as (what, the text counted)."""
+    out: list[tuple[str, str]] = []
+    schema = structured_text(req)
+    if schema is not None:
+        out.append((SCHEMAS, schema))
+    body = req.body
+    if req.api == "gemini":
+        _gemini_files(body, out)
+        return out
+    tools = body.get("tools")
+    if req.api in ("chat", "responses") and isinstance(tools, list):
+        out.extend((HOSTED_TOOLS, _dumps(t)) for t in tools if isinstance(t, dict) and openai_function_of(t) is None)
+    items = body.get("messages") if req.api != "responses" else body.get("input")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            _file_parts(item.get("content"), out)
+    return out
+
+
+_PART_TOKENS: dict[str, int] = {}
+
+
+def approximated_tokens(requests: Sequence[Request]) -> dict[str, int]:
+    """o200k tokens of the parts of `requests` no published rule counts, by part: what the estimate's
+    label names and its band widens for (schemas repeat across a job, so each distinct one is encoded once)."""
     count = None
-    total = 0
+    found: dict[str, int] = {}
     for req in requests:
-        text = structured_text(req)
-        if text is None:
-            continue
-        n = _SCHEMA_TOKENS.get(text)
-        if n is None:
-            count = count or token_counter("o200k_base")
-            n = count(text)
-            if len(_SCHEMA_TOKENS) < 1024:
-                _SCHEMA_TOKENS[text] = n
-        total += n
-    return total
+        for what, text in unruled_parts(req):
+            n = _PART_TOKENS.get(text)
+            if n is None:
+                count = count or token_counter("o200k_base")
+                n = count(text)
+                if len(_PART_TOKENS) < 1024:
+                    _PART_TOKENS[text] = n
+            found[what] = found.get(what, 0) + n
+    return found
 
 
-def with_structured(method: str, label: str, band: Decimal, structured: int, total: int) -> tuple[str, str, Decimal]:
-    """How an estimate states its counts when some requests carry a structured-output schema: that part
-    is counted by a measured rendering, not a published rule, so an exact count becomes approximate in
-    that part, with STRUCTURED_BAND on its share of the tokens."""
-    if structured <= 0 or total <= 0:
+def with_approximated(
+    method: str, label: str, band: Decimal, parts: Mapping[str, int], total: int
+) -> tuple[str, str, Decimal]:
+    """How an estimate states its counts when some requests hold parts no published rule counts: an
+    exact count becomes approximate in those parts (named), and the band widens by each part's share of
+    the tokens times its UNRULED_BANDS entry."""
+    parts = {k: v for k, v in parts.items() if v > 0}
+    if not parts or total <= 0:
         return method, label, band
-    share = Decimal(structured) / Decimal(total)
-    extra = (share * STRUCTURED_BAND).quantize(Decimal("0.0001"), rounding=ROUND_CEILING)
-    wider = band + extra
+    extra = sum((Decimal(n) / Decimal(total) * UNRULED_BANDS.get(k, Decimal(1)) for k, n in parts.items()), Decimal(0))
+    wider = band + extra.quantize(Decimal("0.0001"), rounding=ROUND_CEILING)
     pct = f"{float(wider) * 100:.2g}%"
+    names = ", ".join(k for k in UNRULED_BANDS if k in parts)
     if method == "exact":
-        return "approximate", f"exact except structured-output schemas (±{pct})", wider
-    return method, f"{label}; structured-output schemas approximated (±{pct})", wider
+        return "approximate", f"exact except {names} (±{pct})", wider
+    return method, f"{label}; {names} approximated (±{pct})", wider
 
 
 def overheads(pieces: Pieces, tok: Tokenizer) -> int:

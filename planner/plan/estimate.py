@@ -21,7 +21,7 @@ from planner.core.request import Request
 from planner.count.calibration import Override
 from planner.count.counting import Counted
 from planner.count.counts import CountsFile
-from planner.count.tokens import band_label, with_structured
+from planner.count.tokens import band_label, with_approximated
 from planner.count.workload import Scaling, TokenStats, Workload, widened
 from planner.io.inputs import rereadable
 from planner.plan.costs import cost_of, split_by_tier
@@ -128,7 +128,7 @@ class TokenCounts:
         self.outputs: array[int] = array("q")
         self.prefix_tokens = 0
         self.assumed_images = 0
-        self.structured_tokens = 0  # structured-output schemas' share, for the band
+        self.approximated: dict[str, int] = {}  # tokens of parts no published rule counts, by part
 
 
 def tokenizer_key(tok: Tokenizer) -> str:
@@ -209,7 +209,8 @@ class _Tally:
             target.inputs.extend(ins)
             target.outputs.extend(_outputs_for(chunk, ins, self.assumption, j, self.path))
             target.assumed_images += chunk.assumed_images[j]
-            target.structured_tokens += chunk.structured_tokens
+            for what, n in chunk.approximated.items():
+                target.approximated[what] = target.approximated.get(what, 0) + n
         if self.shared_prefix:
             if not chunk.prefix_shared or (self.prefix is not None and chunk.prefix != self.prefix):
                 self.shared_prefix = False
@@ -443,7 +444,7 @@ def _learned(
         return counts, None, [*notes, *table_note]
     new = TokenCounts()
     new.inputs = over.inputs if over is not None else counts.inputs
-    new.assumed_images, new.structured_tokens = counts.assumed_images, counts.structured_tokens
+    new.assumed_images, new.approximated = counts.assumed_images, counts.approximated
     new.prefix_tokens = round(counts.prefix_tokens * over.factor) if over is not None else counts.prefix_tokens
     if observed is not None:
         new.outputs = array("q", [round(observed.mean)] * len(new.inputs))
@@ -513,7 +514,7 @@ def in_memory_counts(
     over = _ctok_engine(r, over)
     new = TokenCounts()
     new.inputs, new.assumed_images, new.prefix_tokens = over.inputs, counts.assumed_images, counts.prefix_tokens
-    new.structured_tokens = counts.structured_tokens
+    new.approximated = counts.approximated
     if assumption.mode == "ratio":
         ratio = float(assumption.value or 0)
         new.outputs = array("q", (math.ceil(i * ratio) for i in new.inputs))
@@ -781,13 +782,13 @@ def _token_fields(workload: Workload, band: Decimal) -> dict[str, Any]:
 
 
 def _token_method(tok: Tokenizer, tokens: Override | None, counts: TokenCounts) -> tuple[Any, str, Decimal]:
-    """How the counts were made (method, label, band), widened where structured-output schemas were
-    counted by a measured rule rather than a published one."""
+    """How the counts were made (method, label, band), widened where parts of the requests (structured-output
+    schemas, hosted tools, files) have no published rule."""
     if tokens is not None:
         method, label, band = tokens.method, tokens.label, tokens.band
     else:
         method, label, band = tok.method, band_label(tok), tok.band
-    return with_structured(method, label, band, counts.structured_tokens, sum(counts.inputs))
+    return with_approximated(method, label, band, counts.approximated, sum(counts.inputs))
 
 
 def _tokenizer_fields(tok: Tokenizer, tokens: Override | None, counts: TokenCounts) -> dict[str, Any]:
