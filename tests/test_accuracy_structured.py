@@ -174,3 +174,21 @@ def test_estimate_names_hosted_tools_in_its_label(tmp_path: Path) -> None:
                     encoding="utf-8")
     e = estimate(path, ["gpt-4.1"], output_tokens=5, as_of=AS_OF, pricebook=BOOK).estimates[0]
     assert e.token_method == "approximate" and "hosted tools" in e.token_method_label
+
+
+def test_ctok_counts_a_claude_schema_as_an_approximated_part() -> None:
+    from test_claude_tokens import need_ctok
+
+    from planner.count import claude_tokens
+
+    need_ctok()
+    r = BOOK.resolve("claude-haiku-4-5")
+    counter = claude_tokens.counter(r.tokenizer, r.model.id)
+    assert counter is not None
+    base = {"model": "claude-haiku-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    plain = counter.count(Request(1, "r", "anthropic", base))
+    shaped = counter.count(Request(1, "r", "anthropic", {**base, "output_config": {"format": {
+        "type": "json_schema", "schema": schema}}}))
+    assert plain.exact and not shaped.exact
+    assert shaped.tokens > plain.tokens and "a structured-output schema" in shaped.uncovered
