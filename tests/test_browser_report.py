@@ -1,11 +1,14 @@
 """The HTML report in a real browser: headless Chromium (Debian's `chromium`) driven by Playwright.
 
 Opened at 1280 px and at 390 px (a phone): every visible chart must have a non-empty drawn area, shapes
-in it and every label inside its SVG; nothing in the estimate section may overflow sideways (on the phone
-each model is a card); no text may render below 11 px; the headline must say what the JSON
+in it and every label inside its SVG; no element may overflow its card sideways (the page at 1280 px, each
+model's card on the phone); no text may render below 11 px; the headline must say what the JSON
 recommendation says (and, when every plan says nothing fits, must not recommend one); the console must
-stay free of errors (a Content-Security-Policy violation is one). Screenshots are saved (paths printed
-with -s); the issue's scenario (tests/_reviews.py) is one of the reports. Skips only on a machine
+stay free of errors (a Content-Security-Policy violation is one). Then the report is printed to PDF on A4
+(Chromium's print-to-PDF, `page.pdf()`, under `@media print`): every money and token cell of every model
+must be in the PDF's text whole (read with tests/_pdf.py: neither pdftotext nor pypdf is installed here),
+and, laid out at the printable width, inside the page and not clipped. Screenshots are saved (paths
+printed with -s); the issue's scenario (tests/_reviews.py) is one of the reports. Skips only on a machine
 without /usr/bin/chromium, and never when $CI is set: there a missing browser is a failure.
 """
 
@@ -13,19 +16,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from _pdf import pdf_pages
 from _reviews import args as review_args
 from _reviews import write_reviews
 from typer.testing import CliRunner
 
 from planner.cli.main import app
+from planner.plan.results import Estimate
+from planner.render.tabular import MODE_HEADERS, modes_table, table, table_headers
 
 CHROMIUM = Path(os.environ.get("BATCHPLAN_CHROMIUM", "/usr/bin/chromium"))
 ACME = Path(__file__).parent / "fixtures" / "pricing" / "acme" / "2026-01-01.yaml"
+MODECO = Path(__file__).parent / "fixtures" / "pricing" / "modeco" / "2026-01-01.yaml"
+TICKETS = Path(__file__).resolve().parents[1] / "examples" / "tickets.jsonl"
+#: A4's printable width at the report's 15 mm margins, in CSS px (96 per inch).
+A4_PRINTABLE_PX = (210 - 2 * 15) / 25.4 * 96
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -98,13 +110,26 @@ def _charts_and_console(page: Any) -> list[dict[str, Any]]:
     )
 
 
-#: The layout facts a reader notices: sideways overflow, text too small to read, the headline.
+#: The layout facts a reader notices: anything past the edge of its card (the page's content box, or a
+#: model's card on a phone), text too small to read, the headline.
 LAYOUT = """() => {
     const section = document.querySelector('#estimate');
-    const right = section.getBoundingClientRect().right;
-    const overflowing = [...section.querySelectorAll('*')]
-        .filter(el => el.getClientRects().length && el.getBoundingClientRect().right > right + 1)
-        .map(el => el.tagName + ' ' + (el.textContent || '').slice(0, 40));
+    const main = document.querySelector('main');
+    const inner = el => {
+        const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+        return {left: r.left + parseFloat(cs.paddingLeft), right: r.right - parseFloat(cs.paddingRight)};
+    };
+    const page = inner(main);
+    const overflowing = [...main.querySelectorAll('*')]
+        .filter(el => el.getClientRects().length && !(el instanceof SVGElement && el.tagName !== 'svg'))
+        .filter(el => {
+            const card = el.parentElement.closest('.card');
+            const box = card ? inner(card) : page;
+            const r = el.getBoundingClientRect();
+            return r.right > box.right + 1 || r.left < box.left - 1 || el.scrollWidth > el.clientWidth + 1
+                && getComputedStyle(el).overflowX !== 'visible';
+        })
+        .map(el => el.tagName + '.' + el.className + ' ' + (el.textContent || '').slice(0, 40));
     const tiny = [...document.querySelectorAll('body *')]
         .filter(el => el.getClientRects().length && !(el instanceof SVGElement)
                 && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
@@ -141,12 +166,65 @@ def _look(out: Path, shots: Path, name: str) -> dict[int, dict[str, Any]]:
                 seen[width] = {"charts": _charts_and_console(page), "layout": page.evaluate(LAYOUT),
                                "console": console, "failed": failed, "requests": requests, "shot": shot}
                 if width == 1280:
-                    page.emulate_media(media="print")
-                    seen[width]["print_height"] = page.evaluate("() => document.body.scrollHeight")
+                    seen[width]["print"] = _print(page, shots / f"{name}.pdf")
                 page.close()
         finally:
             browser.close()
     return seen
+
+
+#: In the print layout: every table cell's box against the printable width, and whether its text is clipped.
+PRINT_CELLS = """() => [...document.querySelectorAll('.table-wrap table')].flatMap(t =>
+    [...t.querySelectorAll('td, th')].map(c => {
+        const r = c.getBoundingClientRect();
+        return {text: c.innerText, right: r.right, shown: c.getClientRects().length > 0,
+                clipped: c.scrollWidth > c.clientWidth + 1};
+    }))"""
+
+
+def _print(page: Any, pdf: Path) -> dict[str, Any]:
+    """The report as printed: its cells laid out at A4's printable width, and the A4 PDF's text per page."""
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": int(A4_PRINTABLE_PX), "height": 1100})
+    cells = page.evaluate(PRINT_CELLS)
+    height = page.evaluate("() => document.body.scrollHeight")
+    shot = pdf.with_suffix(".print.png")
+    page.screenshot(path=str(shot), full_page=True)
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    print(f"\npdf: {pdf}\nprint layout: {shot}")
+    return {"cells": cells, "height": height, "pages": pdf_pages(pdf.read_bytes())}
+
+
+def _squeezed(text: str) -> str:
+    """Text as compared with the PDF's: ligatures undone, no whitespace (the PDF spaces runs its own way)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def money_and_token_cells(doc: dict[str, Any]) -> list[str]:
+    """Every money and token cell of every model, as the report's tables print them (from the JSON)."""
+    result = Estimate.model_validate(doc)
+    headers = table_headers(result)
+    wanted = [i for i, h in enumerate(headers) if h in {"Realtime", "Batch", "Savings", "Plan saves",
+                                                        "All batch saves", "Input tokens", "Output tokens"}]
+    cells = [row[i] for row in table(result) for i in wanted]
+    cost = MODE_HEADERS.index("Cost")
+    cells += [row[cost] for row in modes_table(result)]
+    return [c for c in cells if c != "—"]
+
+
+def _check_print(printed: dict[str, Any], cells: list[str]) -> None:
+    """On paper, every figure a decision needs is there whole: inside the printable width, not clipped, and
+    in the PDF's text."""
+    assert printed["height"] > 500
+    laid = printed["cells"]
+    assert all(c["shown"] for c in laid)
+    assert [c for c in laid if c["right"] > A4_PRINTABLE_PX + 1 or c["clipped"]] == []
+    shown = {_squeezed(c["text"]) for c in laid}
+    text = _squeezed("".join(run for page in printed["pages"] for run in page))
+    assert len(printed["pages"]) >= 2
+    for cell in cells:
+        assert _squeezed(cell) in shown, cell
+        assert _squeezed(cell) in text, (cell, "not in the PDF")
 
 
 def _check_page(seen: dict[int, dict[str, Any]]) -> None:
@@ -174,7 +252,6 @@ def _check_page(seen: dict[int, dict[str, Any]]) -> None:
     narrow = {c["id"] for c in seen[390]["charts"]}
     assert {"chart-cost", "chart-range", "chart-tokens-0", "chart-turnaround"} <= wide, wide
     assert {"chart-cost-narrow", "chart-turnaround-narrow"} <= narrow, narrow
-    assert seen[1280]["print_height"] > 500
 
 
 def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
@@ -185,7 +262,10 @@ def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
     ]
     result = CliRunner().invoke(app, ["report", *args, "-o", str(out)])
     assert result.exit_code == 0, result.stderr
-    _check_page(_look(out, tmp_path, "acme"))
+    doc = json.loads(CliRunner().invoke(app, ["estimate", *args, "--json"]).stdout)
+    seen = _look(out, tmp_path, "acme")
+    _check_page(seen)
+    _check_print(seen[1280]["print"], money_and_token_cells(doc))
 
 
 @pytest.mark.parametrize("rows", [None, "2000000"], ids=["fits", "nothing-fits"])
@@ -201,6 +281,7 @@ def test_the_issue_scenario_at_desktop_and_phone_width(tmp_path: Path, rows: str
     doc = json.loads(CliRunner().invoke(app, ["estimate", *review_args(data, *extra), "--json"], env=env).stdout)
     seen = _look(out, tmp_path, f"reviews-{'fits' if rows is None else 'nothing'}")
     _check_page(seen)
+    _check_print(seen[1280]["print"], money_and_token_cells(doc))
     rec = doc["recommendation"]
     for width in (1280, 390):
         headline = " ".join(seen[width]["layout"]["headline"].split())
@@ -216,3 +297,25 @@ def test_the_issue_scenario_at_desktop_and_phone_width(tmp_path: Path, rows: str
         assert all(p["choice"] in ("none", "unknown") for p in plans)
         assert rec["status"] in ("nothing_fits", "unknown") and "Nothing is known to meet" in headline
         assert "Cheapest" not in headline
+
+
+def test_long_ids_huge_counts_and_every_mode_on_screen_phone_and_paper(tmp_path: Path) -> None:
+    """Issue #28's printed report: a Bedrock profile id (`bedrock/claude-opus-5` →
+    `bedrock/regional.anthropic.claude-opus-5`), 600,000,000 output tokens, and a model sold in all four
+    processing modes (#25): nothing cut at 1280 px, at 390 px or on A4, and every chart label whole."""
+    out = tmp_path / "report.html"
+    args = [str(TICKETS), "-m", "bedrock/claude-opus-5", "-m", "gpt-4o-mini", "-m", "modeco-one",
+            "--prices", str(MODECO), "--output-tokens", "3000", "--rows", "200000", "--deadline", "6h"]
+    result = CliRunner().invoke(app, ["report", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(CliRunner().invoke(app, ["estimate", *args, "--json"]).stdout)
+    html = out.read_text(encoding="utf-8")
+    assert re.search(r"<title>batchplan report: tickets\.jsonl</title>", html)  # no folder in the title
+    assert "Processing modes" in html
+    seen = _look(out, tmp_path, "long-ids")
+    _check_page(seen)
+    cells = money_and_token_cells(doc)
+    assert "600,000,000" in cells and any(c.startswith("≈") for c in cells)  # a token cell, a flex band
+    _check_print(seen[1280]["print"], cells)
+    names = {c["id"] for c in seen[390]["charts"]}
+    assert {"chart-cost-narrow", "chart-range-narrow", "chart-turnaround-narrow"} <= names

@@ -67,6 +67,11 @@ def test_small_file_is_exact_and_large_file_calibrated(write_jsonl: Callable[...
     assert cal.token_method == "calibrated" and 0 < cal.token_band < 0.1
     assert abs(cal.input_tokens - exact.input_tokens) <= float(cal.token_band) * cal.input_tokens
     assert "calibrated" in cal.token_method_label and any("sampled" in a for a in cal.assumptions)
+    # one band in every field: the interval is the calibrated count ± its band, and holds the exact total
+    low, high = cal.input_tokens_ci95
+    assert low < cal.input_tokens < high
+    assert high - cal.input_tokens == pytest.approx(float(cal.token_band) * cal.input_tokens, abs=1)
+    assert low <= exact.input_tokens <= high
     forced = estimate(path, ["claude-haiku-4-5"], output_tokens=10, as_of=AS_OF, exact_tokens=True).estimates[0]
     assert forced.input_tokens == exact.input_tokens and forced.token_method == "exact"
 

@@ -92,7 +92,7 @@ def _slug(command: str) -> str:
 def run(command: str, home: Path, *, terminal: bool) -> str:
     env = {"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(home), "BATCHPLAN_AS_OF": "2026-12-06",
            "BATCHPLAN_CACHE_DIR": str(home / "cache"), "COLUMNS": "80",
-           "PYTHONPATH": str(ROOT)}  # this checkout's code, not whichever checkout the program was installed from
+           "PYTHONPATH": str(ROOT)}  # this checkout's code, not whichever one the venv installed
     if terminal:
         env |= {"FORCE_COLOR": "1", "NO_COLOR": "1"}
     exe = Path(sys.executable).parent / "batchplan"

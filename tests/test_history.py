@@ -183,7 +183,9 @@ def test_estimate_says_it_used_observed_figures(tmp_path: Path, write_jsonl: Cal
     table = tmp_path / "acme.yaml"
     table.write_text(yaml.safe_dump(data), encoding="utf-8")
     write(tmp_path / "b.json", [openai_batch(i, 0.2 * (i + 1), total=100) for i in range(3)])
-    assert runner.invoke(app, ["history", "import", str(tmp_path / "b.json"), "--provider", "acme"]).exit_code == 0
+    imported = runner.invoke(app, ["history", "import", str(tmp_path / "b.json"), "--provider", "acme",
+                                   "--prices", str(table)])
+    assert imported.exit_code == 0, imported.stderr
     dataset = write_jsonl([{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 10}] * 5)
     args = ["estimate", str(dataset), "-m", "acme-small", "--prices", str(table), "--as-of", "2026-03-01",
             "--rows", "100", "--tier", "tier-3"]
@@ -305,7 +307,10 @@ def _user_version(path: Path) -> int:
 
 
 @pytest.mark.parametrize("name", ["store-0.1.0-imports.sqlite3", "store-0.1.0-full.sqlite3"])
-def test_a_store_written_by_release_0_1_0_keeps_its_batches_and_is_stamped(name: str, home: Path) -> None:
+def test_a_store_written_by_release_0_1_0_is_read_as_it_is_and_stamped_by_a_writer(name: str, home: Path,
+                                                                                      tmp_path: Path) -> None:
+    """A reader reads an old store read-only (no CREATE TABLE, no stamp: it may not be ours to write);
+    the next writer brings it to the current schema, keeping every row."""
     import shutil
 
     home.mkdir()
@@ -320,12 +325,16 @@ def test_a_store_written_by_release_0_1_0_keeps_its_batches_and_is_stamped(name:
         ("openai", "gpt-4o-mini", 4, 3), ("anthropic", None, 1, 1)}
     reconciled = [(r["model"], r["requests"]) for r in doc["reconciled"]]
     assert reconciled == ([("gpt-4o", 65)] if "full" in name else [])
-    after = _tables(store)
-    assert {n: after[n] for n in before} == before  # every stored row as it was
-    assert set(after) == {"batches", "reconciled", "reconciled_requests"}
-    assert _user_version(store) == history.SCHEMA_VERSION
+    assert _tables(store) == before and _user_version(store) == 0  # the reader wrote nothing
     again = runner.invoke(app, ["history", "show", "--json"])
     assert json.loads(again.stdout) == doc
+    assert runner.invoke(app, ["history", "import", str(write(tmp_path / "b.json", [openai_batch(1, 1.0)]))]
+                         ).exit_code == 0
+    after = _tables(store)
+    assert {n: after[n] for n in before if n != "batches"} == {n: before[n] for n in before if n != "batches"}
+    assert set(before["batches"]) <= set(after["batches"]) and len(after["batches"]) == len(before["batches"]) + 1
+    assert set(after) == {"batches", "reconciled", "reconciled_requests"}
+    assert _user_version(store) == history.SCHEMA_VERSION
 
 
 def test_a_new_store_is_created_at_the_current_version(tmp_path: Path, home: Path) -> None:
@@ -335,6 +344,8 @@ def test_a_new_store_is_created_at_the_current_version(tmp_path: Path, home: Pat
 
 
 def test_a_store_from_a_newer_batchplan_is_refused_not_misread(tmp_path: Path, home: Path) -> None:
+    """history's own commands refuse it (exit 2, one line); an estimate, to which history is optional,
+    goes on without it and says so in one note."""
     import sqlite3
 
     assert runner.invoke(app, ["history", "import", str(write(tmp_path / "b.json", [openai_batch(1, 1.0)]))]
@@ -344,9 +355,15 @@ def test_a_store_from_a_newer_batchplan_is_refused_not_misread(tmp_path: Path, h
     conn.close()
     prompts = str(Path(__file__).parents[1] / "examples" / "prompts.txt")
     estimate = ["estimate", prompts, "-m", "gpt-4o-mini", "--output-tokens", "10"]
-    for args in (["history", "show"], ["history", "import", str(tmp_path / "b.json")], estimate):
+    for args in (["history", "show"], ["history", "import", str(tmp_path / "b.json")]):
         res = runner.invoke(app, args)
         assert res.exit_code == 2 and "newer batchplan" in res.stderr and "--no-history" in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    history._said.clear()
+    res = runner.invoke(app, estimate)
+    assert res.exit_code == 0, res.stderr
+    said = [line for line in res.stderr.splitlines() if "history not used" in line]
+    assert len(said) == 1 and "newer batchplan" in said[0] and "--no-history" in said[0]
     assert runner.invoke(app, [*estimate, "--no-history"]).exit_code == 0
 
 
@@ -402,8 +419,9 @@ def test_a_reconciled_batch_is_stored_whole_or_not_at_all(monkeypatch: pytest.Mo
         return Wrapped()
 
     monkeypatch.setattr(history, "_open_writer", failing)
-    res = runner.invoke(app, args)
-    assert res.exit_code == 2 and "nothing stored" in res.stderr, res.stderr
+    res = runner.invoke(app, args)  # the report stands; the store kept nothing, and says so
+    assert res.exit_code == 0 and "warning: not stored in your history" in res.stderr, res.stderr
+    assert "nothing stored" in res.stderr and json.loads(res.stdout)["stored"] is None
     monkeypatch.setattr(history, "_open_writer", original)
     assert history.reconciled_summary() == []
     again = json.loads(runner.invoke(app, args).stdout)
@@ -418,3 +436,183 @@ def test_a_relative_store_directory_is_read(tmp_path: Path, monkeypatch: pytest.
                          ).exit_code == 0
     res = runner.invoke(app, ["history", "show", "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["groups"][0]["batches"] == 1, res.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardening (issue #27): one way in, known providers, forget, readers that never write, degrading
+
+
+def test_import_splits_lines_on_newline_only(tmp_path: Path) -> None:
+    objs = [dict(openai_batch(i, 1.0), metadata={"name": f"a{sep}b"}) for i, sep in
+            enumerate(("\u2028", "\u2029", "\u0085", "\r"))]
+    path = tmp_path / "b.jsonl"
+    path.write_bytes("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs).encode("utf-8"))
+    report = history.import_file(path)
+    assert (report.added, report.skipped) == (4, [])
+
+
+def test_a_list_page_on_one_line_of_a_jsonl_file_is_read(tmp_path: Path) -> None:
+    page = {"object": "list", "data": [openai_batch(1, 1.0), openai_batch(2, 2.0)], "has_more": False}
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps(page) + "\n" + json.dumps(openai_batch(3, 3.0)) + "\n", encoding="utf-8")
+    report = history.import_file(path)
+    assert report.added == 3 and report.skipped == []
+
+
+def test_import_reads_standard_input(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["history", "import", "-", "--json"], input=json.dumps([openai_batch(1, 1.0)]))
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["files"][0]["file"] == "<stdin>" and doc["files"][0]["added"] == 1
+
+
+def test_import_provider_must_be_known(tmp_path: Path, home: Path) -> None:
+    path = write(tmp_path / "b.json", [openai_batch(1, 1.0)])
+    res = runner.invoke(app, ["history", "import", str(path), "--provider", "opnai"])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "--provider 'opnai' is not a provider batchplan knows" in res.stderr
+    assert "anthropic, azure" in res.stderr and "openai" in res.stderr
+    assert not (home / "history.sqlite3").exists()
+    assert runner.invoke(app, ["history", "import", str(path), "--provider", "azure"]).exit_code == 0
+    assert [(s.provider, s.batches) for s in history.summary()] == [("azure", 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"object": "batch", "id": "b", "status": "completed", "created_at": ' + "1" * 5000 + "}", "created_at"),
+        (json.dumps(dict(openai_batch(1, 1.0), created_at=1e300)), "created_at"),
+        (json.dumps(openai_batch(1, 1.0)).replace(str(T0), "Infinity", 1), "created_at"),
+        (json.dumps(dict(openai_batch(1, 1.0), request_counts={"total": 10**30, "completed": 1, "failed": 0})),
+         "request_counts.total"),
+    ],
+)
+def test_hostile_objects_are_skipped_with_their_line(tmp_path: Path, text: str, said: str) -> None:
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps(openai_batch(9, 1.0)) + "\n" + text + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["history", "import", str(path)])
+    assert res.exit_code == 1 and "Traceback" not in res.stderr
+    skipped = [line for line in res.stderr.splitlines() if "skipped" in line]
+    assert len(skipped) == 1 and f"{path}:2:" in skipped[0] and said in skipped[0]
+    assert [r.id for r in history.records()] == ["batch_9"]
+
+
+def test_forget_removes_one_batch_imported_or_reconciled(tmp_path: Path) -> None:
+    history.import_file(write(tmp_path / "b.json", [openai_batch(1, 1.0), openai_batch(2, 2.0)]))
+    real = Path(__file__).parent / "fixtures" / "real"
+    doc = json.loads(runner.invoke(app, ["reconcile", str(real / "openai_gpt4o_output.jsonl"), "--input",
+                                         str(real / "openai_gpt4o_input.jsonl"), "--json"]).stdout)
+    assert doc["stored"]["added"] is True
+    res = runner.invoke(app, ["history", "forget", "batch_1"])
+    assert res.exit_code == 0 and "Removed batch_1: 1 imported" in res.stdout
+    assert [r.id for r in history.records()] == ["batch_2"]
+    listed = json.loads(runner.invoke(app, ["history", "show", "--json"]).stdout)["reconciled_batches"]
+    assert [b["key"] for b in listed] == [doc["key"]]
+    gone = json.loads(runner.invoke(app, ["history", "forget", doc["key"], "--json"]).stdout)
+    assert (gone["reconciled"], gone["requests"]) == (1, 65)
+    assert history.reconciled_summary() == [] and history.observed_outputs("openai", "gpt-4o") is None
+    again = runner.invoke(app, ["history", "forget", "batch_1"])
+    assert again.exit_code == 2 and "no batch 'batch_1' in your history" in again.stderr
+
+
+def _reconciled(key: str, outputs: list[int]) -> Any:
+    """An Outcome-like object with per-request outputs, as record_reconciliation stores it."""
+    from types import SimpleNamespace
+
+    from planner.batch.reconcile import Matched
+
+    report = SimpleNamespace(
+        key=key, provider="acme", resolved_model="acme-small", as_of=__import__("datetime").date(2026, 3, 1),
+        requests=SimpleNamespace(results=len(outputs), succeeded=len(outputs), failed=0),
+        input_tokens=SimpleNamespace(estimated=None, actual=10 * len(outputs)),
+        output_tokens=SimpleNamespace(estimated=None, actual=sum(outputs)),
+        cost_usd=SimpleNamespace(estimated=None, actual="0.01"), results=[f"{key}.jsonl"])
+    pairs = [Matched(f"{key}-{i}", True, None, None, 10, o) for i, o in enumerate(outputs)]
+    return SimpleNamespace(report=report, pairs=pairs, tokenizer_key=None, exact_estimate=True, questioned=None)
+
+
+def test_one_batch_cannot_poison_what_is_learned() -> None:
+    """Three batches near 200 output tokens per request and one claiming 1,000,000: the outlier is named and
+    left out, and the learned mean stays that of the three."""
+    for n in range(3):
+        history.record_reconciliation(_reconciled(f"results:b{n}", [190 + n, 210 - n] * 10))
+    history.record_reconciliation(_reconciled("results:poison", [1_000_000] * 20))
+    learned = history.observed_outputs("acme", "acme-small")
+    assert learned is not None and learned.excluded == ["results:poison"]
+    assert learned.batches == 3 and learned.mean == pytest.approx(200.0)
+    assert "left out as outliers: results:poison" in learned.describe()
+
+
+def test_rows_past_the_bound_are_never_learned_from(home: Path) -> None:
+    """A store written before results were checked may hold a request claiming 10^12 output tokens: it is
+    left out, not believed."""
+    import sqlite3
+
+    history.record_reconciliation(_reconciled("results:ok", [100] * 40))
+    conn = sqlite3.connect(home / "history.sqlite3")
+    conn.execute("UPDATE reconciled_requests SET output_actual = 1000000000000 WHERE custom_id = 'results:ok-0'")
+    conn.commit()
+    conn.close()
+    learned = history.observed_outputs("acme", "acme-small")
+    assert learned is not None and learned.requests == 39 and learned.max == 100
+
+
+def test_a_questioned_reconciliation_is_not_stored() -> None:
+    outcome = _reconciled("results:doubt", [100] * 40)
+    outcome.questioned = "the input file probably does not belong to these results"
+    stored = history.record_reconciliation(outcome)
+    assert stored.added is False and stored.refused == outcome.questioned
+    assert history.reconciled_summary() == []
+
+
+def test_readers_never_create_tables(home: Path) -> None:
+    """An empty file where the store is (SQLite reads it as an empty database): `history show` and an
+    estimate's reads find nothing and leave it zero bytes."""
+    home.mkdir()
+    store = home / "history.sqlite3"
+    store.write_bytes(b"")
+    res = runner.invoke(app, ["history", "show"])
+    assert res.exit_code == 0 and "No batches imported or reconciled yet" in res.stdout
+    assert history.observed_outputs("openai", "gpt-4o") is None
+    assert history.observed_for("openai", ["gpt-4o"], 100) is None
+    assert store.stat().st_size == 0
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "newer", "locked", "directory", "tampered"])
+def test_an_unusable_store_is_one_note_for_an_estimate_never_an_error(
+        tmp_path: Path, home: Path, damage: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    history.import_file(write(tmp_path / "b.json", [openai_batch(i, 1.0 + i, model="gpt-4o") for i in range(4)]))
+    store = home / "history.sqlite3"
+    holder = None
+    if damage == "corrupt":
+        store.write_bytes(store.read_bytes()[:3000])
+    elif damage == "newer":
+        conn = sqlite3.connect(store)
+        conn.execute(f"PRAGMA user_version = {history.SCHEMA_VERSION + 1}")
+        conn.close()
+    elif damage == "locked":
+        monkeypatch.setattr(history, "OPTIONAL_READ_TIMEOUT_S", 0.05)
+        holder = sqlite3.connect(store, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+    elif damage == "directory":
+        store.unlink()
+        store.mkdir()
+    else:
+        conn = sqlite3.connect(store)
+        conn.execute("UPDATE batches SET requests = -5")
+        conn.commit()
+        conn.close()
+    try:
+        assert history.observed_for("openai", ["gpt-4o"], 100) is None
+        assert history.observed_outputs("openai", "gpt-4o") is None
+        assert history.input_calibration("openai", "gpt-4o", "o200k") is None
+    finally:
+        if holder is not None:
+            holder.execute("ROLLBACK")
+            holder.close()
+    notes = [line for line in capsys.readouterr().err.splitlines() if "history not used" in line]
+    assert len(notes) == 1 and str(store) in notes[0] and "--no-history" in notes[0]

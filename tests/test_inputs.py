@@ -394,3 +394,71 @@ def test_open_input_names_every_failure(tmp_path: Path) -> None:
     first = src.peek_line()
     assert src.readline() == first and src.line == 1  # peeking consumed nothing
     src.close()
+
+
+# --- small whole files (read_small) and the files a command reads ----------------------------------------
+
+
+def test_read_small_refuses_what_is_not_a_regular_file_without_waiting(tmp_path: Path) -> None:
+    from planner.io.inputs import read_small
+
+    fifo = tmp_path / "table.yaml"
+    os.mkfifo(fifo)  # no writer: a blocking open would wait for ever
+    with pytest.raises(InputError, match="is a FIFO, not a regular file; a price table must be one"):
+        read_small(fifo, "price table", limit=1024, regular=True)
+    with pytest.raises(InputError, match="is a character device, not a regular file"):
+        read_small("/dev/zero", "cache entry", limit=1024, regular=True)
+    with pytest.raises(InputError, match="is a directory, not a config file"):
+        read_small(tmp_path, "config file", limit=1024, regular=True)
+    with pytest.raises(InputError, match="/dev/zero: over 1 KiB: not a price table"):
+        read_small("/dev/zero", "price table", limit=1024)  # a stream is allowed, but bounded
+    ok = tmp_path / "ok.yaml"
+    ok.write_bytes(b"x" * 1024)
+    assert read_small(ok, "price table", limit=1024, regular=True) == b"x" * 1024
+
+
+def test_a_file_read_is_remembered_under_every_name(tmp_path: Path) -> None:
+    from planner.io import inputs
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("{}\n", encoding="utf-8")
+    os.symlink(data, tmp_path / "soft.jsonl")
+    os.link(data, tmp_path / "hard.jsonl")
+    other = tmp_path / "other.jsonl"
+    other.write_text("{}\n", encoding="utf-8")
+    inputs.forget_inputs()
+    try:
+        with open_input(str(tmp_path / "soft.jsonl")) as src:
+            src.read()
+        for name in ("data.jsonl", "soft.jsonl", "hard.jsonl"):
+            assert inputs.read_by_this_command(tmp_path / name) == str(tmp_path / "soft.jsonl")
+        assert inputs.read_by_this_command(other) is None
+        inputs.declare_inputs([other, "-", None, tmp_path / "missing"])
+        assert inputs.read_by_this_command(other) == str(other)
+        # the name must still lead to the file: an inode freed and reused by a new file is not the input
+        other.rename(tmp_path / "moved.jsonl")
+        assert inputs.read_by_this_command(tmp_path / "moved.jsonl") is None
+    finally:
+        inputs.forget_inputs()
+    assert inputs.read_by_this_command(data) is None
+
+
+def test_a_gzip_bomb_on_a_pipe_is_bounded_too(tmp_path: Path) -> None:
+    """A FIFO has no size to compare with: the compressed bytes are counted as they are read."""
+    from planner.io import inputs
+
+    bomb = gzip.compress(b"\n" * (inputs.GZIP_RATIO_FLOOR + (4 << 20)), compresslevel=9)
+    fifo = tmp_path / "bomb.jsonl.gz"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as fh:
+            fh.write(bomb)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    with open_input(str(fifo)) as src, pytest.raises(InputError, match="decompresses to over 500 times its size"):
+        assert src.kind == "pipe"
+        while src.read(1 << 20):
+            pass
+    writer.join(timeout=60)

@@ -28,6 +28,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from planner.cli.main import app
+from planner.core.money import usd_display
 from planner.plan.estimate import Estimate, estimate
 from planner.render import cells
 from planner.render.layout import Col, Grid, print_grid
@@ -362,3 +363,110 @@ def test_validate_lists_the_first_problems_then_counts(tmp_path: Path) -> None:
     assert re.search(r"^… and [\d,]+ more problem\(s\) \(-v or --json lists every one\)$", res.stdout, re.M)
     doc = json.loads(runner.invoke(app, ["validate", str(bad), "--vendor", "openai", "--json"]).stdout)
     assert len(doc["problems"]) >= 300
+
+
+# --- processing modes (#25) and one story per saving (#28) ------------------------------------------
+
+MODECO = Path(__file__).parent / "fixtures" / "pricing" / "modeco" / "2026-01-01.yaml"
+TICKETS = str(Path(__file__).resolve().parents[1] / "examples" / "tickets.jsonl")
+
+
+@pytest.fixture(scope="module")
+def four_modes() -> Estimate:
+    """A model sold in all four modes, one without flex or priority, and gpt-4o-mini (standard and batch):
+    against 6 h, flex wins because batch's p90 (8 h) misses."""
+    return estimate(TICKETS, ["modeco-one", "modeco-lite", "gpt-4o-mini"], output_tokens=150, rows=200_000,
+                    deadline="6h", as_of="2026-12-01", prices=[MODECO], use_history=False)
+
+
+def _mode_rows(result: Estimate) -> list[tuple[str, str, list[str]]]:
+    rec = cells.recommendation_of(result)
+    return [(cells.name_of(e), name, [cells.mode_cost_cell(m), cells.mode_time_cell(m),
+                                      cells.mode_verdict_cell(m, rec.deadline_hours, rec.budget_usd)])
+            for e in result.estimates for name, m in e.modes.items()]
+
+
+@pytest.mark.parametrize("width", [80, 120, None], ids=["80-columns", "120-columns", "piped"])
+def test_every_mode_of_every_model_is_shown_whole(four_modes: Estimate, width: int | None) -> None:
+    text = rendered(four_modes, width)
+    modes = text.split("Processing modes", 1)[1].split("Assumptions", 1)[0]
+    assert "…" not in text
+    if width is not None:
+        assert [line for line in text.splitlines() if cell_len(line) > width] == []
+    lines = modes.splitlines()
+    for name, mode, row in _mode_rows(four_modes):
+        # each mode on one line with its cost (and band), its time and its verdict, whole; at 80 columns
+        # the columns may stack into a further part, which names the mode again on each of its lines
+        mine = [line for line in lines if re.match(rf"\s*{mode}\s", line.removeprefix(name))]
+        if width == 80:
+            assert all(any(c in line for line in mine) for c in row), (name, mode, row)
+        else:
+            assert any(all(c in line for c in row) for line in mine), (width, name, mode, row)
+    # the model's name once (in each stacked part), on its first mode
+    parts = sum(line.startswith("Model ") for line in lines)
+    for e in four_modes.estimates:
+        assert sum(line.startswith(cells.name_of(e) + " ") for line in lines) == parts
+    assert "✓ flex" in text and "≈$" in modes and "✗ late" in modes
+    assert "not offered for lite models" in modes or "not offered" in modes
+    if width is None:
+        assert not BOX.search(text) and not ANSI.search(text)
+        assert "Time judged on" in modes and "p90 of 1 wave(s)" in modes  # piped: every column, full rows
+
+
+def test_flex_refusals_and_vendor_targets_are_stated(four_modes: Estimate) -> None:
+    text = " ".join(rendered(four_modes, 80).split())
+    assert ("Flex: 20% of requests assumed refused at peak and re-sent at standard (--flex-refused)") in text
+    assert "latency 1–15 min is the vendor's target, not a promise" in text
+    assert "† the vendor's target" in text and "8 h †" in text  # batch's p90 rests on the vendor's window
+    full = rendered(four_modes, None, verbose=True)
+    assert 'modeco/modeco-one: flex (service_tier: "flex"): price derived: 50% off standard' in full
+    assert "modeco/modeco-lite: flex: not offered for lite models" in full
+
+
+def test_models_sold_only_standard_and_batch_read_as_before(scenario: Estimate, reviews: Path) -> None:
+    assert not cells.shows_modes(scenario)
+    text = rendered(scenario, 80)
+    assert "Processing modes" not in text and "Flex:" not in text
+    narrowed = estimate(reviews, ["gpt-4o-mini"], output_tokens=200, as_of=date(2026, 12, 1), use_history=False,
+                        mode=("standard", "batch"))
+    assert cells.shows_modes(narrowed)  # --mode asks for the modes table, even of these two
+    listed = rendered(narrowed, None).split("Processing modes", 1)[1].split("† the vendor", 1)[0]
+    assert "standard" in listed and "batch" in listed and "flex" not in listed
+    asked = estimate(TICKETS, ["modeco-one"], output_tokens=150, rows=1000, as_of="2026-12-01", prices=[MODECO],
+                     use_history=False, mode=("flex", "batch"))
+    text = rendered(asked, None)
+    assert "Processing modes" in text and "priority" not in text.split("Processing modes", 1)[1].split("†")[0]
+
+
+def test_the_saving_shown_is_the_plans_and_all_batch_is_labelled(four_modes: Estimate) -> None:
+    """#28: 'Saved' and the savings bars told the all-batch saving while the plan saved less."""
+    rec = four_modes.recommendation
+    assert rec is not None and rec.choice is not None and rec.choice.plan == "flex"
+    one = four_modes.estimates[0]
+    assert rec.saving_usd is not None and one.savings_usd is not None and rec.saving_usd < one.savings_usd
+    plan = f"{usd_display(rec.saving_usd)} ({rec.saving_usd / one.realtime_cost_usd * 100:.0f}%)"
+    for width in (80, None):
+        text = rendered(four_modes, width)
+        table = text.split("Savings of", 1)[0]
+        assert "Plan saves" in table and "All batch saves" in table and "Saved " not in table
+        row = next(line for line in table.splitlines() if line.startswith("modeco/modeco-one") and "$" in line
+                   and plan in line)
+        assert cells.saved_cell(one) in row or width == 80  # at 80 columns the part may stack
+        bars = text.split("Savings of each model's plan, against all realtime", 1)[1].split("\n\n", 1)[0]
+        assert f"{plan}, flex" in bars and f"all batch instead: {cells.saved_cell(one)}" in bars
+
+
+@pytest.mark.parametrize(
+    ("plan", "share", "split_with", "word"),
+    [("flex", 0.0, None, "✓ flex"), ("priority", 0.0, None, "✓ priority"), ("split", 0.03, "flex", "✓ split 3% +flex"),
+     ("split", 0.03, "standard", "✓ split 3%"), ("split", 0.5, None, "✓ split 50%")],
+)
+def test_verdict_cells_name_every_plan(plan: str, share: float, split_with: str | None, word: str) -> None:
+    from decimal import Decimal
+
+    from planner.plan.results import Choice, Verdict
+
+    choice = Choice(plan=plan, batch_share=share, split_with=split_with, cost_usd=Decimal(1), cost_low_usd=Decimal(1),
+                    cost_high_usd=Decimal(1), hours=1.0, meets_deadline=True, within_budget=None)
+    v = Verdict(model="m", name="p/m", status="fits", choice=choice, reasons=[], batch_eligible=True, text="")
+    assert cells.verdict_word(v) == word

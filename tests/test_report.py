@@ -59,7 +59,14 @@ def test_html_is_self_contained_escaped_and_complete(data: Path, tmp_path: Path)
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert "<script" not in html.lower()
-    assert not re.search(r"""(src|href)\s*=""", html, re.I)
+    assert not re.search(r"""src\s*=""", html, re.I)
+    # the price sources are links a reader can follow, and nothing else is
+    links = re.findall(r'<a href="([^"]*)" rel="noreferrer noopener">', html)
+    assert "https://example.test/acme/small" in links and html.count("href=") == len(links)
+    assert all(link.startswith("https://") for link in links)
+    # the title names the data file, never the user's folders
+    title = re.search(r"<title>(.*?)</title>", html)
+    assert title is not None and title.group(1) == f"batchplan report: {data.name}"
     assert "@import" not in html and "url(" not in html
     assert "@media print" in html
     assert "Content-Security-Policy" in html
@@ -67,9 +74,11 @@ def test_html_is_self_contained_escaped_and_complete(data: Path, tmp_path: Path)
     assert all("<title" in svg for svg in html.split("<svg")[1:])
     order = [html.index(h) for h in (">Summary<", ">Estimate<", ">Charts<", ">Assumptions<", ">Sign-off<")]
     assert order == sorted(order)
+    text = re.sub(r"<[^>]+>", "", html)  # what a reader sees: amounts and dates sit in unbreakable spans
     for must in ("acme@2026-01-01", "verified 2026-01-01", "https://example.test/acme/small", "max_tokens",
-                 "scaled to 1,000", "Cheapest that meets the $5.00 budget", 'class="headline"', 'class="cards"'):
-        assert must in html, must
+                 "scaled to 1,000", "Cheapest that meets the $5.00 budget"):
+        assert must in text, must
+    assert 'class="headline"' in html and 'class="cards"' in html
     # the dataset path is user input: escaped wherever it appears
     assert str(data) in html
 
@@ -176,3 +185,41 @@ def test_histogram_buckets() -> None:
 )
 def test_nice_max_ends_at_the_first_tick_past_the_data(value: float, nice: float) -> None:
     assert nice_max(value) == pytest.approx(nice)
+
+
+MODECO = str(Path(__file__).parent / "fixtures" / "pricing" / "modeco" / "2026-01-01.yaml")
+TICKETS = str(Path(__file__).resolve().parents[1] / "examples" / "tickets.jsonl")
+MODES_JOB = [TICKETS, "-m", "modeco-one", "-m", "gpt-4o-mini", "--prices", MODECO, "--output-tokens", "150",
+             "--rows", "200000", "--deadline", "6h", "--as-of", "2026-12-01"]
+
+
+def test_csv_has_each_mode_and_the_verdicts_saving(tmp_path: Path) -> None:
+    out = tmp_path / "modes.csv"
+    assert runner.invoke(app, ["report", *MODES_JOB, "-o", str(out)]).exit_code == 0
+    doc = json.loads(runner.invoke(app, ["estimate", *MODES_JOB, "--json"]).stdout)
+    one, mini = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    flex = doc["estimates"][0]["modes"]["flex"]
+    assert one["flex_offered"] == one["flex_qualifies"] == "true"
+    assert one["flex_cost_usd"] == flex["cost_usd"] and one["flex_cost_low_usd"] == flex["cost_range"]["low"]
+    assert float(one["flex_hours"]) == flex["hours"] and one["flex_vendor_target"] == "true"
+    assert one["priority_cost_usd"] == doc["estimates"][0]["modes"]["priority"]["cost_usd"]
+    # the saving of the plan chosen (flex), apart from the all-batch one, which keeps its column
+    assert one["verdict_plan"] == "flex" and one["recommended"] == "true"
+    assert Decimal(one["verdict_saving_usd"]) == Decimal(one["realtime_cost_usd"]) - Decimal(one["flex_cost_usd"])
+    assert Decimal(one["savings_usd"]) > Decimal(one["verdict_saving_usd"])
+    # a model without flex says so, and why
+    assert mini["flex_offered"] == "false" and mini["flex_cost_usd"] == "" and "flex" in mini["flex_reasons"]
+
+
+def test_markdown_shows_the_modes_and_the_plans_saving(tmp_path: Path) -> None:
+    out = tmp_path / "modes.md"
+    assert runner.invoke(app, ["report", *MODES_JOB, "-o", str(out)]).exit_code == 0
+    md = out.read_text(encoding="utf-8")
+    modes = md.split("### Processing modes", 1)[1].split("## Cost range", 1)[0]
+    for mode in ("standard", "flex", "priority", "batch"):
+        assert f"| modeco/modeco-one | {mode} |" in modes
+    assert "| openai/gpt-4o-mini | flex | — | — | — not offered |" in modes
+    assert "† the vendor's target" in modes
+    assert "| Plan saves | All batch saves |" in md and "| modeco/modeco-one | flex | $64.85 (40%) |" in md
+    assert "Flex: 20% of requests assumed refused at peak and re-sent at standard (--flex-refused)" in md
+    assert "| modeco/modeco-one | flex | $81.07 | $97.28 | $97.28 |" in md  # its range: none refused to 20%

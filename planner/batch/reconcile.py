@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,13 +27,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from planner.core.clock import today
-from planner.core.errors import InputError, PricingError, UnknownModelError, UsageError
+from planner.core.errors import BatchplanError, InputError, PricingError, UnknownModelError, UsageError
+from planner.core.jsonsafe import loads_bounded
 from planner.core.money import ZERO, per_million, usd
 from planner.core.request import Request
+from planner.io.inputs import Input, describe_size, open_input
 from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, earliest_note, earliest_pricing, load_pricebook
-from planner.read.datasets import ReadOptions, open_binary, read_requests
+from planner.read.columnar import kind_of
+from planner.read.datasets import ReadOptions, open_dataset, read_requests
+from planner.read.datasets import _stream as read_opened  # the stream of a dataset open_dataset opened
 from planner.vendors import Vendor, detect_vendor, get_vendor, list_vendors, parse_result
-from planner.vendors.results import BatchObject, Result, as_text
+from planner.vendors.results import BatchObject, Result
 
 #: Failed requests listed by name in the report.
 FIRST_FAILURES_KEPT = 5
@@ -42,44 +47,85 @@ FIRST_FAILURES_KEPT = 5
 # Reading the results
 
 
+def _loads(text: str | bytes) -> Any:
+    """JSON as billing data needs it: an integer past 19 digits is read as just past 64 bits (the count
+    checks refuse it, no time goes on converting 5,000 digits); nesting too deep is a ValueError."""
+    try:
+        return loads_bounded(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _json_items(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, object) from a JSONL file, or from a JSON file holding one object, a list or a list page."""
-    with open_binary(str(path), "results file") as handle:
-        raw = handle.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text (is it a results file?)", path=path) from None
-    if not text.strip():
-        raise InputError("empty file: no results", path=path)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    else:
-        if isinstance(doc, dict) and "\n" not in text.strip():  # a one-line JSONL file
-            first_line = text[: len(text) - len(text.lstrip())].count("\n") + 1
-            yield f"{path}:{first_line}", doc
-            return
-        yield from _doc_items(path, doc)
-        return
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield f"{path}:{number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=path, line=number) from None
+    """(where, object) from a JSONL file (lines split on \n only: U+2028 inside a string is no line end),
+    or from a JSON file holding one object, a list or a `{"data": [...]}` list page (on one line or many).
+    Read once through the one way in, every line bounded; a multi-line document is held whole only up to
+    the line limit."""
+    with open_input(str(path), "results file") as src:
+        started = False
+        for raw in src:
+            number = src.line
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            try:
+                obj = _loads(raw)
+            except ValueError as exc:
+                if started or not _opens_a_document(raw, exc):
+                    raise InputError(_json_problem(exc), path=src.name, line=number) from None
+                yield from _document_items(src, raw, number)
+                return
+            started = True
+            yield from _line_items(f"{src.name}:{number}", obj)
+        if not started:
+            raise InputError("empty file: no results", path=src.name)
 
 
-def _doc_items(path: Path, doc: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and "id" not in doc:
-        doc = doc["data"]
-    if isinstance(doc, list):
-        for i, item in enumerate(doc, 1):
-            yield f"{path}: item {i}", item
+def _opens_a_document(raw: bytes, exc: ValueError) -> bool:
+    """Whether a first line that is no JSON value on its own starts one written over several lines: it opens
+    an object or list, and the parser ran out of text at its end (rather than stumbling inside it)."""
+    text = raw.strip()
+    return (text.startswith((b"{", b"[")) and isinstance(exc, json.JSONDecodeError)
+            and exc.pos >= len(raw.decode("utf-8", "replace").rstrip()))
+
+
+def _json_problem(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"malformed JSON: {exc.msg} (column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text (is it a results file?)"
+    return f"malformed JSON: {exc}"
+
+
+def _line_items(where: str, obj: Any) -> Iterator[tuple[str, Any]]:
+    """One JSONL line's objects: the line itself, or the items of a list or list page written on it."""
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list) and "id" not in obj:
+        obj = obj["data"]
+    if isinstance(obj, list):
+        for i, item in enumerate(obj, 1):
+            yield f"{where}: item {i}", item
     else:
-        yield str(path), doc
+        yield where, obj
+
+
+def _document_items(src: Input, first: bytes, number: int) -> Iterator[tuple[str, Any]]:
+    """A JSON document written over several lines (a pretty-printed batch object or list page), read to its
+    end within the line limit."""
+    parts = [first]
+    size = len(first)
+    while chunk := src.read(1 << 20):
+        size += len(chunk)
+        if size > src.max_line:
+            raise InputError(f"line {number} starts a JSON document over {describe_size(src.max_line)}, the limit "
+                             "for one document: write the results as JSONL (one object per line)", path=src.name)
+        parts.append(chunk)
+    try:
+        doc = _loads(b"".join(parts))
+    except ValueError as exc:
+        at = number + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else number
+        raise InputError(_json_problem(exc), path=src.name, line=at) from None
+    yield from _line_items(src.name, doc)
 
 
 def read_results(paths: Sequence[str | Path]) -> tuple[list[Result], list[BatchObject]]:
@@ -92,15 +138,22 @@ def read_results(paths: Sequence[str | Path]) -> tuple[list[Result], list[BatchO
         for where, obj in _json_items(path):
             try:
                 found = parse_result(obj, where)
-            except ValueError as exc:
-                file, _, line = where.rpartition(":")
-                raise InputError(str(exc), path=file if line.isdigit() else where,
-                                 line=int(line) if line.isdigit() else None) from None
+            except (ValueError, OverflowError) as exc:
+                raise _error_at(where, str(exc)) from None
             if isinstance(found, BatchObject):
                 objects.append(found)
             else:
                 results.append(found)
     return results, objects
+
+
+def _error_at(where: str, message: str) -> InputError:
+    """An InputError at `where` ("file:line", "file:line: item 3", "file: item 3" or "file")."""
+    head, sep, item = where.partition(": item ")
+    file, _, line = head.rpartition(":")
+    if line.isdigit():
+        return InputError(f"item {item}: {message}" if sep else message, path=file, line=int(line))
+    return InputError(f"item {item}: {message}" if sep else message, path=head)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,75 +173,125 @@ class Planned:
     notes: list[str] = field(default_factory=list)
 
 
+#: The largest manifest read (`batchplan prepare` writes a few KiB per batch file).
+MANIFEST_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest's JSON object, read once and bounded; anything else is an InputError naming it."""
+    with open_input(str(path), "manifest") as src:
+        raw = src.read(MANIFEST_MAX_BYTES + 1)
+    if len(raw) > MANIFEST_MAX_BYTES:
+        raise InputError(f"over {describe_size(MANIFEST_MAX_BYTES)}: not a batchplan manifest", path=path)
+    try:
+        manifest = _loads(raw.removeprefix(b"\xef\xbb\xbf"))
+    except ValueError as exc:
+        raise InputError(f"not a batchplan manifest: {_json_problem(exc)}", path=path) from None
+    if not isinstance(manifest, dict) or "files" not in manifest or "vendor" not in manifest:
+        raise InputError("not a batchplan manifest (no 'files' and 'vendor')", path=path)
+    return manifest
+
+
+def _manifest_field(manifest: dict[str, Any], key: str, kind: type, path: Path) -> Any:
+    """A manifest field that must have this JSON type when present (None when absent or null)."""
+    value = manifest.get(key)
+    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        raise InputError(f"manifest field '{key}' must be a {_TYPE_WORDS[kind]}, not {json.dumps(value)[:40]}",
+                         path=path)
+    return value
+
+
+_TYPE_WORDS: dict[type, str] = {str: "string", list: "list", dict: "JSON object"}
+
+
+def _manifest_files(manifest: dict[str, Any], path: Path) -> list[Path]:
+    """The batch files a manifest lists: plain names of regular files beside it (no path, NUL or FIFO)."""
+    files = _manifest_field(manifest, "files", list, path)
+    out: list[Path] = []
+    for entry in files or []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if (not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\\x00")
+                or len(name) > 255):
+            raise InputError(f"manifest lists a bad file entry {json.dumps(entry, ensure_ascii=True)[:80]}",
+                             path=path)
+        file = path.parent / name
+        try:
+            regular = stat.S_ISREG(file.stat().st_mode)
+        except OSError:
+            raise InputError(f"the batch file '{name}' the manifest lists is not beside it", path=path) from None
+        if not regular:
+            raise InputError(f"the batch file '{name}' the manifest lists is not a regular file", path=path)
+        out.append(file)
+    if not out:
+        raise InputError("the manifest lists no batch files", path=path)
+    return out
+
+
 def planned_from_manifest(path: str | Path) -> Planned:
     """The requests of the files a `batchplan prepare` manifest lists (read from beside the manifest)."""
     path = Path(path)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not a batchplan manifest: {exc}", path=path) from None
-    if not isinstance(manifest, dict) or "files" not in manifest or "vendor" not in manifest:
-        raise InputError("not a batchplan manifest (no 'files' and 'vendor')", path=path)
-    if str(manifest["vendor"]) not in list_vendors():
-        raise InputError(f"manifest names an unknown vendor '{manifest['vendor']}'", path=path)
-    rules = get_vendor(str(manifest["vendor"]))
+    manifest = _read_manifest(path)
+    vendor = _manifest_field(manifest, "vendor", str, path)
+    if vendor not in list_vendors():
+        raise InputError(f"manifest names an unknown vendor {json.dumps(vendor)[:60]}", path=path)
+    rules = get_vendor(vendor)
     requests: list[Request] = []
-    for entry in manifest["files"]:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or "/" in name or "\\" in name:
-            raise InputError(f"manifest lists a bad file entry {json.dumps(entry)[:80]}", path=path)
-        requests.extend(_vendor_requests(path.parent / name, rules, "batch file"))
-    as_of = manifest.get("as_of")
+    for file in _manifest_files(manifest, path):
+        with open_input(str(file), "batch file") as src:
+            requests.extend(_vendor_requests(src, rules))
+    as_of = _manifest_field(manifest, "as_of", str, path)
+    try:
+        day = date.fromisoformat(as_of) if as_of is not None else None
+    except ValueError:
+        raise InputError(f"manifest field 'as_of' is not a date: {json.dumps(as_of)[:40]}", path=path) from None
     return Planned(
-        requests=requests, source=str(path), model=as_text(manifest.get("model")), vendor=rules.name,
-        as_of=date.fromisoformat(as_of) if isinstance(as_of, str) else None,
-        output_assumption=manifest.get("output_assumption") if isinstance(manifest.get("output_assumption"), dict)
-        else None,
+        requests=requests, source=str(path), model=_manifest_field(manifest, "model", str, path) or None,
+        vendor=rules.name, as_of=day, output_assumption=_manifest_field(manifest, "output_assumption", dict, path),
     )
 
 
-def _vendor_requests(path: Path, rules: Vendor, kind: str) -> list[Request]:
+def _vendor_requests(src: Input, rules: Vendor) -> list[Request]:
     """Every request of one vendor batch file, in order; a line that is not that vendor's is an error."""
     requests: list[Request] = []
-    with open_binary(str(path), kind) as handle:
-        for number, raw in enumerate(handle, 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except ValueError:
-                raise InputError("malformed JSON", path=path, line=number) from None
-            parsed = rules.parse_line(obj, number)
-            if parsed.request is None:
-                raise InputError("; ".join(parsed.problems), path=path, line=number)
-            requests.append(parsed.request)
+    for raw in src:
+        number = src.line
+        if not raw.strip():
+            continue
+        try:
+            obj = _loads(raw)
+        except ValueError as exc:
+            raise InputError(_json_problem(exc), path=src.name, line=number) from None
+        parsed = rules.parse_line(obj, number)
+        if parsed.request is None:
+            raise InputError("; ".join(parsed.problems), path=src.name, line=number)
+        requests.append(parsed.request)
     return requests
 
 
 def planned_from_input(path: str | Path) -> Planned:
-    """The requests of a batch input file of any vendor (or any dataset batchplan reads, ids from its rows)."""
+    """The requests of a batch input file of any vendor (or any dataset batchplan reads, ids from its rows).
+    The file is opened and read once: a FIFO, `-` (standard input) or `<(cmd)` works like a file."""
     path = str(path)
-    first: Any = None
-    with open_binary(path, "input file") as handle:
-        for raw in handle:
-            if raw.strip():
-                try:
-                    first = json.loads(raw)
-                except ValueError:
-                    first = None
-                break
-    vendor = detect_vendor(first) if isinstance(first, dict) else None
-    if vendor in (None, "openai", "anthropic"):  # shapes the dataset reader knows (ids = custom_id)
-        _, stream = read_requests(path, ReadOptions())
-        requests = list(stream)
-        model = next((r.model for r in requests if r.model), None)
-        return Planned(requests=requests, source=path, model=model, vendor=vendor)
-    rules = get_vendor(vendor)
-    requests = _vendor_requests(Path(path), rules, "input file")
+    if kind_of(path) is not None:  # Parquet / Arrow: read by path, never a stream
+        requests = list(read_requests(path, ReadOptions())[1])
+        return Planned(requests=requests, source=path, model=next((r.model for r in requests if r.model), None))
+    fmt, src = open_dataset(path, ReadOptions())
+    try:
+        first = src.peek_line()
+        try:
+            obj = _loads(first.removeprefix(b"\xef\xbb\xbf")) if first.strip() else None
+        except ValueError:
+            obj = None
+        vendor = detect_vendor(obj) if isinstance(obj, dict) else None
+        if vendor in (None, "openai", "anthropic"):  # shapes the dataset reader knows (ids = custom_id)
+            requests = list(read_opened(fmt, src, ReadOptions(), None))
+        else:
+            vendor = get_vendor(vendor).name
+            requests = _vendor_requests(src, get_vendor(vendor))
+    finally:
+        src.close()
     model = next((r.model for r in requests if r.model), None)
-    return Planned(requests=requests, source=path, model=model, vendor=rules.name)
+    return Planned(requests=requests, source=src.name if path == "-" else path, model=model, vendor=vendor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,13 +348,26 @@ class RequestCounts(_Frozen):
     first_missing: list[str]
 
 
+def actual_vs_estimate(estimated: int | Decimal | None, actual: int | Decimal) -> float | None:
+    """(actual − estimate) / estimate × 100: how far the bill came out from the estimate, the one reading of
+    every difference reconcile shows ("actual vs estimate −82%": billed 82% below the estimate). None when
+    there is no estimate or it is zero."""
+    if estimated is None or not estimated:
+        return None
+    return round(float((Decimal(actual) - Decimal(estimated)) / Decimal(estimated) * 100), 3)
+
+
 class InputTokens(_Frozen):
+    """`actual` is the compared requests' own prompts; `tool_use_prompt` (Gemini search grounding: what the
+    model's tool calls fed back to it) is reported apart, never added into `actual`."""
+
     estimated: int | None
     actual: int
     billed: int
     cached: int
     cache_write: int
-    difference_pct: float | None
+    tool_use_prompt: int
+    actual_vs_estimate_pct: float | None
     token_method: str | None
     per_request: PerRequestError | None
 
@@ -260,6 +376,7 @@ class OutputTokens(_Frozen):
     estimated: int | None
     actual: int
     billed: int
+    actual_vs_estimate_pct: float | None
     reasoning: int
     assumption: str | None
     estimated_distribution: Distribution | None
@@ -270,9 +387,21 @@ class Costs(_Frozen):
     estimated: str | None
     actual: str
     billed: str
-    difference: str | None
+    actual_minus_estimate: str | None
+    actual_vs_estimate_pct: float | None
     realtime_equivalent: str
     failed_rerun_estimate: str | None
+    #: tool fees the results imply but no price table publishes (e.g. "search grounding"), left out of `actual`
+    unpriced: list[str]
+
+
+class TierPricing(_Frozen):
+    """One `service_tier` the results report: how many succeeded requests, and the prices they are billed at."""
+
+    tier: str
+    requests: int
+    priced_as: str
+    basis: str
 
 
 class Failure(_Frozen):
@@ -317,7 +446,11 @@ class Reconciliation(_Frozen):
     cost_usd: Costs
     failures: Failures
     batch: BatchInfo | None
+    service_tiers: list[TierPricing]
     key: str
+    #: what may make the report wrong (an input that does not belong to the results, a --model of
+    #: another vendor); printed as warnings
+    warnings: list[str]
     notes: list[str]
 
 
@@ -341,6 +474,10 @@ class Outcome:
     pairs: list[Matched]
     tokenizer_key: str | None
     exact_estimate: bool
+    #: why the comparison is not to be learned from, or None: the input probably does not belong to the results
+    #: (errors both ways). A one-way error may be a part of every request the count misses, which is what
+    #: calibration learns, so it is warned about but stored.
+    questioned: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,17 +563,21 @@ def _as_of(opts: ReconcileOptions, objects: Sequence[BatchObject], results: Sequ
 
 
 def _resolve(book: PriceBook, names: Sequence[tuple[str, str]]) -> tuple[ResolvedModel, str]:
-    """The first name that resolves, trying (name, where it came from) in order."""
+    """The first name that resolves, trying (name, where it came from) in order. `--model` is tried alone:
+    a name the user typed that no table knows is an error, never quietly replaced by the results' model."""
     tried: list[str] = []
     last: Exception | None = None
     for name, origin in names:
         try:
             return book.resolve(name), name
         except UnknownModelError as exc:
-            tried.append(f"'{name}' ({origin})")
+            if origin == "--model":
+                raise UsageError(f"--model '{_clean(name)}' is not a model batchplan knows: {_clean(str(exc), 300)}"
+                                 ) from None
+            tried.append(f"'{_clean(name)}' ({origin})")
             last = exc
     if last is not None:
-        raise UsageError(f"cannot price {', '.join(tried)}: {last}; pass --model")
+        raise UsageError(f"cannot price {', '.join(tried)}: {_clean(str(last), 300)}; pass --model")
     raise UsageError("the results name no model and no input or manifest gives one; pass --model")
 
 
@@ -445,19 +586,40 @@ def _assumption(opts: ReconcileOptions, planned: Planned | None) -> tuple[str, A
     if opts.output_tokens is not None and opts.output_ratio is not None:
         raise UsageError("use only one of --output-tokens and --output-ratio")
     if opts.output_tokens is not None:
-        if opts.output_tokens < 0:
-            raise UsageError("--output-tokens must be 0 or more")
+        if not 0 <= opts.output_tokens <= MAX_ASSUMED_OUTPUT:
+            raise UsageError(f"--output-tokens must be from 0 to {MAX_ASSUMED_OUTPUT:,} (tokens per request)")
         return "fixed", opts.output_tokens, f"{opts.output_tokens:,} output tokens per request (--output-tokens)"
     if opts.output_ratio is not None:
-        if not opts.output_ratio >= 0 or math.isinf(opts.output_ratio):
-            raise UsageError("--output-ratio must be a finite number of 0 or more")
+        if not 0 <= opts.output_ratio <= MAX_ASSUMED_RATIO:
+            raise UsageError(f"--output-ratio must be a number from 0 to {MAX_ASSUMED_RATIO:,}")
         return "ratio", opts.output_ratio, f"output = {opts.output_ratio:g} × input (--output-ratio)"
     if planned is not None and planned.output_assumption:
-        a = planned.output_assumption
-        mode = str(a.get("mode", "max_tokens"))
-        if mode in ("fixed", "ratio", "max_tokens"):
-            return mode, a.get("value"), f"{a.get('description', mode)} (from the manifest)"
+        return _manifest_assumption(planned.output_assumption, planned.source)
     return "max_tokens", None, "each request's max_tokens (an upper bound; pass --output-tokens N to compare a guess)"
+
+
+#: The largest output a manifest's assumption may state per request, and the largest output/input ratio.
+MAX_ASSUMED_OUTPUT = 10**9
+MAX_ASSUMED_RATIO = 1000
+
+
+def _manifest_assumption(a: dict[str, Any], source: str) -> tuple[str, Any, str]:
+    """A manifest's `output_assumption`, checked: fixed is a whole number of tokens, ratio a finite number,
+    both within bounds (a manifest is a file the user hands us, not truth)."""
+    mode, value, description = a.get("mode", "max_tokens"), a.get("value"), a.get("description")
+    if mode not in ("fixed", "ratio", "max_tokens"):
+        raise InputError(f"output_assumption.mode must be fixed, ratio or max_tokens, not {json.dumps(mode)[:40]}",
+                         path=source)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if mode == "fixed" and not (number and isinstance(value, int) and 0 <= value <= MAX_ASSUMED_OUTPUT):
+        raise InputError(f"output_assumption.value must be a whole number of tokens from 0 to {MAX_ASSUMED_OUTPUT:,} "
+                         f"for mode fixed, not {json.dumps(value)[:40]}", path=source)
+    if mode == "ratio" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                and math.isfinite(value) and 0 <= value <= MAX_ASSUMED_RATIO):
+        raise InputError(f"output_assumption.value must be a number from 0 to {MAX_ASSUMED_RATIO:,} for mode ratio, "
+                         f"not {json.dumps(value)[:40]}", path=source)
+    text = _clean(description, 200) if isinstance(description, str) and description else str(mode)
+    return str(mode), value, f"{text} (from the manifest)"
 
 
 def estimate_inputs(r: ResolvedModel, requests: Sequence[Request], source: str) -> tuple[list[int], str, bool]:
@@ -513,6 +675,14 @@ class _Pricing:
     basis: str
     cache_prices: PriceSet | None
     notes: list[str]
+    warnings: list[str] = field(default_factory=list)
+    #: the service tiers the results report, each with the prices it is billed at
+    tiers: list[TierPricing] = field(default_factory=list)
+    tier_rates: dict[str, tuple[PriceSet, PriceSet | None]] = field(default_factory=dict)
+
+    def rates_for(self, res: Result) -> tuple[PriceSet, PriceSet | None]:
+        """The prices (and cache-read prices) this result is billed at: its reported tier's, else batch."""
+        return self.tier_rates.get(_tier_of(res), (self.prices, self.cache_prices))
 
 
 @dataclass
@@ -582,9 +752,12 @@ def reconcile(results: Sequence[str | Path], options: ReconcileOptions | None = 
     totals = _totals(joined.pairs, estimate, pricing)
     _take_batch_object(loaded, totals, pricing)
     notes = [*pricing.notes, *estimate.notes, *totals.notes, *_notes(loaded, joined, totals, estimate, pricing)]
+    mismatch = _mismatch(totals.compared, estimate)
+    pricing.warnings.extend(mismatch)
     report = _report(loaded, pricing, joined, estimate, totals, notes)
     return Outcome(report=report, pairs=_matched(joined.pairs, estimate),
-                   tokenizer_key=tokenizer_key(pricing.resolved.tokenizer), exact_estimate=estimate.exact)
+                   tokenizer_key=tokenizer_key(pricing.resolved.tokenizer), exact_estimate=estimate.exact,
+                   questioned=next((w for w in mismatch if "both ways" in w), None))
 
 
 def _load(results: Sequence[str | Path], opts: ReconcileOptions) -> _Loaded:
@@ -593,6 +766,8 @@ def _load(results: Sequence[str | Path], opts: ReconcileOptions) -> _Loaded:
         raise UsageError("name at least one results file")
     if opts.input is not None and opts.manifest is not None:
         raise UsageError("use either --input or --manifest, not both")
+    if sum(1 for p in [*results, opts.input, opts.manifest] if p is not None and str(p) == "-") > 1:
+        raise UsageError("standard input (-) can be read only once; name it once")
     lines, objects = read_results(results)
     planned: Planned | None = None
     if opts.manifest is not None:
@@ -614,11 +789,20 @@ def _result_models(loaded: _Loaded) -> list[str]:
     return sorted({r.model for r in loaded.lines if r.model} | {o.model for o in loaded.objects if o.model})
 
 
+def _clean(text: str, limit: int = 80) -> str:
+    """A name from the user or the data, safe to print on one line (no control characters), shortened."""
+    shown = "".join(c if c.isprintable() else "?" for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def _model_names(loaded: _Loaded, opts: ReconcileOptions) -> list[tuple[str, str]]:
-    """The model names to price as, in order of preference, each with where it came from."""
+    """The model names to price as, in order of preference, each with where it came from (`--model`
+    alone when given)."""
+    if opts.model is not None:
+        if not opts.model.strip():
+            raise UsageError("--model is empty; name the model the batch ran on")
+        return [(opts.model, "--model")]
     names: list[tuple[str, str]] = []
-    if opts.model:
-        names.append((opts.model, "--model"))
     if loaded.planned is not None and loaded.planned.model:
         names.append((loaded.planned.model, "the input" if opts.manifest is None else "the manifest"))
     # a Vertex row names the model as Vertex serves it ("claude-sonnet-5-5", "gemini-2.5-flash"): priced
@@ -643,10 +827,94 @@ def _price_model(loaded: _Loaded, opts: ReconcileOptions, pricebook: PriceBook |
         notes.append(earliest_note(as_of, [resolved.table.label], as_of_source))
     result_models = _result_models(loaded)
     if len(result_models) > 1:
-        notes.append(f"the results name several model versions ({', '.join(result_models)}); all are priced as "
-                     f"{resolved.model.id}")
+        notes.append(f"the results name several model versions ({', '.join(map(_clean, result_models))}); all are "
+                     f"priced as {resolved.model.id}")
+    warnings = _vendor_warning(book, loaded, opts, resolved)
     prices, basis, cache_prices = _batch_rates(resolved)
-    return _Pricing(as_of, as_of_source, resolved, model_name, prices, basis, cache_prices, notes)
+    pricing = _Pricing(as_of, as_of_source, resolved, model_name, prices, basis, cache_prices, notes, warnings)
+    _price_tiers(pricing, loaded.lines)
+    return pricing
+
+
+#: The price-table providers whose batches return each result shape, where the shape tells the vendor
+#: (the OpenAI shape is shared by OpenAI, Azure, Groq and others, so it tells nothing).
+_SHAPE_PROVIDERS = {"anthropic": ("anthropic",), "gemini": ("google",), "vertex": ("vertex",),
+                    "bedrock": ("bedrock",)}
+
+
+#: Providers that serve the same models under the same names (Azure runs OpenAI's; Bedrock and Vertex run
+#: Claude; Vertex runs Gemini): a --model of one for results of another is no vendor mix-up.
+_SAME_MODELS = ({"openai", "azure"}, {"anthropic", "bedrock", "vertex"}, {"google", "vertex"})
+
+
+def _vendor_warning(book: PriceBook, loaded: _Loaded, opts: ReconcileOptions, resolved: ResolvedModel) -> list[str]:
+    """A warning when `--model` is another vendor's model than the one the results come from."""
+    if opts.model is None:
+        return []
+    theirs: set[str] = set()
+    for name in _result_models(loaded):
+        for which in (book, None):  # the batch's book, else today's (an old batch's vendor may have no table then)
+            try:
+                found = (which or load_pricebook(today(), user_tables=opts.prices)).resolve(name)
+            except BatchplanError:
+                continue
+            theirs.add(found.table.provider)
+            break
+    if not theirs and loaded.lines:
+        theirs = set(_SHAPE_PROVIDERS.get(loaded.lines[0].kind, ()))
+    ours = resolved.table.provider
+    if not theirs or any(ours in group and theirs & group for group in _SAME_MODELS) or ours in theirs:
+        return []
+    named = f" (they name {', '.join(map(_clean, _result_models(loaded)))})" if _result_models(loaded) else ""
+    return [f"--model {_clean(opts.model)} is priced from the {resolved.table.provider} table, but these results "
+            f"come from {', '.join(sorted(theirs))}{named}: priced as {resolved.model.id} anyway; is --model right?"]
+
+
+#: `service_tier` values a batch result reports when it ran as an ordinary batch request, billed at batch
+#: prices: OpenAI's "default" and "auto", Anthropic's "batch" and "standard" (and none at all).
+BATCH_TIERS = frozenset({"default", "auto", "batch", "standard"})
+#: Reported tiers priced at the table's prices of the processing mode of that name, when it gives them.
+MODE_TIERS = ("flex", "priority")
+NOT_REPORTED = "(not reported)"
+
+
+def _tier_of(res: Result) -> str:
+    tier = _clean((res.service_tier or "").strip().lower(), 40)
+    return tier if tier else NOT_REPORTED
+
+
+def _price_tiers(pricing: _Pricing, lines: Sequence[Result]) -> None:
+    """The prices of each `service_tier` the succeeded results report (see BATCH_TIERS, MODE_TIERS): a
+    mode's prices where the table gives them, else batch prices with a note that the tier is unpriced."""
+    counts: dict[str, int] = {}
+    for res in lines:
+        if res.succeeded:
+            counts[_tier_of(res)] = counts.get(_tier_of(res), 0) + 1
+    table = pricing.resolved.table
+    for tier, n in sorted(counts.items()):
+        if tier in MODE_TIERS:
+            prices, basis = table.mode_prices(pricing.resolved.model, tier)
+            if prices is not None:
+                pricing.tier_rates[tier] = (prices, _cache_rates(pricing.resolved, prices))
+                pricing.tiers.append(TierPricing(tier=tier, requests=n, priced_as=tier, basis=basis))
+                continue
+            why = f"{tier} is unpriced ({basis})"
+        elif tier in BATCH_TIERS or tier == NOT_REPORTED:
+            pricing.tiers.append(TierPricing(tier=tier, requests=n, priced_as="batch", basis=pricing.basis))
+            continue
+        else:
+            why = f"'{_clean(tier)}' is no tier batchplan knows"
+        pricing.tiers.append(TierPricing(tier=tier, requests=n, priced_as="batch", basis=why))
+        pricing.notes.append(f"{n:,} request(s) report service_tier '{_clean(tier)}': {why}, so they are priced at "
+                             f"batch prices; the bill may differ")
+
+
+def _cache_rates(r: ResolvedModel, prices: PriceSet) -> PriceSet | None:
+    """The cache-read prices of a mode whose row gives none: the standard cache price scaled as its input."""
+    if prices.cached_input is None and r.model.realtime.cached_input is not None and r.model.realtime.input:
+        ratio = prices.input / r.model.realtime.input
+        return prices.model_copy(update={"cached_input": r.model.realtime.cached_input * ratio})
+    return None
 
 
 def _join(lines: Sequence[Result], planned: Planned | None) -> _Joined:
@@ -655,7 +923,7 @@ def _join(lines: Sequence[Result], planned: Planned | None) -> _Joined:
     by_id: dict[str, Request] = {}
     for planned_req in planned.requests if planned is not None else []:
         if planned_req.id in by_id:
-            raise InputError(f"custom id '{planned_req.id}' appears twice in the input",
+            raise InputError(f"custom id '{_clean(planned_req.id)}' appears twice in the input",
                              path=planned.source if planned else None, line=planned_req.line)
         by_id[planned_req.id] = planned_req
     pairs: Pairs = []
@@ -668,7 +936,7 @@ def _join(lines: Sequence[Result], planned: Planned | None) -> _Joined:
             req = res.request  # Vertex, Bedrock: the line carries its request
         if res.custom_id is not None:
             if res.custom_id in seen:
-                raise InputError(f"custom id '{res.custom_id}' has two results", path=res.where.rpartition(":")[0])
+                raise _error_at(res.where, f"custom id '{_clean(res.custom_id)}' has two results")
             seen.add(res.custom_id)
         pairs.append((res, req))
     missing = [req_id for req_id in by_id if req_id not in seen] if seen else []
@@ -711,13 +979,22 @@ def _totals(pairs: Pairs, est: _Estimate, pricing: _Pricing) -> _Totals:
         actual_out=sum(res.output_tokens for res, _ in compared),
         estimated_in=estimated_in, estimated_out=estimated_out,
         estimated_outputs=[o for o in outs_known if o is not None],
-        billed_cost=_billed(pricing.prices, pricing.cache_prices, succeeded),
-        actual_cost=_billed(pricing.prices, pricing.cache_prices, [res for res, _ in compared]),
+        billed_cost=_billed_tiers(pricing, succeeded),
+        actual_cost=_billed_tiers(pricing, [res for res, _ in compared]),
         realtime_cost=_billed(pricing.resolved.model.realtime, pricing.resolved.model.realtime, succeeded),
         estimated_cost=_estimated_cost(pricing.prices, est, [req for _, req in compared]) if known else None,
         rerun_cost=_estimated_cost(pricing.prices, est, failed_matched) if failed_matched and all(
             est.outputs.get(id(req)) is not None for req in failed_matched) else None,
     )
+
+
+def _billed_tiers(pricing: _Pricing, results: Sequence[Result]) -> Decimal:
+    """What these results cost, each at the prices of the service tier it reports (batch when none)."""
+    total = ZERO
+    for r in results:
+        prices, cache_prices = pricing.rates_for(r)
+        total += _cost(prices, cache_prices, r, input_tokens=r.input_tokens, output_tokens=r.output_tokens)
+    return total
 
 
 def _billed(prices: PriceSet, cache_prices: PriceSet | None, results: Sequence[Result]) -> Decimal:
@@ -771,6 +1048,12 @@ def _notes(loaded: _Loaded, joined: _Joined, totals: _Totals, est: _Estimate, pr
                        "openai": "failed requests are not billed; completed ones in an expired batch are",
                        }.get(loaded.lines[0].kind if loaded.lines else "", "failed requests are not billed")
         notes.append(f"{len(totals.failed):,} request(s) failed: {vendor_rule}")
+    tool_use = sum(r.tool_use_prompt_tokens for r in totals.succeeded)
+    if tool_use:
+        notes.append(f"{tool_use:,} tool-use prompt tokens (Gemini toolUsePromptTokenCount: what the model's own "
+                     "tools, search grounding or code execution, fed back to it) are reported apart: not in input "
+                     "actual, not compared, not in the cost; the grounding fee is unpriced (no price table publishes "
+                     "it)")
     if pricing.resolved.tokenizer.method != "exact" and not est.exact and est.method:
         notes.append(f"input estimate is {est.method}: the difference measures the approximation (stored in "
                      "history to calibrate later estimates of this model)")
@@ -795,40 +1078,46 @@ def _report(loaded: _Loaded, pricing: _Pricing, joined: _Joined, est: _Estimate,
                                first_missing=joined.missing[:5]),
         input_tokens=_input_tokens(t, est),
         output_tokens=_output_tokens(t, est),
-        cost_usd=_costs(t),
+        cost_usd=_costs(t, loaded.lines),
         failures=Failures(count=len(t.failed), by_type=_by_type(t.failed), billed_usd="0.000000",
                           first=[Failure(custom_id=r.custom_id, type=r.failure or "error", message=r.message)
                                  for r in t.failed[:FIRST_FAILURES_KEPT]]),
-        batch=t.batch, key=_key(loaded.lines, loaded.objects), notes=notes,
+        batch=t.batch, service_tiers=pricing.tiers if any(r.service_tier for r in loaded.lines) else [],
+        key=_key(loaded.lines, loaded.objects), warnings=pricing.warnings,
+        notes=notes,
     )
 
 
 def _input_tokens(t: _Totals, est: _Estimate) -> InputTokens:
-    difference = None
-    if t.estimated_in is not None and t.actual_in:
-        difference = round((t.estimated_in - t.actual_in) / t.actual_in * 100, 3)
     return InputTokens(
         estimated=t.estimated_in, actual=t.actual_in if t.compared else t.billed_in, billed=t.billed_in,
         cached=sum(r.cached_tokens for r in t.succeeded),
         cache_write=sum(r.cache_write_tokens + r.cache_write_1h_tokens for r in t.succeeded),
-        difference_pct=difference, token_method=est.method, per_request=_per_request_error(t.compared, est))
+        tool_use_prompt=sum(r.tool_use_prompt_tokens for r in t.succeeded),
+        actual_vs_estimate_pct=actual_vs_estimate(t.estimated_in, t.actual_in), token_method=est.method,
+        per_request=_per_request_error(t.compared, est))
 
 
 def _output_tokens(t: _Totals, est: _Estimate) -> OutputTokens:
     return OutputTokens(
         estimated=t.estimated_out, actual=t.actual_out if t.compared else t.billed_out, billed=t.billed_out,
+        actual_vs_estimate_pct=actual_vs_estimate(t.estimated_out, t.actual_out),
         reasoning=sum(r.reasoning_tokens for r in t.succeeded), assumption=est.description if t.compared else None,
         estimated_distribution=Distribution.of(t.estimated_outputs),
         actual_distribution=Distribution.of([r.output_tokens for r in t.succeeded]))
 
 
-def _costs(t: _Totals) -> Costs:
+def _costs(t: _Totals, lines: Sequence[Result]) -> Costs:
+    actual = t.actual_cost if t.compared else t.billed_cost
+    grounded = sum(1 for r in t.succeeded if r.tool_use_prompt_tokens)
     return Costs(
         estimated=usd(t.estimated_cost) if t.estimated_cost is not None else None,
-        actual=usd(t.actual_cost if t.compared else t.billed_cost), billed=usd(t.billed_cost),
-        difference=usd(t.estimated_cost - t.actual_cost) if t.estimated_cost is not None else None,
+        actual=usd(actual), billed=usd(t.billed_cost),
+        actual_minus_estimate=usd(actual - t.estimated_cost) if t.estimated_cost is not None else None,
+        actual_vs_estimate_pct=actual_vs_estimate(t.estimated_cost, actual) if t.compared else None,
         realtime_equivalent=usd(t.realtime_cost),
-        failed_rerun_estimate=usd(t.rerun_cost) if t.rerun_cost is not None else None)
+        failed_rerun_estimate=usd(t.rerun_cost) if t.rerun_cost is not None else None,
+        unpriced=[f"search grounding ({grounded:,} request(s) used tools)"] if grounded else [])
 
 
 def _per_request_error(compared: Sequence[tuple[Result, Request]], est: _Estimate) -> PerRequestError | None:
@@ -842,6 +1131,41 @@ def _per_request_error(compared: Sequence[tuple[Result, Request]], est: _Estimat
         within_1pct=sum(1 for x in rels if abs(x) <= 0.01),
         relative_error=Distribution.of([round(x, 6) for x in rels]), max_abs_tokens=max(abs(e) for e in errs),
     )
+
+
+#: An exactly counted request whose bill differs from its count by more than this share is "off"; when most
+#: compared requests are off, or their median is off by more than MISMATCH_MEDIAN, the input is questioned.
+#: Rounding and per-request framing move an exact count by a few tokens, never by a quarter.
+MISMATCH_SHARE = 0.25
+MISMATCH_MEDIAN = 0.20
+#: For an approximate or calibrated count, the same questions with wider margins (its band is ±15% at most).
+MISMATCH_SHARE_APPROX = 0.60
+MISMATCH_MEDIAN_APPROX = 0.50
+
+
+def _mismatch(compared: Sequence[tuple[Result, Request]], est: _Estimate) -> list[str]:
+    """A warning when the estimate and the bills disagree far beyond what counting explains: the input file
+    probably is not the one these results came from (same custom_ids, other prompts), or a part of every
+    request goes uncounted. Errors both ways point at the first; all one way, at the second. Each request's
+    difference reads as everywhere in the report: actual vs estimate."""
+    rels = sorted((res.input_tokens - est.inputs[id(req)]) / est.inputs[id(req)]
+                  for res, req in compared if est.inputs[id(req)])
+    if len(rels) < 2:
+        return []
+    share, median_limit = (MISMATCH_SHARE, MISMATCH_MEDIAN) if est.exact else (
+        MISMATCH_SHARE_APPROX, MISMATCH_MEDIAN_APPROX)
+    off = [x for x in rels if abs(x) > share]
+    median = rels[len(rels) // 2] if len(rels) % 2 else (rels[len(rels) // 2 - 1] + rels[len(rels) // 2]) / 2
+    if len(off) * 2 <= len(rels) and abs(median) <= median_limit:
+        return []
+    how = (f"{len(off):,} of {len(rels):,} {'exactly counted' if est.exact else 'compared'} requests were billed "
+           f"over {share:.0%} away from their estimate (median actual vs estimate {median:+.0%})")
+    over, under = sum(1 for x in off if x > 0), sum(1 for x in off if x < 0)
+    if over and under:
+        return [f"{how}, both ways: the input file probably does not belong to these results (same custom_ids, "
+                "other prompts?); the comparison and what history learns from it are not meaningful"]
+    return [f"{how}, all {'above' if over or median > 0 else 'below'} it: the input file may not belong to these "
+            "results, or a part of every request is not counted; check the input before trusting the comparison"]
 
 
 def _by_type(failed: Sequence[Result]) -> dict[str, int]:

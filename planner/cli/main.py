@@ -17,15 +17,27 @@ import contextlib
 import copy
 import functools
 import os
+import sys
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
-import typer
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from planner.cli.commands import COMMANDS, register_all, register_command
-from planner.cli.commands._common import SETTINGS
-from planner.cli.streams import hold_closed_streams
+def _interrupted_at_start() -> NoReturn:
+    """Ctrl-C before a command could install its handlers (while Python imports): one line, exit 130."""
+    with contextlib.suppress(Exception):
+        print("batchplan: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+try:
+    import typer
+    from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+    from planner.cli.commands import COMMANDS, register_all, register_command
+    from planner.cli.commands._common import SETTINGS
+    from planner.cli.streams import guard_streams, hold_closed_streams
+except KeyboardInterrupt:
+    _interrupted_at_start()
 
 #: Options of `batchplan` itself that may come before the command name and take no value.
 LEADING_FLAGS = frozenset({"-q", "--quiet", "--no-color"})
@@ -176,12 +188,21 @@ class _Root(_Group):
         # a fresh start for each invocation (one process may run several, e.g. tests); the shared
         # --quiet/--no-color callbacks of this group and of the command then set them
         SETTINGS.quiet = SETTINGS.no_color = False
-        with _usage_errors():
-            return super().make_context(info_name, args, parent, **extra)
+        inputs = sys.modules.get("planner.io.inputs")  # the files the last command read are not this one's
+        if inputs is not None:
+            inputs.forget_inputs()
+        try:
+            with _usage_errors():
+                return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:  # before the command's own handling (click would say "Aborted!", exit 1)
+            _interrupted_at_start()
 
     def invoke(self, ctx: Any) -> Any:
-        with _usage_errors():  # the command's own options are parsed here
-            return super().invoke(ctx)
+        try:
+            with _usage_errors():  # the command's own options are parsed here
+                return super().invoke(ctx)
+        except KeyboardInterrupt:  # the command's handler answers its own; this is before or after it
+            _interrupted_at_start()
 
 
 def _usage_error_classes() -> tuple[type[Exception], ...]:
@@ -306,7 +327,10 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """The `batchplan` program: closed standard streams are held first (planner.cli.streams), then the
     command named in argv runs."""
-    import sys
-
-    hold_closed_streams()
-    build_app(sys.argv[1:])()
+    try:
+        hold_closed_streams()
+        guard_streams()
+        app = build_app(sys.argv[1:])
+    except KeyboardInterrupt:
+        _interrupted_at_start()
+    app()

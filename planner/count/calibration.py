@@ -195,6 +195,33 @@ def _calibrated(inputs: Sequence[int], exact: Sequence[int], approx: Sequence[in
     )
 
 
+def mistral_override(r: ResolvedModel, n: int, *, path: str, reader: ReadOptions, sample: int | None, seed: int,
+                     skip_bad: bool) -> tuple[Override | None, str | None]:
+    """Exact counts of a Mistral API model with mistral-common, when it is installed and ships the model's
+    tokenizer; else None and a note saying why the table's approximation stands."""
+    from planner.count import mistral_tokens
+
+    model = r.model.id
+    if not mistral_tokens.available():
+        return None, ("mistral-common is not installed, so the table's approximation is used "
+                      f"({mistral_tokens.INSTALL_HINT} counts the models it ships exactly)")
+    name = mistral_tokens.registry_name(r.requested, model)
+    if name is None:
+        return None, (f"mistral-common ships no tokenizer for {model} (newer ones are downloaded from Hugging "
+                      "Face, which batchplan does not do): the table's approximation is used")
+    try:
+        requests = _reread(path, reader, sample, seed, skip_bad)
+    except BatchplanError:
+        return None, "the input cannot be re-read for mistral-common: the table's approximation is used"
+    counted = mistral_tokens.count(name, requests) if len(requests) == n else None
+    if counted is None:
+        return None, ("some requests hold tools, images, tool calls or a response schema, which mistral-common "
+                      "is not asked to render: the table's approximation is used")
+    return Override(array("q", counted), "exact", f"exact (mistral-common, {name})", Decimal(0), 1.0,
+                    f"input tokens counted exactly with mistral-common ({name}) on all {n:,} requests",
+                    engine=f"mistral-common {name}"), None
+
+
 def claude_override(
     r: ResolvedModel,
     inputs: Sequence[int],

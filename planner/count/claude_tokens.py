@@ -39,7 +39,7 @@ from typing import Any
 
 from planner.core.request import Request
 from planner.count.images import count_base64_image, count_image
-from planner.count.tokens import chat_as_anthropic
+from planner.count.tokens import chat_as_anthropic, structured_text
 from planner.count.tool_tokens import anthropic_system_prompt
 from planner.prices.pricing import ExactRule, Tokenizer
 
@@ -127,10 +127,13 @@ class ClaudeCounter:
 
             approx = count_requests([req], self.tok)[0]
             return ClaudeCount(approx, False, approx, (f"a {req.api} body (counted with the table's rule)",))
-        return self.count_body(body)
+        return self.count_body(body, structured_text(req))
 
-    def count_body(self, body: dict[str, Any]) -> ClaudeCount:
+    def count_body(self, body: dict[str, Any], schema: str | None = None) -> ClaudeCount:
+        """One Messages body; `schema` is the structured-output schema's text when the request came in
+        another shape (a chat body's `response_format`), else the body's own `output_config.format`."""
         t = _Tally(exact=self.frame)
+        self._schema(body, schema, t)
         system = body.get("system")
         if system is not None:
             self._blocks(system, t)
@@ -166,6 +169,14 @@ class ClaudeCounter:
             if server:  # web search, code execution, memory…: their prompts and results are not published
                 t.why.add(f"server tools ({', '.join(server)}: their hidden prompts and results are not counted)")
         return self._finish(t)
+
+    def _schema(self, body: dict[str, Any], schema: str | None, t: _Tally) -> None:
+        """A structured-output schema is prompt text Anthropic renders unseen: counted as its JSON, loose."""
+        if schema is None:
+            schema = structured_text(Request(0, "schema", "anthropic", body))
+        if schema is not None:
+            t.loose += self.content(schema)
+            t.why.add("a structured-output schema")
 
     def _blocks(self, content: Any, t: _Tally) -> None:
         if content is None:

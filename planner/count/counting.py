@@ -63,7 +63,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -71,7 +71,16 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from planner.core.errors import BatchplanError, InputError
 from planner.core.request import Request
 from planner.count.encodings import token_counter
-from planner.count.tokens import Count, Pieces, calibrate, count_pieces, request_pieces, request_shape, shape_key
+from planner.count.tokens import (
+    Count,
+    Pieces,
+    approximated_tokens,
+    calibrate,
+    count_pieces,
+    request_pieces,
+    request_shape,
+    shape_key,
+)
 from planner.io.inputs import Input
 from planner.read.datasets import (
     CsvColumns,
@@ -264,13 +273,18 @@ class _Counter:
         tok = self.toks[j]
         mo, no, rp = tok.message_overhead, tok.name_overhead, tok.reply_priming
         so = mo if tok.system_overhead is None else tok.system_overhead
+        ro, ns = tok.request_overhead, tok.no_system_overhead  # a chat template's (0 for the others)
         if tok.factor == 1:
             return [
-                p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r + p.exact
+                p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + ro * p.requests
+                + ns * p.bare + r + p.exact
                 for p, r in zip(pieces, raw, strict=True)
             ]
         return [
-            calibrate(p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + r, tok) + p.exact
+            calibrate(
+                p.fixed + mo * p.messages + no * p.names + rp * p.primed + so * p.systems + ro * p.requests
+                + ns * p.bare + r, tok
+            ) + p.exact
             for p, r in zip(pieces, raw, strict=True)
         ]
 
@@ -329,6 +343,8 @@ class Counted:
     prefix_shared: bool  # False when a request lacks it or has another one (or nobody asked)
     prefix_tokens: list[int]  # that prompt's tokens under each tokenizer
     body_bytes: int  # summed size of the request bodies (file lines, or compact JSON)
+    #: o200k tokens of the parts no published rule counts (structured-output schemas, hosted tools, files)
+    approximated: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -446,6 +462,7 @@ class _Describer:
             prefix_shared=shared,
             prefix_tokens=prefix_tokens if shared else [0] * n_toks,
             body_bytes=sum(sizes),
+            approximated=approximated_tokens(requests),
         )
 
 
@@ -932,8 +949,14 @@ class _Process:
 
 
 def _engine(config: _Config, workers: int, small: bool) -> _InProcess | _Pool:
-    """Small inputs and one core count here, the rest in a pool."""
-    return _InProcess(config) if small or workers <= 1 else _Pool(workers, config)
+    """Small inputs and one core count here, the rest in a pool; when no worker can be started (fork
+    refused under RLIMIT_NPROC, no descriptors left for a pipe) here too: slower, the same counts."""
+    if small or workers <= 1:
+        return _InProcess(config)
+    try:
+        return _Pool(workers, config)
+    except OSError:  # (BlockingIOError: EAGAIN from fork) the pool closed what it had started
+        return _InProcess(config)
 
 
 # ---------------------------------------------------------------------------------------------

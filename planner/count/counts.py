@@ -34,9 +34,12 @@ from typing import Any
 from planner.core.errors import InputError, UsageError
 from planner.count.counting import Counted
 from planner.prices.pricing import Tokenizer
-from planner.read.datasets import ReadOptions, open_text
+from planner.read.datasets import ReadOptions, check_unique_columns, open_text
 
 CHUNK = 1000
+#: No request holds more tokens (or bytes) than this: ten billion, a thousand times the largest context
+#: window. A count past it is a broken file, and summed over rows it would overflow the counters.
+MAX_COUNT = 10**10
 Errors = list[tuple[int, str]]
 
 
@@ -129,6 +132,10 @@ class CountsFile:
         if n is None or isinstance(value, bool) or n < 0:
             raise InputError(f"column '{column}' must be a whole number of tokens, got {value!r}", path=self.path,
                              line=number)
+        if n > MAX_COUNT:
+            shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}… ({len(str(value))} digits)"
+            raise InputError(f"column '{column}' says {shown}, more than any request can hold (at most "
+                             f"{MAX_COUNT:,}); the counts file is wrong", path=self.path, line=number)
         return n
 
     def _counted(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> tuple[Counted, Errors]:
@@ -225,6 +232,7 @@ def _csv_rows(path: str) -> tuple[list[str], Callable[[], Iterator[tuple[int, di
         header = next(csv.reader([handle.readline()], delimiter=delimiter), [])
     if not header:
         raise InputError("empty counts file: no header", path=path, line=1)
+    check_unique_columns(header, path)
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         with open_text(path) as handle:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from planner.core.request import Request
 from planner.count.encodings import token_counter
 from planner.count.images import count_base64_image, count_image
-from planner.count.tool_tokens import anthropic_system_prompt, openai_tools, tools_json
+from planner.count.tool_tokens import anthropic_system_prompt, openai_function_of, openai_tools, tools_json
 
 if TYPE_CHECKING:
     from planner.prices.pricing import ImageRule, Tokenizer
@@ -36,10 +36,10 @@ class Pieces:
     `images` / `assumed_images` count the images seen and those billed at an assumed size.
 
     `messages`, `names`, `primed` and `systems` count where the tokenizer's per-message, per-name,
-    reply-priming and system-prompt overheads apply, so that tokenizers differing only in those numbers
-    share one `Pieces` (see
-    `request_shape`); `ruled` says the request holds an image or tools, whose tokens depend on the
-    tokenizer's image and tool rules."""
+    reply-priming and system-prompt overheads apply (`requests`: its per-request template tokens; `bare`:
+    a request without a system message, where a template adds its default one), so that tokenizers
+    differing only in those numbers share one `Pieces` (see `request_shape`); `ruled` says the request
+    holds an image or tools, whose tokens depend on the tokenizer's image and tool rules."""
 
     fixed: int = 0
     texts: list[str] = field(default_factory=list)
@@ -51,6 +51,8 @@ class Pieces:
     names: int = 0
     primed: int = 0
     systems: int = 0
+    requests: int = 0
+    bare: int = 0
     ruled: bool = False
 
 
@@ -154,9 +156,10 @@ def chat_pieces(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
 
 
 def _chat_shape(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
-    pieces = Pieces(messages=len(messages), primed=1)
+    pieces = Pieces(messages=len(messages), primed=1, requests=1)
     append = pieces.texts.append
-    roles = tok.chat_format != "gemini"  # Gemini bills the contents' text, not the role names
+    # Gemini bills the contents' text, not the role names; a chat template's role is in its header overhead
+    roles = tok.chat_format not in ("gemini", "template")
     for message in messages:
         for key, value in message.items():
             if type(value) is str and key != "name":  # role, string content: the common case
@@ -177,7 +180,19 @@ def _chat_shape(messages: Sequence[dict[str, Any]], tok: Tokenizer) -> Pieces:
                 append(value)
                 if key == "name":
                     pieces.names += 1
+    if tok.chat_format == "template":
+        _template_systems(messages, pieces)
     return pieces
+
+
+def _template_systems(messages: Sequence[dict[str, Any]], pieces: Pieces) -> None:
+    """A chat template renders system (and developer) messages in its own system block: they cost the
+    table's `system_overhead`, not a message header; a request without one gets the template's default
+    system block (`no_system_overhead`)."""
+    systems = sum(1 for m in messages if isinstance(m, dict) and m.get("role") in ("system", "developer"))
+    pieces.messages -= systems
+    pieces.systems += systems
+    pieces.bare = 0 if systems else 1
 
 
 def _openai_tool_pieces(tools: Any, tok: Tokenizer, pieces: Pieces) -> None:
@@ -200,7 +215,7 @@ def anthropic_pieces(body: dict[str, Any], tok: Tokenizer) -> Pieces:
 
 
 def _anthropic_shape(body: dict[str, Any], tok: Tokenizer) -> Pieces:
-    pieces = Pieces(primed=1)
+    pieces = Pieces(primed=1, requests=1)
     system = body.get("system")
     if system is not None:
         pieces.systems += 1
@@ -371,6 +386,14 @@ def request_shape(req: Request, tok: Tokenizer) -> Pieces:
     in `messages`, `names`, `primed`). They depend only on `shape_key(tok)`: tokenizers that share it
     share the pieces, and the pieces of a request that is not `ruled` are the same for every tokenizer
     of one `chat_format`."""
+    pieces = _shape(req, tok)
+    schema = structured_text(req)
+    if schema is not None:
+        pieces.texts.append(schema)
+    return pieces
+
+
+def _shape(req: Request, tok: Tokenizer) -> Pieces:
     if req.api == "gemini":
         req = Request(req.line, req.id, "chat", gemini_as_chat(req.body))
     if req.api == "chat" and tok.chat_format == "anthropic":
@@ -388,14 +411,188 @@ def request_shape(req: Request, tok: Tokenizer) -> Pieces:
     return plain_pieces(req.body.get("prompt"))
 
 
+# ---------------------------------------------------------------------------------------------
+# Structured outputs: the response schema a request asks for is prompt text the vendor bills.
+
+#: Relative band on the structured-output part of a request. OpenAI publishes no rule; the rendering
+#: counted here (openai/harmony docs/format.md "# Response Formats" section; the schema without
+#: `required`, `additionalProperties` and `$schema`, as measured in openai-cookbook issue #2140) equalled
+#: the bill on a strict schema and slightly overcounted a non-strict one (tests/test_accuracy_structured.py).
+STRUCTURED_BAND = Decimal("0.1")
+
+_SCHEMA_MAPS = frozenset(("properties", "$defs", "definitions", "patternProperties"))
+_IMPLIED = frozenset(("required", "additionalProperties", "$schema"))
+
+
+def _rendered_schema(value: Any, in_map: bool = False) -> Any:
+    """The schema as OpenAI's prompt shows it: keywords a strict schema implies are left out (a property
+    that happens to be named like one is kept)."""
+    if isinstance(value, dict):
+        return {
+            k: _rendered_schema(v, k in _SCHEMA_MAPS and not in_map)
+            for k, v in value.items()
+            if in_map or k not in _IMPLIED
+        }
+    if isinstance(value, list):
+        return [_rendered_schema(v) for v in value]
+    return value
+
+
+def _openai_format(spec: Any) -> str | None:
+    """`{name, description, schema}` as the developer-message section OpenAI renders for it."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+        return None
+    name = spec.get("name") if isinstance(spec.get("name"), str) else "response"
+    description = spec.get("description")
+    head = f"# Response Formats\n\n## {name}\n\n" + (f"// {description}\n" if isinstance(description, str) else "")
+    return head + json.dumps(_rendered_schema(spec["schema"]), ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_schema_of(fmt: Any) -> str | None:
+    """A schema another vendor is given (Claude `output_format`, Gemini `responseSchema`), as compact JSON."""
+    if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict):
+        fmt = fmt["schema"]
+    return json.dumps(fmt, ensure_ascii=False, separators=(",", ":")) if isinstance(fmt, dict) else None
+
+
+def structured_text(req: Request) -> str | None:
+    """The text a request's structured-output schema adds to its prompt, or None: chat `response_format`
+    and Responses `text.format` of type json_schema, Claude `output_format` / `output_config.format`,
+    Gemini `generationConfig.responseSchema` / `responseJsonSchema` (either spelling)."""
+    body = req.body
+    if req.api == "chat":
+        fmt = body.get("response_format")
+        if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+            return _openai_format(fmt.get("json_schema"))
+    elif req.api == "responses":
+        text = body.get("text")
+        fmt = text.get("format") if isinstance(text, dict) else None
+        if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+            return _openai_format(fmt)
+    elif req.api == "anthropic":
+        config = body.get("output_config")
+        fmt = config.get("format") if isinstance(config, dict) else body.get("output_format")
+        return _json_schema_of(fmt)
+    elif req.api == "gemini":
+        return _gemini_schema(body)
+    return None
+
+
+def _gemini_schema(body: dict[str, Any]) -> str | None:
+    config = body.get("generationConfig", body.get("generation_config"))
+    if not isinstance(config, dict):
+        return None
+    for key in ("responseJsonSchema", "response_json_schema", "responseSchema", "response_schema"):
+        if isinstance(config.get(key), dict):
+            return _json_schema_of(config[key])
+    return None
+
+
+SCHEMAS = "structured-output schemas"
+HOSTED_TOOLS = "hosted tools"
+FILES = "files, audio and video"
+#: Parts of a request that no published rule counts, and the relative band on each part's tokens:
+#: schemas by the measured rendering above; hosted tools and files by their JSON, a placeholder for
+#: instructions and content the vendor adds unseen (their real size can be far larger: check such jobs
+#: with the vendor's free counting endpoint).
+UNRULED_BANDS: dict[str, Decimal] = {SCHEMAS: STRUCTURED_BAND, HOSTED_TOOLS: Decimal(1), FILES: Decimal(1)}
+
+_FILE_KINDS = frozenset(("input_file", "file", "input_audio", "audio", "document", "video"))
+
+
+def _file_parts(content: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") in _FILE_KINDS:
+                out.append((FILES, _dumps(part)))
+
+
+def _gemini_files(body: dict[str, Any], out: list[tuple[str, str]]) -> None:
+    """Gemini parts that are not text or an image: inline or referenced audio, video, PDFs."""
+    contents = body.get("contents")
+    for content in contents if isinstance(contents, list) else []:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else [parts]:
+            if not isinstance(part, dict):
+                continue
+            data = part.get("inlineData", part.get("inline_data", part.get("fileData", part.get("file_data"))))
+            mime = data.get("mimeType", data.get("mime_type")) if isinstance(data, dict) else None
+            if isinstance(mime, str) and not mime.startswith("image/"):
+                out.append((FILES, _dumps(part)))
+
+
+def unruled_parts(req: Request) -> list[tuple[str, str]]:
+    """The parts of a request counted without a published rule, each as (what, the text counted)."""
+    out: list[tuple[str, str]] = []
+    schema = structured_text(req)
+    if schema is not None:
+        out.append((SCHEMAS, schema))
+    body = req.body
+    if req.api == "gemini":
+        _gemini_files(body, out)
+        return out
+    tools = body.get("tools")
+    if req.api in ("chat", "responses") and isinstance(tools, list):
+        out.extend((HOSTED_TOOLS, _dumps(t)) for t in tools if isinstance(t, dict) and openai_function_of(t) is None)
+    items = body.get("messages") if req.api != "responses" else body.get("input")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            _file_parts(item.get("content"), out)
+    return out
+
+
+_PART_TOKENS: dict[str, int] = {}
+
+
+def approximated_tokens(requests: Sequence[Request]) -> dict[str, int]:
+    """o200k tokens of the parts of `requests` no published rule counts, by part: what the estimate's
+    label names and its band widens for (schemas repeat across a job, so each distinct one is encoded once)."""
+    count = None
+    found: dict[str, int] = {}
+    for req in requests:
+        for what, text in unruled_parts(req):
+            n = _PART_TOKENS.get(text)
+            if n is None:
+                count = count or token_counter("o200k_base")
+                n = count(text)
+                if len(_PART_TOKENS) < 1024:
+                    _PART_TOKENS[text] = n
+            found[what] = found.get(what, 0) + n
+    return found
+
+
+def with_approximated(
+    method: str, label: str, band: Decimal, parts: Mapping[str, int], total: int
+) -> tuple[str, str, Decimal]:
+    """How an estimate states its counts when some requests hold parts no published rule counts: an
+    exact count becomes approximate in those parts (named), and the band widens by each part's share of
+    the tokens times its UNRULED_BANDS entry."""
+    parts = {k: v for k, v in parts.items() if v > 0}
+    if not parts or total <= 0:
+        return method, label, band
+    extra = sum((Decimal(n) / Decimal(total) * UNRULED_BANDS.get(k, Decimal(1)) for k, n in parts.items()), Decimal(0))
+    wider = band + extra.quantize(Decimal("0.0001"), rounding=ROUND_CEILING)
+    pct = f"{float(wider) * 100:.2g}%"
+    names = ", ".join(k for k in UNRULED_BANDS if k in parts)
+    if method == "exact":
+        return "approximate", f"exact except {names} (±{pct})", wider
+    return method, f"{label}; {names} approximated (±{pct})", wider
+
+
 def overheads(pieces: Pieces, tok: Tokenizer) -> int:
     """The tokenizer's formatting tokens for a shape: per message, per name, reply priming, and per
     system prompt (Anthropic's; the message overhead unless the table gives its own)."""
     system = tok.message_overhead if tok.system_overhead is None else tok.system_overhead
     return (
         tok.message_overhead * pieces.messages + tok.name_overhead * pieces.names + tok.reply_priming * pieces.primed
-        + system * pieces.systems
+        + system * pieces.systems + template_overheads(pieces, tok)
     )
+
+
+def template_overheads(pieces: Pieces, tok: Tokenizer) -> int:
+    """A chat template's tokens outside any message: once per request, and its default system prompt
+    when the request brings none."""
+    return tok.request_overhead * pieces.requests + tok.no_system_overhead * pieces.bare
 
 
 def with_overheads(pieces: Pieces, tok: Tokenizer) -> Pieces:

@@ -12,6 +12,7 @@ import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 Z95 = 1.959963984540054
 
@@ -103,3 +104,14 @@ class Workload:
         total = counted * self.scaling.factor
         m = self.scaling.margin(values)
         return round(total), (max(0, math.floor(total - m)), math.ceil(total + m))
+
+
+def widened(total: int, interval: tuple[int, int], band: Decimal) -> tuple[int, int]:
+    """A sampling interval widened by a tokenizer's relative band, the way the cost range widens: a
+    calibrated or approximate count of all requests is not a point, and its interval says so."""
+    if not band:
+        return interval
+    spread = Decimal(total) * band
+    low = Decimal(interval[0]) - spread
+    high = Decimal(interval[1]) + spread
+    return max(0, math.floor(low)), math.ceil(high)

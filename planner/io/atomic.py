@@ -20,7 +20,11 @@ Rules every writer here keeps:
   refused, `force` or not. A path where a directory is expected must be a directory.
 * A failing write (disk full, quota, read-only file system, I/O error) is an `OutputError` naming the
   file and saying that what was there is unchanged; the temporary files are removed on it and on any
-  other exception, Ctrl-C included. Paths a command reads (`protect`) are never replaced or removed.
+  other exception, Ctrl-C included.
+* A file the command reads is never replaced or removed, `--force` or not, under any name (a symlink or
+  a hard link to it): those `protect` lists, and every file read through planner.io.inputs.
+* Temporary files a killed run left behind (SIGKILL) are removed by the next write into the same
+  directory (`DirectoryClaim`).
 * Standard output that cannot be written (`> /dev/full`, closed) is one line too (`stdout_error`).
 """
 
@@ -29,14 +33,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, BinaryIO, TextIO
 
 from planner.core.errors import OutputError, UsageError
+from planner.io.inputs import read_by_this_command
 
 
 class FileExistsRefusal(UsageError):
@@ -63,6 +70,19 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def refuse_an_input(shown: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> None:
+    """Raise if the file at `dest` (default `shown`) is one this command reads, under any name (a symlink
+    or a hard link to it counts): an output never replaces an input, `--force` or not."""
+    name = read_by_this_command(shown if dest is None else dest)
+    if name is None:
+        return
+    alias = "" if str(name) == str(shown) else f" (the same file as {name})"
+    raise UsageError(
+        f"{shown} is an input of this command{alias}; writing it would destroy what is being read, "
+        "--force or not: write somewhere else"
+    )
 
 
 def _not_a_directory(path: Path) -> UsageError:
@@ -101,6 +121,7 @@ def check_destination(path: str | os.PathLike[str], *, force: bool = False) -> P
             raise UsageError(f"{shown} is a directory; give a file name")
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(f"{shown} is {_kind(st.st_mode)}; batchplan only writes regular files")
+        refuse_an_input(shown, dest)
         if not force:
             raise _refuse(shown)
     if not dest.parent.is_dir():
@@ -124,6 +145,60 @@ def _new_temp(directory: Path, name: str, registry: list[Path]) -> int:
         except FileExistsError:
             registry.pop()
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
+
+
+#: A temporary file of ours that nobody has written to for this long, in a directory another live run
+#: is writing in, belongs to a killed run as well (see `DirectoryClaim`).
+STALE_AFTER_S = 15 * 60
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")
+
+
+class DirectoryClaim:
+    """A shared flock on a directory, held while a run has temporary files there. A run that finds no
+    other claim (its exclusive lock is granted) knows that every temporary file of ours in the directory
+    was left by a run that was killed (SIGKILL, a power cut: locks die with their process) and removes
+    them; with another run live there, only files untouched for STALE_AFTER_S. Where flock is not to be
+    had (some network file systems), only the age counts."""
+
+    def __init__(self, directory: Path) -> None:
+        self.fd: int | None = None
+        self.alone = False
+        with contextlib.suppress(OSError, ImportError):
+            import fcntl
+
+            self.fd = os.open(directory, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.alone = True
+            except OSError:
+                pass
+            with contextlib.suppress(OSError):  # (a downgrade when alone; a foreign lock is no reason to wait)
+                fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+
+    def sweep(self, directory: Path, owned: Callable[[str], bool]) -> list[Path]:
+        """Remove the stale temporary files (`.NAME.XXXXXXXX.tmp`, NAME one of `owned`); return them."""
+        now = time.time()
+        removed: list[Path] = []
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return removed
+        for entry in entries:
+            match = _TEMP_NAME.match(entry.name)
+            if match is None or not owned(match.group("name")):
+                continue
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and (self.alone or now - st.st_mtime > STALE_AFTER_S):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+        return removed
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
 
 
 def _run_all(steps: Iterable[Callable[[], object]]) -> None:
@@ -160,6 +235,8 @@ def _atomic(path: str | os.PathLike[str], force: bool) -> Iterator[tuple[int, Pa
     shown = Path(path)
     dest = check_destination(path, force=force)
     existed = os.path.lexists(dest)
+    claim = DirectoryClaim(dest.parent)
+    claim.sweep(dest.parent, lambda name: name == dest.name)
     temps: list[Path] = []
     try:
         try:
@@ -167,15 +244,19 @@ def _atomic(path: str | os.PathLike[str], force: bool) -> Iterator[tuple[int, Pa
         except OSError as exc:
             raise _write_error(shown, exc, existed) from None
         yield fd, temps[-1]
-        # Re-check just before the rename: someone may have created the file meanwhile.
+        # Re-check just before the rename: someone may have created the file meanwhile, or this command
+        # may have read it since the first check (a table the config lists, found only while working).
         if not force and os.path.lexists(dest):
             raise _refuse(shown)
+        refuse_an_input(shown, dest)
         _publish(temps[-1], dest)
     except BaseException as exc:  # including KeyboardInterrupt: never leave the temp file behind
         _run_all([tmp.unlink for tmp in temps])
         if isinstance(exc, OSError):
             raise _write_error(shown, exc, existed) from None
         raise
+    finally:
+        claim.release()
 
 
 def _finish(fh: IO[str] | IO[bytes]) -> None:
@@ -297,6 +378,8 @@ class StagedFiles:
         self._files: list[StagedFile] = []
         self._temps: list[Path] = []
         self._created: list[Path] = []
+        self.swept: list[Path] = []  # temporary files of a killed run, removed by `check`
+        self._claim: DirectoryClaim | None = None  # held from the first temporary file to the end
 
     def error(self, name: str, exc: OSError) -> OutputError:
         return OutputError(
@@ -313,15 +396,18 @@ class StagedFiles:
             raise OutputError(f"cannot list {self.directory}: {_reason(exc)}") from None
 
     def _refuse_inputs(self, existing: list[Path]) -> None:
+        """An owned name that is a file this command reads (listed in `protect`, or read through
+        planner.io.inputs under any name) is never replaced or removed."""
         for path in existing:
             ident = _identity(path)
-            for original, protected in self._protect:
-                if ident == protected:
-                    alias = "" if Path(original).name == path.name else f" (as {path.name})"
-                    raise UsageError(
-                        f"the input {original} is in {self.directory}{alias}, where writing would replace or "
-                        "remove it; an input is never deleted: write to another directory"
-                    )
+            named = [str(original) for original, protected in self._protect if ident == protected]
+            original = named[0] if named else read_by_this_command(path)
+            if original is not None:
+                alias = "" if Path(original).name == path.name else f" (as {path.name})"
+                raise UsageError(
+                    f"the input {original} is in {self.directory}{alias}, where writing would replace or "
+                    "remove it; an input is never deleted: write to another directory"
+                )
 
     def check(self) -> None:
         """Fail before any work: the directory is one (or can be made), nothing is replaced without force,
@@ -340,6 +426,9 @@ class StagedFiles:
                     if not parent.is_dir():
                         raise _not_a_directory(parent)
                     break
+        if d.is_dir():
+            self._claim = self._claim or DirectoryClaim(d)
+            self.swept = self._claim.sweep(d, self.owned)
         existing = self.existing()
         self._refuse_inputs(existing)
         if existing and not self.force:
@@ -360,9 +449,14 @@ class StagedFiles:
             raise OutputError(f"cannot create directory {self.directory}: {_reason(exc)}") from None
         self._created = missing  # deepest first
 
+    def _claimed(self) -> None:
+        if self._claim is None:
+            self._claim = DirectoryClaim(self.directory)
+
     def open(self, name: str) -> StagedFile:
         """A new file of the set, under a temporary name until `commit`."""
         self._make_directory()
+        self._claimed()
         try:
             fd = _new_temp(self.directory, name, self._temps)
         except OSError as exc:
@@ -413,6 +507,9 @@ class StagedFiles:
         steps += [tmp.unlink for tmp in self._temps] + [made.rmdir for made in self._created]
         self._files, self._temps, self._created = [], [], []
         _run_all(steps)
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     def __enter__(self) -> StagedFiles:
         return self

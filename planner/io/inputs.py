@@ -22,6 +22,16 @@ Why every reader goes through here:
   closed, a corrupt or truncated `.gz`, and a regular file that shrank while it was being read (the
   count would silently be partial): each is an `InputError` (`path:line: message`), never a traceback.
 
+- **Small whole files** (a price table, the config, a cache entry, a manifest) are read with
+  `read_small(path, kind, limit=…)`: once, at most `limit` bytes; with `regular=True` a FIFO, a device
+  or a socket is refused at once (opened non-blocking, never read), for files that are ours to expect
+  regular. `unreadable(exc, path, kind)` is the one OSError-to-one-line mapping every reader uses.
+- **Names for descriptors** (`/dev/stdin`, `/dev/fd/N`, `/proc/self/fd/N`) are read as streams even
+  when they lead to a regular file: a worker process reopening the name gets another file, or none.
+- **What a command reads is remembered** (device and inode, so a symlink or hard link is the same
+  file): planner.io.atomic never writes over it, `--force` or not. A command that knows its inputs
+  before reading them declares them (`declare_inputs`) so the refusal comes before the work.
+
 `open_input(path, kind)` takes any path (or `-`); `kind` ("dataset file", "price table", "batch
 file", ...) only words the errors. `rereadable(path)` tells, without opening it, whether a second pass
 over a path is possible at all (code that re-reads a dataset must ask first: a FIFO's open would wait
@@ -40,10 +50,11 @@ import os
 import stat
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import BinaryIO, Literal
 
-from planner.core.errors import InputError, UsageError
+from planner.core.errors import BatchplanError, InputError, UsageError
 
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_LINE_ENV = "BATCHPLAN_MAX_LINE_BYTES"
@@ -75,7 +86,8 @@ def describe_size(n: int) -> str:
     return f"{n:,} bytes"
 
 
-def _os_message(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be opened or read, in words (no errno number, no Python class name)."""
     code = exc.errno
     if code == errno.ENOENT:
         return "no such file"
@@ -89,7 +101,22 @@ def _os_message(exc: OSError) -> str:
         return "a part of the path is not a directory"
     if code == errno.ENAMETOOLONG:
         return "the file name is too long"
-    return (exc.strerror or str(exc)).lower()
+    if code == errno.ENXIO:
+        return "no such device (a FIFO with no writer, or a socket?)"
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
+
+
+def unreadable(
+    exc: OSError, path: str | Path, kind: str | None = None, *, error: type[BatchplanError] = InputError,
+) -> BatchplanError:
+    """The one-line error for a file that cannot be opened or read: every reader maps its OSError here
+    (`raise unreadable(exc, path, "price table") from None`), so the same cause reads the same everywhere.
+    `kind` words a missing file and a directory ("no such price table"); `error` is the class raised."""
+    if kind and exc.errno == errno.ENOENT:
+        return error(f"no such {kind}", path=path)
+    if kind and exc.errno == errno.EISDIR:
+        return error(f"is a directory, not a {kind}", path=path)
+    return error(os_reason(exc), path=path)
 
 
 def _gzip_message(exc: BaseException) -> str:
@@ -249,7 +276,7 @@ class Input:
                 raise InputError(_gzip_message(exc), path=self.name, line=self.line + 1) from None
             raise InputError(f"cannot read: {exc}", path=self.name, line=self.line + 1) from None
         except OSError as exc:
-            raise InputError(f"cannot read: {_os_message(exc)}", path=self.name, line=self.line + 1) from None
+            raise InputError(f"cannot read: {os_reason(exc)}", path=self.name, line=self.line + 1) from None
         return data
 
     def _at_end(self) -> None:
@@ -287,15 +314,128 @@ def rereadable(path: str) -> bool:
     return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+
+# --- the files this command reads: the way out (planner.io.atomic) never replaces one -----------------
+
+_READ: dict[tuple[int, int], str] = {}
+
+
+def remember_input(st: os.stat_result, name: str) -> None:
+    """Note a regular file this command reads (by device and inode: a symlink or a hard link to it is the
+    same file), so that no output of the same command can replace it, `--force` or not."""
+    if stat.S_ISREG(st.st_mode):
+        _READ.setdefault((st.st_dev, st.st_ino), name)
+
+
+def declare_inputs(paths: Iterable[str | os.PathLike[str] | None]) -> None:
+    """Note files a command will read before it reads them, so a write can be refused before the work.
+    Opens nothing (a FIFO's open would wait); a path that cannot be looked at is skipped."""
+    for path in paths:
+        if path is None or str(path) == "-":
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            remember_input(os.stat(path), str(path))
+
+
+def read_by_this_command(path: str | os.PathLike[str]) -> str | None:
+    """The name under which this command read (or will read) the file at `path`, else None. The name
+    must still lead to that file: an inode freed (the input deleted) and given to a new file is not it."""
+    key = _identity(path)
+    name = _READ.get(key) if key is not None else None
+    return name if name is not None and _identity(name) == key else None
+
+
+def _identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def forget_inputs() -> None:
+    """A new command starts (one process may run several: tests, embedding)."""
+    _READ.clear()
+
+
+_DESCRIPTOR_DIRS = ("/dev/fd/", "/proc/")
+_DESCRIPTOR_NAMES = ("/dev/stdin", "/dev/stdout", "/dev/stderr")
+
+
+def names_a_descriptor(path: str) -> bool:
+    """Whether `path` (or a symlink on the way to it) is /dev/stdin, /dev/fd/N, /proc/self/fd/N or the
+    like: a name for a descriptor this process holds, which another process cannot reopen as the same file."""
+    current = os.path.abspath(path)
+    for _ in range(40):
+        if current in _DESCRIPTOR_NAMES or current.startswith(_DESCRIPTOR_DIRS):
+            return True
+        try:
+            target = os.readlink(current)
+        except (OSError, ValueError):
+            return False
+        current = os.path.normpath(os.path.join(os.path.dirname(current), target))
+    return False
+
+
+def read_small(
+    path: str | Path, kind: str, *, limit: int, regular: bool = False,
+    error: type[BatchplanError] = InputError, ours: bool = False,
+) -> bytes:
+    """The whole of a small file (a price table, the config, a cache entry), read once and bounded: more
+    than `limit` bytes is an error, not a read without end (`/dev/zero`). With `regular`, anything but a
+    regular file is refused without waiting: a FIFO is opened non-blocking and never read. Every failure
+    is one line naming the file (`error`, an InputError unless the caller says otherwise). A file of
+    the user's is remembered as this command's input (never overwritten by it); one of ours (`ours`: a
+    cache entry, which the command may then rewrite) is not."""
+    flags = _READ_FLAGS | (getattr(os, "O_NONBLOCK", 0) if regular else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise unreadable(exc, path, kind, error=error) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise error(f"is a directory, not a {kind}", path=path)
+        if regular and not stat.S_ISREG(st.st_mode):
+            raise error(f"is {_file_type(st.st_mode)}, not a regular file; a {kind} must be one", path=path)
+        if not ours:
+            remember_input(st, str(path))
+        parts: list[bytes] = []
+        total = 0
+        while total <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - total))):
+            parts.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise unreadable(exc, path, kind, error=error) from None
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise error(f"over {describe_size(limit)}: not a {kind}", path=path)
+    return b"".join(parts)
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def open_input(path: str, kind: str = "dataset file", *, max_line: int | None = None) -> Input:
     """Open a user's file (or `-` for standard input) once, for bounded reads; `.gz` is decompressed."""
     limit = max_line if max_line is not None else max_line_bytes()
     if path == "-":
         return _open_stdin(limit)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
-        raise InputError(_os_message(exc), path=path) from None
+        raise unreadable(exc, path) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -304,24 +444,67 @@ def open_input(path: str, kind: str = "dataset file", *, max_line: int | None = 
     except BaseException:
         os.close(fd)
         raise
-    regular = stat.S_ISREG(st.st_mode)
+    remember_input(st, path)
+    # A path that names a descriptor (/dev/stdin, /dev/fd/N, /proc/self/fd/N) is read once, as a
+    # stream, even when it is a regular file: another process reopening it gets another file, or none.
+    regular = stat.S_ISREG(st.st_mode) and not names_a_descriptor(path)
     if path.endswith(".gz"):
-        gz = io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 16)  # type: ignore[arg-type]
-        return _GzipInput(gz, raw, name=path, size=st.st_size if regular else None, fd=fd if regular else None,
-                          max_line=limit, regular=regular)
+        counted = _CountingReader(raw)
+        gz = io.BufferedReader(gzip.GzipFile(fileobj=counted, mode="rb"), 1 << 16)  # type: ignore[arg-type,call-overload]
+        return _GzipInput(gz, raw, counted, name=path, size=st.st_size if regular else None,
+                          fd=fd if regular else None, max_line=limit, regular=regular)
     what: Kind = "file" if regular else "fifo" if stat.S_ISFIFO(st.st_mode) else "device"
-    if not regular and stat.S_ISSOCK(st.st_mode):
+    if not regular and (stat.S_ISSOCK(st.st_mode) or stat.S_ISREG(st.st_mode)):
         what = "pipe"
     return Input(raw, name=path, kind=what, path=path if regular else None, size=st.st_size if regular else None,
                  fd=fd if regular else None, max_line=limit, owns=True)
 
 
+#: A `.gz` that decompresses to more than this many times its size, past GZIP_RATIO_FLOOR bytes, is refused:
+#: blank lines or one repeated character compress about 1000:1, a dataset of identical requests about
+#: 300:1, real text 5 to 30:1.
+GZIP_MAX_RATIO = 500
+GZIP_RATIO_FLOOR = 16 * 1024 * 1024
+
+
+class _CountingReader:
+    """The compressed file under a GzipFile, counting the bytes it hands over (a pipe has no `tell`)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.consumed = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.consumed += len(data)
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.closed
+
+
 class _GzipInput(Input):
-    def __init__(self, gz: BinaryIO, raw: BinaryIO, *, name: str, size: int | None, fd: int | None,
-                 max_line: int, regular: bool) -> None:
+    def __init__(self, gz: BinaryIO, raw: BinaryIO, counted: _CountingReader, *, name: str, size: int | None,
+                 fd: int | None, max_line: int, regular: bool) -> None:
         super().__init__(gz, name=name, kind="gzip" if regular else "pipe", path=None, size=size, fd=fd,
                          max_line=max_line, owns=True)
         self._file = raw
+        self._counted = counted
+        self._out = 0
+
+    def _guarded(self, read: Callable[[], bytes]) -> bytes:
+        data = super()._guarded(read)
+        self._out += len(data)
+        if self._out > GZIP_RATIO_FLOOR and self._out > GZIP_MAX_RATIO * max(self._counted.consumed, 1):
+            raise InputError(
+                f"decompresses to over {GZIP_MAX_RATIO} times its size ({describe_size(self._out)} from "
+                f"{self._counted.consumed:,} bytes so far): blank lines or one repeated byte, not a dataset "
+                "(a gzip bomb?)", path=self.name, line=self.line + 1)
+        return data
 
     def close(self) -> None:
         super().close()

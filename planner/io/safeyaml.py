@@ -18,9 +18,24 @@ MAX_YAML_VALUES = 1_000_000
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_KINDS = {"int": "integer", "float": "number", "timestamp": "date", "bool": "boolean"}
+
+
 class _NoDuplicateKeys(yaml.constructor.SafeConstructor):
     """Refuses a key written twice in one mapping: PyYAML silently keeps the last, so a second
-    `provider:` would change the table unseen."""
+    `provider:` would change the table unseen. A scalar PyYAML cannot build (`2026-02-30`, an integer
+    over Python's 4,300 digits) is a YAML error on its line, like any other, not a ValueError."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:
+            text = node.value if isinstance(node.value, str) else ""
+            shown = text if len(text) <= 40 else f"{text[:20]}…({len(text):,} characters)"
+            kind = _KINDS.get(node.tag.rsplit(":", 1)[-1], "value")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{shown}' is not a valid {kind}: {str(exc).split(';')[0]}", node.start_mark
+            ) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):

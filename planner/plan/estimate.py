@@ -21,8 +21,8 @@ from planner.core.request import Request
 from planner.count.calibration import Override
 from planner.count.counting import Counted
 from planner.count.counts import CountsFile
-from planner.count.tokens import band_label
-from planner.count.workload import Scaling, TokenStats, Workload
+from planner.count.tokens import band_label, with_approximated
+from planner.count.workload import Scaling, TokenStats, Workload, widened
 from planner.io.inputs import rereadable
 from planner.plan.costs import cost_of, split_by_tier
 from planner.plan.eligibility import Eligibility, WorkloadShape, eligibility
@@ -132,6 +132,7 @@ class TokenCounts:
         self.outputs: array[int] = array("q")
         self.prefix_tokens = 0
         self.assumed_images = 0
+        self.approximated: dict[str, int] = {}  # tokens of parts no published rule counts, by part
 
 
 def tokenizer_key(tok: Tokenizer) -> str:
@@ -212,6 +213,8 @@ class _Tally:
             target.inputs.extend(ins)
             target.outputs.extend(_outputs_for(chunk, ins, self.assumption, j, self.path))
             target.assumed_images += chunk.assumed_images[j]
+            for what, n in chunk.approximated.items():
+                target.approximated[what] = target.approximated.get(what, 0) + n
         if self.shared_prefix:
             if not chunk.prefix_shared or (self.prefix is not None and chunk.prefix != self.prefix):
                 self.shared_prefix = False
@@ -445,7 +448,7 @@ def _learned(
         return counts, None, [*notes, *table_note]
     new = TokenCounts()
     new.inputs = over.inputs if over is not None else counts.inputs
-    new.assumed_images = counts.assumed_images
+    new.assumed_images, new.approximated = counts.assumed_images, counts.approximated
     new.prefix_tokens = round(counts.prefix_tokens * over.factor) if over is not None else counts.prefix_tokens
     if observed is not None:
         new.outputs = array("q", [round(observed.mean)] * len(new.inputs))
@@ -484,6 +487,12 @@ def _override(
         if over is None and not rereadable(path):
             what = "standard input" if path == "-" else f"{path} (a pipe or FIFO)"
             notes.append(f"{what} cannot be re-read to count with ctok: the table's approximation is used")
+    elif r.table.provider == "mistral" and fmt != "counts":
+        over, why = calibration.mistral_override(
+            r, len(counts.inputs), path=path, reader=o.reader, sample=o.sampling.sample, seed=o.sampling.seed,
+            skip_bad=o.skip_bad,
+        )
+        notes.extend([why] if why else [])
     elif counts_file is not None:  # counted elsewhere: ctok's counts, when the counting job made them
         over, missing = calibration.counts_file_override(r, counts_file, counts.inputs)
         if over is not None:
@@ -509,6 +518,7 @@ def in_memory_counts(
     over = _ctok_engine(r, over)
     new = TokenCounts()
     new.inputs, new.assumed_images, new.prefix_tokens = over.inputs, counts.assumed_images, counts.prefix_tokens
+    new.approximated = counts.approximated
     if assumption.mode == "ratio":
         ratio = float(assumption.value or 0)
         new.outputs = array("q", (math.ceil(i * ratio) for i in new.inputs))
@@ -750,7 +760,7 @@ def estimate_one(
     workload = Workload(inputs=counts.inputs, outputs=counts.outputs, scaling=scaling)
     cache = _cache_assumption(r, counts, cache_prefix, cache_hit_rate)
     verdict = eligibility(r, as_of, workload=WorkloadShape(workload.inputs, workload.outputs, ids))
-    band = tokens.band if tokens is not None else r.tokenizer.band
+    band = _token_method(r.tokenizer, tokens, counts)[2]
     costs = _cost_fields(r, workload, band, cache, verdict.batch_prices)
     return ModelEstimate(
         model=r.requested,
@@ -761,7 +771,7 @@ def estimate_one(
         price_table_verified=r.model.verified,
         price_source=r.model.source,
         requests=scaling.job_requests,
-        **_token_fields(workload),
+        **_token_fields(workload, band),
         **_tokenizer_fields(r.tokenizer, tokens, counts),
         **costs,
         **_verdict_fields(verdict),
@@ -772,9 +782,11 @@ def estimate_one(
     )
 
 
-def _token_fields(workload: Workload) -> dict[str, Any]:
-    """The job's token totals with their 95% intervals, and the per-request means (ModelEstimate's fields)."""
+def _token_fields(workload: Workload, band: Decimal) -> dict[str, Any]:
+    """The job's token totals with their 95% intervals (the input one widened by the tokenizer's band),
+    and the per-request means (ModelEstimate's fields)."""
     in_total, in_ci = workload.scaled_total(workload.inputs)
+    in_ci = widened(in_total, in_ci, band)
     out_total, out_ci = workload.scaled_total(workload.outputs)
     in_stats = TokenStats.of(workload.inputs)
     out_stats = TokenStats.of(workload.outputs)
@@ -789,12 +801,23 @@ def _token_fields(workload: Workload) -> dict[str, Any]:
     }
 
 
+def _token_method(tok: Tokenizer, tokens: Override | None, counts: TokenCounts) -> tuple[Any, str, Decimal]:
+    """How the counts were made (method, label, band), widened where parts of the requests (structured-output
+    schemas, hosted tools, files) have no published rule."""
+    if tokens is not None:
+        method, label, band = tokens.method, tokens.label, tokens.band
+    else:
+        method, label, band = tok.method, band_label(tok), tok.band
+    return with_approximated(method, label, band, counts.approximated, sum(counts.inputs))
+
+
 def _tokenizer_fields(tok: Tokenizer, tokens: Override | None, counts: TokenCounts) -> dict[str, Any]:
     """How the tokens were counted (the table's encoding, or what replaced it) and the images assumed."""
+    method, label, band = _token_method(tok, tokens, counts)
     return {
-        "token_method": tokens.method if tokens is not None else tok.method,
-        "token_method_label": tokens.label if tokens is not None else band_label(tok),
-        "token_band": tokens.band if tokens is not None else tok.band,
+        "token_method": method,
+        "token_method_label": label,
+        "token_band": band,
         "tokenizer": tokens.engine if tokens is not None and tokens.engine else tok.encoding,
         "tokenizer_factor": _factor(tok, tokens),
         "assumed_images": counts.assumed_images,

@@ -101,10 +101,16 @@ def _when(choice: Choice) -> str:
     if choice.plan == "batch":
         return f"done within {duration(choice.hours)} (p90)"
     if choice.plan == "split":
-        return f"done in about {duration(choice.hours)} (batch part on p90)"
+        return f"done in {_about(choice.hours)} (batch part on p90)"
     if choice.plan == "flex":
-        return f"done in about {duration(choice.hours)} (with refusals sent again)"
-    return f"done in about {duration(choice.hours)}"
+        return f"done in {_about(choice.hours)} (with refusals sent again)"
+    return f"done in {_about(choice.hours)}"
+
+
+def _about(hours: float) -> str:
+    """'about 6.4 h', or '< 1 min' as it stands (never 'about < 1 min')."""
+    text = duration(hours)
+    return text if text.startswith("<") else f"about {text}"
 
 
 def cost_text(choice: Choice) -> str:

@@ -113,21 +113,16 @@ def _validation_error(path: Path, raw: Any, exc: ValidationError) -> PricingErro
     return PricingError(f"{where}{field_path + ': ' if field_path else ''}{msg}{more}", path=path)
 
 
-def _table_bytes(path: Path) -> bytes:
-    """The file's bytes, reading at most MAX_TABLE_BYTES (a table is tens of KB; `/dev/zero` is not one)."""
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_TABLE_BYTES + 1)
-    if len(data) > MAX_TABLE_BYTES:
-        raise PricingError(f"over {MAX_TABLE_BYTES // (1024 * 1024)} MiB: not a price table", path=path)
-    return data
-
-
-def read_table(path: Path) -> PriceTable:
+def read_table(path: Path, *, user: bool = False, stream: bool = False) -> PriceTable:
     """Parse and validate one table file with a safe YAML loader; errors name file, model and field.
 
     A file read before comes from planner.prices.tablecache: the same table, validated from its JSON
-    instead of parsed from its YAML."""
-    data = _read_bytes(path)
+    instead of parsed from its YAML. `user`: the user's own table (the config lists it, or `--prices`),
+    which no output of the same command may replace (planner.io.atomic); shipped and updated tables are
+    ours (`prices update` rewrites its own). `stream`: named on the command line, so it may be `<(cmd)`
+    or a FIFO (read once, bounded); any other table must be a regular file, and a FIFO or a device
+    there is refused without waiting on it."""
+    data = _read_bytes(path, user=user, stream=stream)
     cached = tablecache.load(data)
     if cached is not None:
         _check_file_name(path, cached)
@@ -137,18 +132,13 @@ def read_table(path: Path) -> PriceTable:
     return table
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The bytes of a table file, or a one-line PricingError saying why they cannot be read."""
-    try:
-        return _table_bytes(path)
-    except FileNotFoundError:
-        raise PricingError("no such price table", path=path) from None
-    except IsADirectoryError:
-        raise PricingError("is a directory, not a price table", path=path) from None
-    except PermissionError:
-        raise PricingError("permission denied", path=path) from None
-    except OSError as exc:
-        raise PricingError(f"cannot read: {exc.strerror or exc}", path=path) from None
+def _read_bytes(path: Path, *, user: bool, stream: bool) -> bytes:
+    """The bytes of a table file (at most MAX_TABLE_BYTES: a table is tens of KB, `/dev/zero` is not
+    one), or a one-line PricingError saying why they cannot be read."""
+    from planner.io.inputs import read_small
+
+    return read_small(path, "price table", limit=MAX_TABLE_BYTES, regular=not stream, error=PricingError,
+                      ours=not user)
 
 
 def _check_file_name(path: Path, table: PriceTable) -> None:
@@ -651,12 +641,14 @@ def load_pricebook(
         tables[provider] = read_table(chosen.path)
         if chosen in updated.get(provider, []):
             tables[provider]._user_label = f"{provider}@{chosen.version.isoformat()} (from prices update)"
+    # the config's tables must be regular files; a --prices FILE may be `<(cmd)` (read once, bounded)
+    layers = [(path, True) for path in user_tables]
     if root is None:
         from planner.store.config import configured_price_tables
 
-        user_tables = [*configured_price_tables(), *user_tables]
-    for path in user_tables:
-        overlay = read_table(path)
+        layers = [*((path, False) for path in configured_price_tables()), *layers]
+    for path, given in layers:
+        overlay = read_table(path, user=True, stream=given)
         if overlay.version > as_of:
             raise PricingError(f"this table takes effect on {overlay.version}, after {as_of}", path=path)
         tables[overlay.provider] = merge_tables(tables.get(overlay.provider), overlay, source=str(path))

@@ -184,10 +184,15 @@ class Tokenizer(Strict):
     reply_priming: int = Field(default=3, ge=0, le=10_000, strict=True)
     #: formatting tokens of a system prompt (None: the same as message_overhead)
     system_overhead: int | None = Field(default=None, ge=0, le=10_000, strict=True)
+    #: tokens a chat template adds once per request (BOS, a fixed system preamble such as Llama 3.1's dates)
+    request_overhead: int = Field(default=0, ge=0, le=10_000, strict=True)
+    #: tokens a chat template adds when the request has no system message (Qwen 2.5's default system prompt)
+    no_system_overhead: int = Field(default=0, ge=0, le=10_000, strict=True)
     #: how a chat request is billed: openai (the cookbook: role strings and per-message overheads),
     #: anthropic (as a Messages body: system apart, no role strings), gemini (contents' text only: no
-    #: role strings; overheads as the table gives them)
-    chat_format: Literal["openai", "anthropic", "gemini"] = "openai"
+    #: role strings; overheads as the table gives them), template (an open model's chat template: each
+    #: message's header tokens, role included, in the overheads; system messages by `system_overhead`)
+    chat_format: Literal["openai", "anthropic", "gemini", "template"] = "openai"
     images: ImageRule | None = None
     tools: ToolRule | None = None
     exact: ExactRule | None = None

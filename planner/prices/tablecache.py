@@ -29,25 +29,40 @@ from pathlib import Path
 
 import pydantic
 
-from planner.core.errors import OutputError, UsageError
+from planner.core.errors import BatchplanError
+from planner.io.inputs import read_small
 from planner.prices.schema import PriceTable
+from planner.store.config import xdg_dir
+
+#: An entry is a table's JSON: a table file is at most 4 MiB of YAML (planner.prices.pricing).
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
 #: The code a table's entry depends on besides its file, relative to the package.
 _CODE = ("prices/schema.py", "prices/matching.py", "io/safeyaml.py")
 
 
 def cache_dir() -> Path | None:
-    """Where the tables' JSON lives, or None when caching is off."""
+    """Where the tables' JSON lives, or None when caching is off (or there is no home directory to put
+    it in: HOME unset and a uid without a passwd entry). A relative `XDG_CACHE_HOME` is ignored, as the
+    XDG spec says."""
     env = os.environ.get("BATCHPLAN_CACHE_DIR")
     if env is not None:
-        return None if env.strip().lower() in ("", "off", "0", "none") else Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "batchplan" / "tables"
+        if env.strip().lower() in ("", "off", "0", "none"):
+            return None
+        try:
+            return Path(env).expanduser()
+        except RuntimeError:  # `~` without a home directory: no cache rather than a wrong one
+            return None
+    try:
+        if sys.platform == "win32":
+            base: Path | None = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        elif sys.platform == "darwin":
+            base = Path.home() / "Library" / "Caches"
+        else:
+            base = xdg_dir("XDG_CACHE_HOME", ".cache")
+    except (RuntimeError, KeyError, OSError):
+        base = None
+    return base / "batchplan" / "tables" if base is not None else None
 
 
 @functools.cache
@@ -79,9 +94,11 @@ def load(data: bytes) -> PriceTable | None:
     directory = cache_dir()
     if directory is None or not _usable(directory):
         return None
-    try:
-        return PriceTable.model_validate_json(_entry(directory, data).read_bytes())
-    except (OSError, ValueError, RecursionError):  # (pydantic's ValidationError is a ValueError)
+    entry = _entry(directory, data)
+    try:  # a regular file, bounded: a FIFO or /dev/zero planted as an entry is neither waited on nor read
+        raw = read_small(entry, "table cache entry", limit=MAX_ENTRY_BYTES, regular=True, ours=True)
+        return PriceTable.model_validate_json(raw)
+    except (BatchplanError, ValueError, RecursionError):  # (pydantic's ValidationError is a ValueError)
         return None
 
 
@@ -92,7 +109,7 @@ def store(data: bytes, table: PriceTable) -> None:
         return
     from planner.io.atomic import write_text
 
-    with contextlib.suppress(OSError, OutputError, UsageError):  # (a cache is no reason to fail)
+    with contextlib.suppress(OSError, BatchplanError):  # (a cache is no reason to fail)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         if _usable(directory):
             write_text(_entry(directory, data), table.model_dump_json(exclude_unset=True), force=True)

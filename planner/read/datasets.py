@@ -286,7 +286,23 @@ class CsvColumns:
 _END = "\ud800batchplan-end\ud800"
 
 
+def check_unique_columns(header: Sequence[str], name: str) -> None:
+    """A column name given twice is an error naming it: which of the two a reader took would be a guess
+    (csv.DictReader silently keeps the last, an index the first). Unnamed (empty) columns may repeat."""
+    seen: set[str] = set()
+    twice: list[str] = []
+    for column in header:
+        if column.strip() and column in seen:
+            twice.append(column)
+        seen.add(column)
+    if twice:
+        names = ", ".join(f"'{c}'" for c in dict.fromkeys(twice))
+        raise InputError(f"duplicate column name{'s' if len(set(twice)) > 1 else ''} {names} in the header; "
+                         "rename one of each", path=name, line=1)
+
+
 def csv_columns(header: Sequence[str], delimiter: str, options: ReadOptions, name: str) -> CsvColumns:
+    check_unique_columns(header, name)
     column = options.text_column or ""
     if column not in header:
         raise InputError(f"no column '{column}'; columns are: {', '.join(header)}", path=name, line=1)

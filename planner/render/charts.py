@@ -14,8 +14,9 @@ every bar are visible; the deadline and the budget are lines with their value wr
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from html import escape
 
@@ -28,6 +29,8 @@ BATCH_P90 = "#90b4dd"
 BATCH_WORST = "#dbe6f3"
 DEADLINE = "#c53030"
 BUDGET = "#6b46c1"
+FLEX = "#2f855a"
+PRIORITY = "#b83280"
 GRID = "#d0d0d0"
 INK = "#222222"
 MUTED = "#595959"
@@ -47,6 +50,37 @@ def _e(text: object) -> str:
 
 def text_width(text: str, size: float) -> float:
     return len(text) * size * GLYPH
+
+
+#: A mode's bar colour: standard is the realtime colour it always had.
+MODE_COLOR = {"realtime": REALTIME, "standard": REALTIME, "flex": FLEX, "priority": PRIORITY, "batch": BATCH}
+
+
+def wrap_label(text: str, width: float, size: float = FONT) -> list[str]:
+    """`text` in lines that each fit `width`, broken after a '/', '.', '-', ':', '@' or space where it can
+    be (a long Bedrock profile id on a phone), inside a word only when a part alone is too wide."""
+    most = max(4, int(width / (size * GLYPH)))
+    if len(text) <= most:
+        return [text]
+    lines: list[str] = []
+    current = ""
+    for piece in re.findall(r"[^/.\-:@ ]*[/.\-:@ ]?", text):
+        if current and len(current) + len(piece.rstrip()) > most:
+            lines.append(current.rstrip())
+            current = ""
+        current += piece
+        while len(current) > most:
+            lines.append(current[:most])
+            current = current[most:]
+    if current.strip():
+        lines.append(current.rstrip())
+    return lines
+
+
+def _label(lines: Sequence[str], y: float, *, size: int = FONT, weight: str = "600", fill: str = INK,
+           step: float = 16) -> list[str]:
+    """A wrapped label, its first baseline at `y`."""
+    return [_text(MARGIN, y + k * step, line, size=size, weight=weight, fill=fill) for k, line in enumerate(lines)]
 
 
 def _svg(chart_id: str, title: str, desc: str, width: int, height: float, body: list[str]) -> str:
@@ -238,10 +272,20 @@ def hours_tick(v: float) -> str:
 
 @dataclass(frozen=True)
 class CostBar:
+    """One model's costs: realtime and batch, or, when `modes` is given, one bar per mode in its order
+    (a mode with no cost is written as `(mode, None, why)`)."""
+
     label: str
     realtime: Decimal | None
     batch: Decimal | None
     note: str = ""
+    modes: tuple[tuple[str, Decimal | None, str], ...] = field(default_factory=tuple)
+
+    @property
+    def bars(self) -> tuple[tuple[str, Decimal | None, str], ...]:
+        if self.modes:
+            return self.modes
+        return (("realtime", self.realtime, self.note), ("batch", self.batch, self.note))
 
 
 def _money_scale(values: Sequence[float], extra: float | None, x0: float, x1: float) -> tuple[Scale, bool]:
@@ -267,39 +311,56 @@ def _budget_line(scale: Scale, shown: bool, budget: float | None, top: float, bo
     ]
 
 
+def _cost_legend(rows: Sequence[CostBar], budget: Decimal | None) -> list[tuple[str, str]]:
+    modes = list(dict.fromkeys(mode for r in rows for mode, _, _ in r.bars))
+    items = [(mode.capitalize(), MODE_COLOR.get(mode, BATCH)) for mode in modes]
+    return items + ([("Budget", BUDGET)] if budget is not None else [])
+
+
 def cost_bars(chart_id: str, rows: Sequence[CostBar], *, budget: Decimal | None = None, width: int = WIDTH) -> str:
-    """Realtime vs batch cost per model: the model's name, then a realtime and a batch bar; the budget line."""
-    bar_h, gap = 15, 3
-    label_h, group_gap = 18, 12
-    items = [("Realtime", REALTIME), ("Batch", BATCH)] + ([("Budget", BUDGET)] if budget is not None else [])
-    body, y = _legend(16, items, width)
+    """Cost per model and mode: the model's name (wrapped to the width), then a bar per mode; the budget line."""
+    bar_h, gap, line_h, group_gap = 15, 3, 16, 12
+    body, y = _legend(16, _cost_legend(rows, budget), width)
     top = y + 14
-    values = [float(v) for r in rows for v in (r.realtime, r.batch) if v is not None]
+    values = [float(v) for r in rows for _, v, _ in r.bars if v is not None]
     scale, shown = _money_scale(values, float(budget) if budget is not None else None, MARGIN, width - MARGIN)
-    group = label_h + 2 * bar_h + gap + group_gap
-    bottom = top + group * len(rows)
+    labels = [wrap_label(r.label, width - 2 * MARGIN) for r in rows]
+    heights = [len(lines) * line_h + 2 + len(r.bars) * (bar_h + gap) + group_gap
+               for r, lines in zip(rows, labels, strict=True)]
+    bottom = top + sum(heights)
     body += _axis(scale, top - 4, bottom, money_tick)
-    for i, r in enumerate(rows):
-        y = top + group * i
-        body.append(_text(MARGIN, y + 13, r.label, size=FONT, weight="600"))
-        if r.realtime is None and r.batch is None:
-            body.append(_text(MARGIN + 4, y + label_h + bar_h - 3, r.note or "no cost", fill=MUTED, size=SMALL))
-            continue
-        for k, (value, color, mode) in enumerate(((r.realtime, REALTIME, "realtime"), (r.batch, BATCH, "batch"))):
-            by = y + label_h + k * (bar_h + gap)
-            if value is None:
-                body.append(_text(MARGIN + 4, by + bar_h - 3, f"{mode}: {r.note or 'none'}", fill=MUTED, size=SMALL))
-                continue
-            x = scale.x(float(value))
-            body.append(_rect(MARGIN, by, x - MARGIN, bar_h, color, f"{r.label}: {mode} {usd_display(value)}"))
-            body.append(_fit_label(x, by + bar_h - 3, usd_display(value), width - MARGIN, inside_from=MARGIN))
+    y = top
+    for r, lines, height in zip(rows, labels, heights, strict=True):
+        body += _label(lines, y + 13, step=line_h)
+        by0 = y + len(lines) * line_h + 2
+        if all(v is None for _, v, _ in r.bars) and r.note:
+            body.append(_text(MARGIN + 4, by0 + bar_h - 3, r.note, fill=MUTED, size=SMALL))
+        else:
+            for k, (mode, value, why) in enumerate(r.bars):
+                body += _cost_bar(r.label, mode, value, why, by0 + k * (bar_h + gap), scale, width, named=bool(r.modes))
+        y += height
     body += _budget_line(scale, shown, float(budget) if budget is not None else None, top, bottom, width)
     desc = "; ".join(
-        f"{r.label}: realtime {usd_display(r.realtime) if r.realtime is not None else r.note}, "
-        + (f"batch {usd_display(r.batch)}" if r.batch is not None else f"batch: {r.note or 'none'}")
+        f"{r.label}: " + ", ".join(f"{mode} {usd_display(v)}" if v is not None else f"{mode}: {why or 'none'}"
+                                   for mode, v, why in r.bars)
         for r in rows
     ) + (f"; budget {usd_display(budget)}" if budget is not None else "")
-    return _svg(chart_id, "Realtime vs batch cost per model", desc, width, bottom + 24, body)
+    title = "Cost per model and processing mode" if any(r.modes for r in rows) else "Realtime vs batch cost per model"
+    return _svg(chart_id, title, desc, width, bottom + 24, body)
+
+
+def _cost_bar(label: str, mode: str, value: Decimal | None, why: str, by: float, scale: Scale, width: int, *,
+              named: bool) -> list[str]:
+    """One mode's bar and its value (`named`: the mode's name before it, when there are more than two)."""
+    bar_h = 15
+    if value is None:
+        return [_text(MARGIN + 4, by + bar_h - 3, f"{mode}: {why or 'none'}", fill=MUTED, size=SMALL)]
+    x = scale.x(float(value))
+    words = f"{mode} {usd_display(value)}" if named else usd_display(value)
+    return [
+        _rect(MARGIN, by, x - MARGIN, bar_h, MODE_COLOR.get(mode, BATCH), f"{label}: {mode} {usd_display(value)}"),
+        _fit_label(x, by + bar_h - 3, words, width - MARGIN, inside_from=MARGIN),
+    ]
 
 
 @dataclass(frozen=True)
@@ -313,36 +374,46 @@ class CostRangeRow:
 
 def cost_ranges(chart_id: str, rows: Sequence[CostRangeRow], *, width: int = WIDTH) -> str:
     """Low / expected / high cost per model and mode: a band from low to high, a mark at expected."""
-    label_h, band_h, row_gap = 17, 20, 8
-    body, y = _legend(16, [("Realtime range", REALTIME), ("Batch range", BATCH), ("Expected", INK)], width)
+    line_h, band_h, row_gap = 16, 20, 8
+    modes = list(dict.fromkeys(r.mode for r in rows))
+    items = [(f"{m.capitalize()} range", MODE_COLOR.get(m, BATCH)) for m in modes] + [("Expected", INK)]
+    body, y = _legend(16, items, width)
     top = y + 12
     scale = Scale(linear_ticks(max([float(r.high) for r in rows] + [0.0])), MARGIN, width - MARGIN)
-    row = label_h + band_h + row_gap
-    bottom = top + row * len(rows)
+    labels = [wrap_label(f"{r.label} ({r.mode})", width - 2 * MARGIN) for r in rows]
+    heights = [len(lines) * line_h + 1 + band_h + row_gap for lines in labels]
+    bottom = top + sum(heights)
     body += _axis(scale, top - 4, bottom, money_tick)
-    for i, r in enumerate(rows):
-        y = top + row * i
-        color = REALTIME if r.mode == "realtime" else BATCH
-        label = f"{r.label} ({r.mode})"
-        body.append(_text(MARGIN, y + 13, label, size=FONT, weight="600"))
-        cy = y + label_h + band_h / 2
-        x0, x1, xe = scale.x(float(r.low)), scale.x(float(r.high)), scale.x(float(r.expected))
-        words = f"{label}: low {usd_display(r.low)}, expected {usd_display(r.expected)}, high {usd_display(r.high)}"
-        body.append(_rect(x0, cy - 5, max(x1 - x0, 2.0), 10, color, words, ' fill-opacity="0.55"'))
-        body.append(_rect(x0 - 1, cy - 8, 2, 16, color))
-        body.append(_rect(x1 - 1, cy - 8, 2, 16, color))
-        body.append(_rect(xe - 2, cy - 10, 4, 20, INK, words))
-        span = usd_display(r.expected) if r.low == r.high else f"{usd_display(r.low)}–{usd_display(r.high)}"
-        end = max(x1, xe)
-        if end + 6 + text_width(span, SMALL) <= width - MARGIN:
-            body.append(_text(end + 6, cy + 4, span, size=SMALL))
-        else:
-            body.append(_text(min(x0, xe) - 6, cy + 4, span, anchor="end", size=SMALL))
+    y = top
+    for r, lines, height in zip(rows, labels, heights, strict=True):
+        body += _label(lines, y + 13, step=line_h)
+        body += _range_band(r, y + len(lines) * line_h + 1 + band_h / 2, scale, width)
+        y += height
     desc = "; ".join(
         f"{r.label} {r.mode}: {usd_display(r.low)} to {usd_display(r.high)}, expected {usd_display(r.expected)}"
         for r in rows
     )
     return _svg(chart_id, "Cost range per model (low, expected, high)", desc, width, bottom + 24, body)
+
+
+def _range_band(r: CostRangeRow, cy: float, scale: Scale, width: int) -> list[str]:
+    color = MODE_COLOR.get(r.mode, BATCH)
+    x0, x1, xe = scale.x(float(r.low)), scale.x(float(r.high)), scale.x(float(r.expected))
+    words = (f"{r.label} ({r.mode}): low {usd_display(r.low)}, expected {usd_display(r.expected)}, "
+             f"high {usd_display(r.high)}")
+    body = [
+        _rect(x0, cy - 5, max(x1 - x0, 2.0), 10, color, words, ' fill-opacity="0.55"'),
+        _rect(x0 - 1, cy - 8, 2, 16, color),
+        _rect(x1 - 1, cy - 8, 2, 16, color),
+        _rect(xe - 2, cy - 10, 4, 20, INK, words),
+    ]
+    span = usd_display(r.expected) if r.low == r.high else f"{usd_display(r.low)}–{usd_display(r.high)}"
+    end = max(x1, xe)
+    if end + 6 + text_width(span, SMALL) <= width - MARGIN:
+        body.append(_text(end + 6, cy + 4, span, size=SMALL))
+    else:
+        body.append(_text(min(x0, xe) - 6, cy + 4, span, anchor="end", size=SMALL))
+    return body
 
 
 def histogram(
@@ -394,6 +465,8 @@ class TurnaroundRow:
     batch_supported: bool
     never_expires: bool = False
     note: str = ""
+    #: further synchronous modes (flex, priority) and the hours each is judged on, drawn under realtime
+    modes: tuple[tuple[str, float | None], ...] = field(default_factory=tuple)
 
 
 def _batch_words(r: TurnaroundRow) -> str:
@@ -414,66 +487,84 @@ _BAR_H, _BAR_GAP, _LINE_H, _GROUP_GAP = 15, 3, 17, 12
 
 def turnaround(chart_id: str, rows: Sequence[TurnaroundRow], deadline_hours: float | None, *,
                width: int = WIDTH) -> str:
-    """Batch p50 / p90 / worst and realtime duration per model with the deadline as a line; hours go on a
-    log axis when they span orders of magnitude. Each model's name, then its batch figures (beside the
-    name when they fit, else on a line of their own), then the batch and realtime bars."""
+    """Batch p50 / p90 / worst, realtime and each further mode's hours per model, with the deadline as a
+    line; hours go on a log axis when they span orders of magnitude. Each model's name (wrapped to the
+    width), then its batch figures (beside the name when they fit, else on lines of their own), then a bar
+    per mode."""
     items = [("Batch p50", BATCH), ("p90", BATCH_P90), ("worst", BATCH_WORST), ("Realtime", REALTIME)]
+    extra = list(dict.fromkeys(mode for r in rows for mode, _ in r.modes))
+    items += [(mode.capitalize(), MODE_COLOR.get(mode, BATCH)) for mode in extra]
     if deadline_hours is not None:
         items.append(("Deadline", DEADLINE))
     body, y = _legend(16, items, width)
     top = y + 14
-    known = [v for r in rows if not r.note for v in (r.p50, r.p90, r.worst, r.realtime) if v is not None]
+    known = [v for r in rows if not r.note for v in (r.p50, r.p90, r.worst, r.realtime, *(h for _, h in r.modes))
+             if v is not None]
     scale = hours_scale([*known, *([deadline_hours] if deadline_hours else [])], MARGIN, width - MARGIN)
     right = width - MARGIN
-    layout = []
-    for r in rows:
-        words = _batch_words(r)
-        beside = text_width(r.label, FONT) + 14 + text_width(words, SMALL) <= right - MARGIN
-        bars = 1 if r.note else 2
-        layout.append((r, words, beside, _LINE_H * (1 if beside else 2) + bars * _BAR_H + _BAR_GAP + _GROUP_GAP))
+    layout = [_turnaround_layout(r, right) for r in rows]
     bottom = top + sum(h for *_, h in layout)
     body += _axis(scale, top - 4, bottom, hours_tick)
     y = top
-    for r, words, beside, height in layout:
-        body += _turnaround_row(r, words, beside, y, scale, right)
+    for r, name, words, beside, height in layout:
+        body += _turnaround_row(r, name, words, beside, y, scale, right)
         y += height
     if deadline_hours is not None:
         body += _deadline_line(scale, deadline_hours, top, bottom, right)
     axis = "log scale" if scale.log else "linear scale"
     desc = "; ".join(
         f"{r.label}: " + (r.note or f"batch p50 {duration(r.p50)}, p90 {duration(r.p90)}, worst "
-                          f"{duration(r.worst)}, realtime {duration(r.realtime)}")
+                          f"{duration(r.worst)}, realtime {duration(r.realtime)}"
+                          + "".join(f", {mode} {duration(h)}" for mode, h in r.modes))
         for r in rows
     ) + (f"; deadline {duration(deadline_hours)}" if deadline_hours is not None else "") + f" ({axis})"
     return _svg(chart_id, f"Turnaround per model ({axis})", desc, width, bottom + 24, body)
 
 
-def _turnaround_row(r: TurnaroundRow, words: str, beside: bool, y: float, scale: Scale, right: float) -> list[str]:
-    """One model from `y` down: its name, its batch figures (beside it or below), its batch and realtime bars."""
-    body = [_text(MARGIN, y + 13, r.label, size=FONT, weight="600")]
+def _turnaround_layout(r: TurnaroundRow, right: float) -> tuple[TurnaroundRow, list[str], list[str], bool, float]:
+    """(row, name lines, figure lines, figures beside the name, height) of one model."""
+    name = wrap_label(r.label, right - MARGIN)
+    words = _batch_words(r)
+    beside = len(name) == 1 and text_width(r.label, FONT) + 14 + text_width(words, SMALL) <= right - MARGIN
+    figures = [words] if beside else wrap_label(words, right - MARGIN, SMALL)
+    bars = 0 if r.note else 2 + len(r.modes)
+    lines = len(name) + (0 if beside else len(figures))
+    return r, name, figures, beside, _LINE_H * lines + bars * (_BAR_H + _BAR_GAP) + _GROUP_GAP
+
+
+def _turnaround_row(r: TurnaroundRow, name: list[str], words: list[str], beside: bool, y: float, scale: Scale,
+                    right: float) -> list[str]:
+    """One model from `y` down: its name, its batch figures (beside it or below), then a bar per mode."""
+    body = _label(name, y + 13, step=_LINE_H)
+    fill = MUTED if r.note else INK
     if beside:
-        body.append(_text(right, y + 13, words, anchor="end", fill=MUTED if r.note else INK, size=SMALL))
+        body.append(_text(right, y + 13, words[0], anchor="end", fill=fill, size=SMALL))
     else:
-        body.append(_text(MARGIN, y + _LINE_H + 13, words, fill=MUTED if r.note else INK, size=SMALL))
+        body += _label(words, y + len(name) * _LINE_H + 13, size=SMALL, weight="", fill=fill, step=_LINE_H)
     if r.note:
         return body
-    by = y + _LINE_H * (1 if beside else 2)
-    ry = by + _BAR_H + _BAR_GAP
+    by = y + _LINE_H * (len(name) + (0 if beside else len(words)))
     if r.batch_supported and r.p50 is not None:
-        tip = f"{r.label}: {words}"
+        tip = f"{r.label}: {' '.join(words)}"
         if r.worst is not None:
             body.append(_rect(MARGIN, by, scale.x(r.worst) - MARGIN, _BAR_H, BATCH_WORST, tip,
                               f' stroke="{BATCH_P90}" stroke-width="1"'))
         if r.p90 is not None:
             body.append(_rect(MARGIN, by, scale.x(r.p90) - MARGIN, _BAR_H, BATCH_P90, tip))
         body.append(_rect(MARGIN, by, scale.x(r.p50) - MARGIN, _BAR_H, BATCH, tip))
-    if r.realtime is None:
-        body.append(_text(MARGIN + 4, ry + _BAR_H - 3, "realtime duration unknown", fill=MUTED, size=SMALL))
-    else:
-        x = scale.x(r.realtime)
-        body.append(_rect(MARGIN, ry, x - MARGIN, _BAR_H, REALTIME, f"{r.label}: realtime {duration(r.realtime)}"))
-        body.append(_fit_label(x, ry + _BAR_H - 3, f"realtime {duration(r.realtime)}", right, inside_from=MARGIN))
+    for k, (mode, hours) in enumerate((("realtime", r.realtime), *r.modes), start=1):
+        body += _hours_bar(r.label, mode, hours, by + k * (_BAR_H + _BAR_GAP), scale, right)
     return body
+
+
+def _hours_bar(label: str, mode: str, hours: float | None, y: float, scale: Scale, right: float) -> list[str]:
+    if hours is None:
+        return [_text(MARGIN + 4, y + _BAR_H - 3, f"{mode} duration unknown", fill=MUTED, size=SMALL)]
+    x = scale.x(hours)
+    return [
+        _rect(MARGIN, y, x - MARGIN, _BAR_H, MODE_COLOR.get(mode, REALTIME), f"{label}: {mode} {duration(hours)}"),
+        _fit_label(x, y + _BAR_H - 3, f"{mode} {duration(hours)}", right, inside_from=MARGIN),
+    ]
 
 
 def _deadline_line(scale: Scale, deadline_hours: float, top: float, bottom: float, right: float) -> list[str]:

@@ -13,11 +13,34 @@ from decimal import Decimal
 from planner import __version__
 from planner.core.money import usd_display
 from planner.plan.estimate import Estimate
-from planner.render.cells import MARK, derived_batch_price, recommendation_of, token_groups, verdict_word
-from planner.render.tabular import TABLE_HEADERS, assumptions, hours, model_name, summary, table
+from planner.render.cells import (
+    MARK,
+    MODES_NOTE,
+    derived_batch_price,
+    plan_saved_cell,
+    plan_saving,
+    plan_words,
+    recommendation_of,
+    saved_cell,
+    savings_differ,
+    shows_modes,
+    token_groups,
+    verdict_word,
+)
+from planner.render.tabular import (
+    MODE_HEADERS,
+    assumptions,
+    hours,
+    model_name,
+    modes_table,
+    summary,
+    table,
+    table_headers,
+)
 
 RIGHT = {
-    "Requests", "Input tokens", "Output tokens", "Realtime", "Batch", "Savings", "Batch p50 / p90", "Realtime time"
+    "Requests", "Input tokens", "Output tokens", "Realtime", "Batch", "Savings", "Batch p50 / p90", "Realtime time",
+    "Plan saves", "All batch saves", "Cost", "Time",
 }
 MARKS = {"fits": "✓", "unknown": "?"}
 
@@ -75,9 +98,12 @@ def _heading(result: Estimate, generated: datetime | None) -> list[str]:
 
 
 def _estimate(result: Estimate) -> list[str]:
-    out = ["## Estimate", "", *md_table(TABLE_HEADERS, table(result), RIGHT)]
+    out = ["## Estimate", "", *md_table(table_headers(result), table(result), RIGHT)]
     if derived_batch_price(result):
         out += ["", "\\* batch price derived from the provider's default batch discount."]
+    if shows_modes(result):
+        out += ["", "### Processing modes", "", *md_table(MODE_HEADERS, modes_table(result), RIGHT), "",
+                md_escape(MODES_NOTE)]
     return out
 
 
@@ -88,6 +114,11 @@ def _cost_range(result: Estimate) -> list[str]:
             continue
         r = e.realtime_cost_range
         rows.append([model_name(e), "realtime", usd_display(r.low), usd_display(r.expected), usd_display(r.high)])
+        for mode in ("flex", "priority") if shows_modes(result) else ():
+            m = e.modes.get(mode)
+            if m is not None and m.offered and m.cost_range is not None:
+                c = m.cost_range
+                rows.append([model_name(e), mode, usd_display(c.low), usd_display(c.expected), usd_display(c.high)])
         if e.batch_cost_range is not None and e.batch_eligible:
             b = e.batch_cost_range
             rows.append([model_name(e), "batch", usd_display(b.low), usd_display(b.expected), usd_display(b.high)])
@@ -96,6 +127,8 @@ def _cost_range(result: Estimate) -> list[str]:
 
 
 def _savings(result: Estimate) -> list[str]:
+    if savings_differ(result, recommendation_of(result)):
+        return _plan_savings(result)
     savers = [e for e in result.estimates if e.savings_usd is not None and e.batch_eligible and not e.cannot_run]
     if not savers:
         return []
@@ -109,6 +142,22 @@ def _savings(result: Estimate) -> list[str]:
         for e in savers
     ]
     return ["", "## Savings", "", *md_table(["Model", "Savings", ""], rows, {"Savings"})]
+
+
+def _plan_savings(result: Estimate) -> list[str]:
+    """Each model's plan saving against all realtime, and beside it, labelled, the all-batch saving."""
+    rec = recommendation_of(result)
+    rows = [(e, v) for e, v in zip(result.estimates, rec.verdicts, strict=True) if not e.cannot_run]
+    top = max((float(s[0]) for e, v in rows if (s := plan_saving(e, v)) is not None), default=0.0)
+    table_rows = [
+        [model_name(e), plan_words(v), plan_saved_cell(e, v),
+         _bar(float(s[0]) if (s := plan_saving(e, v)) else 0.0, top), saved_cell(e)]
+        for e, v in rows
+    ]
+    return ["", "## Savings", "", "What each model's plan saves against running it all realtime; the all-batch "
+            "saving is shown apart.", "",
+            *md_table(["Model", "Plan", "Plan saves", "", "All batch saves"], table_rows,
+                      {"Plan saves", "All batch saves"})]
 
 
 def _token_tables(result: Estimate) -> list[str]:

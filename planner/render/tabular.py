@@ -20,12 +20,23 @@ from decimal import Decimal
 from planner.core.money import usd, usd_display
 from planner.core.units import counted, duration
 from planner.plan.estimate import Estimate, ModelEstimate
+from planner.plan.results import ModeEstimate
 from planner.render.cells import (
     batch_cell,
     derived_batch_price,
+    flex_assumption,
+    mode_cost_cell,
+    mode_judged_on,
+    mode_time_cell,
+    mode_verdict_cell,
+    modes_asked,
+    plan_saved_cell,
+    plan_saving,
     realtime_cell,
     recommendation_of,
     saved_cell,
+    savings_differ,
+    shows_modes,
     verdict_word,
 )
 
@@ -70,17 +81,36 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("batch_p90_hours", "90th-percentile batch turnaround, hours"),
     ("batch_worst_hours", "worst case before expiry, hours (empty: unknown or never expires)"),
     ("realtime_hours", "realtime duration under the tier's limits, hours"),
-    ("plan_choice", "batch / realtime / split / none / unknown (with --deadline or --budget)"),
+    ("plan_choice", "batch / realtime / split / flex / priority / none / unknown (with --deadline or --budget)"),
     ("plan_cost_usd", "cost of the chosen plan, USD"),
     ("plan_hours", "duration of the chosen plan, hours"),
     ("plan_summary", "the plan in words"),
     ("verdict", "fits / over_budget / unknown / late / cannot_run (planner.plan.recommend)"),
-    ("verdict_plan", "batch / realtime / split: the option the verdict is about (empty: cannot run)"),
+    ("verdict_plan", "batch / realtime / split / flex / priority: the option the verdict is about (empty: cannot run)"),
     ("verdict_cost_usd", "cost of that option, USD"),
     ("verdict_hours", "its duration, hours (batch on p90)"),
     ("recommended", "true for the one model the recommendation picks (or names as the closest)"),
     ("verdict_text", "the verdict in words"),
     ("cannot_run", "why the model cannot run the job at all; '; '-separated (empty: it can)"),
+    ("verdict_split_with", "standard / flex / priority: what a split sends beside its batch part (empty: no split)"),
+    ("verdict_saving_usd", "what the verdict's option saves against all realtime, USD (empty: no saving)"),
+    ("verdict_saving_pct", "that saving as a percentage of realtime"),
+    *(
+        (f"{mode}_{column}", meaning.format(mode=mode))
+        for mode in ("flex", "priority")
+        for column, meaning in (
+            ("offered", "true when the model is sold in {mode} mode on the date (empty: --mode left it out)"),
+            ("qualifies", "true when the job may run in {mode} mode"),
+            ("cost_usd", "expected cost of the job in {mode} mode, USD (flex: refused requests re-sent at standard)"),
+            ("cost_low_usd", "{mode} cost range, low (flex: nothing refused)"),
+            ("cost_high_usd", "{mode} cost range, high"),
+            ("hours", "the hours {mode} mode is judged on (flex: refused requests sent again)"),
+            ("hours_basis", "what those hours rest on"),
+            ("vendor_target", "true when those hours rest on the vendor's stated target, not a promise"),
+            ("price_basis", "explicit, derived (the vendor's stated discount or premium), or why there is no price"),
+            ("reasons", "why the job cannot run in {mode} mode; '; '-separated"),
+        )
+    ),
 )
 
 
@@ -100,6 +130,8 @@ def csv_row(result: Estimate, e: ModelEstimate) -> dict[str, str]:
     row |= _price_cells(e)
     row |= _time_cells(e)
     row |= _verdict_cells(result, e)
+    row |= _plan_saving_cells(result, e)
+    row |= _mode_cells(e, "flex") | _mode_cells(e, "priority")
     assert list(row) == [c for c, _ in CSV_COLUMNS]
     return row
 
@@ -184,6 +216,39 @@ def _verdict_cells(result: Estimate, e: ModelEstimate) -> dict[str, str]:
     }
 
 
+def _plan_saving_cells(result: Estimate, e: ModelEstimate) -> dict[str, str]:
+    rec = recommendation_of(result)
+    v = next((v for v, x in zip(rec.verdicts, result.estimates, strict=True) if x is e), None)
+    c = v.choice if v is not None else None
+    saving = plan_saving(e, v) if v is not None else None
+    return {
+        "verdict_split_with": (c.split_with or "standard") if c is not None and c.plan == "split" else "",
+        "verdict_saving_usd": _money(saving[0]) if saving else "",
+        "verdict_saving_pct": _num(round(saving[1], 2)) if saving else "",
+    }
+
+
+def _mode_cells(e: ModelEstimate, mode: str) -> dict[str, str]:
+    """One mode's columns: empty when the mode was not asked about (`--mode`)."""
+    m: ModeEstimate | None = e.modes.get(mode)
+    if m is None:
+        return {f"{mode}_{c}": "" for c in ("offered", "qualifies", "cost_usd", "cost_low_usd", "cost_high_usd",
+                                              "hours", "hours_basis", "vendor_target", "price_basis", "reasons")}
+    r = m.cost_range
+    return {
+        f"{mode}_offered": "true" if m.offered else "false",
+        f"{mode}_qualifies": "true" if m.qualifies else "false",
+        f"{mode}_cost_usd": _money(m.cost_usd),
+        f"{mode}_cost_low_usd": _money(r.low if r else None),
+        f"{mode}_cost_high_usd": _money(r.high if r else None),
+        f"{mode}_hours": _num(m.hours),
+        f"{mode}_hours_basis": m.hours_basis,
+        f"{mode}_vendor_target": "true" if m.vendor_target else "false",
+        f"{mode}_price_basis": m.price_basis,
+        f"{mode}_reasons": "; ".join(m.reasons),
+    }
+
+
 def to_csv(result: Estimate) -> str:
     """One row per model, a header of `CSV_COLUMNS`, RFC 4180 quoting, CRLF line ends."""
     buf = io.StringIO()
@@ -251,12 +316,23 @@ TABLE_HEADERS = (
     "Input tokens",
     "Output tokens",
 )
+#: The savings columns when some model's plan is not all batch: each plan's, and all batch's, labelled.
+APART = ("Plan saves", "All batch saves")
+
+
+def table_headers(result: Estimate) -> tuple[str, ...]:
+    """TABLE_HEADERS, with 'Savings' split in two when a plan saves other than all batch would."""
+    if not savings_differ(result, recommendation_of(result)):
+        return TABLE_HEADERS
+    k = TABLE_HEADERS.index("Savings")
+    return (*TABLE_HEADERS[:k], *APART, *TABLE_HEADERS[k + 1:])
 
 
 def table(result: Estimate) -> list[list[str]]:
-    """The estimate table, as text cells in the order of TABLE_HEADERS (the terminal's cells). The job's
+    """The estimate table, as text cells in the order of `table_headers` (the terminal's cells). The job's
     request count is the same for every model and is stated above the table."""
     rec = recommendation_of(result)
+    apart = savings_differ(result, rec)
     rows = []
     for e, v in zip(result.estimates, rec.verdicts, strict=True):
         t = e.turnaround
@@ -271,6 +347,7 @@ def table(result: Estimate) -> list[list[str]]:
                 verdict_word(v),
                 realtime_cell(e),
                 batch_cell(e),
+                *([plan_saved_cell(e, v)] if apart else []),
                 saved_cell(e),
                 b_time,
                 rt_time,
@@ -278,6 +355,23 @@ def table(result: Estimate) -> list[list[str]]:
                 counted(e.output_tokens, e.output_tokens_ci95),
             ]
         )
+    return rows
+
+
+MODE_HEADERS = ("Model", "Mode", "Cost", "Time", "Verdict", "Time judged on")
+
+
+def modes_table(result: Estimate) -> list[list[str]]:
+    """One row per model and mode asked about, in the order of MODE_HEADERS (the terminal's cells; the
+    model's name on every row, since a report's reader may sort or scan a row alone)."""
+    rec = recommendation_of(result)
+    rows = []
+    for e in result.estimates:
+        for name in modes_asked(result):
+            m = e.modes.get(name)
+            if m is not None:
+                rows.append([model_name(e), name, mode_cost_cell(m), mode_time_cell(m),
+                             mode_verdict_cell(m, rec.deadline_hours, rec.budget_usd), mode_judged_on(m)])
     return rows
 
 
@@ -290,6 +384,7 @@ def assumptions(result: Estimate) -> list[tuple[str, list[str]]]:
         ("Output tokens", [f"{result.output_assumption.description}."]),
         ("Prompt cache", [f"{model_name(e)}: {e.cache.description}." for e in result.estimates if e.cache is not None]),
         ("Tier and turnaround", [line for e in result.estimates for line in _timing_lines(e)]),
+        ("Processing modes", _mode_lines(result) if shows_modes(result) else []),
         ("Batch eligibility", _eligibility_lines(result) or ["Every model asked about qualifies for batch."]),
         ("Notes", list(result.notes)),
     ]
@@ -356,6 +451,25 @@ def _timing_lines(e: ModelEstimate) -> list[str]:
     if limits:
         timing.append(f"{model_name(e)}: plan against {', '.join(limits)}.")
     return timing
+
+
+def _mode_lines(result: Estimate) -> list[str]:
+    """The flex assumption, then each flex and priority mode's basis, reasons and notes."""
+    flex = flex_assumption(result)
+    lines = [flex] if flex else []
+    lines.append("Times marked † rest on the vendor's target (a batch window, a flex latency), not a promise.")
+    for e in result.estimates:
+        for mode in ("flex", "priority"):
+            m = e.modes.get(mode)
+            if m is None:
+                continue
+            if not m.offered or not m.qualifies:
+                lines.extend(f"{model_name(e)}: {mode}: {r}" for r in m.reasons or [m.price_basis])
+                continue
+            field = f" ({m.request_field})" if m.request_field else ""
+            lines.append(f"{model_name(e)}: {mode}{field}: price {m.price_basis}; time: {m.hours_basis}.")
+            lines.extend(f"{model_name(e)}: {n}" for n in m.notes)
+    return lines
 
 
 def _eligibility_lines(result: Estimate) -> list[str]:

@@ -1,9 +1,11 @@
 """The human view of an estimate: the answer first, then the table, then short assumptions with sources.
 
 Order: what to do (the recommendation's headline and one verdict line per model: what to do, what it
-costs, by when), the cost table, savings bars, turnaround, then the assumptions in a few lines with the
-sources as numbered footnotes (`verbose=True` gives every assumption in full). Warnings and notes are
-not printed here: `estimate_notes()` returns them for the command to put on stderr.
+costs, by when), the cost table, savings bars (each model's plan's saving; the all-batch one apart and
+labelled when they differ), turnaround, the processing modes (when some model offers flex or priority, or
+`--mode` asked), then the assumptions in a few lines with the sources as numbered footnotes
+(`verbose=True` gives every assumption in full). Warnings and notes are not printed here:
+`estimate_notes()` returns them for the command to put on stderr.
 
 Tables go through planner.render.layout, so no model id, amount or verdict is ever cut: at narrow
 widths columns are stacked into further tables, and piped output is plain full-width rows.
@@ -26,12 +28,24 @@ from planner.plan.recommend import Recommendation
 from planner.prices.pricing import EARLIEST_NOTE, stale_prices_note
 from planner.render.cells import (
     MARK,
+    TARGET,
     batch_cell,
     derived_batch_price,
+    flex_assumption,
+    mode_cost_cell,
+    mode_judged_on,
+    mode_time_cell,
+    mode_verdict_cell,
+    modes_asked,
     name_of,
+    plan_saved_cell,
+    plan_saving,
+    plan_words,
     realtime_cell,
     recommendation_of,
     saved_cell,
+    savings_differ,
+    shows_modes,
     verdict_word,
 )
 from planner.render.layout import Col, Grid, print_grid, print_marked
@@ -44,24 +58,72 @@ def _styled(word: str, status: str) -> Text:
 
 
 def estimate_grid(result: Estimate, rec: Recommendation) -> Grid:
+    """The cost table. 'Saved' is what each model's own plan saves against realtime; when some plan is not
+    all batch (a split, flex), the all-batch saving gets a column of its own, labelled so."""
+    apart = savings_differ(result, rec)
+    saved = [Col("Plan saves", "right"), Col("All batch saves", "right")] if apart else [Col("Saved", "right")]
     grid = Grid(
         [
             Col("Model", key=True),
             Col("Verdict"),
             Col("Realtime", "right"),
             Col("Batch", "right"),
-            Col("Saved", "right"),
+            *saved,
             Col("Input tokens", "right"),
             Col("Output tokens", "right"),
         ],
     )
     for e, v in zip(result.estimates, rec.verdicts, strict=True):
+        savings = [plan_saved_cell(e, v), saved_cell(e)] if apart else [saved_cell(e)]
         grid.add(
-            name_of(e), _styled(verdict_word(v), v.status), realtime_cell(e), batch_cell(e), saved_cell(e),
+            name_of(e), _styled(verdict_word(v), v.status), realtime_cell(e), batch_cell(e), *savings,
             counted(e.input_tokens, e.input_tokens_ci95),
             counted(e.output_tokens, e.output_tokens_ci95),
         )
     return grid
+
+
+def modes_grid(result: Estimate, rec: Recommendation) -> Grid:
+    """Every processing mode asked about, one row per model and mode: its cost with the band, the hours it
+    is judged on (marked when they are a vendor's target) and whether it can take the job."""
+    grid = Grid(
+        [
+            Col("Model", key=True),
+            Col("Mode", key=True),  # a stacked part names the mode of each of its rows
+            Col("Cost", "right"),
+            Col("Time", "right"),
+            Col("Verdict"),
+            Col("Time judged on", drop=True),
+        ],
+        title="Processing modes",
+        see_also="--verbose, --json or a wider terminal",
+    )
+    asked = modes_asked(result)
+    for e in result.estimates:
+        first = True
+        for name in asked:
+            m = e.modes.get(name)
+            if m is None:
+                continue
+            verdict = mode_verdict_cell(m, rec.deadline_hours, rec.budget_usd)
+            status = {"✓": "fits", "✗": "late", "?": "unknown"}.get(verdict[:1])
+            grid.add(name_of(e) if first else "", name, mode_cost_cell(m), mode_time_cell(m),
+                     _styled(verdict, status) if status else verdict, mode_judged_on(m))
+            first = False
+    return grid
+
+
+def modes_footnote(result: Estimate) -> str:
+    """What the marks in the modes table mean (only the marks it shows)."""
+    rows = [m for e in result.estimates for m in e.modes.values()]
+    words = []
+    if any(mode_time_cell(m).endswith(TARGET) for m in rows):
+        words.append(f"{TARGET} the vendor's target (batch window, flex latency), not a promise")
+    if any(mode_cost_cell(m).endswith(" *") for m in rows):
+        words.append("* price derived from a stated or default discount or premium")
+    if any(m.sheddable and m.offered for m in rows):
+        words.append("flex cost and time include refused requests re-sent at standard")
+    return "; ".join(words) + "." if words else ""
 
 
 def turnaround_grid(result: Estimate) -> Grid:
@@ -102,8 +164,14 @@ def turnaround_grid(result: Estimate) -> Grid:
     return grid
 
 
-def savings_chart(result: Estimate, width: int = 30) -> list[Text]:
-    """A bar per model that can run as a batch: its saving in dollars, scaled to the largest."""
+def savings_chart(result: Estimate, width: int = 30, rec: Recommendation | None = None,
+                  line_width: int | None = None) -> list[Text]:
+    """A bar per model that can run as a batch: its saving in dollars, scaled to the largest. When some
+    model's plan is not all batch, the bars are each plan's saving, the all-batch one written beside it
+    (bars shortened so that a line fits `line_width`)."""
+    rec = rec or recommendation_of(result)
+    if savings_differ(result, rec):
+        return _plan_savings_chart(result, rec, width, line_width)
     rows = [e for e in result.estimates if e.savings_usd is not None and e.batch_eligible and not e.cannot_run]
     if not rows:
         return []
@@ -118,6 +186,28 @@ def savings_chart(result: Estimate, width: int = 30) -> list[Text]:
         line.append("█" * n or "▏", style="green")
         line.append(f" {usd_display(e.savings_usd)} ({e.savings_pct or 0:.0f}%)")
         lines.append(line)
+    return lines
+
+
+def _plan_savings_chart(result: Estimate, rec: Recommendation, width: int, line_width: int | None) -> list[Text]:
+    """Each model's plan saving against realtime, bars to scale; under it, when it differs, the all-batch
+    saving, labelled."""
+    rows = [(e, v, plan_saving(e, v)) for e, v in zip(result.estimates, rec.verdicts, strict=True)
+            if not e.cannot_run]
+    top = max((s[0] for _, _, s in rows if s is not None), default=Decimal(0))
+    pad = max((len(name_of(e)) for e, _, _ in rows), default=0)
+    words = {id(e): f" {plan_saved_cell(e, v) if s else 'no saving'}, {plan_words(v)}" for e, v, s in rows}
+    if line_width is not None:
+        width = max(4, min(width, line_width - 3 - pad - max((len(w) for w in words.values()), default=0)))
+    lines = [Text("Savings of each model's plan, against all realtime", style="bold")]
+    for e, v, s in rows:
+        line = Text(f"  {name_of(e):<{pad}} ")
+        n = round(width * float(s[0] / top)) if s is not None and top > 0 else 0
+        line.append("█" * n or "▏", style="green")
+        line.append(words[id(e)])
+        lines.append(line)
+        if saved_cell(e) not in ("—", plan_saved_cell(e, v)):
+            lines.append(Text(f"  {'':<{pad}} all batch instead: {saved_cell(e)}", style="dim"))
     return lines
 
 
@@ -158,6 +248,9 @@ def assumptions(result: Estimate, notes: Footnotes, *, verbose: bool = False) ->
     timed = [e for e in es if e.turnaround is not None]
     if timed:
         lines.append(_batch_times_line(timed, notes))
+    flex = flex_assumption(result) if shows_modes(result) else None
+    if flex:
+        lines.append(flex)
     lines.append(
         "Batch windows are vendor targets, not guarantees: under peak load a batch can take the whole "
         "window, and requests unfinished at expiry are cancelled. Batch gives no streaming or interactive latency."
@@ -232,7 +325,24 @@ def _in_full(result: Estimate, notes: Footnotes, image_notes: list[str]) -> list
             src = "observed in your history" if t.batch.observed else (t.batch.figures_source or "no source")
             lines.append(f"{name}: batch turnaround figures: {src}")
         lines.extend(f"{name}: not eligible for batch: {r}" for r in e.reasons)
+        lines.extend(_mode_lines(e, name))
     lines.extend(n for n in result.notes if n not in image_notes)  # those are shown above already
+    return lines
+
+
+def _mode_lines(e: ModelEstimate, name: str) -> list[str]:
+    """`verbose`: each flex or priority mode's reasons, price basis and notes in full."""
+    lines: list[str] = []
+    for mode in ("flex", "priority"):
+        m = e.modes.get(mode)
+        if m is None:
+            continue
+        if not m.offered or not m.qualifies:
+            lines.extend(f"{name}: {mode}: {r}" for r in m.reasons or [m.price_basis])
+            continue
+        field = f" ({m.request_field})" if m.request_field else ""
+        lines.append(f"{name}: {mode}{field}: price {m.price_basis}; time: {m.hours_basis}.")
+        lines.extend(f"{name}: {n}" if n.startswith(f"{mode}:") else f"{name}: {mode}: {n}" for n in m.notes)
     return lines
 
 
@@ -285,7 +395,7 @@ def render_estimate(result: Estimate, console: Console | None = None, *, verbose
     console.print()
     print_grid(console, estimate_grid(result, rec))
     width = max(10, min(30, console.width - 60)) if console.is_terminal else 30
-    bars = savings_chart(result, width)
+    bars = savings_chart(result, width, rec, console.width if console.is_terminal else None)
     if bars:
         console.print()
         for bar in bars:
@@ -294,6 +404,12 @@ def render_estimate(result: Estimate, console: Console | None = None, *, verbose
     if timing.rows:
         console.print()
         print_grid(console, timing)
+    if shows_modes(result):
+        console.print()
+        print_grid(console, modes_grid(result, rec))
+        footnote = modes_footnote(result)
+        if footnote:
+            console.print(Text(footnote, style="dim"), soft_wrap=not console.is_terminal)
     console.print()
     notes = Footnotes()
     console.print(Text("Assumptions", style="bold"))

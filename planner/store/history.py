@@ -27,15 +27,17 @@ HISTORY_MAX_BYTES (a UTF-8 byte-order mark is allowed).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -48,9 +50,12 @@ from pydantic import (
     model_validator,
 )
 
-from planner.core.errors import InputError
+from planner.core.errors import BatchplanError, InputError
 from planner.core.jsonsafe import loads_bounded
+from planner.io.inputs import open_input
 from planner.store.config import home, usable_home
+
+T = TypeVar("T")
 
 DB_NAME = "history.sqlite3"
 #: Fewest completed batches before observed figures replace the published ones.
@@ -219,23 +224,89 @@ def _open_writer(on_wait: Callable[[], None] | None = None) -> sqlite3.Connectio
     return conn
 
 
-def _open_reader() -> sqlite3.Connection | None:
-    """The store for reading, or None when there is none. A store at SCHEMA_VERSION is opened read-only
-    (reading writes nothing, and works on a read-only file); an older one is upgraded first, once."""
+def _open_reader(timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection | None:
+    """The store for reading, or None when there is none. Always read-only (`mode=ro`): reading writes
+    nothing, never creates a table, and works on a read-only file. A store of an older schema is read as it
+    is (every version so far has the tables readers ask for; a missing one reads as empty)."""
     path = db_path()
     if not _check_file(path):
         return None
     try:
-        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=timeout,
                                isolation_level=None)
     except sqlite3.Error as exc:
         raise InputError(f"the history store cannot be opened: {exc}", path=path) from None
     with _closed_on_error(conn, path):
-        current = _check_version(conn, path) == SCHEMA_VERSION
-    if current:
-        return conn
-    conn.close()
-    return _open_writer()
+        _check_version(conn, path)
+    return conn
+
+
+#: How long a reader that history is optional to (an estimate) waits for a store another program holds
+#: locked, in seconds, before going on without history.
+OPTIONAL_READ_TIMEOUT_S = 2.0
+_optional = False  # set while an estimate reads history (see `optional_history`)
+#: Where the one-line notes of history left out go (the CLI may point it at its own note printer).
+NOTE_SINK: Callable[[str], None] | None = None
+_said: set[str] = set()
+_unusable: dict[str, tuple[int, ...]] = {}  # stores an optional read found unusable, as they were then
+
+
+def _file_state(path: str) -> tuple[int, ...]:
+    """What tells a changed file (or its journal) from the one found unusable before."""
+    parts: list[int] = []
+    for name in (path, path + "-journal", path + "-wal"):
+        try:
+            st = os.stat(name)
+        except OSError:
+            parts.extend((0, 0, 0))
+            continue
+        parts.extend((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(parts)
+
+
+def _say(message: str) -> None:
+    if message in _said:
+        return
+    _said.add(message)
+    if NOTE_SINK is not None:
+        NOTE_SINK(message)
+    else:
+        print(f"batchplan: note: {message}", file=sys.stderr)
+
+
+def _degrade(read: Callable[[], T], empty: T) -> T:
+    """Read history as an estimate does: optional, so a missing, unreadable, locked, corrupt or newer store
+    is `empty` plus one note on stderr, never an error."""
+    global _optional
+    try:
+        where = str(db_path())
+    except (BatchplanError, OSError) as exc:  # no home directory to keep a store in: no history
+        _say(f"history not used: {exc}")
+        return empty
+    state = _file_state(where)
+    if _unusable.get(where) == state:  # said once; later reads go without it at once, until the file changes
+        return empty
+    _optional = True
+    try:
+        return read()
+    except (BatchplanError, sqlite3.Error, ValidationError, OSError) as exc:
+        reason = exc.message if isinstance(exc, BatchplanError) else str(exc)
+        first = reason.splitlines()[0] if reason else "unreadable"
+        skip = "" if "--no-history" in first else "; --no-history skips it"
+        _unusable[where] = state
+        _say(f"history not used: {first} ({where}){skip}")
+        return empty
+    finally:
+        _optional = False
+
+
+def _reading() -> sqlite3.Connection | None:
+    """A reader: it waits briefly for a locked store when history is optional (an estimate)."""
+    return _open_reader(OPTIONAL_READ_TIMEOUT_S if _optional else BUSY_TIMEOUT_S)
+
+
+def _missing_table(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc)
 
 
 @contextmanager
@@ -470,26 +541,17 @@ def _anthropic_record(obj: dict[str, Any], provider: str | None, model: str | No
 
 
 def _read(path: Path) -> str:
-    """The file's text (a leading UTF-8 byte-order mark dropped), reading at most HISTORY_MAX_BYTES."""
-    try:
-        st = path.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError("is a directory, not a file of batch objects", path=path)
-        with open(path, "rb") as handle:
-            data = handle.read(HISTORY_MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except PermissionError:
-        raise InputError("permission denied", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    """The file's text (a leading UTF-8 byte-order mark dropped), read once through the one way in (`-`
+    is standard input, a FIFO is a stream), at most HISTORY_MAX_BYTES of it."""
+    with open_input(str(path), "file of batch objects") as src:
+        data = src.read(HISTORY_MAX_BYTES + 1)
     if len(data) > HISTORY_MAX_BYTES:
         raise InputError(f"over {HISTORY_MAX_BYTES // (1024 * 1024)} MiB, batchplan's cap for one history file: "
-                         "split it (JSONL can be cut at any line)", path=path)
+                         "split it (JSONL can be cut at any line)", path=src.name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start:,})", path=path) from None
+        raise InputError(f"not UTF-8 text (byte {exc.start:,})", path=src.name) from None
 
 
 def _parse(text: str) -> Any:
@@ -500,30 +562,38 @@ def _parse(text: str) -> Any:
 
 
 def _objects(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, object-or-error) from a JSON or JSONL file; a JSONL line that is not JSON yields an error."""
+    """(where, object-or-error) from a JSON or JSONL file; a JSONL line that is not JSON yields an error.
+    Lines end at \n only: U+2028, U+2029 or U+0085 inside a JSON string is part of the string."""
     text = _read(path)
+    name = "<stdin>" if str(path) == "-" else str(path)
     try:
         doc = _parse(text)
     except ValueError:
-        doc = None
-        lines = True
+        pass
     else:
-        lines = False
-    if not lines:
-        if isinstance(doc, dict) and isinstance(doc.get("data"), list) and "id" not in doc:
-            doc = doc["data"]
-        items = doc if isinstance(doc, list) else [doc]
-        for i, item in enumerate(items, 1):
-            yield (f"{path}: item {i}" if isinstance(doc, list) else str(path)), item
+        yield from _items(name, doc)
         return
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            yield f"{path}:{number}", _parse(line)
+            obj = _parse(line)
         except ValueError as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            yield f"{path}:{number}", ValueError(f"not JSON: {reason}")
+            yield f"{name}:{number}", ValueError(f"not JSON: {reason}")
+            continue
+        yield from _items(f"{name}:{number}", obj)
+
+
+def _items(where: str, doc: Any) -> Iterator[tuple[str, Any]]:
+    """The objects of one JSON value: itself, or the items of a list or a `{"data": [...]}` list page."""
+    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and "id" not in doc:
+        doc = doc["data"]
+    if isinstance(doc, list):
+        for i, item in enumerate(doc, 1):
+            yield f"{where}: item {i}", item
+    else:
+        yield where, doc
 
 
 class Skipped(BaseModel):
@@ -610,10 +680,10 @@ def import_file(
     """Import one file of batch objects in one transaction; bad ones are reported in the report, not stored.
     Another importer holding the store is waited for (`on_wait` is called when that happens)."""
     path = Path(path)
-    report = ImportReport(file=str(path))
+    report = ImportReport(file="<stdin>" if str(path) == "-" else str(path))
     parsed = _parsed(path, provider, model, report)
     conn = _open_writer(on_wait)
-    source = (str(path), datetime.now(UTC).isoformat())
+    source = (report.file, datetime.now(UTC).isoformat())
     try:
         with _transaction(conn, on_wait):  # all good objects, or (on any database error) none
             for where, r in parsed:
@@ -630,18 +700,9 @@ def import_file(
 
 
 def records() -> list[Record]:
-    conn = _open_reader()
-    if conn is None:
-        return []
-    try:
-        rows = conn.execute(
-            "SELECT provider, id, kind, model, endpoint, status, created_at, ended_at, hours, requests, "
-            "succeeded, failed, expired, completed FROM batches ORDER BY created_at"
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"the history store cannot be read: {exc}", path=db_path()) from None
-    finally:
-        conn.close()
+    rows = _select(
+        "SELECT provider, id, kind, model, endpoint, status, created_at, ended_at, hours, requests, "
+        "succeeded, failed, expired, completed FROM batches ORDER BY created_at", ())
     keys = ("provider", "id", "kind", "model", "endpoint", "status", "created_at", "ended_at", "hours",
             "requests", "succeeded", "failed", "expired", "completed")
     out = []
@@ -688,11 +749,16 @@ def _observed(rows: list[Record], provider: str, model: str | None, what: str) -
 
 
 def observed_for(provider: str, model_names: Sequence[str], requests_per_file: int | None) -> Observed | None:
-    """Observed per-batch p50/p90 for this vendor, model and size, or None when history is too thin.
+    """Observed per-batch p50/p90 for this vendor, model and size, or None when history is too thin (or
+    cannot be read: history is optional to an estimate, so that is a note, never an error).
 
     Tries, in order: same model and size; same model; same vendor and size (only batches whose model
     is unknown, as Anthropic objects carry none). Each needs MIN_OBSERVATIONS completed batches.
     """
+    return _degrade(lambda: _observed_for(provider, model_names, requests_per_file), None)
+
+
+def _observed_for(provider: str, model_names: Sequence[str], requests_per_file: int | None) -> Observed | None:
     rows = [r for r in records() if r.provider == provider]
     if not rows:
         return None
@@ -757,12 +823,14 @@ def summary() -> list[Summary]:
 MIN_RECONCILED_REQUESTS = 30
 
 class StoredReconciliation(BaseModel):
-    """Whether `record_reconciliation` added the batch (False: it was stored before, nothing changed)."""
+    """Whether `record_reconciliation` added the batch (False: it was stored before, nothing changed, or it
+    was not stored at all: `refused` says why)."""
 
     key: str
     added: bool
     requests: int
     store: str
+    refused: str | None = None
 
 
 def _insert_reconciliation(conn: sqlite3.Connection, outcome: Any, now: str) -> bool:
@@ -788,7 +856,12 @@ def _insert_reconciliation(conn: sqlite3.Connection, outcome: Any, now: str) -> 
 
 def record_reconciliation(outcome: Any) -> StoredReconciliation:
     """Store one reconciled batch (a `planner.batch.reconcile.Outcome`) and its per-request usage, in one
-    transaction; a batch already stored (same key) is left as it is."""
+    transaction; a batch already stored (same key) is left as it is. A batch whose comparison reconcile
+    questions (`outcome.questioned`: its input probably is not the one the results came from) is not stored:
+    what later estimates learn must not rest on it."""
+    if getattr(outcome, "questioned", None):
+        return StoredReconciliation(key=outcome.report.key, added=False, requests=len(outcome.pairs),
+                                    store=str(db_path()), refused=outcome.questioned)
     conn = _open_writer()
     try:
         with _transaction(conn, refusal="nothing stored"):
@@ -799,6 +872,43 @@ def record_reconciliation(outcome: Any) -> StoredReconciliation:
         conn.close()
     return StoredReconciliation(key=outcome.report.key, added=added, requests=len(outcome.pairs),
                                 store=str(db_path()))
+
+
+class Forgotten(BaseModel):
+    """What `forget` removed: imported batch objects and reconciled batches (with their requests)."""
+
+    batch: str
+    imported: int
+    reconciled: int
+    requests: int
+    store: str
+
+
+def forget(batch: str) -> Forgotten:
+    """Remove one batch from the store: the imported batch object of that id (any provider) and the
+    reconciled batch of that key (or of the vendor batch id its key names), in one transaction. Nothing
+    found is an InputError; later estimates stop learning from what was removed."""
+    if not batch.strip() or len(batch) > 512:
+        raise InputError("name the batch to forget: its vendor id (batch_…, msgbatch_…) or the key `batchplan "
+                         "reconcile --json` printed")
+    if not _check_file(db_path()):
+        raise InputError(f"no batch '{batch}' in your history (there is no history store yet)", path=db_path())
+    conn = _open_writer()
+    try:
+        with _transaction(conn, refusal="nothing removed"):
+            keys = [k for (k,) in conn.execute("SELECT key FROM reconciled WHERE key = ? OR key = ?",
+                                                 (batch, f"batch:{batch}"))]
+            requests = sum(conn.execute("DELETE FROM reconciled_requests WHERE key = ?", (k,)).rowcount for k in keys)
+            reconciled = sum(conn.execute("DELETE FROM reconciled WHERE key = ?", (k,)).rowcount for k in keys)
+            imported = conn.execute("DELETE FROM batches WHERE id = ?", (batch,)).rowcount
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"nothing removed: the history store failed: {exc}", path=db_path()) from None
+    finally:
+        conn.close()
+    if not imported and not reconciled:
+        raise InputError(f"no batch '{batch}' in your history (`batchplan history show --json` lists them)",
+                         path=db_path())
+    return Forgotten(batch=batch, imported=imported, reconciled=reconciled, requests=requests, store=str(db_path()))
 
 
 class ObservedOutputs(BaseModel):
@@ -812,39 +922,88 @@ class ObservedOutputs(BaseModel):
     p50: float
     p90: float
     max: int
+    #: reconciled batches left out as outliers (their keys)
+    excluded: list[str] = Field(default_factory=list)
 
     def describe(self) -> str:
+        left_out = (f"; left out as outliers: {', '.join(self.excluded)} (`batchplan history forget KEY` removes "
+                    "one)") if self.excluded else ""
         return (f"{round(self.mean):,} output tokens per request (observed mean over {self.requests:,} requests of "
-                f"{self.batches} reconciled {self.model} batch(es) in your history; p90 {self.p90:,.0f}; "
+                f"{self.batches} reconciled {self.model} batch(es) in your history; p90 {self.p90:,.0f}{left_out}; "
                 "--no-history to ignore)")
 
 
-def _reconciled_rows(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    conn = _open_reader()
+def _select(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of one query on the store opened read-only; none when there is no store (or no such table in an
+    old one). A locked, corrupt or unreadable store is an InputError (`_degrade` turns it into a note)."""
+    conn = _reading()
     if conn is None:
         return []
     try:
         return conn.execute(sql, args).fetchall()
     except sqlite3.DatabaseError as exc:
-        raise InputError(f"the history store cannot be read: {exc}", path=db_path()) from None
+        if _missing_table(exc):
+            return []
+        locked = "locked" in str(exc) or "busy" in str(exc)
+        what = "is locked by another program" if locked else f"cannot be read: {exc}"
+        raise InputError(f"the history store {what}", path=db_path()) from None
     finally:
         conn.close()
 
 
+#: The most output tokens one stored request may claim and still be learned from (rows stored before
+#: results were checked may hold more; they are left out, never believed).
+MAX_LEARNED_TOKENS = 10**9
+#: A reconciled batch whose per-request mean differs from the median of the other batches' means by more
+#: than this factor (either way) is an outlier: named, and left out of what is learned.
+OUTLIER_FACTOR = 5.0
+
+
+def _outliers(per_batch: dict[str, list[float]]) -> list[str]:
+    """The batches (keys) whose mean is OUTLIER_FACTOR or more away from the median of the others' means.
+    Needs three batches or more: with fewer there is no "the others" to stand against."""
+    if len(per_batch) < 3:
+        return []
+    means = {k: sum(v) / len(v) for k, v in per_batch.items() if v}
+    out = []
+    for key, mean in means.items():
+        others = sorted(m for k, m in means.items() if k != key)
+        mid = quantile(others, 0.5)
+        if mid > 0 and (mean > mid * OUTLIER_FACTOR or mean * OUTLIER_FACTOR < mid):
+            out.append(key)
+    return sorted(out)
+
+
+def _by_batch(rows: Sequence[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    groups: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault(row[0], []).append(row)
+    return groups
+
+
 def observed_outputs(provider: str, model: str) -> ObservedOutputs | None:
     """The observed output distribution of this model's reconciled requests, or None below
-    MIN_RECONCILED_REQUESTS."""
-    rows = _reconciled_rows(
+    MIN_RECONCILED_REQUESTS (or when history cannot be read: a note, never an error). Requests over
+    MAX_LEARNED_TOKENS and outlier batches (`_outliers`) are left out; the outliers are named."""
+    return _degrade(lambda: _observed_outputs(provider, model), None)
+
+
+def _observed_outputs(provider: str, model: str) -> ObservedOutputs | None:
+    rows = _select(
         "SELECT r.key, q.output_actual FROM reconciled_requests q JOIN reconciled r ON r.key = q.key "
-        "WHERE r.provider = ? AND r.model = ? AND q.succeeded = 1",
-        (provider, model),
+        "WHERE r.provider = ? AND r.model = ? AND q.succeeded = 1 AND q.output_actual BETWEEN 0 AND ?",
+        (provider, model, MAX_LEARNED_TOKENS),
     )
+    batches = _by_batch(rows)
+    excluded = _outliers({k: [float(o) for _, o in rs] for k, rs in batches.items()})
+    rows = [row for row in rows if row[0] not in excluded]
     if len(rows) < MIN_RECONCILED_REQUESTS:
         return None
     outs = [int(o) for _, o in rows]
     return ObservedOutputs(
         provider=provider, model=model, batches=len({k for k, _ in rows}), requests=len(outs),
         mean=sum(outs) / len(outs), p50=quantile(outs, 0.5), p90=quantile(outs, 0.9), max=max(outs),
+        excluded=excluded,
     )
 
 
@@ -865,7 +1024,7 @@ class ReconciledSummary(BaseModel):
 
 def reconciled_summary() -> list[ReconciledSummary]:
     """What `batchplan reconcile` stored, per vendor and model (the numbers later estimates learn from)."""
-    rows = _reconciled_rows(
+    rows = _select(
         "SELECT provider, model, requests, succeeded, input_estimated, input_actual, output_actual, "
         "cost_estimated, cost_actual FROM reconciled ORDER BY provider, model", ())
     groups: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
@@ -886,6 +1045,24 @@ def reconciled_summary() -> list[ReconciledSummary]:
     return out
 
 
+class ReconciledBatch(BaseModel):
+    """One stored reconciled batch: its key (what `history forget` takes) and what it was."""
+
+    key: str
+    provider: str
+    model: str
+    as_of: str
+    requests: int
+    source: str | None
+
+
+def reconciled_batches() -> list[ReconciledBatch]:
+    """Every stored reconciled batch, oldest first."""
+    rows = _select("SELECT key, provider, model, as_of, requests, source FROM reconciled ORDER BY as_of, key", ())
+    keys = ("key", "provider", "model", "as_of", "requests", "source")
+    return [ReconciledBatch.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
+
+
 class InputCalibration(BaseModel):
     """Billed / estimated input tokens of this model's reconciled requests, for an approximate tokenizer:
     later estimates multiply their count by `factor`, with `band` its 95% relative half-width (at least 1%:
@@ -897,21 +1074,33 @@ class InputCalibration(BaseModel):
     requests: int
     factor: float
     band: float
+    excluded: list[str] = Field(default_factory=list)
 
     def describe(self) -> str:
+        left_out = f"; left out as outliers: {', '.join(self.excluded)}" if self.excluded else ""
         return (f"input tokens × {self.factor:.4f} (±{self.band:.1%}): billed ÷ estimated over {self.requests:,} "
-                f"requests of {self.batches} reconciled {self.model} batch(es) in your history; --no-history to ignore")
+                f"requests of {self.batches} reconciled {self.model} batch(es) in your history{left_out}; "
+                "--no-history to ignore")
 
 
 def input_calibration(provider: str, model: str, tokenizer: str) -> InputCalibration | None:
     """The ratio billed / estimated input over reconciled requests counted with this same (approximate)
-    tokenizer definition, or None below MIN_RECONCILED_REQUESTS."""
-    rows = _reconciled_rows(
+    tokenizer definition, or None below MIN_RECONCILED_REQUESTS (or when history cannot be read: a note,
+    never an error). Batches whose ratio is an outlier (`_outliers`) are left out and named."""
+    return _degrade(lambda: _input_calibration(provider, model, tokenizer), None)
+
+
+def _input_calibration(provider: str, model: str, tokenizer: str) -> InputCalibration | None:
+    rows = _select(
         "SELECT r.key, q.input_estimated, q.input_actual FROM reconciled_requests q JOIN reconciled r "
         "ON r.key = q.key WHERE r.provider = ? AND r.model = ? AND r.tokenizer = ? AND r.exact_estimate = 0 "
-        "AND q.succeeded = 1 AND q.input_estimated > 0",
-        (provider, model, tokenizer),
+        "AND q.succeeded = 1 AND q.input_estimated BETWEEN 1 AND ? AND q.input_actual BETWEEN 0 AND ?",
+        (provider, model, tokenizer, MAX_LEARNED_TOKENS, MAX_LEARNED_TOKENS),
     )
+    ratios = {k: [sum(float(a) for _, _, a in rs) / sum(float(e) for _, e, _ in rs)]
+              for k, rs in _by_batch(rows).items()}
+    excluded = _outliers(ratios)
+    rows = [row for row in rows if row[0] not in excluded]
     if len(rows) < MIN_RECONCILED_REQUESTS:
         return None
     est = [float(e) for _, e, _ in rows]
@@ -922,4 +1111,4 @@ def input_calibration(provider: str, model: str, tokenizer: str) -> InputCalibra
     mean_est = sum(est) / n
     se = (sum(r * r for r in resid) / (n - 1) / n) ** 0.5 / mean_est
     return InputCalibration(provider=provider, model=model, batches=len({k for k, _, _ in rows}), requests=n,
-                            factor=factor, band=min(1.0, max(0.01, 1.96 * se / factor)))
+                            factor=factor, band=min(1.0, max(0.01, 1.96 * se / factor)), excluded=excluded)

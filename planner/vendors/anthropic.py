@@ -38,7 +38,10 @@ from planner.vendors.results import (
     as_text,
     as_time,
     error_text,
+    optional_count,
+    required_count,
     succeeded,
+    usage_part,
 )
 
 #: Anthropic sends the lines as one JSON body `{"requests": [l1,l2,…]}`: that many bytes beyond the lines.
@@ -191,17 +194,20 @@ VENDORS = (
 def anthropic_usage(usage: dict[str, Any]) -> dict[str, int]:
     """A Messages reply's usage (Anthropic, and Claude on Bedrock and Vertex): the whole prompt is
     `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`, its 1-hour writes split out."""
-    uncached = as_count(usage.get("input_tokens"))
-    reads = as_count(usage.get("cache_read_input_tokens"))
-    writes = as_count(usage.get("cache_creation_input_tokens"))
-    split = as_object(usage.get("cache_creation"))
-    one_hour = min(as_count(split.get("ephemeral_1h_input_tokens")), writes)
+    uncached = required_count(usage, "input_tokens", "usage.input_tokens")
+    reads = optional_count(usage, "cache_read_input_tokens", "usage.cache_read_input_tokens")
+    writes = optional_count(usage, "cache_creation_input_tokens", "usage.cache_creation_input_tokens")
+    split = usage_part(usage, "cache_creation", "usage.cache_creation")
+    one_hour = optional_count(split, "ephemeral_1h_input_tokens", "usage.cache_creation.ephemeral_1h_input_tokens")
+    if one_hour > writes:
+        raise ValueError(f"usage.cache_creation.ephemeral_1h_input_tokens ({one_hour:,}) exceed "
+                         f"cache_creation_input_tokens ({writes:,}); refused")
     return {
         "input_tokens": uncached + reads + writes,
         "cached_tokens": reads,
         "cache_write_tokens": writes - one_hour,
         "cache_write_1h_tokens": one_hour,
-        "output_tokens": as_count(usage.get("output_tokens")),
+        "output_tokens": required_count(usage, "output_tokens", "usage.output_tokens"),
     }
 
 
@@ -212,7 +218,7 @@ def read_result(obj: dict[str, Any], where: str) -> Result | BatchObject | None:
         counts = as_object(obj.get("request_counts"))
         total = sum(as_count(v) for v in counts.values()) if counts else None
         return BatchObject(where, "anthropic", str(obj.get("id") or where), str(obj.get("processing_status") or ""),
-                           as_time(obj.get("created_at")), None, None, None, None, None, total)
+                           as_time(obj.get("created_at"), "created_at"), None, None, None, None, None, total)
     if "result" not in obj or "custom_id" not in obj:
         return None
     result = as_object(obj.get("result"))
@@ -220,8 +226,12 @@ def read_result(obj: dict[str, Any], where: str) -> Result | BatchObject | None:
     cid = str(obj["custom_id"])
     if kind == "succeeded":
         message = as_object(result.get("message"))
-        return succeeded(where, "anthropic", cid, anthropic_usage(as_object(message.get("usage"))),
-                         model=as_text(message.get("model")), identity=str(message.get("id") or cid))
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            raise ValueError("result.message.usage is missing: a succeeded result must say what it was billed; "
+                             "refused")
+        return succeeded(where, "anthropic", cid, anthropic_usage(usage), model=as_text(message.get("model")),
+                         identity=str(message.get("id") or cid), service_tier=as_text(usage.get("service_tier")))
     if kind in ("errored", "canceled", "expired"):
         _, msg = error_text(result.get("error"))
         return Result(where, "anthropic", cid, False, failure=str(kind), message=msg, identity=cid)

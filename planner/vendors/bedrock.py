@@ -13,7 +13,7 @@ from planner.core.request import Request
 from planner.vendors._base import CHAT, MiB
 from planner.vendors._reading import LineShape, RecordError, describe, max_tokens_field, record_id
 from planner.vendors.anthropic import WrappedMessagesVendor, anthropic_usage
-from planner.vendors.results import Result, as_count, as_object, as_text, failed, succeeded
+from planner.vendors.results import Result, as_object, as_text, failed, optional_count, required_count, succeeded
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 
@@ -103,14 +103,15 @@ def bedrock_usage(output: dict[str, Any]) -> dict[str, int]:
     usage = as_object(output.get("usage"))
     if "input_tokens" in usage or "cache_read_input_tokens" in usage:  # Anthropic on Bedrock
         return anthropic_usage(usage)
-    if "inputTokens" in usage:  # Nova / Converse
-        inp = as_count(usage.get("inputTokens"))
-        cached = as_count(usage.get("cacheReadInputTokenCount", usage.get("cacheReadInputTokens")))
+    if "inputTokens" in usage or "outputTokens" in usage:  # Nova / Converse
+        inp = required_count(usage, "inputTokens", "modelOutput.usage.inputTokens")
+        key = "cacheReadInputTokenCount" if "cacheReadInputTokenCount" in usage else "cacheReadInputTokens"
+        cached = optional_count(usage, key, f"modelOutput.usage.{key}")
         return {"input_tokens": inp + cached, "cached_tokens": cached,
-                "output_tokens": as_count(usage.get("outputTokens"))}
+                "output_tokens": required_count(usage, "outputTokens", "modelOutput.usage.outputTokens")}
     return {  # Llama / Mistral on InvokeModel
-        "input_tokens": as_count(output.get("prompt_token_count")),
-        "output_tokens": as_count(output.get("generation_token_count")),
+        "input_tokens": required_count(output, "prompt_token_count", "modelOutput.prompt_token_count"),
+        "output_tokens": required_count(output, "generation_token_count", "modelOutput.generation_token_count"),
     }
 
 

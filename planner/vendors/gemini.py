@@ -24,7 +24,16 @@ from planner.vendors._base import CHAT, LineOptions, MiB, Parsed, Unconvertible,
 from planner.vendors._chat import PORTABLE, source_max_tokens, split_system, text_of
 from planner.vendors._reading import LineShape, RecordError, describe, max_tokens_field, read_checked, record_id
 from planner.vendors.anthropic import WrappedMessagesVendor, anthropic_usage
-from planner.vendors.results import Result, as_count, as_object, as_text, as_time, failed, succeeded
+from planner.vendors.results import (
+    Result,
+    as_object,
+    as_text,
+    as_time,
+    failed,
+    optional_count,
+    required_count,
+    succeeded,
+)
 
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 
@@ -235,25 +244,36 @@ VENDORS = (
 # Result lines: the Gemini API's batch output, and Vertex AI's predictions.jsonl
 
 
+def _meta_count(meta: dict[str, Any], camel: str, snake: str, *, required: bool = False) -> int:
+    key = camel if camel in meta or snake not in meta else snake
+    read = required_count if required else optional_count
+    return read(meta, key, f"usageMetadata.{key}")
+
+
 def gemini_usage(meta: dict[str, Any]) -> dict[str, int]:
     """`usageMetadata` (camelCase or snake_case): input `promptTokenCount` (its `cachedContentTokenCount` part
-    cached) plus tool-use prompt tokens, output `candidatesTokenCount + thoughtsTokenCount`."""
-    prompt = as_count(meta.get("promptTokenCount", meta.get("prompt_token_count")))
-    tool_prompt = as_count(meta.get("toolUsePromptTokenCount", meta.get("tool_use_prompt_token_count")))
-    cached = as_count(meta.get("cachedContentTokenCount", meta.get("cached_content_token_count")))
-    out = as_count(meta.get("candidatesTokenCount", meta.get("candidates_token_count")))
-    thoughts = as_count(meta.get("thoughtsTokenCount", meta.get("thoughts_token_count")))
+    cached), output `candidatesTokenCount + thoughtsTokenCount`. `toolUsePromptTokenCount` (what the model's
+    own tool calls, search grounding, fed back to it) is kept apart: it is not the request's prompt, so an
+    estimate of the request cannot be compared with it, and grounding is priced by its own terms."""
+    prompt = _meta_count(meta, "promptTokenCount", "prompt_token_count", required=True)
+    cached = _meta_count(meta, "cachedContentTokenCount", "cached_content_token_count")
+    if cached > prompt:
+        raise ValueError(f"usageMetadata.cachedContentTokenCount ({cached:,}) exceeds the prompt ({prompt:,}); "
+                         "refused")
+    thoughts = _meta_count(meta, "thoughtsTokenCount", "thoughts_token_count")
     return {
-        "input_tokens": prompt + tool_prompt,
-        "cached_tokens": min(cached, prompt),
-        "output_tokens": out + thoughts,
+        "input_tokens": prompt,
+        "cached_tokens": cached,
+        "output_tokens": _meta_count(meta, "candidatesTokenCount", "candidates_token_count") + thoughts,
         "reasoning_tokens": thoughts,
+        "tool_use_prompt_tokens": _meta_count(meta, "toolUsePromptTokenCount", "tool_use_prompt_token_count"),
     }
 
 
 def read_result(obj: dict[str, Any], where: str) -> Result | None:
-    """A Gemini API output line `{key, response: {usageMetadata, modelVersion}}` (or `{key, error}`), or a
-    Vertex AI prediction `{request, status, response}`; None for another vendor's shape."""
+    """A Gemini API output line `{key, response: {usageMetadata, modelVersion}}` (or `{key, error}`; the
+    response also as the google-genai SDK dumps it, snake_case), or a Vertex AI prediction `{request, status,
+    response}`; None for another vendor's shape."""
     if "key" in obj and ("response" in obj or "error" in obj):
         return _gemini_result(obj, where)
     if "request" in obj and ("response" in obj or "status" in obj):
@@ -266,9 +286,16 @@ def _gemini_result(obj: dict[str, Any], where: str) -> Result:
     response = as_object(obj.get("response"))
     if obj.get("error") or not response:
         return failed(where, "gemini", key, obj.get("error"), identity=key)
-    meta = as_object(response.get("usageMetadata", response.get("usage_metadata")))
-    return succeeded(where, "gemini", key, gemini_usage(meta), model=as_text(response.get("modelVersion")),
-                     identity=str(response.get("responseId") or key))
+    return succeeded(where, "gemini", key, gemini_usage(_usage_metadata(response)),
+                     model=as_text(response.get("modelVersion", response.get("model_version"))),
+                     identity=str(response.get("responseId") or response.get("response_id") or key))
+
+
+def _usage_metadata(response: dict[str, Any]) -> dict[str, Any]:
+    meta = response.get("usageMetadata", response.get("usage_metadata"))
+    if not isinstance(meta, dict):
+        raise ValueError("response.usageMetadata is missing: a succeeded result must say what it was billed; refused")
+    return meta
 
 
 def _vertex_result(obj: dict[str, Any], where: str) -> Result:
@@ -294,6 +321,7 @@ def _vertex_result(obj: dict[str, Any], where: str) -> Result:
     if not response or (row_id is not None and status):
         return Result(where, "vertex", row_id, False, failure="error", message=as_text(status) or None,
                       request=request, identity=row_id or where)
-    return succeeded(where, "vertex", None, gemini_usage(as_object(response.get("usageMetadata"))),
-                     model=as_text(response.get("modelVersion")), created=as_time(response.get("createTime")),
+    return succeeded(where, "vertex", None, gemini_usage(_usage_metadata(response)),
+                     model=as_text(response.get("modelVersion")),
+                     created=as_time(response.get("createTime"), "response.createTime"),
                      request=request, identity=str(response.get("responseId") or where))

@@ -30,6 +30,8 @@ from planner.vendors._reading import (
     read_checked,
 )
 from planner.vendors.results import (
+    MAX_TOKENS_PER_BATCH,
+    MAX_TOKENS_PER_REQUEST,
     BatchObject,
     Result,
     as_count,
@@ -37,7 +39,10 @@ from planner.vendors.results import (
     as_text,
     as_time,
     error_text,
+    optional_count,
+    required_count,
     succeeded,
+    usage_part,
 )
 
 URL_API = {ENDPOINTS["chat"]: "chat", ENDPOINTS["responses"]: "responses", ENDPOINTS["embeddings"]: "embeddings"}
@@ -196,28 +201,33 @@ VENDORS = (
 # Result lines: the output and error files of an OpenAI, Azure or Groq batch
 
 
-def openai_usage(usage: dict[str, Any]) -> dict[str, int]:
-    """Chat (`prompt_tokens`…), Responses (`input_tokens`…) and embeddings usage, one shape."""
+def openai_usage(usage: dict[str, Any], *, generation: bool = True, limit: int = MAX_TOKENS_PER_REQUEST
+                 ) -> dict[str, int]:
+    """Chat (`prompt_tokens`…), Responses (`input_tokens`…) and embeddings usage, one shape. The prompt count
+    is required, and the output count too for a generation (`generation`; embeddings have none)."""
     if "prompt_tokens" in usage or "completion_tokens" in usage:
-        inp = as_count(usage.get("prompt_tokens"))
-        out = as_count(usage.get("completion_tokens"))
-        cached = as_count(as_object(usage.get("prompt_tokens_details")).get("cached_tokens"))
-        reasoning = as_count(as_object(usage.get("completion_tokens_details")).get("reasoning_tokens"))
+        names = ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
     else:
-        inp = as_count(usage.get("input_tokens"))
-        out = as_count(usage.get("output_tokens"))
-        cached = as_count(as_object(usage.get("input_tokens_details")).get("cached_tokens"))
-        reasoning = as_count(as_object(usage.get("output_tokens_details")).get("reasoning_tokens"))
-    return {"input_tokens": inp, "output_tokens": out, "cached_tokens": min(cached, inp), "reasoning_tokens": reasoning}
+        names = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
+    inp = required_count(usage, names[0], f"usage.{names[0]}", limit=limit)
+    out = (required_count if generation else optional_count)(usage, names[1], f"usage.{names[1]}", limit=limit)
+    cached = optional_count(usage_part(usage, names[2], f"usage.{names[2]}"), "cached_tokens",
+                            f"usage.{names[2]}.cached_tokens", limit=limit)
+    reasoning = optional_count(usage_part(usage, names[3], f"usage.{names[3]}"), "reasoning_tokens",
+                               f"usage.{names[3]}.reasoning_tokens", limit=limit)
+    if cached > inp:
+        raise ValueError(f"usage.{names[2]}.cached_tokens ({cached:,}) exceed the prompt ({inp:,}); refused")
+    return {"input_tokens": inp, "output_tokens": out, "cached_tokens": cached, "reasoning_tokens": reasoning}
 
 
 def _batch_object(obj: dict[str, Any], where: str) -> BatchObject:
     """A batch object; one created after 2025-09-07 carries the batch's usage totals."""
     usage = obj.get("usage")
     counts = as_object(obj.get("request_counts"))
-    u = openai_usage(usage) if isinstance(usage, dict) else None
+    u = openai_usage(usage, limit=MAX_TOKENS_PER_BATCH) if isinstance(usage, dict) else None
     return BatchObject(
-        where, "openai", str(obj.get("id") or where), str(obj.get("status") or ""), as_time(obj.get("created_at")),
+        where, "openai", str(obj.get("id") or where), str(obj.get("status") or ""),
+        as_time(obj.get("created_at"), "created_at"),
         as_text(obj.get("model")), u["input_tokens"] if u else None, u["cached_tokens"] if u else None,
         u["output_tokens"] if u else None, u["reasoning_tokens"] if u else None,
         as_count(counts.get("total")) if counts else None,
@@ -247,6 +257,9 @@ def read_result(obj: dict[str, Any], where: str) -> Result | BatchObject | None:
         if not obj.get("error") and isinstance(status, int):
             kind_text = f"http {status}"
         return Result(where, "openai", openai_id, False, failure=kind_text, message=msg, identity=identity)
-    created = as_time(body.get("created", body.get("created_at")))
-    return succeeded(where, "openai", openai_id, openai_usage(as_object(body.get("usage"))),
-                     model=as_text(body.get("model")), created=created, identity=identity)
+    created = as_time(body.get("created", body.get("created_at")), "response.body.created")
+    if not isinstance(body.get("usage"), dict):
+        raise ValueError("response.body.usage is missing: a succeeded result must say what it was billed; refused")
+    usage = openai_usage(body["usage"], generation=body.get("object") != "list")  # embeddings: a "list"
+    return succeeded(where, "openai", openai_id, usage, model=as_text(body.get("model")), created=created,
+                     identity=identity, service_tier=as_text(body.get("service_tier")))

@@ -71,7 +71,11 @@ def _signals_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    wanted = [getattr(signal, name) for name in _INTERRUPT_SIGNALS if hasattr(signal, name)]
+    from planner.cli.streams import IGNORED_AT_START
+
+    # a signal the launcher ignored (nohup, a script's background job) stays ignored
+    wanted = [getattr(signal, n) for n in _INTERRUPT_SIGNALS if hasattr(signal, n)]
+    wanted = [sig for sig in wanted if sig not in IGNORED_AT_START]
     last: list[float] = []
 
     def interrupt(signum: int, frame: object) -> None:
@@ -109,6 +113,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from planner.io.atomic import flush_stdout, silence_stdout, stdout_error
+        from planner.store import history
+
+        history.NOTE_SINK = note  # the store's notes follow --quiet like every other note
 
         aliases, SETTINGS.aliases = SETTINGS.aliases, {}
         try:

@@ -1,4 +1,5 @@
-"""`batchplan history import FILE…` and `batchplan history show`: learn turnaround from your own batches.
+"""`batchplan history import FILE…`, `history show` and `history forget BATCH`: learn turnaround from your own
+batches, and take one back out.
 
 The store lives in `$BATCHPLAN_HOME` (default: the platform's user data directory). Import exits 1
 when some objects were skipped or conflict with what is stored (each is reported on stderr); the good
@@ -13,7 +14,14 @@ from typing import Annotated, Any
 
 import typer
 
-from planner.cli.commands._common import JsonOption, handle_errors, notes_summarised, print_json, stdout_console
+from planner.cli.commands._common import (
+    JsonOption,
+    PricesOption,
+    handle_errors,
+    notes_summarised,
+    print_json,
+    stdout_console,
+)
 from planner.core.errors import EXIT_CHECK_FAILED
 
 history_app = typer.Typer(
@@ -24,7 +32,8 @@ history_app = typer.Typer(
 
 FilesArgument = Annotated[
     list[Path],
-    typer.Argument(metavar="FILE", help="JSON or JSONL files of OpenAI batch / Anthropic message-batch objects."),
+    typer.Argument(metavar="FILE", help="JSON or JSONL files of OpenAI batch / Anthropic message-batch objects "
+                   "(- for standard input)."),
 ]
 ProviderOption = Annotated[
     str | None,
@@ -45,15 +54,44 @@ def import_command(
     files: FilesArgument,
     provider: ProviderOption = None,
     model: ModelOption = None,
+    prices: PricesOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Import past batch objects; bad, foreign or conflicting ones are reported and skipped, duplicates ignored."""
-    _import(files, provider, model, json_output)
+    _import(files, provider, model, json_output, prices)
+
+
+def known_provider(provider: str | None, prices: list[Path] | None = None) -> str | None:
+    """`--provider` as a price-table provider id (the ids estimates look history up by: the shipped tables,
+    those your config lists and `--prices`); any other name is a UsageError listing them, so that a typo
+    cannot file batches under a provider nothing reads."""
+    if provider is None:
+        return None
+    from planner.core.clock import today
+    from planner.core.errors import UsageError
+    from planner.prices.pricing import load_pricebook
+    from planner.prices.tablefiles import list_versions
+
+    book = load_pricebook(today(), user_tables=prices or ())
+    known = sorted(set(list_versions()) | set(book.tables) | set(book.missing))
+    name = provider.strip().lower()
+    name = {"gemini": "google"}.get(name, name)
+    if name not in known:
+        shown = "".join(c if c.isprintable() else "?" for c in provider)[:40]
+        raise UsageError(f"--provider '{shown}' is not a provider batchplan knows; use one of {', '.join(known)}")
+    return name
 
 
 @handle_errors
-def _import(files: list[Path], provider: str | None, model: str | None, json_output: bool) -> None:
+def _import(files: list[Path], provider: str | None, model: str | None, json_output: bool,
+            prices: list[Path] | None = None) -> None:
     from planner.store.history import db_path, import_file
+
+    provider = known_provider(provider, prices)
+    if sum(1 for f in files if str(f) == "-") > 1:
+        from planner.core.errors import UsageError
+
+        raise UsageError("standard input (-) can be read only once; name it once")
 
     def waiting() -> None:
         print("batchplan: the history store is in use by another batchplan; waiting for it…", file=sys.stderr)
@@ -69,13 +107,20 @@ def _import(files: list[Path], provider: str | None, model: str | None, json_out
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+def _printable(text: str, limit: int = 300) -> str:
+    """A message quoting the user's data, safe for a terminal: control characters shown as '?', shortened."""
+    shown = "".join(c if c.isprintable() else "?" for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def _print_report(r: Any, json_output: bool) -> None:
     """One file's skipped and conflicting objects on stderr, then (without --json) its counts."""
     # the first few skipped objects, then a count: a wrong file must not print one line per row
-    notes_summarised([f"{s.where}: {s.reason}" for s in r.skipped], kind="skipped", more="--json lists every one")
+    notes_summarised([_printable(f"{s.where}: {s.reason}") for s in r.skipped], kind="skipped",
+                     more="--json lists every one")
     notes_summarised(
-        [f"{c.where}: batch '{c.id}' is stored already with a different {', '.join(c.fields)}; "
-         "kept the stored one" for c in r.conflicts],
+        [_printable(f"{c.where}: batch '{c.id}' is stored already with a different {', '.join(c.fields)}; "
+                    "kept the stored one") for c in r.conflicts],
         kind="conflict", more="--json lists every one",
     )
     if not json_output:
@@ -99,13 +144,14 @@ def _h(value: float | None) -> str:
 
 @handle_errors
 def _show(json_output: bool) -> None:
-    from planner.store.history import db_path, reconciled_summary, summary
+    from planner.store.history import db_path, reconciled_batches, reconciled_summary, summary
 
     rows = summary()
     reconciled = reconciled_summary()
     if json_output:
         print_json({"store": str(db_path()), "groups": [s.model_dump(mode="json") for s in rows],
-                    "reconciled": [r.model_dump(mode="json") for r in reconciled]})
+                    "reconciled": [r.model_dump(mode="json") for r in reconciled],
+                    "reconciled_batches": [b.model_dump(mode="json") for b in reconciled_batches()]})
         return
     if not rows and not reconciled:
         print(f"No batches imported or reconciled yet (store: {db_path()}). Use: batchplan history import FILE, "
@@ -151,6 +197,30 @@ def _print_reconciled(console: Any, reconciled: list[Any]) -> None:
                  f"{r.output_actual:,}", "—" if r.cost_estimated_usd is None else usd_display(r.cost_estimated_usd),
                  usd_display(r.cost_actual_usd))
     print_grid(console, grid)
+
+
+BatchArgument = Annotated[
+    str,
+    typer.Argument(metavar="BATCH", help="The vendor batch id (batch_…, msgbatch_…) or the key reconcile printed."),
+]
+
+
+@history_app.command("forget")
+def forget_command(batch: BatchArgument, json_output: JsonOption = False) -> None:
+    """Remove one batch from your history (imported or reconciled): later estimates stop learning from it."""
+    _forget(batch, json_output)
+
+
+@handle_errors
+def _forget(batch: str, json_output: bool) -> None:
+    from planner.store.history import forget
+
+    done = forget(batch)
+    if json_output:
+        print_json(done.model_dump(mode="json"))
+        return
+    print(f"Removed {done.batch}: {done.imported} imported batch object(s), {done.reconciled} reconciled batch(es) "
+          f"with {done.requests:,} request(s). Store: {done.store}")
 
 
 def register(app: typer.Typer) -> None:

@@ -142,6 +142,15 @@ def prepare_command(
     _prepare(**locals())
 
 
+def _declare_inputs(kw: dict[str, Any]) -> None:
+    """The files prepare reads, known before the work: none of them may be replaced or removed in -o
+    (a `--prices` table kept there and named like a batch file), `--force` or not."""
+    from planner.io.inputs import declare_inputs
+    from planner.store.config import config_path, configured_price_tables
+
+    declare_inputs([kw["data"], kw["template"], *(kw["prices"] or ()), config_path(), *configured_price_tables()])
+
+
 @handle_errors
 def _prepare(**kw: Any) -> None:
     from planner.batch.prepare import prepare
@@ -161,6 +170,7 @@ def _prepare(**kw: Any) -> None:
         max_requests=kw["max_requests"], max_bytes=kw["max_bytes"], skip_bad=kw["skip_bad"], force=kw["force"],
         id_column=kw["id_column"],
     )
+    _declare_inputs(kw)
     manifest = prepare(kw["data"], kw["model"], outdir, options)
     if kw["json_output"]:
         print_json(manifest.model_dump(mode="json"))

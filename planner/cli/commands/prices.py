@@ -227,7 +227,7 @@ def validate_cmd(
     from planner.prices.pricing import read_table
 
     for f in files:
-        table = read_table(f)
+        table = read_table(f, user=True, stream=True)  # the user named it: may be <(cmd)
         print(f"{f}: ok ({table.label}, {len(table.models)} models)")
 
 

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from planner.render.layout import Grid
     from planner.store.history import StoredReconciliation
 
+#: The header of the difference column, and its reading: (actual − estimate) / estimate. The --json
+#: fields carry the same figure as `actual_vs_estimate_pct` (input_tokens, output_tokens, cost_usd).
+DIFFERENCE = "actual vs estimate"
+
 ResultsArgument = Annotated[
     list[Path],
     typer.Argument(
@@ -92,9 +96,13 @@ def _run(
     outcome = reconcile(results, options)
     stored = None
     if store:
+        from planner.core.errors import BatchplanError
         from planner.store.history import record_reconciliation
 
-        stored = record_reconciliation(outcome)
+        try:
+            stored = record_reconciliation(outcome)
+        except BatchplanError as exc:  # the report stands without the store: say it was not kept
+            note(f"not stored in your history: {exc}", kind="warning")
     if json_output:
         doc = outcome.report.model_dump(mode="json")
         doc["stored"] = stored.model_dump(mode="json") if stored else None
@@ -107,12 +115,18 @@ def _tokens(n: int | None) -> str:
     return "-" if n is None else f"{n:,}"
 
 
-def _pct(estimated: int | Decimal | None, actual: int | Decimal) -> str:
+def _pct(value: float | None, estimated: int | Decimal | None) -> str:
+    """The "actual vs estimate" cell: (actual − estimate) / estimate, signed ("-" without an estimate)."""
     if estimated is None:
         return "-"
-    if not actual:
+    if value is None:
         return "n/a"
-    return f"{(Decimal(estimated) - Decimal(actual)) / Decimal(actual) * 100:+.2f}%"
+    return f"{value:+.2f}%"
+
+
+def _printable(text: str) -> str:
+    """Text that quotes the results (error types, tiers, ids) with any control character shown as '?'."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
@@ -132,16 +146,22 @@ def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
         f"requests: {r.results:,} results, {r.matched:,} matched to the input, {r.succeeded:,} succeeded, "
         f"{r.failed:,} failed" + (f", {r.missing_results:,} without a result" if r.missing_results else ""),
         *_per_request(report),
+        *_tiers(report),
         f"realtime would have cost {usd_display(Decimal(report.cost_usd.realtime_equivalent))} for the billed tokens",
     ]
     for line in lines:
-        console.print(Text(line))
+        console.print(Text(_printable(line)))
+    for text in report.warnings:
+        note(_printable(text), kind="warning")
     for text in report.notes:
-        note(text)
-    if stored is not None:
+        note(_printable(text))
+    if stored is not None and stored.refused:
+        note(f"not stored in your history ({stored.store}): later estimates must not learn from a comparison "
+             "this doubtful", kind="")
+    elif stored is not None:
         state = "stored in" if stored.added else "already in"
         note(f"{state} your history ({stored.store}): later estimates of {report.resolved_model} learn from it "
-             "(--no-history turns that off)", kind="")
+             f"(--no-history turns that off; `batchplan history forget {report.key}` removes it)", kind="")
 
 
 def _sides(report: Reconciliation) -> Grid:
@@ -149,14 +169,25 @@ def _sides(report: Reconciliation) -> Grid:
     from planner.core.money import usd_display
     from planner.render.layout import Col, Grid
 
-    grid = Grid([Col("", key=True), *(Col(h, "right") for h in ("estimated", "actual", "difference"))])
+    grid = Grid([Col("", key=True), *(Col(h, "right") for h in ("estimated", "actual", DIFFERENCE))])
     i, o, c = report.input_tokens, report.output_tokens, report.cost_usd
-    grid.add("input tokens", _tokens(i.estimated), _tokens(i.actual), _pct(i.estimated, i.actual))
-    grid.add("output tokens", _tokens(o.estimated), _tokens(o.actual), _pct(o.estimated, o.actual))
+    grid.add("input tokens", _tokens(i.estimated), _tokens(i.actual), _pct(i.actual_vs_estimate_pct, i.estimated))
+    if i.tool_use_prompt:  # search grounding: billed apart from the request's own prompt, never compared
+        grid.add("tool-use prompt tokens", "-", _tokens(i.tool_use_prompt), "-")
+    grid.add("output tokens", _tokens(o.estimated), _tokens(o.actual), _pct(o.actual_vs_estimate_pct, o.estimated))
     est_cost = Decimal(c.estimated) if c.estimated is not None else None
     grid.add("batch cost", usd_display(est_cost) if est_cost is not None else "-", usd_display(Decimal(c.actual)),
-             _pct(est_cost, Decimal(c.actual)))
+             _pct(c.actual_vs_estimate_pct, est_cost))
     return grid
+
+
+def _tiers(report: Reconciliation) -> list[str]:
+    """The service tiers the results report, each with the prices it was billed at."""
+    if not report.service_tiers:
+        return []
+    parts = [f"{t.requests:,} {t.tier} at {t.priced_as} prices" + (f" ({t.basis})" if t.priced_as != "batch" else "")
+             for t in report.service_tiers]
+    return [f"service tiers reported: {', '.join(parts)}"]
 
 
 def _per_request(report: Reconciliation) -> list[str]:
@@ -168,7 +199,8 @@ def _per_request(report: Reconciliation) -> list[str]:
     if i.per_request is not None:
         p = i.per_request
         err = p.relative_error
-        spread = f"; error p50 {err.p50:+.2%}, p90 {err.p90:+.2%}, worst {p.max_abs_tokens:,} tokens" if err else ""
+        spread = (f"; estimate vs bill p50 {err.p50:+.2%}, p90 {err.p90:+.2%}, worst {p.max_abs_tokens:,} tokens"
+                  if err else "")
         lines.append(f"input per request ({i.token_method}): {p.exact:,} of {p.requests:,} exact, "
                      f"{p.within_1pct:,} within 1%, {p.undercounted:,} under{spread}")
     if o.actual_distribution is not None:

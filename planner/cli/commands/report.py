@@ -57,6 +57,16 @@ def render(result: Any, form: str, generated: datetime | None = None) -> str:
     return to_json(result) if form == "json" else to_csv(result)
 
 
+def _declare_inputs(data: str, flags: Mapping[str, Any]) -> None:
+    """The files this report reads (the dataset, `--prices` tables, the config and the tables it lists),
+    known before the work, so that `-o` naming one of them (or a link to one) is refused at once; the
+    way out (planner.io.atomic) refuses them again when it writes, with everything read by then."""
+    from planner.io.inputs import declare_inputs
+    from planner.store.config import config_path, configured_price_tables
+
+    declare_inputs([data, *(flags.get("prices") or ()), config_path(), *configured_price_tables()])
+
+
 @handle_errors
 def _run(
     data: str, models: list[str], output: Path, force: bool, json_output: bool, flags: Mapping[str, Any]
@@ -65,6 +75,7 @@ def _run(
 
     form = form_of(output)
     options = estimate_cmd.build_options(flags)
+    _declare_inputs(data, flags)
     check_destination(output, force=force)  # fail before counting a large dataset, not after
     result = estimate_cmd.run_estimate(data, models, options, show_progress=not json_output)
     generated = datetime.now(UTC).replace(microsecond=0)
