@@ -148,6 +148,8 @@ def test_an_azure_deployment_name_gets_the_alias_hint_then_resolves_with_it() ->
     assert code == 0 and out.startswith("azure/gpt-4o (azure@") and "your --alias for azure/gpt-4o" in out
     code, _, err = check("x", "--alias", "x")
     assert code == 2 and "batchplan: error: invalid value for '--alias'" in err and "NAME=PROVIDER/MODEL" in err
+    code, _, err = check("a", "--alias", "a=b", "--alias", "b=a")  # one step, never a loop
+    assert code == 2 and "unknown model 'b'" in err
 
 
 def test_alias_works_on_every_command_that_takes_model_names(tmp_path: Path) -> None:

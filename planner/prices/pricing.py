@@ -268,10 +268,13 @@ class PriceBook:
         'anthropic/claude-sonnet-4-5'
         """
         target = self.aliases.get(name.strip().lower())  # its own provider pin decides, whatever `provider` says
-        if target is not None:
-            found = self.resolve(target, ft_base=ft_base)
+        if target is not None:  # one step: an alias of an alias is the second name as written, not a chain
+            found = self._by_name(target, None, ft_base)
             note = f"'{name.strip()}' is your --alias for {target}"
             return ResolvedModel(found.table, found.model, name, f"--alias {target}", (note, *found.notes))
+        return self._by_name(name, provider, ft_base)
+
+    def _by_name(self, name: str, provider: str | None, ft_base: bool) -> ResolvedModel:
         try:
             return self._resolve(name, provider)
         except UnknownModelError as exc:
