@@ -423,9 +423,12 @@ def test_flex_refusals_and_vendor_targets_are_stated(four_modes: Estimate) -> No
     assert "modeco/modeco-lite: flex: not offered for lite models" in full
 
 
-def test_models_sold_only_standard_and_batch_read_as_before(scenario: Estimate, reviews: Path) -> None:
-    assert not cells.shows_modes(scenario)
-    text = rendered(scenario, 80)
+def test_models_sold_only_standard_and_batch_read_as_before(reviews: Path) -> None:
+    # Claude Haiku 4.5 has no fast mode and Anthropic no flex: its output is what it was before modes
+    plain = estimate(reviews, ["claude-haiku-4-5"], output_tokens=200, deadline="12h", as_of=date(2026, 12, 1),
+                     use_history=False)
+    assert not cells.shows_modes(plain)
+    text = rendered(plain, 80)
     assert "Processing modes" not in text and "Flex:" not in text
     narrowed = estimate(reviews, ["gpt-4o-mini"], output_tokens=200, as_of=date(2026, 12, 1), use_history=False,
                         mode=("standard", "batch"))
