@@ -416,7 +416,7 @@ def test_every_mode_of_every_model_is_shown_whole(four_modes: Estimate, width: i
 def test_flex_refusals_and_vendor_targets_are_stated(four_modes: Estimate) -> None:
     text = " ".join(rendered(four_modes, 80).split())
     assert ("Flex: 20% of requests assumed refused at peak and re-sent at standard (--flex-refused)") in text
-    assert "latency 1–15 min is the vendor's target, not a promise" in text
+    assert "the vendor's latency target (up to 15 min per request) is a target, not a promise" in text
     assert "† the vendor's target" in text and "8 h †" in text  # batch's p90 rests on the vendor's window
     full = rendered(four_modes, None, verbose=True)
     assert 'modeco/modeco-one: flex (service_tier: "flex"): price derived: 50% off standard' in full
