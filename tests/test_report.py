@@ -218,7 +218,7 @@ def test_markdown_shows_the_modes_and_the_plans_saving(tmp_path: Path) -> None:
     modes = md.split("### Processing modes", 1)[1].split("## Cost range", 1)[0]
     for mode in ("standard", "flex", "priority", "batch"):
         assert f"| modeco/modeco-one | {mode} |" in modes
-    assert "| openai/gpt-4o-mini | flex | — | — | — not offered |" in modes
+    assert "| openai/gpt-4o-mini | flex | — | — | — not in the OpenAI flex list |" in modes
     assert "† the vendor's target" in modes
     assert "| Plan saves | All batch saves |" in md and "| modeco/modeco-one | flex | $64.85 (40%) |" in md
     assert "Flex: 20% of requests assumed refused at peak and re-sent at standard (--flex-refused)" in md

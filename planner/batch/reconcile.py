@@ -625,18 +625,19 @@ def _manifest_assumption(a: dict[str, Any], source: str) -> tuple[str, Any, str]
 def estimate_inputs(r: ResolvedModel, requests: Sequence[Request], source: str) -> tuple[list[int], str, bool]:
     """Per-request input tokens the way `estimate` counts them for this model; (counts, method, exact)."""
     from planner.count.calibration import in_memory_override
+    from planner.count.tokens import band_label, unruled_parts
     from planner.plan.estimate import OutputAssumption, count_dataset, tokenizer_key
 
     tok = r.tokenizer
+    # a part counted without a published rule (a structured-output schema, a hosted tool) is not exact
+    ruled = not any(unruled_parts(req) for req in requests)
     over = in_memory_override(r, requests) if tok.method != "exact" else None
     if over is not None:  # Claude with ctok: exactly as `estimate` would (exact, or calibrated on a sample)
-        return list(over.inputs), over.label, over.method == "exact"
+        return list(over.inputs), over.label, over.method == "exact" and ruled
     key = tokenizer_key(tok)
     zero = OutputAssumption(mode="fixed", value=0, description="")
     counts, _ = count_dataset(requests, {key: tok}, zero, source)
-    from planner.count.tokens import band_label
-
-    return list(counts[key].inputs), band_label(tok), tok.method == "exact"
+    return list(counts[key].inputs), band_label(tok), tok.method == "exact" and ruled
 
 
 def _estimate_outputs(mode: str, value: Any, requests: Sequence[Request], inputs: Sequence[int]) -> list[int | None]:

@@ -104,7 +104,7 @@ def with_fallback(flex: ModeEstimate, standard_cost: Decimal, standard_range: Co
     ci = (mix(flex.cost_ci95[0], standard_ci[0]), mix(flex.cost_ci95[1], standard_ci[1]))
     note = (f"assumes {refused:.0%} of requests refused at peak and sent again at the standard price "
             "(--flex-refused; an assumption, not a vendor figure)")
-    return flex.model_copy(update={"cost_usd": judged, "cost_range": rng, "cost_ci95": ci,
+    return flex.model_copy(update={"cost_usd": judged, "cost_range": rng, "cost_ci95": ci, "refused_share": refused,
                                    "notes": [*flex.notes, note]})
 
 
@@ -132,6 +132,15 @@ def _sync_hours(mode: str, terms: ModeTerms | None, duration_: RealtimeDuration 
     return round(hours, 3), basis, notes
 
 
+def _target(terms: ModeTerms | None) -> tuple[float, float] | None:
+    if terms is None or (terms.latency_p50_s is None and terms.latency_p90_s is None):
+        return None
+    lo = terms.latency_p50_s if terms.latency_p50_s is not None else terms.latency_p90_s
+    hi = terms.latency_p90_s if terms.latency_p90_s is not None else terms.latency_p50_s
+    assert lo is not None and hi is not None
+    return float(lo), float(hi)
+
+
 def _latency_range(terms: ModeTerms) -> str:
     lo, hi = terms.latency_p50_s, terms.latency_p90_s
     parts = [duration(float(v) / 3600) for v in (lo, hi) if v is not None]
@@ -153,8 +162,10 @@ def timed(modes: Mapping[str, ModeEstimate], resolved: ResolvedModel, turnaround
             out[name] = m
             continue
         dur = turnaround.realtime if name == "standard" else turnaround.by_mode.get(name)
-        hours, basis, notes = _sync_hours(name, _terms(resolved, name), dur, refused)
-        out[name] = m.model_copy(update={"hours": hours, "hours_basis": basis, "notes": [*m.notes, *notes]})
+        terms = _terms(resolved, name)
+        hours, basis, notes = _sync_hours(name, terms, dur, refused)
+        out[name] = m.model_copy(update={"hours": hours, "hours_basis": basis, "notes": [*m.notes, *notes],
+                                         "latency_target_s": _target(terms)})
     return out
 
 

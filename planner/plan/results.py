@@ -116,6 +116,10 @@ class ModeEstimate(Model):
     #: the time rests on the vendor's stated targets (batch windows, flex latency), not a measurement
     vendor_target: bool = False
     sheddable: bool = False
+    #: a sheddable mode's share of requests assumed refused at peak and re-sent at standard (`--flex-refused`)
+    refused_share: float | None = None
+    #: the vendor's stated target time per request, seconds (its typical and its upper figure), when it states one
+    latency_target_s: tuple[float, float] | None = None
     #: the vendor's name of the mode and how a request asks for it (`service_tier: "flex"`)
     label: str | None = None
     request_field: str | None = None

@@ -190,24 +190,14 @@ def flex_assumption(result: Estimate) -> str | None:
     flexes = [m for e in result.estimates if (m := e.modes.get("flex")) is not None and m.offered]
     if not flexes:
         return None
-    notes = [n for m in flexes for n in m.notes]
-    shares = sorted({s for n in notes for s in re.findall(r"assumes (\d+(?:\.\d+)?%) of requests", n)})
-    targets = sorted({_range(t) for n in notes for t in re.findall(r"latency per request is (.+?) \(", n)})
+    shares = sorted({f"{m.refused_share:.0%}" for m in flexes if m.refused_share is not None})
+    targets = sorted({duration(m.latency_target_s[1] / 3600) for m in flexes if m.latency_target_s is not None})
     share = " / ".join(shares) or "a share"
     line = (f"Flex: {share} of requests assumed refused at peak and re-sent at standard (--flex-refused), "
             "an assumption, not a vendor figure")
     if targets:
-        line += f"; latency {', '.join(targets)} is the vendor's target, not a promise"
+        line += f"; the vendor's latency target (up to {', '.join(targets)} per request) is a target, not a promise"
     return line + "."
-
-
-def _range(text: str) -> str:
-    """'1 min to 15 min' → '1–15 min'."""
-    lo, sep, hi = text.partition(" to ")
-    if not sep:
-        return text
-    unit = hi.rsplit(" ", 1)[-1]
-    return f"{lo.removesuffix(' ' + unit)}–{hi}"
 
 
 def plan_words(v: Verdict) -> str:
