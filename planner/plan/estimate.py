@@ -29,7 +29,7 @@ from planner.plan.eligibility import Eligibility, WorkloadShape, eligibility
 from planner.plan.modes import mode_offer, mode_prices, timed, with_fallback
 from planner.plan.modes import plan as plan_modes
 from planner.plan.options import EstimateOptions, OutputOptions, TimingOptions
-from planner.plan.recommend import recommend
+from planner.plan.recommend import cannot_run_text, recommend
 from planner.plan.results import (
     CacheAssumption,
     CostRange,
@@ -636,9 +636,8 @@ def _timed(r: ResolvedModel, e: ModelEstimate, meter: PayloadMeter, o: EstimateO
                     summary="")
         if e.cannot_run:
             fits = False if t.deadline is not None else None
-            prefix = "no plan" if not e.runs else "cannot run"
             plan = base.model_copy(update={"batch_fits": fits, "realtime_fits": fits,
-                                           "summary": f"{prefix}: {'; '.join(e.cannot_run)}"})
+                                           "summary": cannot_run_text(e.cannot_run)})
         else:
             plan = plan_modes(modes, turnaround, deadline_hours=base.deadline_hours, budget=t.budget, base=base)
     return e.model_copy(update={"turnaround": turnaround, "plan": plan, "modes": modes})

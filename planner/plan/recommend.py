@@ -145,7 +145,12 @@ def _misses(choice: Choice) -> str:
 def cannot_run_text(reasons: Sequence[str]) -> str:
     """'cannot run: retired on 2025-10-28; …': the one way to say why a model cannot run, said once
     whatever the reasons end with (eligibility's read 'retired on DATE: cannot run', for `check`)."""
-    return "cannot run: " + "; ".join(re.sub(r":\s*cannot run( on \S+)?$", "", r) for r in reasons)
+    return "cannot run: " + _reasons_said(reasons)
+
+
+def _reasons_said(reasons: Sequence[str]) -> str:
+    """The reasons without the ': cannot run' each ends with in eligibility's words."""
+    return "; ".join(re.sub(r":\s*cannot run( on \S+)?$", "", r) for r in reasons)
 
 
 def _verdict(e: ModelEstimate, limit: float | None, budget: Decimal | None) -> Verdict:
@@ -219,7 +224,7 @@ def recommend(
         best = min(fits, key=_cost)
         status, headline = "fits", _fits_headline(best, estimate_of[id(best)], limits, several=len(estimates) > 1)
     elif not runnable:
-        why = "; ".join(f"{v.name} ({'; '.join(v.reasons)})" for v in verdicts)
+        why = "; ".join(f"{v.name} ({_reasons_said(v.reasons)})" for v in verdicts)
         status, best, headline = "nothing_runs", None, f"No model asked about can run this job: {why}."
     else:
         status, best, headline = _closest(runnable, deadline_hours, budget, limits)

@@ -19,6 +19,7 @@ from pathlib import PurePath
 from planner import __version__
 from planner.core.money import usd_display
 from planner.plan.estimate import Estimate, ModelEstimate
+from planner.plan.recommend import cannot_run_text
 from planner.render import charts
 from planner.render.cells import (
     MARK,
@@ -257,7 +258,7 @@ def _cost_chart(result: Estimate, budget_usd: Decimal | None, width: int, suffix
     bars = []
     for e in result.estimates:
         if e.cannot_run:
-            bars.append(charts.CostBar(model_name(e), None, None, "cannot run: " + "; ".join(e.cannot_run)))
+            bars.append(charts.CostBar(model_name(e), None, None, cannot_run_text(e.cannot_run)))
         else:
             batch = e.batch_cost_usd if e.batch_eligible else None
             bars.append(charts.CostBar(model_name(e), e.realtime_cost_usd, batch, "" if batch else "no batch",
@@ -344,7 +345,7 @@ def _turnaround_chart(
         if t is None:
             continue
         tb = t.batch
-        note = "cannot run: " + "; ".join(e.cannot_run) if e.cannot_run else ""
+        note = cannot_run_text(e.cannot_run) if e.cannot_run else ""
         extra = tuple((name, m.hours) for name in ("flex", "priority")
                       if (m := e.modes.get(name)) is not None and m.offered and m.qualifies) if modes else ()
         rows.append(charts.TurnaroundRow(

@@ -20,6 +20,7 @@ from decimal import Decimal
 from planner.core.money import usd, usd_display
 from planner.core.units import counted, duration
 from planner.plan.estimate import Estimate, ModelEstimate
+from planner.plan.recommend import cannot_run_text
 from planner.plan.results import ModeEstimate
 from planner.render.cells import (
     batch_cell,
@@ -473,7 +474,7 @@ def _mode_lines(result: Estimate) -> list[str]:
 
 
 def _eligibility_lines(result: Estimate) -> list[str]:
-    lines = [f"{model_name(e)} cannot run this job: {r}" for e in result.estimates for r in e.cannot_run]
+    lines = [f"{model_name(e)}: {cannot_run_text([r])}" for e in result.estimates for r in e.cannot_run]
     return lines + [
         f"{model_name(e)} does not qualify for batch: {r}"
         for e in result.estimates for r in e.reasons if r not in e.cannot_run
