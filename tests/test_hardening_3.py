@@ -556,3 +556,10 @@ def test_on_a_terminal_data_is_escaped_and_our_styling_is_not(tmp_path: Path) ->
     assert "\x1b[2J" not in text and "\x1b]0;" not in text and "\x07" not in text
     assert "\\x1b[2J\\x1b]0;title" in text  # (Rich drops the BEL itself)
     assert "\x1b[1m" in text or "\x1b[2m" in text  # Rich still styles its own output
+
+
+def test_report_into_a_directory_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "r.html").mkdir()
+    code, out, err = run("report", str(_data(tmp_path)), "-m", "acme-small", *COMMON, "-o", str(tmp_path / "r.html"))
+    assert code == 2
+    assert one_line(err, out).endswith("r.html is a directory; give a file name")
