@@ -207,7 +207,7 @@ def test_dev_zero_as_a_prices_table_is_bounded(tmp_path: Path) -> None:
 
 
 def test_a_gzip_of_blank_lines_is_refused_as_a_bomb(tmp_path: Path) -> None:
-    """32 MiB of newlines compress to ~32 KB: refused once past the 16 MiB floor, instead of handing out
+    """32 MiB of newlines compress to ~32 KB: refused once past the 1 MiB floor, instead of handing out
     tens of millions of empty lines (the 200 MiB version cost minutes)."""
     bomb = tmp_path / "blank.jsonl.gz"
     with gzip.open(bomb, "wb") as fh:
