@@ -563,3 +563,34 @@ def test_report_into_a_directory_is_one_line(tmp_path: Path) -> None:
     code, out, err = run("report", str(_data(tmp_path)), "-m", "acme-small", *COMMON, "-o", str(tmp_path / "r.html"))
     assert code == 2
     assert one_line(err, out).endswith("r.html is a directory; give a file name")
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`batchplan estimate … | head -c 10` under `set -o pipefail`: a Rich console meeting the closed pipe
+    ends the command with exit 0, as every other write to a closed pipe does (Rich's own answer: exit 1)."""
+    import io
+
+    import typer
+
+    from planner.cli.commands import _common
+
+    spare = os.open(os.devnull, os.O_WRONLY)
+
+    class ReaderGone(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return spare  # Rich points this at /dev/null
+
+    @_common.handle_errors
+    def show() -> None:
+        _common.stdout_console().print("the answer")
+
+    monkeypatch.setattr(sys, "stdout", ReaderGone())
+    try:
+        with pytest.raises(typer.Exit) as ended:
+            show()
+    finally:
+        os.close(spare)
+    assert ended.value.exit_code == 0
