@@ -373,7 +373,7 @@ def test_a_counts_file_with_an_impossible_count_is_one_line(tmp_path: Path, colu
                       encoding="utf-8")
     code, out, err = run("estimate", str(counts), "-m", "acme-small", *COMMON)
     assert code == 2
-    assert f"counts.csv:2: column '{column}' says 111111111111… (32 digits)" in one_line(err, out)
+    assert f"counts.csv:2: column '{column}' says 111111111111… (32 characters)" in one_line(err, out)
 
 
 def test_output_tokens_of_ten_to_the_thirty_is_one_line(tmp_path: Path) -> None:
