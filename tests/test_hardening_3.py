@@ -594,3 +594,21 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path, monkeypatch: pyte
     finally:
         os.close(spare)
     assert ended.value.exit_code == 0
+
+
+def test_no_home_directory_is_said_once_on_stderr(tmp_path: Path) -> None:
+    """The program itself (not only the functions): HOME unset and no passwd entry, one note, then the answer."""
+    script = (
+        "import os, pwd, sys\n"
+        "def no_entry(uid):\n"
+        "    raise KeyError(uid)\n"
+        "pwd.getpwuid = no_entry\n"
+        "for name in ('HOME', 'BATCHPLAN_HOME', 'BATCHPLAN_CONFIG', 'BATCHPLAN_CACHE_DIR'):\n"
+        "    os.environ.pop(name, None)\n"
+        f"sys.argv = ['batchplan', 'check', 'acme-small', '--prices', {ACME!r}, '--as-of', '2026-03-01']\n"
+        "from planner.cli.main import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("there is no home directory") == 1 and "acme-small" in proc.stdout
