@@ -279,8 +279,14 @@ def test_a_signal_ignored_by_the_launcher_stays_ignored(tmp_path: Path, sig: int
     assert "interrupted" not in err and "10,000 requests" in out
 
 
+def _default_hup_and_term() -> None:
+    """Whatever this test run inherited (a CI under nohup ignores SIGHUP), the tool starts with defaults."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def test_a_signal_not_ignored_still_interrupts(tmp_path: Path) -> None:
-    code, _, err = _feed_then_signal(tmp_path, None, signal.SIGHUP)
+    code, _, err = _feed_then_signal(tmp_path, _default_hup_and_term, signal.SIGHUP)
     assert code == 128 + signal.SIGHUP
     assert err.strip().splitlines()[-1] == "batchplan: interrupted (SIGHUP)"
 
