@@ -207,7 +207,7 @@ def test_dev_zero_as_a_prices_table_is_bounded(tmp_path: Path) -> None:
 
 
 def test_a_gzip_of_blank_lines_is_refused_as_a_bomb(tmp_path: Path) -> None:
-    """32 MiB of newlines compress to ~32 KB: refused once past the 16 MiB floor, instead of handing out
+    """32 MiB of newlines compress to ~32 KB: refused once past the 1 MiB floor, instead of handing out
     tens of millions of empty lines (the 200 MiB version cost minutes)."""
     bomb = tmp_path / "blank.jsonl.gz"
     with gzip.open(bomb, "wb") as fh:
@@ -279,8 +279,14 @@ def test_a_signal_ignored_by_the_launcher_stays_ignored(tmp_path: Path, sig: int
     assert "interrupted" not in err and "10,000 requests" in out
 
 
+def _default_hup_and_term() -> None:
+    """Whatever this test run inherited (a CI under nohup ignores SIGHUP), the tool starts with defaults."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def test_a_signal_not_ignored_still_interrupts(tmp_path: Path) -> None:
-    code, _, err = _feed_then_signal(tmp_path, None, signal.SIGHUP)
+    code, _, err = _feed_then_signal(tmp_path, _default_hup_and_term, signal.SIGHUP)
     assert code == 128 + signal.SIGHUP
     assert err.strip().splitlines()[-1] == "batchplan: interrupted (SIGHUP)"
 
@@ -373,7 +379,7 @@ def test_a_counts_file_with_an_impossible_count_is_one_line(tmp_path: Path, colu
                       encoding="utf-8")
     code, out, err = run("estimate", str(counts), "-m", "acme-small", *COMMON)
     assert code == 2
-    assert f"counts.csv:2: column '{column}' says 111111111111… (32 digits)" in one_line(err, out)
+    assert f"counts.csv:2: column '{column}' says 111111111111… (32 characters)" in one_line(err, out)
 
 
 def test_output_tokens_of_ten_to_the_thirty_is_one_line(tmp_path: Path) -> None:
@@ -556,3 +562,59 @@ def test_on_a_terminal_data_is_escaped_and_our_styling_is_not(tmp_path: Path) ->
     assert "\x1b[2J" not in text and "\x1b]0;" not in text and "\x07" not in text
     assert "\\x1b[2J\\x1b]0;title" in text  # (Rich drops the BEL itself)
     assert "\x1b[1m" in text or "\x1b[2m" in text  # Rich still styles its own output
+
+
+def test_report_into_a_directory_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "r.html").mkdir()
+    code, out, err = run("report", str(_data(tmp_path)), "-m", "acme-small", *COMMON, "-o", str(tmp_path / "r.html"))
+    assert code == 2
+    assert one_line(err, out).endswith("r.html is a directory; give a file name")
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`batchplan estimate … | head -c 10` under `set -o pipefail`: a Rich console meeting the closed pipe
+    ends the command with exit 0, as every other write to a closed pipe does (Rich's own answer: exit 1)."""
+    import io
+
+    import typer
+
+    from planner.cli.commands import _common
+
+    spare = os.open(os.devnull, os.O_WRONLY)
+
+    class ReaderGone(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return spare  # Rich points this at /dev/null
+
+    @_common.handle_errors
+    def show() -> None:
+        _common.stdout_console().print("the answer")
+
+    monkeypatch.setattr(sys, "stdout", ReaderGone())
+    try:
+        with pytest.raises(typer.Exit) as ended:
+            show()
+    finally:
+        os.close(spare)
+    assert ended.value.exit_code == 0
+
+
+def test_no_home_directory_is_said_once_on_stderr(tmp_path: Path) -> None:
+    """The program itself (not only the functions): HOME unset and no passwd entry, one note, then the answer."""
+    script = (
+        "import os, pwd, sys\n"
+        "def no_entry(uid):\n"
+        "    raise KeyError(uid)\n"
+        "pwd.getpwuid = no_entry\n"
+        "for name in ('HOME', 'BATCHPLAN_HOME', 'BATCHPLAN_CONFIG', 'BATCHPLAN_CACHE_DIR'):\n"
+        "    os.environ.pop(name, None)\n"
+        f"sys.argv = ['batchplan', 'check', 'acme-small', '--prices', {ACME!r}, '--as-of', '2026-03-01']\n"
+        "from planner.cli.main import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("there is no home directory") == 1 and "acme-small" in proc.stdout

@@ -324,12 +324,26 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'planner.cli.main' has no attribute {name!r}")
 
 
+def _note_no_home(argv: Sequence[str]) -> None:
+    """No home directory (HOME unset and a uid without a passwd entry, as under `env -i` in a container):
+    the config, the table cache and the history have nowhere to live, so they are skipped; say so once."""
+    if os.environ.get("BATCHPLAN_HOME") or os.path.expanduser("~") != "~":
+        return
+    if any(arg in ("-q", "--quiet") for arg in argv):
+        return
+    with contextlib.suppress(Exception):
+        print("batchplan: note: there is no home directory (HOME is unset and this user has no passwd entry): "
+              "no config file or table cache is used; set BATCHPLAN_HOME to a directory to keep them",
+              file=sys.stderr)
+
+
 def main() -> None:
     """The `batchplan` program: closed standard streams are held first (planner.cli.streams), then the
     command named in argv runs."""
     try:
         hold_closed_streams()
         guard_streams()
+        _note_no_home(sys.argv[1:])
         app = build_app(sys.argv[1:])
     except KeyboardInterrupt:
         _interrupted_at_start()

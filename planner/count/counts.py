@@ -129,11 +129,11 @@ class CountsFile:
             n = int(value) if not isinstance(value, float) or value.is_integer() else None
         except (TypeError, ValueError):
             n = None
+        shown = repr(value) if len(str(value)) <= 24 else f"{str(value)[:12]}… ({len(str(value)):,} characters)"
         if n is None or isinstance(value, bool) or n < 0:
-            raise InputError(f"column '{column}' must be a whole number of tokens, got {value!r}", path=self.path,
+            raise InputError(f"column '{column}' must be a whole number of tokens, got {shown}", path=self.path,
                              line=number)
         if n > MAX_COUNT:
-            shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}… ({len(str(value))} digits)"
             raise InputError(f"column '{column}' says {shown}, more than any request can hold (at most "
                              f"{MAX_COUNT:,}); the counts file is wrong", path=self.path, line=number)
         return n

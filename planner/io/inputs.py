@@ -464,7 +464,7 @@ def open_input(path: str, kind: str = "dataset file", *, max_line: int | None = 
 #: blank lines or one repeated character compress about 1000:1, a dataset of identical requests about
 #: 300:1, real text 5 to 30:1.
 GZIP_MAX_RATIO = 500
-GZIP_RATIO_FLOOR = 16 * 1024 * 1024
+GZIP_RATIO_FLOOR = 1024 * 1024
 
 
 class _CountingReader:

@@ -201,10 +201,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def _reader_gone() -> None:
+    """`batchplan … | head`: the reader has what it wanted; handle_errors ends quietly with exit 0."""
+    raise BrokenPipeError(32, "Broken pipe")
+
+
 def _console(stderr: bool) -> Console:
     from rich.console import Console
 
     console = Console(stderr=stderr, no_color=True if SETTINGS.no_color else None, highlight=False)
+    console.on_broken_pipe = _reader_gone  # type: ignore[method-assign]  # (Rich's own exits 1)
     if not console.is_terminal:
         console.soft_wrap = True  # piped: never wrap or cut a line; the reader's tools do that
     return console

@@ -230,14 +230,13 @@ def _show_manifest(manifest: Manifest, outdir: Path) -> None:
 def _template_text(path: Path | None) -> str | None:
     if path is None:
         return None
+    from planner.io.inputs import read_small
+
+    raw = read_small(path, "prompt template", limit=TEMPLATE_MAX_BYTES, error=UsageError)  # once, bounded
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(TEMPLATE_MAX_BYTES + 1)
-        if len(raw) > TEMPLATE_MAX_BYTES:
-            raise UsageError(f"--template {path} is over {TEMPLATE_MAX_BYTES:,} bytes; a prompt template is text")
         return raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read --template {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--template {path} is not UTF-8 text") from None
 
 
 def _json_object(text: str | None) -> dict[str, Any]:

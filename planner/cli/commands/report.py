@@ -25,8 +25,7 @@ OutputOption = Annotated[
     Path,
     typer.Option(
         "--output", "-o", metavar="FILE", help="Report file: .html, .md, .json or .csv (the suffix picks the form).",
-        dir_okay=False,
-    ),
+    ),  # (a directory is refused by planner.io.atomic in one line, not by click's usage block)
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
 ReportJsonOption = Annotated[
