@@ -116,3 +116,17 @@ def test_counts_parquet_and_csv_agree(tmp_path: Path) -> None:
     csv_path = write_counts(tmp_path / "counts.csv", rows)
     parquet = estimate(tmp_path / "counts.parquet", MODELS, output_tokens=100)
     assert comparable(parquet) == comparable(estimate(csv_path, MODELS, output_tokens=100))
+
+
+def test_a_counts_file_on_a_pipe_is_refused_in_one_line() -> None:
+    """A counts file is read twice (its header, then its rows): from a pipe the second read would find
+    nothing, so it must be a file, and the error says so instead of a malformed-JSON error on line 1."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "planner", "estimate", "-", "-m", "gpt-4o-mini", "--format", "counts"],
+                         input="request_id,o200k_base\nr1,12\n", capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "batchplan: error: --format counts: a counts file is read more than once, so it must be a file, not "
+        "standard input; save it to a file first"]

@@ -59,6 +59,13 @@ def until(condition: object, timeout: float = 120.0) -> bool:
     return False
 
 
+def _default_signals() -> None:
+    """In the child before exec: the signals this test sends start at their defaults, whatever the test run
+    inherited (batchplan respects an inherited SIG_IGN, as `nohup batchplan …` needs)."""
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class Running:
     """`batchplan report -` counting standard input that this test keeps feeding (it never ends)."""
 
@@ -70,6 +77,7 @@ class Running:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "COLUMNS": "100"},
+            preexec_fn=_default_signals,  # a run under nohup would hand its SIG_IGN on, and batchplan keeps it
         )
         self.feeder = threading.Thread(target=self._feed, daemon=True)
         self.feeder.start()

@@ -35,7 +35,7 @@ from planner.io.inputs import Input, describe_size, open_input
 from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, earliest_note, earliest_pricing, load_pricebook
 from planner.read.columnar import kind_of
 from planner.read.datasets import ReadOptions, open_dataset, read_requests
-from planner.read.datasets import _stream as read_opened  # the stream of a dataset open_dataset opened
+from planner.read.datasets import stream_requests as read_opened  # the stream of a dataset open_dataset opened
 from planner.vendors import Vendor, detect_vendor, get_vendor, list_vendors, parse_result
 from planner.vendors.results import BatchObject, Result
 

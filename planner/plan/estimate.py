@@ -693,6 +693,10 @@ def _counts_file(
 ) -> CountsFile | None:
     """The counts file at `path` when it is one (token counts computed elsewhere: planner.count.counts)."""
     if not rereadable(path):  # a pipe or FIFO is read once, later: a counts file must be a file
+        if o.reader.format == "counts":
+            where = "standard input" if path == "-" else path
+            raise UsageError(f"--format counts: a counts file is read more than once, so it must be a file, not "
+                             f"{where}; save it to a file first")
         return None
     if detect_file_format(path, o.reader) != "counts":
         return None

@@ -131,7 +131,7 @@ def read_requests(
     if _columnar.kind_of(path) is not None:  # Parquet / Arrow / a saved Hugging Face dataset
         return _columnar.read_columnar(path, options, skip)
     fmt, src = open_dataset(path, options)
-    return fmt, _stream(fmt, src, options, skip)
+    return fmt, stream_requests(fmt, src, options, skip)
 
 
 def detect_file_format(path: str, options: ReadOptions) -> str:
@@ -183,13 +183,14 @@ def _counts_columns(columns: list[str], options: ReadOptions) -> bool:
     return not options.text_column and any(c == "input_tokens" or c.startswith("input_tokens_") for c in columns)
 
 
-def _stream(
+def stream_requests(
     fmt: str,
     src: Input,
     options: ReadOptions,
     skip: SkipLog | None,
     only_lines: frozenset[int] | None = None,
 ) -> Iterator[Request]:
+    """The requests of an input already opened (open_dataset): one pass, so a pipe is read once."""
     name = src.name
     count = 0
     try:
@@ -514,7 +515,7 @@ def sample_requests(
     if fmt in ("csv", "tsv"):
         reservoir: list[Request] = []
         seen = 0
-        for req in _stream(fmt, src, options, skip):
+        for req in stream_requests(fmt, src, options, skip):
             seen += 1
             if len(reservoir) < k:
                 reservoir.append(req)
@@ -532,7 +533,7 @@ def sample_requests(
         src.close()
         raise
     chosen = frozenset(rng.sample(range(1, total + 1), min(k, total)))
-    return fmt, total, _stream(fmt, src, options, skip, chosen)
+    return fmt, total, stream_requests(fmt, src, options, skip, chosen)
 
 
 def _sample_stream(
