@@ -29,6 +29,8 @@ OUT = "out"  # relative to the folder each test runs in, its own
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)")
 
 COMMANDS = [
+    "batchplan estimate examples/tickets.jsonl -m gpt-5.4-mini -m claude-haiku-4-5 --output-tokens 150 --rows 200000 "
+    "--tier openai=tier-3 --deadline 5h --budget 150 --as-of 2026-12-06",
     "batchplan estimate examples/tickets.jsonl -m gpt-4o-mini -m claude-haiku-4-5 -m gemini-2.5-flash "
     "--output-tokens 150 --rows 200000 --deadline 12h --budget 25 --as-of 2026-12-01",
     "batchplan estimate examples/tickets.jsonl --model gpt-4o-mini --model claude-haiku-4-5 --output-tokens 150",

@@ -110,7 +110,7 @@ def test_the_readme_is_an_overview_that_points_to_the_rest() -> None:
     for page in ("docs/cli.md", "docs/formats.md", "docs/names.md", "docs/json.md", "docs/accuracy.md",
                  "docs/benchmarks.md"):
         assert f"]({page})" in README, page
-    assert "<!-- modes example -->" in README
+    assert "## Processing modes" in README and "[docs/modes.md](docs/modes.md)" in README
     modes = README.split("## Processing modes", 1)[1].split("\n## ", 1)[0]
     assert len(modes.strip().splitlines()) <= 10
     for page in DOCUMENTED[1:]:
