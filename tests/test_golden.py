@@ -23,6 +23,9 @@ import pytest
 from planner.prices.tablefiles import shipped_pricing_dir
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Where the `planner` this test run imports lives: the subprocesses run the same code (the installed wheel
+#: in CI, a worktree's checkout when its tests run with PYTHONPATH set), never another copy.
+CODE = str(Path(__import__("planner").__file__).resolve().parents[1])
 GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 OUT = "out"  # relative to the folder each test runs in, its own
@@ -94,7 +97,7 @@ def _slug(command: str) -> str:
 def run(command: str, home: Path, *, terminal: bool) -> str:
     env = {"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(home), "BATCHPLAN_AS_OF": "2026-12-06",
            "BATCHPLAN_CACHE_DIR": str(home / "cache"), "COLUMNS": "80",
-           "PYTHONPATH": str(ROOT)}  # this checkout's code, not whichever one the venv installed
+           "PYTHONPATH": CODE}  # the code this test run imports (a worktree's, or the installed wheel in CI)
     if terminal:
         env |= {"FORCE_COLOR": "1", "NO_COLOR": "1"}
     exe = Path(sys.executable).parent / "batchplan"

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Where the `planner` this test run imports lives: the subprocesses run the same code (the installed wheel
+#: in CI, a worktree's checkout when its tests run with PYTHONPATH set), never another copy.
+CODE = str(Path(__import__("planner").__file__).resolve().parents[1])
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 #: The pages whose `bash` blocks are run: the README and the reference its examples moved to.
 DOCUMENTED = [ROOT / "README.md", ROOT / "docs" / "cli.md", ROOT / "docs" / "names.md"]
@@ -56,7 +59,7 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(tmp_path), "COLUMNS": "120", "PYTHONPATH": str(ROOT)},
+        env={"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(tmp_path), "COLUMNS": "120", "PYTHONPATH": CODE},
     )
     assert proc.returncode == 0, (command, proc.stderr[-800:])
     assert "Traceback" not in proc.stderr
@@ -74,7 +77,7 @@ def terminal_output(command: str, home: Path, columns: int = 80) -> str:
         [str(exe), *shlex.split(command)[1:]],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={"PATH": "/usr/bin:/bin", "BATCHPLAN_HOME": str(home), "COLUMNS": str(columns), "FORCE_COLOR": "1",
-             "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
+             "NO_COLOR": "1", "PYTHONPATH": CODE},
     )
     assert proc.returncode == 0, (command, proc.stderr[-800:])
     return "\n".join(line.rstrip() for line in ANSI.sub("", proc.stdout).splitlines()) + "\n"
