@@ -30,7 +30,6 @@ import json
 import os
 import sqlite3
 import stat
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner.core import notes
 from planner.core.errors import BatchplanError, InputError
 from planner.core.jsonsafe import loads_bounded
 from planner.io.inputs import open_input
@@ -245,8 +245,6 @@ def _open_reader(timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection | None:
 #: locked, in seconds, before going on without history.
 OPTIONAL_READ_TIMEOUT_S = 2.0
 _optional = False  # set while an estimate reads history (see `optional_history`)
-#: Where the one-line notes of history left out go (the CLI may point it at its own note printer).
-NOTE_SINK: Callable[[str], None] | None = None
 _said: set[str] = set()
 _unusable: dict[str, tuple[int, ...]] = {}  # stores an optional read found unusable, as they were then
 
@@ -268,10 +266,7 @@ def _say(message: str) -> None:
     if message in _said:
         return
     _said.add(message)
-    if NOTE_SINK is not None:
-        NOTE_SINK(message)
-    else:
-        print(f"batchplan: note: {message}", file=sys.stderr)
+    notes.note(message)
 
 
 def _degrade(read: Callable[[], T], empty: T) -> T:

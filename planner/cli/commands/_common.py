@@ -112,10 +112,10 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from planner.core import notes
         from planner.io.atomic import flush_stdout, silence_stdout, stdout_error
-        from planner.store import history
 
-        history.NOTE_SINK = note  # the store's notes follow --quiet like every other note
+        notes.sink = note  # the lower layers' notes follow --quiet like every other note
 
         aliases, SETTINGS.aliases = SETTINGS.aliases, {}
         try:
