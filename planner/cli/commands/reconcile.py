@@ -6,7 +6,6 @@ model can use its observed output tokens and, for approximate tokenizers, its bi
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,12 +25,8 @@ from planner.cli.commands.estimate import OutputRatioOption, OutputTokensOption
 
 if TYPE_CHECKING:
     from planner.batch.reconcile import Reconciliation
-    from planner.render.layout import Grid
     from planner.store.history import StoredReconciliation
 
-#: The header of the difference column, and its reading: (actual − estimate) / estimate. The --json
-#: fields carry the same figure as `actual_vs_estimate_pct` (input_tokens, output_tokens, cost_usd).
-DIFFERENCE = "actual vs estimate"
 
 ResultsArgument = Annotated[
     list[Path],
@@ -52,6 +47,14 @@ ModelOption = Annotated[
     str | None,
     typer.Option("--model", "-m", metavar="MODEL", help="Price as this model (default: the one the results name)."),
 ]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE",
+                 help="Also write the answer as a file for whoever pays the bill: .html, .md or .csv."),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")]
+#: The forms `-o` writes, by the file's ending.
+FORMS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv"}
 StoreOption = Annotated[
     bool,
     typer.Option("--store/--no-store", help="Keep the reconciled batch in the history store to learn from."),
@@ -68,10 +71,13 @@ def reconcile_command(
     as_of: AsOfOption = None,
     prices: PricesOption = None,
     store: StoreOption = True,
+    output: OutputOption = None,
+    force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Compare what a finished batch was billed with the estimate of its input, request by request."""
-    _run(results, input, manifest, model, output_tokens, output_ratio, as_of, prices, store, json_output)
+    _run(results, input, manifest, model, output_tokens, output_ratio, as_of, prices, store, json_output,
+         (output, force))
 
 
 @handle_errors
@@ -86,8 +92,12 @@ def _run(
     prices: list[Path] | None,
     store: bool,
     json_output: bool,
+    written: tuple[Path | None, bool] = (None, False),
 ) -> None:
     from planner.batch.reconcile import ReconcileOptions, reconcile
+
+    output, force = written
+    form = _form_of(output, force) if output is not None else None  # a bad -o fails before any reading
 
     options = ReconcileOptions(
         input=input, manifest=manifest, model=model, as_of=parse_date(as_of), prices=tuple(prices or ()),
@@ -109,24 +119,28 @@ def _run(
         print_json(doc)
     else:
         render(outcome.report, stored)
+    if output is not None and form is not None:
+        _write(outcome.report, output, form, force)
 
 
-def _tokens(n: int | None) -> str:
-    return "-" if n is None else f"{n:,}"
+def _form_of(output: Path, force: bool) -> str:
+    from planner.core.errors import UsageError
+    from planner.io.atomic import check_destination
+
+    form = FORMS.get(output.suffix.lower())
+    if form is None:
+        raise UsageError(f"can't tell the form from '{output.name}': use a file ending in .html, .md or .csv")
+    check_destination(output, force=force)
+    return form
 
 
-def _pct(value: float | None, estimated: int | Decimal | None) -> str:
-    """The "actual vs estimate" cell: (actual − estimate) / estimate, signed ("-" without an estimate)."""
-    if estimated is None:
-        return "-"
-    if value is None:
-        return "n/a"
-    return f"{value:+.2f}%"
+def _write(report: Reconciliation, output: Path, form: str, force: bool) -> None:
+    """The answer as a file, written all or nothing, never over a file this command read."""
+    from planner.io.atomic import write_text
+    from planner.render.reconciliation import render_file
 
-
-def _printable(text: str) -> str:
-    """Text that quotes the results (error types, tiers, ids) with any control character shown as '?'."""
-    return "".join(c if c.isprintable() else "?" for c in text)
+    write_text(output, render_file(report, form), force=force)
+    note(f"wrote {form} reconciliation {output} ({output.stat().st_size:,} bytes)", kind="")
 
 
 def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
@@ -134,27 +148,21 @@ def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
     full-width rows when piped (stdout); the notes and where the batch was stored on stderr, silenced by -q."""
     from rich.text import Text
 
-    from planner.core.money import usd_display
-    from planner.render.layout import print_grid
+    from planner.render.layout import Col, Grid, print_grid
+    from planner.render.reconciliation import DIFFERENCE, detail_lines, headline, printable, side_rows, title
 
     console = stdout_console()
-    console.print(Text(f"{report.vendor} batch on {report.resolved_model}, priced with {report.price_table} "
-                       f"({report.batch_price_basis}) as of {report.as_of} ({report.as_of_source})"))
-    print_grid(console, _sides(report))
-    r = report.requests
-    lines = [
-        f"requests: {r.results:,} results, {r.matched:,} matched to the input, {r.succeeded:,} succeeded, "
-        f"{r.failed:,} failed" + (f", {r.missing_results:,} without a result" if r.missing_results else ""),
-        *_per_request(report),
-        *_tiers(report),
-        f"realtime would have cost {usd_display(Decimal(report.cost_usd.realtime_equivalent))} for the billed tokens",
-    ]
-    for line in lines:
-        console.print(Text(_printable(line)))
+    console.print(Text(printable(title(report))))
+    grid = Grid([Col("", key=True), *(Col(h, "right") for h in ("estimated", "actual", DIFFERENCE))])
+    for row in side_rows(report):
+        grid.add(*row)
+    print_grid(console, grid)
+    for line in [*detail_lines(report), headline(report)]:
+        console.print(Text(line))
     for text in report.warnings:
-        note(_printable(text), kind="warning")
+        note(printable(text), kind="warning")
     for text in report.notes:
-        note(_printable(text))
+        note(printable(text))
     if stored is not None and stored.refused:
         note(f"not stored in your history ({stored.store}): later estimates must not learn from a comparison "
              "this doubtful", kind="")
@@ -162,61 +170,6 @@ def render(report: Reconciliation, stored: StoredReconciliation | None) -> None:
         state = "stored in" if stored.added else "already in"
         note(f"{state} your history ({stored.store}): later estimates of {report.resolved_model} learn from it "
              f"(--no-history turns that off; `batchplan history forget {report.key}` removes it)", kind="")
-
-
-def _sides(report: Reconciliation) -> Grid:
-    """Estimated against actual: input and output tokens, and the batch cost."""
-    from planner.core.money import usd_display
-    from planner.render.layout import Col, Grid
-
-    grid = Grid([Col("", key=True), *(Col(h, "right") for h in ("estimated", "actual", DIFFERENCE))])
-    i, o, c = report.input_tokens, report.output_tokens, report.cost_usd
-    grid.add("input tokens", _tokens(i.estimated), _tokens(i.actual), _pct(i.actual_vs_estimate_pct, i.estimated))
-    if i.tool_use_prompt:  # search grounding: billed apart from the request's own prompt, never compared
-        grid.add("tool-use prompt tokens", "-", _tokens(i.tool_use_prompt), "-")
-    grid.add("output tokens", _tokens(o.estimated), _tokens(o.actual), _pct(o.actual_vs_estimate_pct, o.estimated))
-    est_cost = Decimal(c.estimated) if c.estimated is not None else None
-    grid.add("batch cost", usd_display(est_cost) if est_cost is not None else "-", usd_display(Decimal(c.actual)),
-             _pct(c.actual_vs_estimate_pct, est_cost))
-    return grid
-
-
-def _tiers(report: Reconciliation) -> list[str]:
-    """The service tiers the results report, each with the prices it was billed at."""
-    if not report.service_tiers:
-        return []
-    parts = [f"{t.requests:,} {t.tier} at {t.priced_as} prices" + (f" ({t.basis})" if t.priced_as != "batch" else "")
-             for t in report.service_tiers]
-    return [f"service tiers reported: {', '.join(parts)}"]
-
-
-def _per_request(report: Reconciliation) -> list[str]:
-    """The per-request view: input error, output spread, and the failures with a rerun's cost."""
-    from planner.core.money import usd_display
-
-    lines: list[str] = []
-    i, o, c = report.input_tokens, report.output_tokens, report.cost_usd
-    if i.per_request is not None:
-        p = i.per_request
-        err = p.relative_error
-        spread = (f"; estimate vs bill p50 {err.p50:+.2%}, p90 {err.p90:+.2%}, worst {p.max_abs_tokens:,} tokens"
-                  if err else "")
-        lines.append(f"input per request ({i.token_method}): {p.exact:,} of {p.requests:,} exact, "
-                     f"{p.within_1pct:,} within 1%, {p.undercounted:,} under{spread}")
-    if o.actual_distribution is not None:
-        a = o.actual_distribution
-        assumed = ""
-        if o.estimated_distribution is not None:
-            assumed = f"; assumed mean {o.estimated_distribution.mean:,.0f} ({o.assumption})"
-        lines.append(f"output per request: mean {a.mean:,.0f}, p50 {a.p50:,.0f}, p90 {a.p90:,.0f}, "
-                     f"max {a.max:,.0f}{assumed}")
-    f = report.failures
-    if f.count:
-        kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(f.by_type.items()))
-        rerun = f"; rerunning them would cost about {usd_display(Decimal(c.failed_rerun_estimate))}" if (
-            c.failed_rerun_estimate is not None) else ""
-        lines.append(f"failures: {kinds} (billed $0){rerun}")
-    return lines
 
 
 def register(app: typer.Typer) -> None:
