@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import IO, BinaryIO, TextIO
 
 from planner.core.errors import OutputError, UsageError
-from planner.io.inputs import read_by_this_command
+from planner.io.inputs import file_type, read_by_this_command
 
 
 class FileExistsRefusal(UsageError):
@@ -58,18 +58,6 @@ def _reason(exc: OSError) -> str:
     if exc.errno == errno.EBADF:
         return "it is closed"
     return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def refuse_an_input(shown: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> None:
@@ -120,7 +108,7 @@ def check_destination(path: str | os.PathLike[str], *, force: bool = False) -> P
         if stat.S_ISDIR(st.st_mode):
             raise UsageError(f"{shown} is a directory; give a file name")
         if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{shown} is {_kind(st.st_mode)}; batchplan only writes regular files")
+            raise UsageError(f"{shown} is {file_type(st.st_mode)}; batchplan only writes regular files")
         refuse_an_input(shown, dest)
         if not force:
             raise _refuse(shown)
@@ -416,7 +404,7 @@ class StagedFiles:
         if os.path.lexists(d) and not d.is_dir():
             try:
                 mode = os.stat(d).st_mode
-                what = "a file" if stat.S_ISREG(mode) else _kind(mode)
+                what = "a file" if stat.S_ISREG(mode) else file_type(mode)
             except OSError:
                 what = "a broken symbolic link"
             raise UsageError(f"{d} is not a directory ({what}); give a directory for the files")

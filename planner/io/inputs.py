@@ -398,7 +398,7 @@ def read_small(
         if stat.S_ISDIR(st.st_mode):
             raise error(f"is a directory, not a {kind}", path=path)
         if regular and not stat.S_ISREG(st.st_mode):
-            raise error(f"is {_file_type(st.st_mode)}, not a regular file; a {kind} must be one", path=path)
+            raise error(f"is {file_type(st.st_mode)}, not a regular file; a {kind} must be one", path=path)
         if not ours:
             remember_input(st, str(path))
         parts: list[bytes] = []
@@ -415,7 +415,8 @@ def read_small(
     return b"".join(parts)
 
 
-def _file_type(mode: int) -> str:
+def file_type(mode: int) -> str:
+    """What a non-regular file is, in words (for the one-line refusals of the ways in and out)."""
     if stat.S_ISFIFO(mode):
         return "a FIFO"
     if stat.S_ISCHR(mode):

@@ -209,3 +209,19 @@ def plan_words(v: Verdict) -> str:
         other = c.split_with if c.split_with in ("flex", "priority") else "realtime"
         return f"split {c.batch_share:.0%} batch, rest {other}"
     return c.plan
+
+
+def mode_lines(e: ModelEstimate, name: str) -> list[str]:
+    """Each flex or priority mode's reasons, price basis and notes in full (`--verbose`, the reports' notes)."""
+    lines: list[str] = []
+    for mode in ("flex", "priority"):
+        m = e.modes.get(mode)
+        if m is None:
+            continue
+        if not m.offered or not m.qualifies:
+            lines.extend(f"{name}: {mode}: {r}" for r in m.reasons or [m.price_basis])
+            continue
+        field = f" ({m.request_field})" if m.request_field else ""
+        lines.append(f"{name}: {mode}{field}: price {m.price_basis}; time: {m.hours_basis}.")
+        lines.extend(f"{name}: {n}" if n.startswith(f"{mode}:") else f"{name}: {mode}: {n}" for n in m.notes)
+    return lines

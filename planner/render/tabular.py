@@ -28,6 +28,7 @@ from planner.render.cells import (
     flex_assumption,
     mode_cost_cell,
     mode_judged_on,
+    mode_lines,
     mode_time_cell,
     mode_verdict_cell,
     modes_asked,
@@ -460,16 +461,7 @@ def _mode_lines(result: Estimate) -> list[str]:
     lines = [flex] if flex else []
     lines.append("Times marked † rest on the vendor's target (a batch window, a flex latency), not a promise.")
     for e in result.estimates:
-        for mode in ("flex", "priority"):
-            m = e.modes.get(mode)
-            if m is None:
-                continue
-            if not m.offered or not m.qualifies:
-                lines.extend(f"{model_name(e)}: {mode}: {r}" for r in m.reasons or [m.price_basis])
-                continue
-            field = f" ({m.request_field})" if m.request_field else ""
-            lines.append(f"{model_name(e)}: {mode}{field}: price {m.price_basis}; time: {m.hours_basis}.")
-            lines.extend(f"{model_name(e)}: {n}" for n in m.notes)
+        lines.extend(mode_lines(e, model_name(e)))
     return lines
 
 

@@ -34,6 +34,7 @@ from planner.render.cells import (
     flex_assumption,
     mode_cost_cell,
     mode_judged_on,
+    mode_lines,
     mode_time_cell,
     mode_verdict_cell,
     modes_asked,
@@ -325,24 +326,8 @@ def _in_full(result: Estimate, notes: Footnotes, image_notes: list[str]) -> list
             src = "observed in your history" if t.batch.observed else (t.batch.figures_source or "no source")
             lines.append(f"{name}: batch turnaround figures: {src}")
         lines.extend(f"{name}: not eligible for batch: {r}" for r in e.reasons)
-        lines.extend(_mode_lines(e, name))
+        lines.extend(mode_lines(e, name))
     lines.extend(n for n in result.notes if n not in image_notes)  # those are shown above already
-    return lines
-
-
-def _mode_lines(e: ModelEstimate, name: str) -> list[str]:
-    """`verbose`: each flex or priority mode's reasons, price basis and notes in full."""
-    lines: list[str] = []
-    for mode in ("flex", "priority"):
-        m = e.modes.get(mode)
-        if m is None:
-            continue
-        if not m.offered or not m.qualifies:
-            lines.extend(f"{name}: {mode}: {r}" for r in m.reasons or [m.price_basis])
-            continue
-        field = f" ({m.request_field})" if m.request_field else ""
-        lines.append(f"{name}: {mode}{field}: price {m.price_basis}; time: {m.hours_basis}.")
-        lines.extend(f"{name}: {n}" if n.startswith(f"{mode}:") else f"{name}: {mode}: {n}" for n in m.notes)
     return lines
 
 
