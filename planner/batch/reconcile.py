@@ -36,6 +36,7 @@ from planner.prices.pricing import PriceBook, PriceSet, ResolvedModel, earliest_
 from planner.read.columnar import kind_of
 from planner.read.datasets import ReadOptions, open_dataset, read_requests
 from planner.read.datasets import stream_requests as read_opened  # the stream of a dataset open_dataset opened
+from planner.store.history import json_items  # one reading of a JSON value as batch objects, for both
 from planner.vendors import Vendor, detect_vendor, get_vendor, list_vendors, parse_result
 from planner.vendors.results import BatchObject, Result
 
@@ -77,7 +78,7 @@ def _json_items(path: Path) -> Iterator[tuple[str, Any]]:
                 yield from _document_items(src, raw, number)
                 return
             started = True
-            yield from _line_items(f"{src.name}:{number}", obj)
+            yield from json_items(f"{src.name}:{number}", obj)
         if not started:
             raise InputError("empty file: no results", path=src.name)
 
@@ -98,17 +99,6 @@ def _json_problem(exc: ValueError) -> str:
     return f"malformed JSON: {exc}"
 
 
-def _line_items(where: str, obj: Any) -> Iterator[tuple[str, Any]]:
-    """One JSONL line's objects: the line itself, or the items of a list or list page written on it."""
-    if isinstance(obj, dict) and isinstance(obj.get("data"), list) and "id" not in obj:
-        obj = obj["data"]
-    if isinstance(obj, list):
-        for i, item in enumerate(obj, 1):
-            yield f"{where}: item {i}", item
-    else:
-        yield where, obj
-
-
 def _document_items(src: Input, first: bytes, number: int) -> Iterator[tuple[str, Any]]:
     """A JSON document written over several lines (a pretty-printed batch object or list page), read to its
     end within the line limit."""
@@ -125,7 +115,7 @@ def _document_items(src: Input, first: bytes, number: int) -> Iterator[tuple[str
     except ValueError as exc:
         at = number + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else number
         raise InputError(_json_problem(exc), path=src.name, line=at) from None
-    yield from _line_items(src.name, doc)
+    yield from json_items(src.name, doc)
 
 
 def read_results(paths: Sequence[str | Path]) -> tuple[list[Result], list[BatchObject]]:

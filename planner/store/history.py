@@ -566,7 +566,7 @@ def _objects(path: Path) -> Iterator[tuple[str, Any]]:
     except ValueError:
         pass
     else:
-        yield from _items(name, doc)
+        yield from json_items(name, doc)
         return
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -577,10 +577,10 @@ def _objects(path: Path) -> Iterator[tuple[str, Any]]:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             yield f"{name}:{number}", ValueError(f"not JSON: {reason}")
             continue
-        yield from _items(f"{name}:{number}", obj)
+        yield from json_items(f"{name}:{number}", obj)
 
 
-def _items(where: str, doc: Any) -> Iterator[tuple[str, Any]]:
+def json_items(where: str, doc: Any) -> Iterator[tuple[str, Any]]:
     """The objects of one JSON value: itself, or the items of a list or a `{"data": [...]}` list page."""
     if isinstance(doc, dict) and isinstance(doc.get("data"), list) and "id" not in doc:
         doc = doc["data"]
