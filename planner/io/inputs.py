@@ -341,12 +341,13 @@ def declare_inputs(paths: Iterable[str | os.PathLike[str] | None]) -> None:
 def read_by_this_command(path: str | os.PathLike[str]) -> str | None:
     """The name under which this command read (or will read) the file at `path`, else None. The name
     must still lead to that file: an inode freed (the input deleted) and given to a new file is not it."""
-    key = _identity(path)
+    key = identity(path)
     name = _READ.get(key) if key is not None else None
-    return name if name is not None and _identity(name) == key else None
+    return name if name is not None and identity(name) == key else None
 
 
-def _identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+def identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """The file a path leads to (device, inode), or None when it leads nowhere."""
     try:
         st = os.stat(path)
     except (OSError, ValueError):
