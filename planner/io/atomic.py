@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import IO, BinaryIO, TextIO
 
 from planner.core.errors import OutputError, UsageError
-from planner.io.inputs import file_type, read_by_this_command
+from planner.io.inputs import file_type, identity, read_by_this_command
 
 
 class FileExistsRefusal(UsageError):
@@ -325,6 +325,182 @@ class StagedFile:
             self.close()
         else:
             self.abandon()
+
+
+
+class StagedFiles:
+    """Files in one directory, each written under a temporary name and renamed into place only when every
+    one is complete; on any exception (Ctrl-C included) the temporary files, and a directory this set
+    created and left empty, are removed.
+
+    `owned(name)` says which names in the directory belong to such a set (prepare: `batch-NNNN.jsonl` and
+    `manifest.json`): they are replaced, or removed once stale, only with `force`. `protect` lists the
+    paths the command reads: they are never replaced or removed, `force` or not.
+
+        with StagedFiles(out, owned=is_ours, force=False, protect=[data]) as staged:
+            staged.check()                       # before the expensive work
+            with staged.open("batch-0001.jsonl") as f:
+                f.write(line)
+            staged.commit()
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        owned: Callable[[str], bool],
+        force: bool = False,
+        protect: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
+        self.directory = Path(directory)
+        self.owned = owned
+        self.force = force
+        self._protect = [(Path(p), ident) for p in protect if (ident := identity(p)) is not None]
+        self._files: list[StagedFile] = []
+        self._temps: list[Path] = []
+        self._created: list[Path] = []
+        self.swept: list[Path] = []  # temporary files of a killed run, removed by `check`
+        self._claim: DirectoryClaim | None = None  # held from the first temporary file to the end
+
+    def error(self, name: str, exc: OSError) -> OutputError:
+        return OutputError(
+            f"cannot write {self.directory / name}: {_reason(exc)}; nothing in {self.directory} was changed"
+        )
+
+    def existing(self) -> list[Path]:
+        """The owned files the directory holds now."""
+        if not self.directory.is_dir():
+            return []
+        try:
+            return sorted(p for p in self.directory.iterdir() if self.owned(p.name))
+        except OSError as exc:
+            raise OutputError(f"cannot list {self.directory}: {_reason(exc)}") from None
+
+    def _refuse_inputs(self, existing: list[Path]) -> None:
+        """An owned name that is a file this command reads (listed in `protect`, or read through
+        planner.io.inputs under any name) is never replaced or removed."""
+        for path in existing:
+            ident = identity(path)
+            named = [str(original) for original, protected in self._protect if ident == protected]
+            original = named[0] if named else read_by_this_command(path)
+            if original is not None:
+                alias = "" if Path(original).name == path.name else f" (as {path.name})"
+                raise UsageError(
+                    f"the input {original} is in {self.directory}{alias}, where writing would replace or "
+                    "remove it; an input is never deleted: write to another directory"
+                )
+
+    def check(self) -> None:
+        """Fail before any work: the directory is one (or can be made), nothing is replaced without force,
+        and no input would be replaced or removed."""
+        d = self.directory
+        if os.path.lexists(d) and not d.is_dir():
+            try:
+                mode = os.stat(d).st_mode
+                what = "a file" if stat.S_ISREG(mode) else file_type(mode)
+            except OSError:
+                what = "a broken symbolic link"
+            raise UsageError(f"{d} is not a directory ({what}); give a directory for the files")
+        if not d.exists():
+            for parent in d.parents:
+                if os.path.lexists(parent):
+                    if not parent.is_dir():
+                        raise _not_a_directory(parent)
+                    break
+        if d.is_dir():
+            self._claim = self._claim or DirectoryClaim(d)
+            self.swept = self._claim.sweep(d, self.owned)
+        existing = self.existing()
+        self._refuse_inputs(existing)
+        if existing and not self.force:
+            names = ", ".join(p.name for p in existing[:3]) + (", …" if len(existing) > 3 else "")
+            raise FileExistsRefusal(f"{d} already holds {names}; pass --force to replace")
+
+    def _make_directory(self) -> None:
+        if self.directory.is_dir():
+            return
+        missing = []
+        for p in (self.directory, *self.directory.parents):
+            if os.path.lexists(p):
+                break
+            missing.append(p)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create directory {self.directory}: {_reason(exc)}") from None
+        self._created = missing  # deepest first
+
+    def _claimed(self) -> None:
+        if self._claim is None:
+            self._claim = DirectoryClaim(self.directory)
+
+    def open(self, name: str) -> StagedFile:
+        """A new file of the set, under a temporary name until `commit`."""
+        self._make_directory()
+        self._claimed()
+        try:
+            fd = _new_temp(self.directory, name, self._temps)
+        except OSError as exc:
+            raise self.error(name, exc) from None
+        staged = StagedFile(self, name, self._temps[-1], os.fdopen(fd, "wb"))
+        self._files.append(staged)
+        return staged
+
+    def commit(self) -> None:
+        """Rename every file into place, the last one staged last (an old copy of it is removed first, so a
+        half-renamed set never carries it); then stale owned files go (with force)."""
+        for f in self._files:
+            f.close()
+        existing = self.existing()
+        if existing and not self.force:  # appeared while we worked
+            raise FileExistsRefusal(
+                f"{self.directory} already holds {', '.join(p.name for p in existing[:3])}; pass --force to replace"
+            )
+        self._refuse_inputs(existing)
+        if not self._files:
+            return
+        finals = {f.name for f in self._files}
+        *body, last = self._files
+        d = self.directory
+        try:
+            if os.path.lexists(d / last.name):
+                os.unlink(d / last.name)
+            for f in body:
+                _publish(f.tmp, d / f.name)
+            for stale in existing:
+                if stale.name not in finals:
+                    stale.unlink()
+            _publish(last.tmp, d / last.name)
+        except OSError as exc:
+            raise OutputError(f"cannot finish writing {d}: {_reason(exc)}") from None
+        self._files, self._temps, self._created = [], [], []
+        with contextlib.suppress(OSError):
+            fd = os.open(d, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def discard(self) -> None:
+        """Remove every temporary file (and directories this set created, if empty). A second Ctrl-C
+        while this runs does not stop it: the cleanup finishes, then the interrupt goes on."""
+        steps: list[Callable[[], object]] = [f.abandon for f in self._files]
+        steps += [tmp.unlink for tmp in self._temps] + [made.rmdir for made in self._created]
+        self._files, self._temps, self._created = [], [], []
+        _run_all(steps)
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
+
+    def __enter__(self) -> StagedFiles:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.discard()  # after a commit there is nothing left to discard
+
+
+# ---------------------------------------------------------------------------------------------
+# Standard output
 
 
 def stdout_error(exc: OSError) -> OutputError:
