@@ -130,3 +130,21 @@ def test_a_counts_file_on_a_pipe_is_refused_in_one_line() -> None:
     assert run.stderr.strip().splitlines() == [
         "batchplan: error: --format counts: a counts file is read more than once, so it must be a file, not "
         "standard input; save it to a file first"]
+
+
+def test_a_counts_file_says_which_parts_were_approximated_as_counting_the_data_does(tmp_path: Path) -> None:
+    """#26: a request's structured-output schema is counted by no published rule, so an estimate of it is
+    'exact except structured-output schemas'. Counted elsewhere (Spark, Dask), the counts file carries those
+    parts' tokens, so the estimate from it says the same, with the same band, instead of 'exact'."""
+    real = [json.loads(line) for line in (ROOT / "tests/fixtures/real/openai_structured.jsonl").read_text().splitlines()]
+    bodies = [r["body"] for r in real if r.get("api") == "chat"]
+    data = tmp_path / "structured.jsonl"
+    data.write_text("".join(json.dumps(b) + "\n" for b in bodies), encoding="utf-8")
+    rows = counter(["gpt-5-nano"]).lines(data.read_text(encoding="utf-8").splitlines())
+    assert any(row["approximated_schema_tokens"] for row in rows)
+    counts = write_counts(tmp_path / "counts.csv", rows)
+    direct = estimate(data, ["gpt-5-nano"], output_tokens=10).estimates[0]
+    priced = estimate(counts, ["gpt-5-nano"], output_tokens=10).estimates[0]
+    assert direct.token_method == "approximate" and "structured-output schemas" in direct.token_method_label
+    assert (priced.token_method, priced.token_method_label, priced.token_band) == (
+        direct.token_method, direct.token_method_label, direct.token_band)

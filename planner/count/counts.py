@@ -12,6 +12,9 @@ A counts file is a CSV/TSV or Parquet table (a file or a directory of part files
 |  | one tokenizer rule); optional: without it a Claude model is priced on its table's approximation |
 | `uncovered_tokens_<ctok label>` | how many of those ctok could not cover and approximated (0: exact); both empty |
 |  | for a record outside ctok's sample (the rest is calibrated on the sampled ones) |
+| `approximated_schema_tokens`, `approximated_tool_tokens`, `approximated_file_tokens` | o200k tokens of the |
+|  | request's parts no published rule counts (structured-output schemas, hosted tools, files/audio/video), |
+|  | already inside its input counts (optional; with them the estimate says which part is approximated) |
 | `output_tokens_<label>` / `output_tokens` | real output tokens (optional; used unless `--output-tokens/-ratio`) |
 | `max_tokens` | the request's output cap (optional; the default output assumption) |
 | `bytes` | the request body's size in bytes (optional; for the per-file byte limits in the turnaround) |
@@ -33,10 +36,17 @@ from typing import Any
 
 from planner.core.errors import InputError, UsageError
 from planner.count.counting import Counted
+from planner.count.tokens import FILES, HOSTED_TOOLS, SCHEMAS
 from planner.prices.pricing import Tokenizer
 from planner.read.datasets import ReadOptions, check_unique_columns, open_text
 
 CHUNK = 1000
+#: The columns of the parts counted without a published rule, and the part each names (planner.count.tokens).
+APPROXIMATED_COLUMNS = {
+    "approximated_schema_tokens": SCHEMAS,
+    "approximated_tool_tokens": HOSTED_TOOLS,
+    "approximated_file_tokens": FILES,
+}
 #: No request holds more tokens (or bytes) than this: ten billion, a thousand times the largest context
 #: window. A count past it is a broken file, and summed over rows it would overflow the counters.
 MAX_COUNT = 10**10
@@ -144,6 +154,7 @@ class CountsFile:
         tokens: list[list[int]] = [[] for _ in range(n_toks)]
         outputs: list[list[int]] | None = [[] for _ in range(n_toks)] if self.outputs else None
         body_bytes = 0
+        approximated: dict[str, int] = {}
         errors: Errors = []
         for number, row in batch:
             error = row.get("error")
@@ -161,10 +172,13 @@ class CountsFile:
                     outputs[j].append(self._int(row, col, number) or 0)
             if self.has_bytes:
                 body_bytes += self._int(row, "bytes", number, optional=True) or 0
+            for col, part in APPROXIMATED_COLUMNS.items():
+                if col in row:
+                    approximated[part] = approximated.get(part, 0) + (self._int(row, col, number, optional=True) or 0)
         counted = Counted(
             lines=lines, ids=ids, max_tokens=max_tokens, tokens=tokens, assumed_images=[0] * n_toks,
             output_tokens=outputs, prefix=None, prefix_shared=False, prefix_tokens=[0] * n_toks,
-            body_bytes=body_bytes,
+            body_bytes=body_bytes, approximated=approximated,
         )
         return counted, errors
 

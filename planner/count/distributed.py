@@ -30,8 +30,8 @@ from typing import Any
 
 from planner.core.errors import BatchplanError, UsageError
 from planner.core.request import Request
-from planner.count.counts import ctok_columns, input_column, output_column, tokenizer_label
-from planner.count.tokens import count_pieces, count_text, request_pieces
+from planner.count.counts import APPROXIMATED_COLUMNS, ctok_columns, input_column, output_column, tokenizer_label
+from planner.count.tokens import approximated_tokens, count_pieces, count_text, request_pieces
 from planner.prices.pricing import ResolvedModel, Tokenizer, load_pricebook
 from planner.read.datasets import FORMATS, ReadOptions, detect_format, parse_line, parse_record
 
@@ -102,7 +102,7 @@ class Counter:
         cols += [c for tok, version in self.claude for c in ctok_columns(tok, version)]
         if self.read.output_column:
             cols += [output_column(t) for t in self.toks]
-        return [*cols, "max_tokens", "bytes", "error"]
+        return [*cols, *APPROXIMATED_COLUMNS, "max_tokens", "bytes", "error"]
 
     def spark_schema(self) -> str:
         types = {"id": "string", "error": "string"}
@@ -132,6 +132,8 @@ class Counter:
                 got = counts[k] if req is not None else None
                 row[tokens_col] = got.tokens if got is not None else None
                 row[loose_col] = got.uncovered_tokens if got is not None else None
+            parts = approximated_tokens([req]) if req is not None else {}
+            row.update({col: parts.get(part, 0) for col, part in APPROXIMATED_COLUMNS.items()})
             if req is not None:
                 own = req.id not in (f"line-{req.line}", f"row-{req.line}")
                 row["id"] = req.id if own else None
