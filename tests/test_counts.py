@@ -136,7 +136,8 @@ def test_a_counts_file_says_which_parts_were_approximated_as_counting_the_data_d
     """#26: a request's structured-output schema is counted by no published rule, so an estimate of it is
     'exact except structured-output schemas'. Counted elsewhere (Spark, Dask), the counts file carries those
     parts' tokens, so the estimate from it says the same, with the same band, instead of 'exact'."""
-    real = [json.loads(line) for line in (ROOT / "tests/fixtures/real/openai_structured.jsonl").read_text().splitlines()]
+    fixture = ROOT / "tests/fixtures/real/openai_structured.jsonl"
+    real = [json.loads(line) for line in fixture.read_text(encoding="utf-8").splitlines()]
     bodies = [r["body"] for r in real if r.get("api") == "chat"]
     data = tmp_path / "structured.jsonl"
     data.write_text("".join(json.dumps(b) + "\n" for b in bodies), encoding="utf-8")
