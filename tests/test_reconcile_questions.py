@@ -101,7 +101,8 @@ def test_default_tier_of_a_real_batch_is_billed_at_batch_prices(tmp_path: Path) 
     assert [(t.tier, t.requests, t.priced_as) for t in r.service_tiers] == [("default", 65, "batch")]
     human = runner.invoke(app, ["reconcile", str(results), "--input", str(REAL / "openai_gpt4o_input.jsonl"),
                                 "--no-store"])
-    assert "service tiers reported: 65 default at batch prices" in human.stdout
+    assert ("service tiers reported: 65 default at batch prices ('default' is what a batch request reports: "
+            "batch prices, explicit)") in human.stdout
 
 
 def test_anthropic_results_report_their_tier_from_usage(tmp_path: Path) -> None:

@@ -891,7 +891,9 @@ def _price_tiers(pricing: _Pricing, lines: Sequence[Result]) -> None:
                 continue
             why = f"{tier} is unpriced ({basis})"
         elif tier in BATCH_TIERS or tier == NOT_REPORTED:
-            pricing.tiers.append(TierPricing(tier=tier, requests=n, priced_as="batch", basis=pricing.basis))
+            said = "no tier reported" if tier == NOT_REPORTED else f"'{tier}' is what a batch request reports"
+            pricing.tiers.append(TierPricing(tier=tier, requests=n, priced_as="batch",
+                                             basis=f"{said}: batch prices, {pricing.basis}"))
             continue
         else:
             why = f"'{_clean(tier)}' is no tier batchplan knows"

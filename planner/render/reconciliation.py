@@ -121,8 +121,7 @@ def _tiers(report: Reconciliation) -> list[str]:
     """The service tiers the results report, each with the prices it was billed at."""
     if not report.service_tiers:
         return []
-    parts = [f"{t.requests:,} {t.tier} at {t.priced_as} prices" + (f" ({t.basis})" if t.priced_as != "batch" else "")
-             for t in report.service_tiers]
+    parts = [f"{t.requests:,} {t.tier} at {t.priced_as} prices ({t.basis})" for t in report.service_tiers]
     return [f"service tiers reported: {', '.join(parts)}"]
 
 

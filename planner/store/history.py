@@ -16,8 +16,12 @@ stored. Several importers may run at once: each waits for the store's write lock
 a busy timeout) instead of failing with "database is locked".
 
 The schema is versioned (`PRAGMA user_version`, see MIGRATIONS): a writer brings an older store up to
-date, step by step, and a reader opens a current store read-only, so that reading history (`history
-show`, an estimate learning from it) writes nothing and works on a store it may not write.
+date, step by step. A reader opens any store read-only and never creates a table (an older store is read
+as it is), so that reading history (`history show`, an estimate learning from it) writes nothing and works
+on a store it may not write. History is optional to an estimate: its reads (`observed_for`,
+`observed_outputs`, `input_calibration`) turn an unusable store (locked, corrupt, tampered, newer) into
+None and one note on stderr, never an error. What is learned is bounded: rows past MAX_LEARNED_TOKENS are
+left out, outlier batches are named and left out, and `forget` removes one batch.
 
 Objects are checked strictly: timestamps are integers (or ISO date-times for Anthropic) between 2000
 and 3000, counts are integers of 0 to 10^15 whose parts add up, and a file is at most
