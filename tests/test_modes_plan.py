@@ -121,3 +121,24 @@ def test_mode_json_contract() -> None:
     for m in data.values():
         assert {"qualifies", "reasons", "cost_usd", "cost_ci95", "cost_range", "hours"} <= set(m)
         assert m["cost_usd"] is None or isinstance(m["cost_usd"], str)
+
+
+def test_a_mode_asked_that_no_model_offers_is_a_job_that_cannot_run_not_a_traceback() -> None:
+    # modeco-lite has no flex: asked for flex alone, it cannot run the job, and every surface says why
+    result = run("modeco-lite", mode=("flex",), deadline="6h")
+    e, rec = result.estimates[0], result.recommendation
+    assert e.cannot_run == ["no mode asked about (--mode flex) can run it (flex: not offered for lite models)"]
+    assert rec is not None and rec.status == "nothing_runs" and rec.choice is None
+    assert e.plan is not None and e.plan.summary.startswith("cannot run: no mode asked about")
+
+
+def test_the_cli_exits_1_with_the_reason_when_no_mode_asked_qualifies() -> None:
+    from typer.testing import CliRunner
+
+    from planner.cli.main import app
+
+    result = CliRunner().invoke(app, ["estimate", "examples/tickets.jsonl", "-m", "modeco-lite", "--prices",
+                                      str(MODECO), "--as-of", "2026-06-01", "--output-tokens", "5", "--mode", "flex"])
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert "(flex: not offered for lite models)" in " ".join(result.stdout.split())

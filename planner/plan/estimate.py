@@ -765,6 +765,9 @@ def estimate_one(
     verdict = eligibility(r, as_of, workload=WorkloadShape(workload.inputs, workload.outputs, ids))
     band = _token_method(r.tokenizer, tokens, counts)[2]
     costs = _cost_fields(r, workload, band, cache, verdict.batch_prices)
+    modes = _mode_fields(r, workload, band, cache, verdict, costs, timing_options or TimingOptions())
+    fields = _verdict_fields(verdict)
+    fields["cannot_run"] += _no_mode_asked(modes) if verdict.runs else []
     return ModelEstimate(
         model=r.requested,
         resolved_model=r.model.id,
@@ -777,8 +780,8 @@ def estimate_one(
         **_token_fields(workload, band),
         **_tokenizer_fields(r.tokenizer, tokens, counts),
         **costs,
-        **_verdict_fields(verdict),
-        modes=_mode_fields(r, workload, band, cache, verdict, costs, timing_options or TimingOptions()),
+        **fields,
+        modes=modes,
         cache=cache,
         input_tokens_histogram=TokenHistogram.of(workload.inputs),
         assumptions=list(assumptions),
@@ -870,6 +873,15 @@ def _mode_fields(
             offer = with_fallback(offer, std[0], std[2], std[1], t.flex_refused)
         out[name] = offer
     return out
+
+
+def _no_mode_asked(modes: dict[str, ModeEstimate]) -> list[str]:
+    """Why the job cannot run when no mode asked about (`--mode`) qualifies for it: the first reason of each,
+    so that the verdict, the plan and the exit code say so like any other job that cannot run."""
+    if any(m.qualifies for m in modes.values()):
+        return []
+    why = "; ".join(f"{name}: {m.reasons[0] if m.reasons else m.price_basis}" for name, m in modes.items())
+    return [f"no mode asked about (--mode {','.join(modes)}) can run it ({why})"]
 
 
 def _verdict_fields(verdict: Eligibility) -> dict[str, Any]:
