@@ -27,7 +27,7 @@ from planner.core.units import duration
 from planner.plan.deadline import Deadline
 from planner.plan.eligibility import Eligibility, eligibility
 from planner.plan.results import CostRange, ModeEstimate, ModeName
-from planner.plan.timing import Plan, PlanOption, SyncMode, pick, split_option
+from planner.plan.timing import Plan, PlanOption, SyncMode, budget_ok, fits, pick, split_option
 from planner.plan.turnaround import RealtimeDuration, Turnaround
 from planner.prices.pricing import PriceSet, ResolvedModel
 from planner.prices.schema import MODES, ModeTerms
@@ -120,11 +120,12 @@ def _sync_hours(mode: str, terms: ModeTerms | None, duration_: RealtimeDuration 
     hours = duration_.hours
     basis = f"{duration_.bound_by} of {duration_.tier}" if duration_.tier else duration_.bound_by
     notes: list[str] = []
-    if terms is not None and terms.latency_p90_s is not None:
+    target = _target(terms)
+    if terms is not None and terms.latency_p90_s is not None and target is not None:
         tail = float(terms.latency_p90_s) / 3600
         if tail > hours:
             hours, basis = tail, "the vendor's latency target"
-        notes.append(f"{mode}: the vendor's target latency per request is {_latency_range(terms)} "
+        notes.append(f"{mode}: the vendor's target latency per request is {_latency_range(target)} "
                      f"({terms.latency_source}); a target, not a promise")
     if terms is not None and terms.sheddable:
         hours *= 1 + refused
@@ -141,10 +142,9 @@ def _target(terms: ModeTerms | None) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
-def _latency_range(terms: ModeTerms) -> str:
-    lo, hi = terms.latency_p50_s, terms.latency_p90_s
-    parts = [duration(float(v) / 3600) for v in (lo, hi) if v is not None]
-    return " to ".join(dict.fromkeys(parts))
+def _latency_range(target: tuple[float, float]) -> str:
+    """'8 min to 15 min', or '15 min' when the vendor states one figure."""
+    return " to ".join(dict.fromkeys(duration(v / 3600) for v in target))
 
 
 def timed(modes: Mapping[str, ModeEstimate], resolved: ResolvedModel, turnaround: Turnaround, refused: float
@@ -173,14 +173,6 @@ def timed(modes: Mapping[str, ModeEstimate], resolved: ResolvedModel, turnaround
 # Plans across modes
 
 
-def _fits(hours: float | None, limit: float | None) -> bool | None:
-    return None if limit is None or hours is None else hours <= limit
-
-
-def _budget_ok(cost: Decimal, budget: Decimal | None) -> bool | None:
-    return None if budget is None else cost <= budget
-
-
 def plan_options(modes: Mapping[str, ModeEstimate], turnaround: Turnaround | None, *, limit: float | None,
                  budget: Decimal | None) -> list[PlanOption]:
     """Every way to run the job on one model: each qualifying mode alone, and batch mixed with each
@@ -192,8 +184,8 @@ def plan_options(modes: Mapping[str, ModeEstimate], turnaround: Turnaround | Non
         plan = cast(Literal["batch", "realtime", "flex", "priority"], "realtime" if name == "standard" else name)
         hours = m.hours if turnaround is not None else None
         options.append(PlanOption(plan=plan, batch_share=1.0 if name == "batch" else 0.0, cost_usd=m.cost_usd,
-                                  hours=hours, fits_deadline=_fits(hours, limit),
-                                  fits_budget=_budget_ok(m.cost_usd, budget)))
+                                  hours=hours, fits_deadline=fits(hours, limit),
+                                  fits_budget=budget_ok(m.cost_usd, budget)))
     batch = modes.get("batch")
     if turnaround is None or batch is None or not batch.qualifies or batch.cost_usd is None:
         return options
@@ -216,8 +208,8 @@ def plan(modes: Mapping[str, ModeEstimate], turnaround: Turnaround, *, deadline_
     batch_hours = batch.hours if batch is not None and batch.qualifies else None
     base = base.model_copy(update={
         "batch_fits": (False if deadline_hours is not None and (batch is None or not batch.qualifies)
-                       else _fits(batch_hours, deadline_hours)),
-        "realtime_fits": _fits(standard.hours if standard is not None else None, deadline_hours),
+                       else fits(batch_hours, deadline_hours)),
+        "realtime_fits": fits(standard.hours if standard is not None else None, deadline_hours),
         "options": options,
     })
     chosen = pick(options, limit=deadline_hours, budget=budget)
@@ -230,7 +222,7 @@ def plan(modes: Mapping[str, ModeEstimate], turnaround: Turnaround, *, deadline_
     best = chosen.option
     return base.model_copy(update={
         "choice": best.plan, "batch_share": best.batch_share, "split_with": best.split_with,
-        "cost_usd": best.cost_usd, "hours": best.hours, "within_budget": _budget_ok(best.cost_usd, budget),
+        "cost_usd": best.cost_usd, "hours": best.hours, "within_budget": budget_ok(best.cost_usd, budget),
         "summary": _summary(best, deadline_hours, budget, flex=any("flex" in (o.plan, o.split_with) for o in options)),
     })
 

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from planner.core.clock import today
 from planner.core.money import usd
-from planner.core.units import duration
 from planner.plan.options import TimingOptions
 from planner.plan.turnaround import (
     DEFAULT_DECODE_TOKENS_PER_S,
@@ -72,20 +71,13 @@ class Plan(_Model):
     summary: str
 
 
-def _fits(hours: float | None, limit: float | None) -> bool | None:
-    if limit is None:
-        return None
-    if hours is None:
-        return None
-    return hours <= limit
+def fits(hours: float | None, limit: float | None) -> bool | None:
+    """Whether `hours` meet the deadline `limit`; None when either is unknown (no deadline, no time)."""
+    return None if limit is None or hours is None else hours <= limit
 
 
-def _budget_ok(cost: Decimal, budget: Decimal | None) -> bool | None:
+def budget_ok(cost: Decimal, budget: Decimal | None) -> bool | None:
     return None if budget is None else cost <= budget
-
-
-def _hrs(h: float | None) -> str:
-    return "unknown time" if h is None else duration(h)
 
 
 PickStatus = Literal["fits", "over_budget", "unknown", "late", "none"]
@@ -157,7 +149,7 @@ def split_option(
     cost = share * batch_cost + (1 - share) * sync_cost
     hours = round(max(rest_hours, waves_fit * b.per_wave_p90_hours + (b.creation_hours or 0.0)), 2)
     return PlanOption(plan="split", batch_share=round(float(share), 4), split_with=split_with, cost_usd=cost,
-                      hours=hours, fits_deadline=True, fits_budget=_budget_ok(cost, budget))
+                      hours=hours, fits_deadline=True, fits_budget=budget_ok(cost, budget))
 
 
 # ---------------------------------------------------------------------------------------------
