@@ -142,3 +142,9 @@ def test_the_cli_exits_1_with_the_reason_when_no_mode_asked_qualifies() -> None:
     assert result.exit_code == 1, result.stderr
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     assert "(flex: not offered for lite models)" in " ".join(result.stdout.split())
+
+
+def test_flex_reads_as_batch_price_even_when_batch_was_not_asked_about() -> None:
+    rec = run(mode=("flex",), deadline="6h").recommendation
+    assert rec is not None and rec.choice is not None and rec.choice.plan == "flex"
+    assert "flex: batch price, results as they finish" in rec.headline

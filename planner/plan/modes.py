@@ -252,14 +252,14 @@ def _summary(best: PlanOption, limit: float | None, budget: Decimal | None, *, f
     return summary
 
 
-def why_mode(m: ModeEstimate, modes: Mapping[str, ModeEstimate]) -> str:
+def why_mode(m: ModeEstimate, batch_low: Decimal | None) -> str:
     """One line on what a mode trades (the recommendation's reason when it picks flex or priority):
-    'flex: batch price, results in minutes, but requests can be refused at peak: expect retries'."""
+    'flex: batch price, results as they finish, no batch window, but requests can be refused at peak: expect
+    retries'. Flex is "batch price" when, with nothing refused, it costs what batch does (`batch_low`: the low
+    end of the batch cost range, which carries the same token band), whether or not batch was asked about."""
     if m.mode == "flex":
-        batch = modes.get("batch")
         low = m.cost_range.low if m.cost_range is not None else m.cost_usd
-        same = batch is not None and batch.cost_usd is not None and low is not None and abs(low - batch.cost_usd) <= (
-            batch.cost_usd * Decimal("0.005"))
+        same = batch_low is not None and low is not None and abs(low - batch_low) <= batch_low * Decimal("0.005")
         price = "batch price" if same else "a discount on standard"
         speed = "results as they finish, no batch window"
         risk = "but requests can be refused at peak: expect retries" if m.sheddable else "no refusals stated"

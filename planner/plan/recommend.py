@@ -201,7 +201,8 @@ def _mode_why(e: ModelEstimate, choice: Choice) -> str:
     flex or priority (for the whole job or beside batch); empty otherwise."""
     mode = choice.plan if choice.plan in ("flex", "priority") else choice.split_with
     m = e.modes.get(mode) if mode in ("flex", "priority") else None
-    return f"; {why_mode(m, e.modes)}" if m is not None else ""
+    batch_low = e.batch_cost_range.low if e.batch_cost_range is not None else None
+    return f"; {why_mode(m, batch_low)}" if m is not None else ""
 
 
 def _saving(e: ModelEstimate, choice: Choice) -> Decimal | None:
